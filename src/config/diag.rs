@@ -1,0 +1,112 @@
+//! Errors and warnings about a configuration, each pinned to a file, line and column.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::Location;
+
+/// One finding about a configuration: what is wrong, where, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based; 0 when the finding concerns the file as a whole.
+    pub line: u64,
+    pub column: u64,
+    /// Where in the document, e.g. `services[2].binds[0]`.
+    pub field: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(file: &Path, at: Location, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: at.line(),
+            column: at.column(),
+            field: field.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        if self.field.is_empty() {
+            write!(f, ": {}", self.message)?;
+        } else {
+            write!(f, ": {}: {}", self.field, self.message)?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}", render(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+impl ConfigError {
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            ConfigError::Invalid(d) => d,
+            ConfigError::Read { .. } => &[],
+        }
+    }
+}
+
+fn render(diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for (i, d) in diagnostics.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&d.to_string());
+    }
+    out
+}
+
+/// Collects findings while a document is checked, so one run reports every problem.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Findings {
+    pub fn error(&mut self, d: Diagnostic) {
+        self.errors.push(d);
+    }
+
+    pub fn warn(&mut self, d: Diagnostic) {
+        self.warnings.push(d);
+    }
+
+    pub fn into_result(mut self) -> Result<Vec<Diagnostic>, ConfigError> {
+        if self.errors.is_empty() {
+            self.warnings.sort();
+            Ok(self.warnings)
+        } else {
+            self.errors.sort();
+            self.errors.dedup();
+            Err(ConfigError::Invalid(self.errors))
+        }
+    }
+}

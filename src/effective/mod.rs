@@ -1,0 +1,706 @@
+//! The effective runtime configuration of each container: what LinuxKit would run, computed with
+//! the precedence and quirks of its `ConfigToOCI` (src/cmd/linuxkit/moby/config.go, v1.8.2):
+//! YAML entry > image label `org.mobyproject.config` > image config > defaults.
+//!
+//! Where LinuxKit silently loses what the user wrote, sealkit keeps it and docs/config.md says so:
+//! camelCase `resources` and id-mapping keys are honoured, `capabilities.add` is de-duplicated,
+//! and volume names in `mounts` are resolved like those in `binds`.
+
+pub mod oci;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::caps;
+use crate::config::label::Label;
+use crate::config::model::{Config, Id, ImageSpec, Mount as MountSpec, S};
+use crate::config::validate::{
+    mount_type_and_destination, parse_bind, parse_mode, parse_rlimit, parse_tmpfs, sections,
+};
+use crate::config::{Loaded, Origins};
+use crate::image::ImageRef;
+use oci::{
+    BindNs, Capabilities, Device, InterfaceJson, Linux, Mount, Namespace, NamespaceKind, Process, Resources, Rlimit,
+    Root, RuntimeJson, Spec, User,
+};
+
+/// What an image itself says about how to run it (the `config` of its OCI image config).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImageDefaults {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+}
+
+/// What is known of one image: its label and its config, each only if it could be read.
+#[derive(Debug, Clone, Default)]
+pub struct ImageFacts {
+    pub label: Option<Label>,
+    pub defaults: Option<ImageDefaults>,
+}
+
+/// The effective configuration of one container.
+#[derive(Debug, Clone, Serialize)]
+pub struct Component {
+    pub section: &'static str,
+    pub index: usize,
+    pub name: String,
+    pub image: String,
+    /// The bundle folder LinuxKit lays the container out in.
+    pub path: String,
+    /// Where the label came from; `None` when no label was found (the image has none, or it could
+    /// not be read): the runtime config then rests on the YAML and defaults alone.
+    pub label_source: Option<String>,
+    /// Whether the image's own config (entrypoint, cmd, env, working dir) was available.
+    pub image_config_known: bool,
+    pub uid: u32,
+    pub config: Spec,
+    pub runtime: RuntimeJson,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {field}: {message}\n  hint: {hint}")]
+pub struct EffectiveError {
+    pub file: String,
+    pub field: String,
+    pub message: String,
+    pub hint: String,
+}
+
+/// LinuxKit's uid/gid allocation: 100, 101, … in onboot, onshutdown, services order.
+pub fn allocate_ids(config: &Config) -> BTreeMap<String, u32> {
+    let mut ids = BTreeMap::new();
+    let mut next = 100u32;
+    for (_, list) in sections(config) {
+        for entry in list {
+            if let Some(name) = &entry.value.name {
+                ids.insert(name.value.clone(), next);
+            }
+            next += 1;
+        }
+    }
+    ids
+}
+
+const VOLUMES_DIR: &str = "/containers/volumes";
+
+/// Computes every container's effective configuration. `facts` tells what is known of an image.
+pub fn compute(loaded: &Loaded, facts: &dyn Fn(&ImageRef) -> ImageFacts) -> Result<Vec<Component>, EffectiveError> {
+    let config = &loaded.config;
+    let ids = allocate_ids(config);
+    // A ref is unpacked once; later containers of the same image overlay or bind that first copy.
+    let mut unpacked: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (section, list) in sections(config) {
+        for (index, entry) in list.iter().enumerate() {
+            let spec = &entry.value;
+            let name = spec.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
+            let image_text = spec.image.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+            let image: ImageRef = image_text
+                .parse()
+                .map_err(|e: crate::image::ReferenceError| EffectiveError {
+                    file: loaded.origins.file(section, index).display().to_string(),
+                    field: format!("{section}[{index}].image"),
+                    message: e.message,
+                    hint: e.hint.into(),
+                })?;
+            let ImageFacts { label, defaults } = facts(&image);
+            let yaml = with_volume_paths(spec, config);
+            let mut ctx = Ctx {
+                ids: &ids,
+                label_source: label.as_ref().map(|l| l.source.as_str()),
+                origins: &loaded.origins,
+                section,
+                index,
+            };
+            let (oci, mut runtime) = config_to_oci(
+                &yaml,
+                label.as_ref().map(|l| &l.spec),
+                &defaults.clone().unwrap_or_default(),
+                &mut ctx,
+            )?;
+
+            let prefix = if section == "services" {
+                name.clone()
+            } else {
+                format!("{index:03}-{name}")
+            };
+            let path = format!("containers/{section}/{prefix}");
+            let key = image.to_string();
+            let readonly = oci.root.readonly;
+            let own_root = format!("{path}/{}", if readonly { "rootfs" } else { "lower" });
+            let root = unpacked.entry(key).or_insert(own_root).clone();
+            let mut mounts = bundle_mounts(&path, &root, readonly);
+            mounts.append(&mut runtime.mounts);
+            runtime.mounts = mounts;
+
+            out.push(Component {
+                section,
+                index,
+                uid: ids.get(&name).copied().unwrap_or_default(),
+                name,
+                image: image_text,
+                path,
+                label_source: label.map(|l| l.source),
+                image_config_known: defaults.is_some(),
+                config: oci,
+                runtime,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The mounts LinuxKit's `ImageBundle` puts before the user's runtime mounts: a read-only root is
+/// bind-mounted onto itself (runc wants a mount point); a writable one is an overlay on tmpfs.
+fn bundle_mounts(path: &str, root: &str, readonly: bool) -> Vec<Mount> {
+    let s = |v: &str| v.to_owned();
+    if readonly {
+        return vec![Mount {
+            destination: format!("/{path}/rootfs"),
+            kind: String::new(),
+            source: format!("/{root}"),
+            options: vec![s("bind")],
+        }];
+    }
+    let tmp = format!("{path}/tmp");
+    vec![
+        Mount {
+            destination: format!("/{tmp}"),
+            kind: s("tmpfs"),
+            source: s("tmpfs"),
+            options: vec![],
+        },
+        Mount {
+            destination: format!("/{tmp}"),
+            kind: String::new(),
+            source: String::new(),
+            options: vec![s("remount"), s("private")],
+        },
+        Mount {
+            destination: format!("/{path}/rootfs"),
+            kind: s("overlay"),
+            source: s("overlay"),
+            options: vec![
+                format!("lowerdir=/{root}"),
+                format!("upperdir=/{tmp}/upper"),
+                format!("workdir=/{tmp}/work"),
+            ],
+        },
+    ]
+}
+
+/// Replaces volume names in a YAML entry's binds and bind mounts with the volume's merged folder.
+/// (LinuxKit does this for binds; for `mounts` its loop edits a copy, so the name stays.)
+fn with_volume_paths(spec: &ImageSpec, config: &Config) -> ImageSpec {
+    let volume_names: BTreeSet<&str> = config
+        .volumes
+        .iter()
+        .flatten()
+        .filter_map(|v| v.value.name.as_ref().map(|n| n.value.as_str()))
+        .collect();
+    let merged = |name: &str| format!("{VOLUMES_DIR}/{name}/merged");
+    let rewrite_binds = |list: &Option<Vec<S<String>>>| {
+        list.as_ref().map(|binds| {
+            binds
+                .iter()
+                .map(|b| {
+                    let mut b = b.clone();
+                    if let Some((source, rest)) = b.value.split_once(':')
+                        && !source.starts_with('/')
+                        && volume_names.contains(source)
+                    {
+                        b.value = format!("{}:{rest}", merged(source));
+                    }
+                    b
+                })
+                .collect()
+        })
+    };
+    let mut out = spec.clone();
+    out.binds = rewrite_binds(&spec.binds);
+    out.binds_add = rewrite_binds(&spec.binds_add);
+    for mount in out.mounts.iter_mut().flatten() {
+        let m = &mut mount.value;
+        if m.kind.as_deref() == Some("bind")
+            && let Some(source) = m.source.as_mut()
+            && !source.starts_with('/')
+            && volume_names.contains(source.as_str())
+        {
+            *source = merged(source);
+        }
+    }
+    out
+}
+
+struct Ctx<'a> {
+    ids: &'a BTreeMap<String, u32>,
+    label_source: Option<&'a str>,
+    origins: &'a Origins,
+    section: &'static str,
+    index: usize,
+}
+
+impl Ctx<'_> {
+    fn error(&self, from_label: bool, field: &str, message: String, hint: &str) -> EffectiveError {
+        let (file, field) = if from_label {
+            (
+                self.label_source.unwrap_or("label").to_owned(),
+                format!("label.{field}"),
+            )
+        } else {
+            (
+                self.origins.file(self.section, self.index).display().to_string(),
+                format!("{}[{}].{field}", self.section, self.index),
+            )
+        };
+        EffectiveError {
+            file,
+            field,
+            message,
+            hint: hint.to_owned(),
+        }
+    }
+}
+
+/// `yaml`, else `label`, else nothing: LinuxKit's pointer precedence (an explicit empty list in
+/// the YAML clears the label's).
+fn pick<'a, T>(yaml: &'a Option<T>, label: Option<&'a Option<T>>) -> (Option<&'a T>, bool) {
+    match (yaml, label.and_then(Option::as_ref)) {
+        (Some(v), _) => (Some(v), false),
+        (None, Some(v)) => (Some(v), true),
+        (None, None) => (None, false),
+    }
+}
+
+/// The first non-empty string of yaml, label (LinuxKit's `assignStringEmpty`).
+fn first_non_empty(values: &[Option<&str>]) -> String {
+    values
+        .iter()
+        .flatten()
+        .find(|s| !s.is_empty())
+        .map(|s| (*s).to_owned())
+        .unwrap_or_default()
+}
+
+fn values<T: Clone>(list: Option<&Vec<S<T>>>) -> Option<Vec<T>> {
+    list.map(|l| l.iter().map(|v| v.value.clone()).collect())
+}
+
+/// LinuxKit's `ConfigToOCI` for one container.
+fn config_to_oci(
+    yaml: &ImageSpec,
+    label: Option<&ImageSpec>,
+    image: &ImageDefaults,
+    ctx: &mut Ctx,
+) -> Result<(Spec, RuntimeJson), EffectiveError> {
+    let l = |f: fn(&ImageSpec) -> &Option<S<String>>| label.and_then(|l| f(l).as_ref()).map(|s| s.value.as_str());
+    let y = |f: fn(&ImageSpec) -> &Option<S<String>>| f(yaml).as_ref().map(|s| s.value.as_str());
+
+    let args = match pick(&yaml.command, label.map(|l| &l.command)).0 {
+        Some(cmd) => cmd.clone(),
+        None => image.entrypoint.iter().chain(&image.cmd).cloned().collect(),
+    };
+    let env = match pick(&yaml.env, label.map(|l| &l.env)).0 {
+        Some(env) => env.iter().map(|e| e.value.clone()).collect(),
+        None => image.env.clone(),
+    };
+    let mut cwd = first_non_empty(&[y(|s| &s.cwd), l(|s| &s.cwd), Some(image.working_dir.as_str())]);
+    if cwd.is_empty() {
+        cwd = "/".into();
+    }
+    let readonly = yaml.readonly.or(label.and_then(|l| l.readonly)).unwrap_or(false);
+
+    let mounts = mounts(yaml, label, readonly);
+
+    let mut namespaces = Vec::new();
+    let mut namespace = |kind: NamespaceKind, value: String, default_host: bool| {
+        let value = if value.is_empty() && default_host {
+            "root".to_owned()
+        } else {
+            value
+        };
+        if value == "host" || value == "root" {
+            return;
+        }
+        let path = if matches!(value.as_str(), "new" | "none" | "") {
+            String::new()
+        } else {
+            value
+        };
+        namespaces.push(Namespace { kind, path });
+    };
+    namespace(
+        NamespaceKind::Network,
+        first_non_empty(&[y(|s| &s.net), l(|s| &s.net)]),
+        true,
+    );
+    namespace(
+        NamespaceKind::Ipc,
+        first_non_empty(&[y(|s| &s.ipc), l(|s| &s.ipc)]),
+        true,
+    );
+    namespace(
+        NamespaceKind::Uts,
+        first_non_empty(&[y(|s| &s.uts), l(|s| &s.uts)]),
+        true,
+    );
+    namespace(
+        NamespaceKind::Pid,
+        first_non_empty(&[y(|s| &s.pid), l(|s| &s.pid)]),
+        false,
+    );
+    namespace(
+        NamespaceKind::User,
+        first_non_empty(&[y(|s| &s.userns), l(|s| &s.userns)]),
+        true,
+    );
+    namespaces.push(Namespace {
+        kind: NamespaceKind::Mount,
+        path: String::new(),
+    });
+
+    let capabilities = match pick(&yaml.capabilities, label.map(|l| &l.capabilities)).0 {
+        Some(caps) => values(Some(caps)).unwrap_or_default(),
+        None => union(
+            values(label.and_then(|l| l.capabilities.as_ref())),
+            values(yaml.capabilities_add.as_ref()),
+        ),
+    };
+    let capabilities = expand_all_none(capabilities);
+    let ambient = expand_all_none(values(pick(&yaml.ambient, label.map(|l| &l.ambient)).0).unwrap_or_default());
+    let bounding: Vec<String> = capabilities
+        .iter()
+        .chain(&ambient)
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for cap in capabilities.iter().chain(&ambient) {
+        if !caps::is_known(cap) {
+            return Err(ctx.error(
+                false,
+                "capabilities",
+                format!("unknown capability {cap:?}"),
+                "use names such as CAP_NET_ADMIN",
+            ));
+        }
+    }
+
+    let (rlimit_list, rlimits_from_label) = pick(&yaml.rlimits, label.map(|l| &l.rlimits));
+    let mut rlimits = Vec::new();
+    for r in rlimit_list.into_iter().flatten() {
+        let (kind, soft, hard) =
+            parse_rlimit(&r.value).map_err(|(m, h)| ctx.error(rlimits_from_label, "rlimits", m, h))?;
+        rlimits.push(Rlimit { kind, hard, soft });
+    }
+
+    let id = |id: Option<(&S<Id>, bool)>, field: &str| -> Result<u32, EffectiveError> {
+        let Some((id, from_label)) = id else { return Ok(0) };
+        match &id.value {
+            Id::Number(n) => Ok(*n),
+            Id::Name(name) if name.is_empty() || name == "root" => Ok(0),
+            Id::Name(name) => ctx.ids.get(name).copied().ok_or_else(|| {
+                ctx.error(
+                    from_label,
+                    field,
+                    format!("no container is named {name:?}"),
+                    "use a number, root, or a container name",
+                )
+            }),
+        }
+    };
+    let uid = id(with_origin(pick(&yaml.uid, label.map(|l| &l.uid))), "uid")?;
+    let gid = id(with_origin(pick(&yaml.gid, label.map(|l| &l.gid))), "gid")?;
+    let (gids, gids_from_label) = pick(&yaml.additional_gids, label.map(|l| &l.additional_gids));
+    let additional_gids = gids
+        .into_iter()
+        .flatten()
+        .map(|g| id(Some((g, gids_from_label)), "additionalGids"))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut resources = pick(&yaml.resources, label.map(|l| &l.resources))
+        .0
+        .cloned()
+        .unwrap_or_default();
+    let mut oci_resources = Resources {
+        devices: resources.devices.take().unwrap_or_default(),
+        memory: resources.memory.take(),
+        cpu: resources.cpu.take(),
+        pids: resources.pids.take(),
+        block_io: resources.blockio.take(),
+        hugepage_limits: resources.hugepage_limits.take().unwrap_or_default(),
+        network: resources.network.take(),
+    };
+    let (device_list, devices_from_label) = pick(&yaml.devices, label.map(|l| &l.devices));
+    let mut devices = Vec::new();
+    for d in device_list.into_iter().flatten() {
+        let d = &d.value;
+        let kind = d.kind.clone().unwrap_or_default();
+        if d.path.as_deref() == Some("all") {
+            oci_resources.devices.push(crate::config::model::DeviceCgroup {
+                allow: true,
+                kind: Some(kind),
+                major: None,
+                minor: None,
+                access: Some("rwm".into()),
+            });
+            continue;
+        }
+        let mode = parse_mode(d.mode.as_deref().unwrap_or(""))
+            .map_err(|m| ctx.error(devices_from_label, "devices", m, "write the mode as an octal string"))?;
+        let (major, minor) = (d.major.unwrap_or(0), d.minor.unwrap_or(0));
+        oci_resources.devices.push(crate::config::model::DeviceCgroup {
+            allow: true,
+            kind: Some(kind.clone()),
+            major: Some(major),
+            minor: Some(minor),
+            access: Some("rwm".into()),
+        });
+        devices.push(Device {
+            path: d.path.clone().unwrap_or_default(),
+            kind,
+            major,
+            minor,
+            file_mode: mode,
+        });
+    }
+
+    let string_list =
+        |y: &Option<Vec<String>>, l: Option<&Option<Vec<String>>>| pick(y, l).0.cloned().unwrap_or_default();
+    let spec = Spec {
+        oci_version: oci::OCI_VERSION.into(),
+        process: Process {
+            user: User {
+                uid,
+                gid,
+                additional_gids,
+            },
+            args,
+            env,
+            cwd,
+            capabilities: Capabilities {
+                inheritable: bounding.clone(),
+                permitted: bounding.clone(),
+                bounding,
+                effective: capabilities,
+                ambient,
+            },
+            rlimits,
+            no_new_privileges: yaml
+                .no_new_privileges
+                .or(label.and_then(|l| l.no_new_privileges))
+                .unwrap_or(false),
+            oom_score_adj: pick(&yaml.oom_score_adj, label.map(|l| &l.oom_score_adj))
+                .0
+                .map(|v| v.value),
+        },
+        root: Root {
+            path: "rootfs".into(),
+            readonly,
+        },
+        hostname: first_non_empty(&[yaml.hostname.as_deref(), label.and_then(|l| l.hostname.as_deref())]),
+        mounts,
+        annotations: pick(&yaml.annotations, label.map(|l| &l.annotations))
+            .0
+            .cloned()
+            .unwrap_or_default(),
+        linux: Linux {
+            uid_mappings: pick(&yaml.uid_mappings, label.map(|l| &l.uid_mappings))
+                .0
+                .cloned()
+                .unwrap_or_default(),
+            gid_mappings: pick(&yaml.gid_mappings, label.map(|l| &l.gid_mappings))
+                .0
+                .cloned()
+                .unwrap_or_default(),
+            sysctl: pick(&yaml.sysctl, label.map(|l| &l.sysctl))
+                .0
+                .cloned()
+                .unwrap_or_default(),
+            resources: oci_resources,
+            cgroups_path: pick(&yaml.cgroups_path, label.map(|l| &l.cgroups_path))
+                .0
+                .cloned()
+                .unwrap_or_default(),
+            namespaces,
+            devices,
+            rootfs_propagation: pick(&yaml.rootfs_propagation, label.map(|l| &l.rootfs_propagation))
+                .0
+                .map(|v| v.value.clone())
+                .unwrap_or_default(),
+            masked_paths: string_list(&yaml.masked_paths, label.map(|l| &l.masked_paths)),
+            readonly_paths: string_list(&yaml.readonly_paths, label.map(|l| &l.readonly_paths)),
+        },
+    };
+    Ok((spec, runtime_json(yaml, label)))
+}
+
+fn with_origin<T>((value, from_label): (Option<&T>, bool)) -> Option<(&T, bool)> {
+    value.map(|v| (v, from_label))
+}
+
+/// `capabilities.add` joins the label's list; LinuxKit means a de-duplicated union (its
+/// `mergeStrings` forgets to record what it has seen, so it keeps duplicates: sealkit does not).
+fn union(base: Option<Vec<String>>, add: Option<Vec<String>>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    base.into_iter()
+        .flatten()
+        .chain(add.into_iter().flatten())
+        .filter(|c| seen.insert(c.clone()))
+        .collect()
+}
+
+fn expand_all_none(list: Vec<String>) -> Vec<String> {
+    if let [single] = list.as_slice() {
+        match single.to_ascii_lowercase().as_str() {
+            "all" => return caps::ALL.iter().map(|c| (*c).to_owned()).collect(),
+            "none" => return Vec::new(),
+            _ => {}
+        }
+    }
+    list
+}
+
+/// Mounts keyed by destination: defaults, then tmpfs, then binds, then `mounts`, later ones
+/// replacing earlier ones at the same destination; sorted by destination.
+fn mounts(yaml: &ImageSpec, label: Option<&ImageSpec>, readonly: bool) -> Vec<Mount> {
+    let s = |v: &[&str]| v.iter().map(|o| (*o).to_owned()).collect::<Vec<_>>();
+    let mut dev = s(&["nosuid", "strictatime", "mode=755", "size=65536k"]);
+    let mut sys = s(&["nosuid", "noexec", "nodev"]);
+    if readonly {
+        dev.push("ro".into());
+        sys.push("ro".into());
+    }
+    let mut table: BTreeMap<String, Mount> = BTreeMap::new();
+    let mut put = |destination: &str, kind: &str, source: &str, options: Vec<String>| {
+        table.insert(
+            destination.to_owned(),
+            Mount {
+                destination: destination.to_owned(),
+                kind: kind.to_owned(),
+                source: source.to_owned(),
+                options,
+            },
+        );
+    };
+    put("/proc", "proc", "proc", s(&["nosuid", "nodev", "noexec", "relatime"]));
+    put("/dev", "tmpfs", "tmpfs", dev);
+    put(
+        "/dev/pts",
+        "devpts",
+        "devpts",
+        s(&["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]),
+    );
+    put("/sys", "sysfs", "sysfs", sys);
+    put(
+        "/sys/fs/cgroup",
+        "cgroup",
+        "cgroup",
+        s(&["nosuid", "noexec", "nodev", "relatime", "ro"]),
+    );
+
+    for t in pick(&yaml.tmpfs, label.map(|l| &l.tmpfs)).0.into_iter().flatten() {
+        if let Ok((destination, options)) = parse_tmpfs(&t.value) {
+            put(
+                destination,
+                "tmpfs",
+                "tmpfs",
+                options
+                    .map(|o| o.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    let binds: Vec<String> = match &yaml.binds {
+        Some(b) => b.iter().map(|b| b.value.clone()).collect(),
+        None => {
+            // Binds are keyed by destination, so LinuxKit's missing de-duplication is invisible here.
+            let base = label.and_then(|l| l.binds.as_ref());
+            base.into_iter()
+                .flatten()
+                .chain(yaml.binds_add.iter().flatten())
+                .map(|b| b.value.clone())
+                .collect()
+        }
+    };
+    for b in &binds {
+        if let Ok(bind) = parse_bind(b) {
+            let options = match bind.options {
+                None => s(&["rw", "rbind", "rshared"]),
+                Some(o) => o.split(',').map(str::to_owned).chain(["rbind".to_owned()]).collect(),
+            };
+            put(bind.destination, "bind", bind.source, options);
+        }
+    }
+    for m in pick(&yaml.mounts, label.map(|l| &l.mounts)).0.into_iter().flatten() {
+        let m: &MountSpec = &m.value;
+        if let Ok((kind, destination)) = mount_type_and_destination(m) {
+            let source = m
+                .source
+                .clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| kind.clone());
+            put(&destination, &kind, &source, m.options.clone().unwrap_or_default());
+        }
+    }
+    table.into_values().collect()
+}
+
+/// LinuxKit's `assignRuntime`: each field from the YAML, else the label, else empty.
+fn runtime_json(yaml: &ImageSpec, label: Option<&ImageSpec>) -> RuntimeJson {
+    let y = yaml.runtime.as_ref();
+    let l = label.and_then(|l| l.runtime.as_ref());
+    let pick_rt = |f: fn(&crate::config::model::Runtime) -> Option<&Vec<String>>| {
+        y.and_then(f).or_else(|| l.and_then(f)).cloned().unwrap_or_default()
+    };
+    let mounts = y
+        .and_then(|r| r.mounts.as_ref())
+        .or_else(|| l.and_then(|r| r.mounts.as_ref()))
+        .map(|list| {
+            list.iter()
+                .map(|m| {
+                    let m = &m.value;
+                    Mount {
+                        destination: m.destination.clone().unwrap_or_default(),
+                        kind: m.kind.clone().unwrap_or_default(),
+                        source: m.source.clone().unwrap_or_default(),
+                        options: m.options.clone().unwrap_or_default(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let interfaces = y
+        .and_then(|r| r.interfaces.as_ref())
+        .or_else(|| l.and_then(|r| r.interfaces.as_ref()))
+        .map(|list| list.iter().map(InterfaceJson::from).collect())
+        .unwrap_or_default();
+    let ns = |f: fn(&crate::config::model::BindNamespaces) -> &Option<String>| {
+        y.and_then(|r| r.bind_ns.as_ref())
+            .and_then(|b| f(b).clone())
+            .or_else(|| l.and_then(|r| r.bind_ns.as_ref()).and_then(|b| f(b).clone()))
+            .unwrap_or_default()
+    };
+    RuntimeJson {
+        cgroups: pick_rt(|r| r.cgroups.as_ref()),
+        mounts,
+        mkdir: pick_rt(|r| r.mkdir.as_ref()),
+        interfaces,
+        bind_ns: BindNs {
+            cgroup: ns(|b| &b.cgroup),
+            ipc: ns(|b| &b.ipc),
+            mnt: ns(|b| &b.mnt),
+            net: ns(|b| &b.net),
+            pid: ns(|b| &b.pid),
+            user: ns(|b| &b.user),
+            uts: ns(|b| &b.uts),
+        },
+        namespace: y
+            .and_then(|r| r.namespace.clone())
+            .or_else(|| l.and_then(|r| r.namespace.clone()))
+            .unwrap_or_default(),
+    }
+}
