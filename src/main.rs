@@ -138,11 +138,11 @@ fn config_json(args: &ConfigArgs) -> Result<Vec<u8>, String> {
             }
         );
     }
-    let document = serde_json::json!({
-        "schema": "https://sealkit.dev/schemas/effective-config/v1",
-        "files": args.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
-        "components": components,
-    });
+    let document = effective::Document {
+        schema: effective::DOCUMENT_SCHEMA,
+        files: args.files.iter().map(|f| f.display().to_string()).collect(),
+        components,
+    };
     serde_json::to_vec_pretty(&document).map_err(|e| format!("error: {e}"))
 }
 

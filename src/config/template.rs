@@ -20,6 +20,7 @@ pub fn resolve(config: &mut Config, base: &Path, file: &Path, findings: &mut Fin
         match package_tag(&base.join(dir)) {
             Ok(tag) => value.value = tag,
             Err((message, hint)) => {
+                let message = format!("{}: {message}", value.value);
                 findings.error(Diagnostic::new(file, value.referenced, field, message).hint(hint));
             }
         }
@@ -63,7 +64,7 @@ fn package_tag(dir: &Path) -> Result<String, (String, String)> {
     if !build_yml.is_file() {
         return Err((
             format!(
-                "@pkg: template needs the package folder {}, which has no build.yml",
+                "the template needs the package folder {}, which has no build.yml",
                 dir.display()
             ),
             "run sealkit from a checkout that contains the package sources, or replace the template with the \

@@ -41,6 +41,18 @@ pub struct ImageFacts {
     pub defaults: Option<ImageDefaults>,
 }
 
+/// Identifies the JSON document `sealkit config --effective` prints.
+pub const DOCUMENT_SCHEMA: &str = "https://sealkit.dev/schemas/effective-config/v1";
+
+/// What `sealkit config --effective` prints: every container of the merged files, in LinuxKit's
+/// order (onboot, onshutdown, services).
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    pub schema: &'static str,
+    pub files: Vec<String>,
+    pub components: Vec<Component>,
+}
+
 /// The effective configuration of one container.
 #[derive(Debug, Clone, Serialize)]
 pub struct Component {
@@ -50,12 +62,14 @@ pub struct Component {
     pub image: String,
     /// The bundle folder LinuxKit lays the container out in.
     pub path: String,
+    /// The uid/gid LinuxKit allocates to this container (for `uid: NAME` references); not the
+    /// uid its process runs as, which is `config.process.user`.
+    pub uid: u32,
     /// Where the label came from; `None` when no label was found (the image has none, or it could
     /// not be read): the runtime config then rests on the YAML and defaults alone.
     pub label_source: Option<String>,
     /// Whether the image's own config (entrypoint, cmd, env, working dir) was available.
     pub image_config_known: bool,
-    pub uid: u32,
     pub config: Spec,
     pub runtime: RuntimeJson,
 }
@@ -93,8 +107,11 @@ pub fn compute(loaded: &Loaded, facts: &dyn Fn(&ImageRef) -> ImageFacts) -> Resu
     // A ref is unpacked once; later containers of the same image overlay or bind that first copy.
     let mut unpacked: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
+    let mut own_id = 100u32;
     for (section, list) in sections(config) {
         for (index, entry) in list.iter().enumerate() {
+            let uid = own_id;
+            own_id += 1;
             let spec = &entry.value;
             let name = spec.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
             let image_text = spec.image.as_ref().map(|i| i.value.clone()).unwrap_or_default();
@@ -139,7 +156,7 @@ pub fn compute(loaded: &Loaded, facts: &dyn Fn(&ImageRef) -> ImageFacts) -> Resu
             out.push(Component {
                 section,
                 index,
-                uid: ids.get(&name).copied().unwrap_or_default(),
+                uid,
                 name,
                 image: image_text,
                 path,
