@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sealkit::config::label::LabelDir;
-use sealkit::config::{self, ConfigError};
+use sealkit::config;
 use sealkit::effective::{self, Component, ImageFacts};
 
 fn corpus_root() -> PathBuf {
