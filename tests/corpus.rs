@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sealkit::config::label::LabelDir;
 use sealkit::config;
+use sealkit::config::label::LabelDir;
 use sealkit::effective::{self, Component, ImageFacts};
 
 fn corpus_root() -> PathBuf {
