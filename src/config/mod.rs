@@ -145,13 +145,21 @@ fn explain_yaml_error(raw: &str) -> (String, Option<String>) {
             ),
         );
     }
-    if message.contains("invalid type") || message.starts_with("expected ") {
-        return (
-            message.to_owned(),
-            Some("quote strings that look like numbers or booleans (\"0644\", \"true\"); lists are written [a, b] or with '- '".into()),
-        );
-    }
-    (message.to_owned(), None)
+    let hint = if message.contains("must be quoted") {
+        "quote the value: LinuxKit's schema reads an unquoted 0644, 10 or true as a number or boolean, not a string"
+    } else if message.contains("invalid boolean") {
+        "write true or false"
+    } else if message.contains("invalid type") || message.starts_with("expected ") {
+        "check the value's type: strings that look like numbers or booleans are quoted (\"0644\"), lists are \
+         written [a, b] or with '- ' items, mappings with 'key: value'"
+    } else if message.contains("limit") || message.contains("budget") {
+        "the document nests or repeats far beyond what a configuration needs; write it out plainly"
+    } else if message.contains("missing field") {
+        "add the field; docs/config.md lists the required ones"
+    } else {
+        "fix the YAML at this position; docs/config.md describes every field"
+    };
+    (message.to_owned(), Some(hint.to_owned()))
 }
 
 /// Reads a file, refusing anything larger than `limit` bytes or not UTF-8.

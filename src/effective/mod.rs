@@ -379,7 +379,7 @@ fn config_to_oci(
         path: String::new(),
     });
 
-    let capabilities = match pick(&yaml.capabilities, label.map(|l| &l.capabilities)).0 {
+    let capabilities = match &yaml.capabilities {
         Some(caps) => values(Some(caps)).unwrap_or_default(),
         None => union(
             values(label.and_then(|l| l.capabilities.as_ref())),
