@@ -721,3 +721,237 @@ fn runtime_json(yaml: &ImageSpec, label: Option<&ImageSpec>) -> RuntimeJson {
             .unwrap_or_default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::label::parse_label;
+    use std::path::Path;
+
+    fn load(yaml: &str) -> Loaded {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.yml");
+        std::fs::write(&file, yaml).unwrap();
+        crate::config::load(&[&file]).unwrap()
+    }
+
+    fn run(yaml: &str, label: Option<&str>, defaults: Option<ImageDefaults>) -> Vec<Component> {
+        let loaded = load(yaml);
+        let label = label.map(|l| parse_label(l, "label.json").unwrap());
+        let facts = |_: &ImageRef| ImageFacts {
+            label: label.clone(),
+            defaults: defaults.clone(),
+        };
+        compute(&loaded, &facts).unwrap()
+    }
+
+    fn one(body: &str, label: Option<&str>, defaults: Option<ImageDefaults>) -> Component {
+        run(
+            &format!("services:\n  - name: s\n    image: x:1\n{body}"),
+            label,
+            defaults,
+        )
+        .remove(0)
+    }
+
+    fn image() -> Option<ImageDefaults> {
+        Some(ImageDefaults {
+            entrypoint: vec!["/entry".into()],
+            cmd: vec!["--flag".into()],
+            env: vec!["PATH=/bin".into()],
+            working_dir: "/work".into(),
+        })
+    }
+
+    #[test]
+    fn command_env_cwd_precedence_yaml_label_image() {
+        let c = one("", None, image());
+        assert_eq!(c.config.process.args, ["/entry", "--flag"]);
+        assert_eq!(c.config.process.env, ["PATH=/bin"]);
+        assert_eq!(c.config.process.cwd, "/work");
+        let label = r#"{"command": ["/label"], "env": ["L=1"], "cwd": "/label"}"#;
+        let c = one("", Some(label), image());
+        assert_eq!(c.config.process.args, ["/label"]);
+        assert_eq!(
+            c.config.process.env,
+            ["L=1"],
+            "the label's env replaces the image's: no merge"
+        );
+        assert_eq!(c.config.process.cwd, "/label");
+        let c = one(
+            "    command: [/yaml]\n    env: []\n    cwd: /yaml\n",
+            Some(label),
+            image(),
+        );
+        assert_eq!(c.config.process.args, ["/yaml"]);
+        assert!(
+            c.config.process.env.is_empty(),
+            "an explicit empty list clears the label's"
+        );
+        assert_eq!(c.config.process.cwd, "/yaml");
+        assert_eq!(one("", None, None).config.process.cwd, "/");
+    }
+
+    #[test]
+    fn empty_lists_clear_but_absent_lists_inherit() {
+        let label = r#"{"capabilities": ["CAP_KILL"], "binds": ["/a:/a"]}"#;
+        let inherit = one("", Some(label), None);
+        assert_eq!(inherit.config.process.capabilities.effective, ["CAP_KILL"]);
+        assert!(inherit.config.mounts.iter().any(|m| m.destination == "/a"));
+        let cleared = one("    capabilities: []\n    binds: []\n", Some(label), None);
+        assert!(cleared.config.process.capabilities.effective.is_empty());
+        assert!(!cleared.config.mounts.iter().any(|m| m.destination == "/a"));
+        let none = one("    capabilities: [none]\n", Some(label), None);
+        assert!(none.config.process.capabilities.bounding.is_empty());
+    }
+
+    #[test]
+    fn namespaces_default_to_the_host_but_pid_and_mount() {
+        let kinds = |c: &Component| {
+            c.config
+                .linux
+                .namespaces
+                .iter()
+                .map(|n| (n.kind, n.path.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kinds(&one("", None, None)),
+            [
+                (NamespaceKind::Pid, String::new()),
+                (NamespaceKind::Mount, String::new())
+            ]
+        );
+        let c = one(
+            "    net: none\n    ipc: new\n    uts: /proc/1/ns/uts\n    pid: host\n    userns: new\n",
+            None,
+            None,
+        );
+        assert_eq!(
+            kinds(&c),
+            [
+                (NamespaceKind::Network, String::new()),
+                (NamespaceKind::Ipc, String::new()),
+                (NamespaceKind::Uts, "/proc/1/ns/uts".into()),
+                (NamespaceKind::User, String::new()),
+                (NamespaceKind::Mount, String::new()),
+            ]
+        );
+        // The label's namespace applies unless the YAML names one.
+        let c = one("", Some(r#"{"net": "new", "pid": "host"}"#), None);
+        assert_eq!(
+            kinds(&c),
+            [
+                (NamespaceKind::Network, String::new()),
+                (NamespaceKind::Mount, String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn ids_are_allocated_and_resolved_by_name() {
+        let list = run(
+            "onboot:\n  - name: a\n    image: x:1\nservices:\n  - name: b\n    image: y:1\n    uid: a\n    gid: b\n    additionalGids: [root, 7, a]\n",
+            None,
+            None,
+        );
+        assert_eq!((list[0].uid, list[1].uid), (100, 101));
+        let user = &list[1].config.process.user;
+        assert_eq!((user.uid, user.gid), (100, 101));
+        assert_eq!(user.additional_gids, [0, 7, 100]);
+    }
+
+    #[test]
+    fn volumes_are_resolved_in_binds_and_bind_mounts() {
+        let c = run(
+            "volumes:\n  - name: data\nservices:\n  - name: s\n    image: x:1\n    binds: [\"data:/data\"]\n    mounts:\n      - type: bind\n        source: data\n        destination: /m\n",
+            None,
+            None,
+        )
+        .remove(0);
+        let source = |d: &str| {
+            c.config
+                .mounts
+                .iter()
+                .find(|m| m.destination == d)
+                .unwrap()
+                .source
+                .clone()
+        };
+        assert_eq!(source("/data"), "/containers/volumes/data/merged");
+        assert_eq!(source("/m"), "/containers/volumes/data/merged");
+    }
+
+    #[test]
+    fn mounts_tmpfs_binds_override_defaults_by_destination() {
+        let c = one(
+            "    readonly: true\n    tmpfs: [\"/run:size=1m\"]\n    binds: [\"/dev:/dev\"]\n    mounts:\n      - source: proc\n        options: [ro]\n",
+            None,
+            None,
+        );
+        let m = |d: &str| c.config.mounts.iter().find(|m| m.destination == d).cloned().unwrap();
+        assert_eq!(m("/dev").kind, "bind");
+        assert_eq!(m("/proc").options, ["ro"]);
+        assert_eq!(m("/run").options, ["size=1m"]);
+        assert_eq!(
+            m("/sys").options.last().map(String::as_str),
+            Some("ro"),
+            "read-only root: /sys ro"
+        );
+        let destinations: Vec<_> = c.config.mounts.iter().map(|m| m.destination.clone()).collect();
+        let mut sorted = destinations.clone();
+        sorted.sort();
+        assert_eq!(destinations, sorted);
+    }
+
+    #[test]
+    fn rlimits_devices_resources_and_runtime() {
+        let c = one(
+            "    rlimits: [\"nofile,10,unlimited\"]\n    devices:\n      - path: /dev/fuse\n        type: c\n        major: 10\n        minor: 229\n        mode: \"0600\"\n      - path: all\n        type: b\n    resources:\n      blockio:\n        weight: 10\n      memory:\n        kernelTCP: 5\n      hugepageLimits:\n        - pageSize: 2MB\n          limit: 1\n    runtime:\n      mkdir: [/var/x]\n      bindNS:\n        net: /run/netns/x\n",
+            Some(r#"{"runtime": {"cgroups": ["c"], "bindNS": {"net": "/label", "ipc": "/label-ipc"}}}"#),
+            None,
+        );
+        assert_eq!(
+            c.config.process.rlimits,
+            [Rlimit {
+                kind: "RLIMIT_NOFILE".into(),
+                hard: u64::MAX,
+                soft: 10
+            }]
+        );
+        assert_eq!(c.config.linux.devices[0].file_mode, 0o600);
+        let rules = &c.config.linux.resources.devices;
+        assert_eq!(rules.len(), 2);
+        assert_eq!((rules[0].major, rules[1].kind.as_deref()), (Some(10), Some("b")));
+        // camelCase keys are honoured (LinuxKit drops them).
+        assert_eq!(c.config.linux.resources.memory.as_ref().unwrap().kernel_tcp, Some(5));
+        assert_eq!(c.config.linux.resources.hugepage_limits[0].page_size, "2MB");
+        // runtime.json merges field by field: mkdir from the YAML, cgroups from the label, and each
+        // bindNS namespace on its own.
+        assert_eq!(c.runtime.mkdir, ["/var/x"]);
+        assert_eq!(c.runtime.cgroups, ["c"]);
+        assert_eq!(
+            (c.runtime.bind_ns.net.as_str(), c.runtime.bind_ns.ipc.as_str()),
+            ("/run/netns/x", "/label-ipc")
+        );
+        let json = String::from_utf8(oci::to_go_json(&c.config).unwrap()).unwrap();
+        assert!(
+            json.contains("\"blockIO\": {\n                \"weight\": 10"),
+            "OCI spells it blockIO:\n{json}"
+        );
+    }
+
+    #[test]
+    fn a_shared_image_is_unpacked_once() {
+        let list = run(
+            "onboot:\n  - name: a\n    image: x:1\nservices:\n  - name: b\n    image: x:1\n  - name: c\n    image: y:1\n",
+            None,
+            None,
+        );
+        let lower = |c: &Component| c.runtime.mounts.last().unwrap().options[0].clone();
+        assert_eq!(lower(&list[0]), "lowerdir=/containers/onboot/000-a/lower");
+        assert_eq!(lower(&list[1]), "lowerdir=/containers/onboot/000-a/lower");
+        assert_eq!(lower(&list[2]), "lowerdir=/containers/services/c/lower");
+        assert_eq!(Path::new(&list[1].path), Path::new("containers/services/b"));
+    }
+}
