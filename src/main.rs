@@ -46,8 +46,8 @@ enum Command {
     Keygen(Pending),
     /// Pin every image reference of a configuration to its digest
     Lock(Pending),
-    /// Manage component images: import, ls, pull, push, inspect, export, rm
-    Image(Pending),
+    /// Manage component images in the local store: import, ls, inspect, export, rm, pull, push
+    Image(ImageArgs),
 }
 
 #[derive(clap::Args)]
@@ -62,6 +62,56 @@ struct ConfigArgs {
     /// image labels of images that cannot be read; may be given several times
     #[arg(long, value_name = "DIR")]
     label_dir: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ImageArgs {
+    /// The local store (an OCI image layout); default $SEALKIT_STORE or ~/.cache/sealkit/store
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
+    /// The platform to pick from multi-platform images
+    #[arg(long, global = true, default_value = "linux/amd64", value_name = "OS/ARCH[/VARIANT]")]
+    platform: String,
+    #[command(subcommand)]
+    command: ImageCommand,
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// List the images in the store
+    Ls,
+    /// Copy an image from oci:DIR[:TAG], docker-archive:FILE or dir:ROOTFS into the store
+    Import {
+        #[arg(value_name = "SRC")]
+        source: String,
+        /// The name to give it in the store, e.g. sealkit-fixtures/hello:1
+        #[arg(long, value_name = "NAME")]
+        tag: String,
+    },
+    /// Show an image's manifest digest, platform, config and layers as JSON
+    Inspect {
+        #[arg(value_name = "REF")]
+        reference: String,
+        /// Also list every file of the flattened filesystem
+        #[arg(long)]
+        files: bool,
+    },
+    /// Write the image's flattened filesystem as one tar
+    Export {
+        #[arg(value_name = "REF")]
+        reference: String,
+        #[arg(short, long, value_name = "FILE.tar")]
+        output: PathBuf,
+    },
+    /// Remove an image's name from the store
+    Rm {
+        #[arg(value_name = "REF")]
+        reference: String,
+    },
+    /// Pull an image from a registry into the store
+    Pull(Pending),
+    /// Push an image from the store to a registry
+    Push(Pending),
 }
 
 /// A command whose stage is not built yet: it says so and changes nothing.
@@ -87,7 +137,11 @@ fn main() -> ExitCode {
         Command::Verify(_) => "verify",
         Command::Keygen(_) => "keygen",
         Command::Lock(_) => "lock",
-        Command::Image(_) => "image",
+        Command::Image(args) => match &args.command {
+            ImageCommand::Pull(_) => "image pull",
+            ImageCommand::Push(_) => "image push",
+            _ => return run_image(args),
+        },
     };
     eprintln!("error: `sealkit {name}` is not yet available in this version; nothing was done");
     ExitCode::from(EXIT_USAGE)
@@ -144,6 +198,107 @@ fn config_json(args: &ConfigArgs) -> Result<Vec<u8>, String> {
         components,
     };
     serde_json::to_vec_pretty(&document).map_err(|e| format!("error: {e}"))
+}
+
+fn run_image(args: &ImageArgs) -> ExitCode {
+    match image_command(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn image_command(args: &ImageArgs) -> Result<(), String> {
+    use sealkit::image::{self, ImageRef, Platform, Rootfs, Store};
+    let err = |e: image::ImageError| format!("error: {e}");
+    let platform: Platform = args.platform.parse().map_err(|e| format!("error: --platform: {e}"))?;
+    let store = Store::open(&args.store.clone().unwrap_or_else(Store::default_location)).map_err(err)?;
+    let parse_ref = |s: &str| {
+        s.parse::<ImageRef>()
+            .map_err(|e| format!("error: {e}\n  hint: {}", e.hint))
+    };
+    let stdout = |bytes: Vec<u8>| {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&bytes)
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| format!("error: writing to stdout: {e}"))
+    };
+    match &args.command {
+        ImageCommand::Ls => {
+            let mut out = String::new();
+            for (name, desc) in store.names().map_err(err)? {
+                out.push_str(&format!("{name}\t{}\n", desc.digest()));
+            }
+            stdout(out.trim_end().as_bytes().to_vec())
+        }
+        ImageCommand::Import { source, tag } => {
+            let source = parse_ref(source)?;
+            if matches!(source, ImageRef::Registry(_)) {
+                return Err("error: import takes oci:DIR[:TAG], docker-archive:FILE or dir:ROOTFS\n  hint: use `sealkit image pull` for registry images".into());
+            }
+            let name = parse_ref(tag)?;
+            if !matches!(name, ImageRef::Registry(_)) {
+                return Err(format!(
+                    "error: --tag {tag:?} must be an image name such as example/app:1"
+                ));
+            }
+            let resolved = image::import(&store, &source, &name.to_string(), &platform).map_err(err)?;
+            eprintln!(
+                "imported {} as {name} ({})",
+                resolved.reference, resolved.manifest_digest
+            );
+            Ok(())
+        }
+        ImageCommand::Inspect { reference, files } => {
+            let resolved = image::resolve(&store, &parse_ref(reference)?, &platform, Path::new(".")).map_err(err)?;
+            let mut doc = serde_json::json!({
+                "reference": resolved.reference,
+                "manifest": resolved.manifest_digest.to_string(),
+                "index": resolved.index_digest.as_ref().map(|d| d.to_string()),
+                "platform": resolved.platform,
+                "config": resolved.config,
+                "layers": resolved.layers(),
+            });
+            if *files {
+                let rootfs = Rootfs::flatten(&store, &resolved).map_err(err)?;
+                doc["files"] = serde_json::to_value(&rootfs.entries).map_err(|e| format!("error: {e}"))?;
+            }
+            stdout(serde_json::to_vec_pretty(&doc).map_err(|e| format!("error: {e}"))?)
+        }
+        ImageCommand::Export { reference, output } => {
+            let resolved = image::resolve(&store, &parse_ref(reference)?, &platform, Path::new(".")).map_err(err)?;
+            let rootfs = Rootfs::flatten(&store, &resolved).map_err(err)?;
+            let dir = output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("error: {}: {e}", dir.display()))?;
+            image::rootfs::export(&store, &resolved, &rootfs, std::io::BufWriter::new(tmp.as_file())).map_err(err)?;
+            tmp.persist(output)
+                .map_err(|e| format!("error: {}: {}", output.display(), e.error))?;
+            eprintln!(
+                "exported {} ({} entries) to {}",
+                resolved.reference,
+                rootfs.entries.len(),
+                output.display()
+            );
+            Ok(())
+        }
+        ImageCommand::Rm { reference } => {
+            let name = parse_ref(reference)?.to_string();
+            if store.remove_name(&name).map_err(err)? {
+                eprintln!("removed {name}");
+                Ok(())
+            } else {
+                Err(format!(
+                    "error: {name}: not in the store\n  hint: sealkit image ls lists what is"
+                ))
+            }
+        }
+        ImageCommand::Pull(_) | ImageCommand::Push(_) => unreachable!("handled in main"),
+    }
 }
 
 fn render_config_error(e: ConfigError) -> String {

@@ -1,11 +1,16 @@
 //! Component images: references, the verified local store, transports and layers.
 
+pub mod archive;
 pub mod digest;
 pub mod error;
 pub mod reference;
+pub mod resolve;
+pub mod rootfs;
 pub mod store;
 
 pub use digest::Digest;
 pub use error::{ImageError, Result};
 pub use reference::{ImageRef, ReferenceError};
+pub use resolve::{Platform, ResolvedImage, import, resolve};
+pub use rootfs::Rootfs;
 pub use store::Store;

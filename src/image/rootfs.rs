@@ -1,0 +1,630 @@
+//! The filesystem an image's layers make, computed in one streaming pass per layer without
+//! extracting anything to disk: whiteouts and opaque directories applied (`.wh..wh..opq`, which
+//! LinuxKit ignores), hard links, symlinks, devices and xattrs kept, every regular file hashed,
+//! and each file's content located (layer and entry number) so later stages can stream it again.
+//!
+//! Hostile layers are refused, naming the image, layer and path: entries that climb out of the
+//! root, absolute names, symlinks whose relative target leaves the root, entries written through
+//! a symlinked parent, hard links to missing targets, duplicate entries, symlink loops, corrupt
+//! or truncated streams, layers that do not hash to the config's diff_id, and decompression
+//! bombs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{Descriptor, MediaType};
+use serde::Serialize;
+
+use super::digest::{Digest, HashingReader, HashingWriter};
+use super::error::{ImageError, Result};
+use super::resolve::{ResolvedImage, clean_member_path};
+use super::store::Store;
+
+/// Decompressed bytes allowed per compressed byte, beyond [`BOMB_FLOOR`]: real layers compress
+/// 2–10×; a layer of zeros compresses 1000×.
+pub const BOMB_RATIO: u64 = 100;
+pub const BOMB_FLOOR: u64 = 256 << 20;
+/// Symlinks followed while resolving one path before it counts as a loop (Linux's MAXSYMLINKS).
+pub const MAX_SYMLINK_HOPS: usize = 40;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink { target: String },
+    Char { major: u32, minor: u32 },
+    Block { major: u32, minor: u32 },
+    Fifo,
+}
+
+/// Where a regular file's bytes are: entry `ordinal` of layer `layer` (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ContentRef {
+    pub layer: usize,
+    pub ordinal: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    #[serde(flatten)]
+    pub kind: Kind,
+    /// Permission bits with setuid, setgid and sticky (`0o7777` at most).
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub size: u64,
+    pub mtime: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Digest>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// For regular files: where the content is (shared by hard links).
+    #[serde(skip)]
+    pub content: Option<ContentRef>,
+    /// The layer that last wrote this entry.
+    pub layer: usize,
+    /// Another path of the same file, when this one was written as a hard link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardlink_of: Option<PathBuf>,
+}
+
+/// The flattened view: relative path → entry (the root itself is not listed).
+#[derive(Debug, Clone, Default)]
+pub struct Rootfs {
+    pub entries: BTreeMap<PathBuf, Entry>,
+    /// Digest of each layer, in order, for messages and content streaming.
+    pub layers: Vec<Descriptor>,
+}
+
+struct LayerCtx<'a> {
+    image: &'a str,
+    layer: String,
+}
+
+impl LayerCtx<'_> {
+    fn err(&self, path: impl AsRef<Path>, message: impl Into<String>, hint: &str) -> ImageError {
+        ImageError::Layer {
+            image: self.image.to_owned(),
+            layer: self.layer.clone(),
+            path: path.as_ref().display().to_string(),
+            message: message.into(),
+            hint: hint.to_owned(),
+        }
+    }
+}
+
+const HOSTILE: &str = "the layer is hostile or corrupt: rebuild the image from trusted sources";
+
+/// Counts decompressed bytes and fails past a limit, so a bomb costs bounded time and no memory.
+pub struct Bounded<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(io::Error::other(format!(
+                "decompresses to more than {} bytes ({}× its compressed size): a decompression bomb",
+                self.limit, BOMB_RATIO
+            )));
+        }
+        Ok(n)
+    }
+}
+
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// The compression of a layer, from its media type, or from its first bytes when the type does
+/// not say (Docker's `…tar.gzip`, foreign types).
+pub fn compression_of(media_type: &MediaType, head: &[u8]) -> Compression {
+    match media_type {
+        MediaType::ImageLayerGzip | MediaType::ImageLayerNonDistributableGzip => Compression::Gzip,
+        MediaType::ImageLayerZstd | MediaType::ImageLayerNonDistributableZstd => Compression::Zstd,
+        _ => match head {
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+            _ => Compression::None,
+        },
+    }
+}
+
+/// Opens layer `index` of `image` as an uncompressed tar stream, hashed (for the diff_id check)
+/// and bounded. The returned reader verifies the compressed blob's digest at its end too.
+pub fn open_layer<'a>(
+    store: &'a Store,
+    image: &ResolvedImage,
+    index: usize,
+) -> Result<HashingReader<Bounded<Box<dyn Read + 'a>>>> {
+    let desc = &image.layers()[index];
+    let digest =
+        Digest::try_from(desc.digest()).map_err(|e| ImageError::invalid(&image.reference, e.to_string(), ""))?;
+    let mut blob = io::BufReader::with_capacity(1 << 17, store.open_blob(&digest, Some(desc.size()))?);
+    let head = io::BufRead::fill_buf(&mut blob)
+        .map_err(|e| ImageError::invalid(&image.reference, e.to_string(), ""))?
+        .to_vec();
+    let decoded: Box<dyn Read + 'a> = match compression_of(desc.media_type(), &head) {
+        Compression::None => Box::new(blob),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(blob)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(blob)
+                .map_err(|e| ImageError::invalid(&image.reference, format!("layer {digest}: {e}"), HOSTILE))?,
+        ),
+    };
+    let limit = desc.size().saturating_mul(BOMB_RATIO).max(BOMB_FLOOR);
+    Ok(HashingReader::new(Bounded {
+        inner: decoded,
+        read: 0,
+        limit,
+    }))
+}
+
+impl Rootfs {
+    /// Applies the layers of `image` in order.
+    pub fn flatten(store: &Store, image: &ResolvedImage) -> Result<Rootfs> {
+        let mut rootfs = Rootfs {
+            entries: BTreeMap::new(),
+            layers: image.layers().to_vec(),
+        };
+        let diff_ids = image.config.rootfs().diff_ids().clone();
+        for index in 0..image.layers().len() {
+            let ctx = LayerCtx {
+                image: &image.reference,
+                layer: image.layers()[index].digest().to_string(),
+            };
+            let mut stream = open_layer(store, image, index)?;
+            rootfs.apply_layer(&mut stream, index, &ctx)?;
+            // Whatever follows the end-of-archive blocks is part of the diff_id too.
+            io::copy(&mut stream, &mut io::sink()).map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
+            let (diff_id, _) = stream.finish();
+            if diff_ids.get(index).map(String::as_str) != Some(diff_id.to_string().as_str()) {
+                return Err(ctx.err(
+                    "",
+                    format!(
+                        "uncompressed content hashes to {diff_id}, but the config's diff_id is {}",
+                        diff_ids.get(index).map_or("missing", String::as_str)
+                    ),
+                    "the image was tampered with or is corrupt",
+                ));
+            }
+        }
+        rootfs.check_symlink_loops(&image.reference)?;
+        Ok(rootfs)
+    }
+
+    fn apply_layer(&mut self, stream: &mut impl Read, layer: usize, ctx: &LayerCtx) -> Result<()> {
+        let mut archive = tar::Archive::new(stream);
+        let mut written: BTreeSet<PathBuf> = BTreeSet::new();
+        let entries = archive
+            .entries()
+            .map_err(|e| ctx.err("", format!("not a tar stream: {e}"), HOSTILE))?;
+        for (ordinal, entry) in entries.enumerate() {
+            let mut entry = entry.map_err(|e| ctx.err("", format!("corrupt or truncated: {e}"), HOSTILE))?;
+            let raw = entry
+                .path()
+                .map_err(|e| ctx.err("", format!("unreadable entry name: {e}"), HOSTILE))?
+                .into_owned();
+            if raw.is_absolute() {
+                return Err(ctx.err(&raw, "absolute entry name", HOSTILE));
+            }
+            let Some(path) = clean_member_path(&raw) else {
+                return Err(ctx.err(&raw, "the entry climbs out of the root with `..`", HOSTILE));
+            };
+            if path.as_os_str().is_empty() {
+                continue; // "./" itself: the root's metadata is not part of the view
+            }
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            self.check_parents(&parent, ctx, &path)?;
+            if name == ".wh..wh..opq" {
+                // Opaque directory: hide everything lower layers put in it.
+                self.entries
+                    .retain(|p, e| !(p.starts_with(&parent) && p != &parent && e.layer < layer));
+                continue;
+            }
+            if let Some(hidden) = name.strip_prefix(".wh.") {
+                let target = parent.join(hidden);
+                self.remove_tree(&target, |e| e.layer < layer);
+                continue;
+            }
+            if !written.insert(path.clone()) {
+                return Err(ctx.err(&path, "the layer writes this path twice", HOSTILE));
+            }
+            let xattrs = xattrs_of(&mut entry, ctx, &path)?;
+            let header = entry.header().clone();
+            let mode = header.mode().map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))? & 0o7777;
+            let uid = header.uid().map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?;
+            let gid = header.gid().map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?;
+            let mtime = header.mtime().unwrap_or(0);
+            let entry_type = header.entry_type();
+            let mut new = Entry {
+                kind: Kind::File,
+                mode,
+                uid,
+                gid,
+                size: 0,
+                mtime,
+                sha256: None,
+                xattrs,
+                content: None,
+                layer,
+                hardlink_of: None,
+            };
+            match entry_type {
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    let mut hasher = HashingWriter::new(io::sink());
+                    io::copy(&mut entry, &mut hasher)
+                        .map_err(|e| ctx.err(&path, format!("reading the file failed: {e}"), HOSTILE))?;
+                    let (_, digest, size) = hasher.finish();
+                    new.size = size;
+                    new.sha256 = Some(digest);
+                    new.content = Some(ContentRef {
+                        layer,
+                        ordinal: ordinal as u64,
+                    });
+                }
+                tar::EntryType::Directory => new.kind = Kind::Dir,
+                tar::EntryType::Symlink => {
+                    let target = entry
+                        .link_name()
+                        .map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?
+                        .ok_or_else(|| ctx.err(&path, "symlink without a target", HOSTILE))?;
+                    let target_text = target.to_string_lossy().into_owned();
+                    if !target.is_absolute() && escapes(&parent, &target) {
+                        return Err(ctx.err(
+                            &path,
+                            format!("symlink target {target_text:?} climbs out of the root"),
+                            HOSTILE,
+                        ));
+                    }
+                    new.kind = Kind::Symlink { target: target_text };
+                }
+                tar::EntryType::Link => {
+                    let target = entry
+                        .link_name()
+                        .map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?
+                        .ok_or_else(|| ctx.err(&path, "hard link without a target", HOSTILE))?;
+                    let Some(target) = clean_member_path(&target).filter(|t| !t.as_os_str().is_empty()) else {
+                        return Err(ctx.err(
+                            &path,
+                            format!("hard link target {} leaves the root", target.display()),
+                            HOSTILE,
+                        ));
+                    };
+                    let Some(existing) = self.entries.get(&target) else {
+                        return Err(ctx.err(
+                            &path,
+                            format!("hard link to {}, which does not exist", target.display()),
+                            HOSTILE,
+                        ));
+                    };
+                    if existing.kind == Kind::Dir {
+                        return Err(ctx.err(
+                            &path,
+                            format!("hard link to the directory {}", target.display()),
+                            HOSTILE,
+                        ));
+                    }
+                    // A hard link shares the inode: same content, mode and owner.
+                    new = Entry {
+                        layer,
+                        hardlink_of: Some(target),
+                        ..existing.clone()
+                    };
+                }
+                tar::EntryType::Char | tar::EntryType::Block => {
+                    let major = header.device_major().ok().flatten().unwrap_or(0);
+                    let minor = header.device_minor().ok().flatten().unwrap_or(0);
+                    new.kind = if entry_type == tar::EntryType::Char {
+                        Kind::Char { major, minor }
+                    } else {
+                        Kind::Block { major, minor }
+                    };
+                }
+                tar::EntryType::Fifo => new.kind = Kind::Fifo,
+                other => {
+                    return Err(ctx.err(
+                        &path,
+                        format!("unsupported tar entry type {other:?}"),
+                        "layers hold files, folders, links, devices and fifos only",
+                    ));
+                }
+            }
+            self.insert(path, new);
+        }
+        Ok(())
+    }
+
+    /// No ancestor of an entry may be a symlink (writing through it would land elsewhere), and
+    /// missing ancestors are created as root-owned 0755 folders, as image extraction does.
+    fn check_parents(&mut self, parent: &Path, ctx: &LayerCtx, path: &Path) -> Result<()> {
+        let mut prefix = PathBuf::new();
+        for component in parent.components() {
+            prefix.push(component);
+            match self.entries.get(&prefix) {
+                Some(e) if matches!(e.kind, Kind::Symlink { .. }) => {
+                    return Err(ctx.err(
+                        path,
+                        format!("written through the symlink {}", prefix.display()),
+                        HOSTILE,
+                    ));
+                }
+                Some(e) if e.kind != Kind::Dir => {
+                    return Err(ctx.err(
+                        path,
+                        format!("its parent {} is not a directory", prefix.display()),
+                        HOSTILE,
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.entries.insert(
+                        prefix.clone(),
+                        Entry {
+                            kind: Kind::Dir,
+                            mode: 0o755,
+                            uid: 0,
+                            gid: 0,
+                            size: 0,
+                            mtime: 0,
+                            sha256: None,
+                            xattrs: BTreeMap::new(),
+                            content: None,
+                            layer: usize::MAX,
+                            hardlink_of: None,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, path: PathBuf, new: Entry) {
+        // A directory over a directory keeps the children; anything else replaces the subtree.
+        let keep_children = new.kind == Kind::Dir && self.entries.get(&path).is_some_and(|e| e.kind == Kind::Dir);
+        if !keep_children {
+            self.remove_tree(&path, |_| true);
+        }
+        self.entries.insert(path, new);
+    }
+
+    fn remove_tree(&mut self, path: &Path, which: impl Fn(&Entry) -> bool) {
+        let doomed: Vec<PathBuf> = self
+            .entries
+            .range(path.to_path_buf()..)
+            .take_while(|(p, _)| p.starts_with(path))
+            .filter(|(_, e)| which(e))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in doomed {
+            self.entries.remove(&p);
+        }
+    }
+
+    /// Follows symlinks from `path` as the kernel would inside the root (`..` stops at `/`).
+    /// Returns the final path, or `None` if it dangles; a loop is an error.
+    pub fn resolve(&self, path: &Path) -> std::result::Result<Option<PathBuf>, String> {
+        let mut pending: Vec<PathBuf> = vec![path.to_path_buf()];
+        let mut hops = 0;
+        let mut current = PathBuf::new();
+        while let Some(next) = pending.pop() {
+            let mut components: Vec<_> = next.components().collect();
+            components.reverse();
+            while let Some(c) = components.pop() {
+                match c {
+                    std::path::Component::RootDir => current = PathBuf::new(),
+                    std::path::Component::ParentDir => {
+                        current.pop();
+                    }
+                    std::path::Component::Normal(n) => {
+                        let candidate = current.join(n);
+                        match self.entries.get(&candidate).map(|e| &e.kind) {
+                            Some(Kind::Symlink { target }) => {
+                                hops += 1;
+                                if hops > MAX_SYMLINK_HOPS {
+                                    return Err(format!(
+                                        "{}: too many levels of symbolic links (a loop)",
+                                        path.display()
+                                    ));
+                                }
+                                let rest: PathBuf = components.iter().rev().collect();
+                                let target = Path::new(target);
+                                if target.is_absolute() {
+                                    current = PathBuf::new();
+                                }
+                                pending.push(target.join(rest));
+                                break;
+                            }
+                            Some(_) => current = candidate,
+                            None => return Ok(None),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(Some(current))
+    }
+
+    fn check_symlink_loops(&self, image: &str) -> Result<()> {
+        for (path, entry) in &self.entries {
+            if matches!(entry.kind, Kind::Symlink { .. })
+                && let Err(message) = self.resolve(path)
+            {
+                return Err(ImageError::Layer {
+                    image: image.to_owned(),
+                    layer: self
+                        .layers
+                        .get(entry.layer)
+                        .map(|d| d.digest().to_string())
+                        .unwrap_or_default(),
+                    path: path.display().to_string(),
+                    message,
+                    hint: "fix the links so that each ends at a file or folder".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = (&PathBuf, &Entry)> {
+        self.entries.iter().filter(|(_, e)| e.kind == Kind::File)
+    }
+}
+
+/// Whether a relative symlink target, read from `parent`, climbs above the root.
+fn escapes(parent: &Path, target: &Path) -> bool {
+    let mut depth = parent.components().count() as i64;
+    for c in target.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    false
+}
+
+fn xattrs_of<R: Read>(entry: &mut tar::Entry<R>, ctx: &LayerCtx, path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    let Some(extensions) = entry
+        .pax_extensions()
+        .map_err(|e| ctx.err(path, format!("bad PAX header: {e}"), HOSTILE))?
+    else {
+        return Ok(out);
+    };
+    for ext in extensions {
+        let ext = ext.map_err(|e| ctx.err(path, format!("bad PAX record: {e}"), HOSTILE))?;
+        if let Ok(key) = ext.key()
+            && let Some(name) = key.strip_prefix("SCHILY.xattr.")
+        {
+            out.insert(name.to_owned(), ext.value_bytes().to_vec());
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the flattened filesystem as one tar (what `crane export` does): folders, links and
+/// devices first in path order, then regular files in the order the layers hold their content,
+/// each content once, further paths of it as hard links. Deterministic for a given image.
+pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl io::Write) -> Result<()> {
+    let what = &image.reference;
+    let write_err = |e: io::Error| {
+        ImageError::invalid(
+            what,
+            format!("writing the export failed: {e}"),
+            "check the output path and free space",
+        )
+    };
+    let mut builder = tar::Builder::new(out);
+    let header_for = |e: &Entry| {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(e.mode);
+        h.set_uid(e.uid);
+        h.set_gid(e.gid);
+        h.set_mtime(e.mtime);
+        h.set_size(0);
+        h
+    };
+    let mut by_content: BTreeMap<ContentRef, Vec<&PathBuf>> = BTreeMap::new();
+    for (path, e) in &rootfs.entries {
+        let mut h = header_for(e);
+        match &e.kind {
+            Kind::File => {
+                if let Some(c) = e.content {
+                    by_content.entry(c).or_default().push(path);
+                }
+                continue;
+            }
+            Kind::Dir => {
+                h.set_entry_type(tar::EntryType::Directory);
+                builder
+                    .append_data(&mut h, path.join(""), io::empty())
+                    .map_err(write_err)?;
+            }
+            Kind::Symlink { target } => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                builder.append_link(&mut h, path, target).map_err(write_err)?;
+            }
+            Kind::Char { major, minor } | Kind::Block { major, minor } => {
+                h.set_entry_type(if matches!(e.kind, Kind::Char { .. }) {
+                    tar::EntryType::Char
+                } else {
+                    tar::EntryType::Block
+                });
+                h.set_device_major(*major).map_err(write_err)?;
+                h.set_device_minor(*minor).map_err(write_err)?;
+                builder.append_data(&mut h, path, io::empty()).map_err(write_err)?;
+            }
+            Kind::Fifo => {
+                h.set_entry_type(tar::EntryType::Fifo);
+                builder.append_data(&mut h, path, io::empty()).map_err(write_err)?;
+            }
+        }
+    }
+    for layer in 0..image.layers().len() {
+        if !by_content.keys().any(|c| c.layer == layer) {
+            continue;
+        }
+        let ctx = LayerCtx {
+            image: what,
+            layer: image.layers()[layer].digest().to_string(),
+        };
+        let mut stream = open_layer(store, image, layer)?;
+        let mut archive = tar::Archive::new(&mut stream);
+        let entries = archive.entries().map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
+        for (ordinal, entry) in entries.enumerate() {
+            let mut entry = entry.map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
+            let Some(paths) = by_content.get(&ContentRef {
+                layer,
+                ordinal: ordinal as u64,
+            }) else {
+                continue;
+            };
+            let first = paths[0];
+            let e = &rootfs.entries[first];
+            let mut h = header_for(e);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_size(e.size);
+            builder.append_data(&mut h, first, &mut entry).map_err(write_err)?;
+            for other in &paths[1..] {
+                let mut h = header_for(e);
+                h.set_entry_type(tar::EntryType::Link);
+                builder.append_link(&mut h, other, first).map_err(write_err)?;
+            }
+        }
+    }
+    let mut out = builder.into_inner().map_err(write_err)?;
+    out.flush().map_err(write_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_targets() {
+        assert!(!escapes(Path::new("usr/bin"), Path::new("../lib/x")));
+        assert!(!escapes(Path::new("usr/bin"), Path::new("../../etc")));
+        assert!(escapes(Path::new("usr/bin"), Path::new("../../../etc")));
+        assert!(escapes(Path::new(""), Path::new("../x")));
+    }
+}
