@@ -1,0 +1,560 @@
+//! Images: layouts written by the tests themselves (layer by layer, hostile ones included), the
+//! flattened view checked file by file against umoci's extraction of the same image, and every
+//! bad input refused with exit 2, naming image, layer and path.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use sha2::{Digest as _, Sha256};
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// One tar entry of a hand-made layer. Names are written raw, so hostile ones survive.
+enum E<'a> {
+    Dir(&'a str, u32),
+    File(&'a str, u32, &'a [u8]),
+    Symlink(&'a str, &'a str),
+    Hardlink(&'a str, &'a str),
+    Fifo(&'a str),
+}
+
+fn layer(entries: &[E]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in entries {
+        let mut h = tar::Header::new_ustar();
+        let (name, kind, mode, data, link): (&str, tar::EntryType, u32, &[u8], Option<&str>) = match e {
+            E::Dir(n, m) => (n, tar::EntryType::Directory, *m, b"", None),
+            E::File(n, m, d) => (n, tar::EntryType::Regular, *m, d, None),
+            E::Symlink(n, t) => (n, tar::EntryType::Symlink, 0o777, b"", Some(t)),
+            E::Hardlink(n, t) => (n, tar::EntryType::Link, 0o644, b"", Some(t)),
+            E::Fifo(n) => (n, tar::EntryType::Fifo, 0o644, b"", None),
+        };
+        let raw = h.as_old_mut();
+        raw.name[..name.len()].copy_from_slice(name.as_bytes());
+        if let Some(link) = link {
+            raw.linkname[..link.len()].copy_from_slice(link.as_bytes());
+        }
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Writes an OCI layout holding one image of the given (uncompressed) layers, gzip-compressed
+/// when `compress`; returns the `oci:DIR:latest` reference.
+fn layout(dir: &Path, layers: &[Vec<u8>], compress: bool) -> String {
+    layout_with(dir, layers, compress, None)
+}
+
+/// As [`layout`], with the config's diff_ids replaced by `diff_ids` when given.
+fn layout_with(dir: &Path, layers: &[Vec<u8>], compress: bool, diff_ids_override: Option<Vec<String>>) -> String {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = sha256(bytes);
+        std::fs::write(blobs.join(&d[7..]), bytes).unwrap();
+        (d, bytes.len())
+    };
+    let mut descriptors = Vec::new();
+    let mut diff_ids = Vec::new();
+    for l in layers {
+        diff_ids.push(sha256(l));
+        let (blob, media) = if compress {
+            (gzip(l), "application/vnd.oci.image.layer.v1.tar+gzip")
+        } else {
+            (l.clone(), "application/vnd.oci.image.layer.v1.tar")
+        };
+        let (d, n) = put(&blob);
+        descriptors.push(serde_json::json!({"mediaType": media, "digest": d, "size": n}));
+    }
+    let diff_ids = diff_ids_override.unwrap_or(diff_ids);
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": ["/bin/app"], "Labels": {"org.mobyproject.config": "{\"capabilities\":[\"CAP_KILL\"]}"}},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    let (cd, cn) = put(&serde_json::to_vec(&config).unwrap());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cn},
+        "layers": descriptors,
+    });
+    let (md, mn) = put(&serde_json::to_vec(&manifest).unwrap());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": mn,
+                       "annotations": {"org.opencontainers.image.ref.name": "latest"}}],
+    });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    format!("oci:{}:latest", dir.display())
+}
+
+fn sealkit(store: &Path) -> Command {
+    let mut c = Command::cargo_bin("sealkit").unwrap();
+    c.arg("image").arg("--store").arg(store);
+    c
+}
+
+fn inspect_files(store: &Path, reference: &str) -> serde_json::Value {
+    let out = sealkit(store)
+        .args(["inspect", "--files", reference])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice::<serde_json::Value>(&out).unwrap()["files"].clone()
+}
+
+/// (type, mode, size, sha256-or-target) of every path under `root`, as extracted by umoci.
+fn reference_view(root: &Path) -> BTreeMap<String, (String, u32, u64, String)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let mode = m.permissions().mode() & 0o7777;
+            let ft = m.file_type();
+            let value = if ft.is_symlink() {
+                (
+                    "symlink".into(),
+                    0,
+                    0,
+                    std::fs::read_link(&path).unwrap().to_string_lossy().into_owned(),
+                )
+            } else if ft.is_dir() {
+                stack.push(path.clone());
+                ("dir".into(), mode, 0, String::new())
+            } else if ft.is_file() {
+                ("file".into(), mode, m.size(), sha256(&std::fs::read(&path).unwrap()))
+            } else {
+                ("fifo".into(), mode, 0, String::new())
+            };
+            out.insert(rel, value);
+        }
+    }
+    out
+}
+
+fn sealkit_view(files: &serde_json::Value) -> BTreeMap<String, (String, u32, u64, String)> {
+    files
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(path, e)| {
+            let kind = e["type"].as_str().unwrap().to_owned();
+            let value = match kind.as_str() {
+                "symlink" => (kind, 0, 0, e["target"].as_str().unwrap().to_owned()),
+                "file" => (
+                    kind,
+                    e["mode"].as_u64().unwrap() as u32,
+                    e["size"].as_u64().unwrap(),
+                    e["sha256"].as_str().unwrap().to_owned(),
+                ),
+                _ => (kind, e["mode"].as_u64().unwrap() as u32, 0, String::new()),
+            };
+            (path.clone(), value)
+        })
+        .collect()
+}
+
+fn have_umoci() -> bool {
+    let ok = Process::new("umoci")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "umoci is required in CI (scripts/test installs it)"
+    );
+    ok
+}
+
+/// Every whiteout and link case, flattened by sealkit and extracted by umoci, file by file.
+#[test]
+fn flattening_matches_umoci_unpack() {
+    if !have_umoci() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let layers = vec![
+        layer(&[
+            E::Dir("etc/", 0o755),
+            E::File("etc/passwd", 0o644, b"root:x:0:0::/root:/bin/sh\n"),
+            E::File("etc/shadow", 0o640, b"root:*:1::::::\n"),
+            E::Dir("opt/", 0o755),
+            E::Dir("opt/app/", 0o755),
+            E::File("opt/app/old.conf", 0o644, b"old"),
+            E::Dir("opt/app/sub/", 0o700),
+            E::File("opt/app/sub/x", 0o600, b"x"),
+            E::Dir("bin/", 0o755),
+            E::File("bin/busybox", 0o4755, b"\x7fELF pretend"),
+            E::Hardlink("bin/sh", "bin/busybox"),
+            E::Symlink("bin/ls", "busybox"),
+            E::Symlink("bin/abs", "/bin/busybox"),
+            E::Dir("var/", 0o755),
+            E::Dir("var/tmp/", 0o1777),
+            E::Fifo("var/fifo"),
+            E::File("gone", 0o644, b"to be deleted"),
+            E::Dir("tree/", 0o755),
+            E::File("tree/leaf", 0o644, b"leaf"),
+        ]),
+        layer(&[
+            // whiteouts of a file and of a whole tree
+            E::File(".wh.gone", 0o644, b""),
+            E::File(".wh.tree", 0o644, b""),
+            // opaque directory: hides old.conf and sub/, keeps what this layer adds
+            E::Dir("opt/app/", 0o750),
+            E::File("opt/app/.wh..wh..opq", 0o644, b""),
+            E::File("opt/app/new.conf", 0o644, b"new"),
+            // a file replaced by a directory, and a symlink replaced by a file
+            E::Dir("etc/shadow/", 0o700),
+            E::File("bin/ls", 0o755, b"real ls"),
+            // a hard link to a lower layer's file, whose original name is then whited out
+            E::Hardlink("bin/keep", "bin/busybox"),
+            E::File("bin/.wh.busybox", 0o644, b""),
+        ]),
+    ];
+    let reference = layout(&tmp.path().join("layout"), &layers, true);
+    let store = tmp.path().join("store");
+    let ours = sealkit_view(&inspect_files(&store, &reference));
+
+    let bundle = tmp.path().join("bundle");
+    let status = Process::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:latest", tmp.path().join("layout").display()))
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "umoci unpack: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let theirs = reference_view(&bundle.join("rootfs"));
+    assert_eq!(ours, theirs, "sealkit's flattened view differs from umoci's extraction");
+    // Spot checks that make the cases above explicit.
+    assert!(!ours.contains_key("gone") && !ours.contains_key("tree/leaf") && !ours.contains_key("opt/app/old.conf"));
+    assert_eq!(
+        ours["bin/keep"].3,
+        sha256(b"\x7fELF pretend"),
+        "a hard link keeps the content of a whited-out name"
+    );
+    assert_eq!(ours["bin/keep"].1, 0o4755, "setuid survives");
+}
+
+#[test]
+fn export_round_trips_the_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = layout(
+        &tmp.path().join("layout"),
+        &[layer(&[
+            E::Dir("a/", 0o755),
+            E::File("a/f", 0o644, b"data"),
+            E::Hardlink("a/g", "a/f"),
+            E::Symlink("a/l", "f"),
+        ])],
+        false,
+    );
+    let store = tmp.path().join("store");
+    let out = tmp.path().join("export.tar");
+    sealkit(&store)
+        .args(["export", &reference, "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let mut names = Vec::new();
+    let mut archive = tar::Archive::new(std::fs::File::open(&out).unwrap());
+    for e in archive.entries().unwrap() {
+        let e = e.unwrap();
+        names.push((e.path().unwrap().display().to_string(), e.header().entry_type()));
+    }
+    assert_eq!(
+        names,
+        [
+            ("a/".to_owned(), tar::EntryType::Directory),
+            ("a/l".to_owned(), tar::EntryType::Symlink),
+            ("a/f".to_owned(), tar::EntryType::Regular),
+            ("a/g".to_owned(), tar::EntryType::Link),
+        ]
+    );
+    let again = tmp.path().join("again.tar");
+    sealkit(&store)
+        .args(["export", &reference, "-o"])
+        .arg(&again)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&again).unwrap(),
+        "export is deterministic"
+    );
+}
+
+/// Each hostile layer: exit 2, the image, layer and path named, nothing written outside the store.
+#[test]
+fn hostile_layers_are_refused() {
+    let cases: Vec<(&str, Vec<E>, &str, &str)> = vec![
+        (
+            "dotdot",
+            vec![E::File("../escape", 0o644, b"x")],
+            "../escape",
+            "climbs out of the root",
+        ),
+        (
+            "absolute",
+            vec![E::File("/etc/passwd", 0o644, b"x")],
+            "/etc/passwd",
+            "absolute entry name",
+        ),
+        (
+            "symlink-escape",
+            vec![E::Dir("a/", 0o755), E::Symlink("a/l", "../../etc/shadow")],
+            "a/l",
+            "climbs out of the root",
+        ),
+        (
+            "through-symlink",
+            vec![E::Symlink("etc", "/tmp"), E::File("etc/passwd", 0o644, b"x")],
+            "etc/passwd",
+            "written through the symlink etc",
+        ),
+        (
+            "dangling-hardlink",
+            vec![E::Hardlink("sh", "bin/busybox")],
+            "sh",
+            "does not exist",
+        ),
+        (
+            "hardlink-escape",
+            vec![E::Hardlink("sh", "../../bin/busybox")],
+            "sh",
+            "leaves the root",
+        ),
+        ("loop", vec![E::Symlink("a", "b"), E::Symlink("b", "a")], "a", "a loop"),
+        (
+            "duplicate",
+            vec![E::File("f", 0o644, b"1"), E::File("f", 0o644, b"2")],
+            "f",
+            "writes this path twice",
+        ),
+    ];
+    for (name, entries, path, message) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let reference = layout(&tmp.path().join("layout"), &[layer(&entries)], false);
+        let store = tmp.path().join("store");
+        let out = sealkit(&store)
+            .args(["inspect", "--files", &reference])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{name}: {message:?} not in {stderr}");
+        assert!(
+            stderr.contains(&format!(": {path}: ")),
+            "{name}: path {path} not named in {stderr}"
+        );
+        assert!(stderr.contains("layer sha256:"), "{name}: layer not named in {stderr}");
+        assert!(stderr.contains("hint:"), "{name}: {stderr}");
+        assert!(!tmp.path().join("escape").exists() && !Path::new("/escape").exists());
+    }
+}
+
+#[test]
+fn corrupt_streams_and_blobs_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = layer(&[E::File("f", 0o644, &[7u8; 100_000])]);
+
+    // A truncated gzip stream.
+    let dir = tmp.path().join("truncated");
+    let reference = layout(&dir, std::slice::from_ref(&good), true);
+    let blob = std::fs::read_dir(dir.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read(p).unwrap().starts_with(&[0x1f, 0x8b]))
+        .unwrap();
+    let bytes = std::fs::read(&blob).unwrap();
+    std::fs::write(&blob, &bytes[..bytes.len() / 2]).unwrap();
+    // The import itself notices: the blob no longer matches its digest.
+    sealkit(&tmp.path().join("s1"))
+        .args(["inspect", &reference])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not match its digest").or(predicate::str::contains("bytes")));
+
+    // A manifest naming a missing blob.
+    let dir = tmp.path().join("missing");
+    let reference = layout(&dir, std::slice::from_ref(&good), false);
+    std::fs::remove_file(dir.join("blobs/sha256").join(&sha256(&good)[7..])).unwrap();
+    sealkit(&tmp.path().join("s2"))
+        .args(["inspect", &reference])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is missing"));
+
+    // A layer whose uncompressed content does not match the config's diff_id.
+    let dir = tmp.path().join("diffid");
+    let reference = layout_with(
+        &dir,
+        std::slice::from_ref(&good),
+        true,
+        Some(vec![sha256(b"something else")]),
+    );
+    sealkit(&tmp.path().join("s4"))
+        .args(["inspect", "--files", &reference])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("but the config's diff_id is"));
+
+    // A stream that is corrupt as published (its digest matches the truncated bytes).
+    let dir = tmp.path().join("cut");
+    let whole = gzip(&good);
+    let reference = layout_raw_gzip(&dir, &whole[..whole.len() - 20]);
+    sealkit(&tmp.path().join("s5"))
+        .args(["inspect", "--files", &reference])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("layer sha256:").and(predicate::str::contains("hint:")));
+
+    // A decompression bomb: 300 MiB of zeros in 300 concatenated gzip members of ~1 KiB each.
+    let dir = tmp.path().join("bomb");
+    let mut header = layer(&[E::File("z", 0o644, b"")]);
+    header.truncate(512);
+    let mut bomb = gzip(&header);
+    let member = gzip(&vec![0u8; 1 << 20]);
+    for _ in 0..300 {
+        bomb.extend_from_slice(&member);
+    }
+    let reference = layout_raw_gzip(&dir, &bomb);
+    sealkit(&tmp.path().join("s3"))
+        .args(["inspect", "--files", &reference])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("decompression bomb"));
+}
+
+/// A layout whose single layer is the given gzip bytes. The diff_id is left unchecked: the bomb
+/// must be stopped while it is being decompressed, long before the digest is known.
+fn layout_raw_gzip(dir: &Path, gz: &[u8]) -> String {
+    layout_raw(
+        dir,
+        gz,
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        &sha256(b"unknown"),
+    )
+}
+
+fn layout_raw(dir: &Path, blob: &[u8], media_type: &str, diff_id: &str) -> String {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = sha256(bytes);
+        std::fs::write(blobs.join(&d[7..]), bytes).unwrap();
+        (d, bytes.len())
+    };
+    let (ld, ln) = put(blob);
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]}});
+    let (cd, cn) = put(&serde_json::to_vec(&config).unwrap());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cn},
+        "layers": [{"mediaType": media_type, "digest": ld, "size": ln}],
+    });
+    let (md, mn) = put(&serde_json::to_vec(&manifest).unwrap());
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": mn, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    format!("oci:{}:latest", dir.display())
+}
+
+#[test]
+fn zstd_layers_flatten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = layer(&[E::File("z", 0o644, b"zstd content")]);
+    let compressed = zstd::encode_all(&plain[..], 3).unwrap();
+    let dir = tmp.path().join("layout");
+    let reference = layout_raw(
+        &dir,
+        &compressed,
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+        &sha256(&plain),
+    );
+    let files = inspect_files(&tmp.path().join("store"), &reference);
+    assert_eq!(files["z"]["sha256"], sha256(b"zstd content"));
+}
+
+#[test]
+fn platforms_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = layout(
+        &tmp.path().join("layout"),
+        &[layer(&[E::File("f", 0o644, b"x")])],
+        false,
+    );
+    sealkit(&tmp.path().join("store"))
+        .args(["--platform", "linux/arm64", "inspect", &reference])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is for linux/amd64, not linux/arm64"));
+}
+
+#[test]
+fn import_names_the_image_and_other_tools_read_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = layout(&tmp.path().join("layout"), &[layer(&[E::File("f", 0o644, b"x")])], true);
+    let store = tmp.path().join("store");
+    sealkit(&store)
+        .args(["import", &reference, "--tag", "example/app:1"])
+        .assert()
+        .success();
+    sealkit(&store)
+        .arg("ls")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("docker.io/example/app:1\tsha256:"));
+    let out = sealkit(&store)
+        .args(["inspect", "example/app:1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["config"]["config"]["Entrypoint"][0], "/bin/app");
+    sealkit(&store).args(["rm", "example/app:1"]).assert().success();
+    sealkit(&store)
+        .args(["inspect", "example/app:1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not in the local store"));
+    sealkit(&store)
+        .args(["import", "example/app:1", "--tag", "x/y:1"])
+        .assert()
+        .code(2);
+}
