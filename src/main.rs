@@ -72,6 +72,9 @@ struct ImageArgs {
     /// The platform to pick from multi-platform images
     #[arg(long, global = true, default_value = "linux/amd64", value_name = "OS/ARCH[/VARIANT]")]
     platform: String,
+    /// A registry (HOST[:PORT]) to reach over plain HTTP; loopback registries always are
+    #[arg(long, global = true, value_name = "HOST")]
+    insecure_registry: Vec<String>,
     #[command(subcommand)]
     command: ImageCommand,
 }
@@ -109,9 +112,17 @@ enum ImageCommand {
         reference: String,
     },
     /// Pull an image from a registry into the store
-    Pull(Pending),
-    /// Push an image from the store to a registry
-    Push(Pending),
+    Pull {
+        #[arg(value_name = "REF")]
+        reference: String,
+    },
+    /// Push an image from the store (or oci:/docker-archive:/dir:) to a registry
+    Push {
+        #[arg(value_name = "REF")]
+        reference: String,
+        #[arg(value_name = "DEST")]
+        destination: String,
+    },
 }
 
 /// A command whose stage is not built yet: it says so and changes nothing.
@@ -137,11 +148,7 @@ fn main() -> ExitCode {
         Command::Verify(_) => "verify",
         Command::Keygen(_) => "keygen",
         Command::Lock(_) => "lock",
-        Command::Image(args) => match &args.command {
-            ImageCommand::Pull(_) => "image pull",
-            ImageCommand::Push(_) => "image push",
-            _ => return run_image(args),
-        },
+        Command::Image(args) => return run_image(args),
     };
     eprintln!("error: `sealkit {name}` is not yet available in this version; nothing was done");
     ExitCode::from(EXIT_USAGE)
@@ -215,6 +222,10 @@ fn image_command(args: &ImageArgs) -> Result<(), String> {
     let err = |e: image::ImageError| format!("error: {e}");
     let platform: Platform = args.platform.parse().map_err(|e| format!("error: --platform: {e}"))?;
     let store = Store::open(&args.store.clone().unwrap_or_else(Store::default_location)).map_err(err)?;
+    let registry_options = image::registry::RegistryOptions {
+        insecure: args.insecure_registry.clone(),
+        timeout: None,
+    };
     let parse_ref = |s: &str| {
         s.parse::<ImageRef>()
             .map_err(|e| format!("error: {e}\n  hint: {}", e.hint))
@@ -297,7 +308,23 @@ fn image_command(args: &ImageArgs) -> Result<(), String> {
                 ))
             }
         }
-        ImageCommand::Pull(_) | ImageCommand::Push(_) => unreachable!("handled in main"),
+        ImageCommand::Pull { reference } => {
+            let ImageRef::Registry(r) = parse_ref(reference)? else {
+                return Err("error: pull takes a registry reference [REGISTRY/]NAME[:TAG][@DIGEST]\n  hint: use `sealkit image import` for oci:, docker-archive: and dir: sources".into());
+            };
+            let resolved = image::registry::pull(&store, &r, &platform, &registry_options).map_err(err)?;
+            eprintln!("pulled {} ({})", resolved.reference, resolved.manifest_digest);
+            Ok(())
+        }
+        ImageCommand::Push { reference, destination } => {
+            let ImageRef::Registry(dest) = parse_ref(destination)? else {
+                return Err("error: the destination must be a registry reference REGISTRY/NAME[:TAG]".into());
+            };
+            let resolved = image::resolve(&store, &parse_ref(reference)?, &platform, Path::new(".")).map_err(err)?;
+            let digest = image::registry::push(&store, &resolved, &dest, &registry_options).map_err(err)?;
+            eprintln!("pushed {} to {} ({digest})", resolved.reference, dest.whole());
+            Ok(())
+        }
     }
 }
 

@@ -4,6 +4,7 @@ pub mod archive;
 pub mod digest;
 pub mod error;
 pub mod reference;
+pub mod registry;
 pub mod resolve;
 pub mod rootfs;
 pub mod store;

@@ -126,44 +126,28 @@ impl Store {
         {
             // Already present: still check that the stored copy is intact before reusing it.
             let size = self.verify_blob(d, what)?;
-            let mut sink = io::sink();
-            io::copy(&mut reader.take(limit), &mut sink)
-                .map_err(|e| ImageError::invalid(what, e.to_string(), "check the source"))?;
             return Ok((d.clone(), size));
         }
-        let (file, dir) = self.temp_file()?;
-        let mut writer = HashingWriter::new(io::BufWriter::new(file));
-        let copied = io::copy(&mut reader.take(limit + 1), &mut writer).map_err(|e| {
+        let mut writer = self.blob_writer(limit, what)?;
+        io::copy(&mut reader.take(limit + 1), &mut writer).map_err(|e| {
             ImageError::invalid(
                 what,
                 format!("reading the blob failed: {e}"),
                 "check that the source is complete and readable",
             )
         })?;
-        if copied > limit {
-            return Err(ImageError::invalid(
-                what,
-                format!("the blob is larger than {limit} bytes"),
-                "this is not a plausible image component",
-            ));
-        }
-        let (buffered, digest, size) = writer.finish();
-        if let Some(expected) = expected
-            && &digest != expected
-        {
-            return Err(ImageError::invalid(
-                what,
-                format!("blob {expected} does not match its digest: its content hashes to {digest}"),
-                "the source is corrupt or was tampered with; fetch it again from a trusted source",
-            ));
-        }
-        let file = buffered
-            .into_inner()
-            .map_err(|e| ImageError::io(&dir, e.into_error()))?;
-        file.as_file().sync_all().map_err(|e| ImageError::io(&dir, e))?;
-        let path = self.blob_path(&digest);
-        file.persist(&path).map_err(|e| ImageError::io(&path, e.error))?;
-        Ok((digest, size))
+        writer.commit(expected)
+    }
+
+    /// A writer for a new blob, for sources that push bytes (a registry download).
+    pub fn blob_writer(&self, limit: u64, what: &str) -> Result<BlobWriter<'_>> {
+        let (file, _) = self.temp_file()?;
+        Ok(BlobWriter {
+            store: self,
+            inner: HashingWriter::new(io::BufWriter::new(file)),
+            limit,
+            what: what.to_owned(),
+        })
     }
 
     pub fn write_bytes(&self, bytes: &[u8], what: &str) -> Result<Digest> {
@@ -291,6 +275,63 @@ impl Store {
         let mut index = empty_index();
         index.set_manifests(names.into_values().collect());
         self.save_index(&index)
+    }
+}
+
+/// A blob being written: hashed as bytes arrive, landed only by [`BlobWriter::commit`].
+pub struct BlobWriter<'a> {
+    store: &'a Store,
+    inner: HashingWriter<io::BufWriter<tempfile::NamedTempFile>>,
+    limit: u64,
+    what: String,
+}
+
+impl Write for BlobWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if self.inner.len() > self.limit {
+            return Err(io::Error::other(format!(
+                "the blob is larger than {} bytes",
+                self.limit
+            )));
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl BlobWriter<'_> {
+    /// Lands the blob under its digest; with `expected`, only if the content hashes to it.
+    pub fn commit(self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
+        let what = self.what;
+        let (buffered, digest, size) = self.inner.finish();
+        if size > self.limit {
+            return Err(ImageError::invalid(
+                &what,
+                format!("the blob is larger than {} bytes", self.limit),
+                "this is not a plausible image component",
+            ));
+        }
+        if let Some(expected) = expected
+            && &digest != expected
+        {
+            return Err(ImageError::invalid(
+                &what,
+                format!("blob {expected} does not match its digest: its content hashes to {digest}"),
+                "the source is corrupt or was tampered with; fetch it again from a trusted source",
+            ));
+        }
+        let dir = self.store.tmp_dir();
+        let file = buffered
+            .into_inner()
+            .map_err(|e| ImageError::io(&dir, e.into_error()))?;
+        file.as_file().sync_all().map_err(|e| ImageError::io(&dir, e))?;
+        let path = self.store.blob_path(&digest);
+        file.persist(&path).map_err(|e| ImageError::io(&path, e.error))?;
+        Ok((digest, size))
     }
 }
 

@@ -1,0 +1,422 @@
+//! Pull and push over the OCI distribution API (oci-client): anonymous, basic and bearer-token
+//! auth with credentials from the docker config file; plain HTTP only for loopback registries (as
+//! docker allows) or those named with `--insecure-registry`; every blob verified as it lands;
+//! timeouts, and retries with backoff on server errors and dropped connections.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
+
+use super::digest::Digest;
+use super::error::{ImageError, Result};
+use super::resolve::{MAX_BLOB_BYTES, Platform, ResolvedImage};
+use super::store::Store;
+
+const MANIFEST_TYPES: [&str; 4] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+const ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// Registries (HOST[:PORT]) reached over plain HTTP besides loopback ones.
+    pub insecure: Vec<String>,
+    /// How long one request may stall; `SEALKIT_REGISTRY_TIMEOUT` (seconds) overrides the 60 s default.
+    pub timeout: Option<Duration>,
+}
+
+struct Session {
+    client: Client,
+    auth: RegistryAuth,
+    runtime: tokio::runtime::Runtime,
+    image: String,
+    registry: String,
+}
+
+fn is_loopback(registry: &str) -> bool {
+    let host = registry.rsplit_once(':').map_or(registry, |(h, p)| {
+        if p.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            registry
+        }
+    });
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Credentials for `registry` from the docker config (`$DOCKER_CONFIG/config.json` or
+/// `~/.docker/config.json`, credential helpers included); anonymous when there are none.
+fn credentials(registry: &str) -> RegistryAuth {
+    let server = if registry == "docker.io" {
+        "https://index.docker.io/v1/"
+    } else {
+        registry
+    };
+    match docker_credential::get_credential(server) {
+        Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => {
+            RegistryAuth::Basic(user, password)
+        }
+        Ok(docker_credential::DockerCredential::IdentityToken(token)) => RegistryAuth::Bearer(token),
+        Err(_) => RegistryAuth::Anonymous,
+    }
+}
+
+impl Session {
+    fn new(reference: &Reference, options: &RegistryOptions) -> Result<Self> {
+        let registry = reference.registry().to_owned();
+        let mut insecure: Vec<String> = options.insecure.clone();
+        if is_loopback(&registry) {
+            insecure.push(registry.clone());
+        }
+        let timeout = options.timeout.or_else(|| {
+            std::env::var("SEALKIT_REGISTRY_TIMEOUT")
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .map(Duration::from_secs)
+        });
+        let config = ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(insecure),
+            read_timeout: Some(timeout.unwrap_or(Duration::from_secs(60))),
+            connect_timeout: Some(timeout.unwrap_or(Duration::from_secs(15))),
+            ..Default::default()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ImageError::io("tokio runtime", e))?;
+        Ok(Session {
+            client: Client::new(config),
+            auth: credentials(&registry),
+            runtime,
+            image: reference.whole(),
+            registry,
+        })
+    }
+
+    fn error(&self, e: &OciDistributionError) -> ImageError {
+        let text = with_causes(e);
+        let hint = match e {
+            OciDistributionError::AuthenticationFailure(_) | OciDistributionError::UnauthorizedError { .. } => {
+                "log in (docker login / skopeo login write the docker config sealkit reads) or check the credentials"
+            }
+            OciDistributionError::ImageManifestNotFoundError(_) => {
+                "check the name and tag: the registry has no such image"
+            }
+            _ if text.contains("401") || text.to_lowercase().contains("unauthorized") => {
+                "log in (docker login / skopeo login write the docker config sealkit reads) or check the credentials"
+            }
+            _ if text.contains("404")
+                || text.contains("not found")
+                || text.to_lowercase().contains("manifest unknown")
+                || text.to_lowercase().contains("name unknown") =>
+            {
+                "check the name and tag: the registry has no such image"
+            }
+            _ if text.contains("timed out") || text.contains("timeout") => {
+                "the registry did not answer in time; check that it is up, or raise SEALKIT_REGISTRY_TIMEOUT"
+            }
+            _ => "check that the registry is reachable and healthy, then try again",
+        };
+        ImageError::Registry {
+            image: self.image.clone(),
+            registry: self.registry.clone(),
+            message: text,
+            hint: hint.into(),
+        }
+    }
+
+    /// Runs `op`, retrying server errors and transport failures with backoff (0.5 s, 1 s).
+    fn retry<T, F, Fut>(&self, what: &str, op: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
+    {
+        let mut delay = Duration::from_millis(500);
+        for attempt in 1..=ATTEMPTS {
+            match self.runtime.block_on(op()) {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < ATTEMPTS && transient(&e) => {
+                    eprintln!(
+                        "note: {what} from {}: {}; retrying in {} ms",
+                        self.registry,
+                        with_causes(&e),
+                        delay.as_millis()
+                    );
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+                Err(e) => return Err(self.error(&e)),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+}
+
+/// The error and its causes: the HTTP library's top-level message ("error sending request")
+/// hides the reason (a timeout, a refused connection) in its source.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn transient(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::RequestError(r) => {
+            r.is_timeout() || r.is_connect() || r.status().is_some_and(|s| s.is_server_error())
+        }
+        OciDistributionError::ServerError { code, .. } => *code >= 500,
+        _ => {
+            let t = e.to_string();
+            t.contains(" 500") || t.contains(" 502") || t.contains(" 503") || t.contains(" 504")
+        }
+    }
+}
+
+/// Pulls `reference` (the manifest for `platform` when it is an index) with its config and
+/// layers into the store, and names it with its full reference. Returns the resolved image.
+pub fn pull(
+    store: &Store,
+    reference: &Reference,
+    platform: &Platform,
+    options: &RegistryOptions,
+) -> Result<ResolvedImage> {
+    let s = Session::new(reference, options)?;
+    let name = reference.whole();
+    let (bytes, header_digest) = s.retry("manifest", || {
+        s.client.pull_manifest_raw(reference, &s.auth, &MANIFEST_TYPES)
+    })?;
+    let root_digest = store.write_bytes(&bytes, &name)?;
+    if !header_digest.is_empty() && header_digest != root_digest.to_string() {
+        return Err(ImageError::invalid(
+            &name,
+            format!("the registry says the manifest is {header_digest}, its content hashes to {root_digest}"),
+            "the registry or a proxy altered the manifest",
+        ));
+    }
+    if let Some(pinned) = reference.digest()
+        && pinned != root_digest.to_string()
+    {
+        return Err(ImageError::invalid(
+            &name,
+            format!("pinned to {pinned}, but the registry served {root_digest}"),
+            "the registry or a proxy altered the image",
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ImageError::invalid(
+            &name,
+            format!("the manifest is not JSON: {e}"),
+            "the registry served something else",
+        )
+    })?;
+    let media = value["mediaType"].as_str().unwrap_or_default().to_owned();
+    let is_index = value.get("manifests").is_some();
+    let root_media = if media.is_empty() {
+        if is_index {
+            MediaType::ImageIndex
+        } else {
+            MediaType::ImageManifest
+        }
+    } else {
+        MediaType::from(media.as_str())
+    };
+    let root = Descriptor::new(root_media, bytes.len() as u64, &root_digest);
+
+    let manifest_digest = if is_index {
+        let index: ImageIndex = serde_json::from_slice(&bytes)
+            .map_err(|e| ImageError::invalid(&name, format!("not an image index: {e}"), ""))?;
+        let chosen = index
+            .manifests()
+            .iter()
+            .find(|d| {
+                d.platform().as_ref().is_some_and(|p| {
+                    p.os().to_string() == platform.os
+                        && p.architecture().to_string() == platform.architecture
+                        && (platform.variant.is_none() || p.variant().as_deref() == platform.variant.as_deref())
+                })
+            })
+            .ok_or_else(|| {
+                ImageError::invalid(
+                    &name,
+                    format!("the index has no image for {platform}"),
+                    "choose another --platform",
+                )
+            })?;
+        let by_digest = reference.clone_with_digest(chosen.digest().to_string());
+        let (mbytes, _) = s.retry("manifest", || {
+            s.client.pull_manifest_raw(&by_digest, &s.auth, &MANIFEST_TYPES)
+        })?;
+        let expected = Digest::try_from(chosen.digest()).map_err(|e| ImageError::invalid(&name, e.to_string(), ""))?;
+        store.write_blob(&mbytes[..], Some(&expected), mbytes.len() as u64, &name)?;
+        expected
+    } else {
+        root_digest.clone()
+    };
+    let manifest: ImageManifest = serde_json::from_slice(&store.read_blob(&manifest_digest, &name)?)
+        .map_err(|e| ImageError::invalid(&name, format!("not an image manifest: {e}"), ""))?;
+    for desc in std::iter::once(manifest.config()).chain(manifest.layers()) {
+        let digest = Digest::try_from(desc.digest()).map_err(|e| ImageError::invalid(&name, e.to_string(), ""))?;
+        if store.has_blob(&digest) && store.verify_blob(&digest, &name).is_ok() {
+            continue;
+        }
+        s.retry("blob", || async {
+            let mut writer = store
+                .blob_writer(desc.size().min(MAX_BLOB_BYTES), &name)
+                .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
+            let digest_text = digest.to_string();
+            let mut stream = s.client.pull_blob_stream(reference, digest_text.as_str()).await?;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
+                writer
+                    .write_all(&chunk)
+                    .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
+            }
+            writer
+                .commit(Some(&digest))
+                .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))
+        })?;
+    }
+    store.set_name(&name, &root)?;
+    super::resolve::resolve(
+        store,
+        &super::ImageRef::Registry(Box::new(reference.clone())),
+        platform,
+        std::path::Path::new("."),
+    )
+}
+
+/// Pushes a resolved image's blobs (those the registry lacks) and its manifest, byte for byte, so
+/// the digest stays the same. Returns the pushed manifest's digest.
+pub fn push(
+    store: &Store,
+    image: &ResolvedImage,
+    destination: &Reference,
+    options: &RegistryOptions,
+) -> Result<Digest> {
+    let s = Session::new(destination, options)?;
+    let name = destination.whole();
+    for desc in std::iter::once(image.manifest.config()).chain(image.layers()) {
+        let digest = Digest::try_from(desc.digest()).map_err(|e| ImageError::invalid(&name, e.to_string(), ""))?;
+        let digest_text = digest.to_string();
+        if s.retry("blob check", || s.client.blob_exists(destination, &digest_text))? {
+            continue;
+        }
+        // Blobs are streamed from the store, verified on the way out.
+        let size = store.verify_blob(&digest, &name)?;
+        s.retry("blob upload", || async {
+            let path = store.blob_path(&digest);
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
+            let stream = tokio_util_stream(file);
+            s.client
+                .push_blob_stream(destination, stream, &digest_text, Some(size))
+                .await
+        })?;
+    }
+    let bytes = store.read_blob(&image.manifest_digest, &name)?;
+    let media = image
+        .manifest
+        .media_type()
+        .as_ref()
+        .map(|m| m.to_string())
+        .unwrap_or_else(|| MediaType::ImageManifest.to_string());
+    let content_type = http_header(&media, &name)?;
+    s.retry("manifest upload", || {
+        s.client
+            .push_manifest_raw(destination, bytes.clone(), content_type.clone())
+    })?;
+    Ok(image.manifest_digest.clone())
+}
+
+fn http_header(value: &str, image: &str) -> Result<http::HeaderValue> {
+    http::HeaderValue::from_str(value).map_err(|e| ImageError::invalid(image, e.to_string(), ""))
+}
+
+/// A file as a stream of 1 MiB chunks, for blob uploads.
+fn tokio_util_stream(
+    file: tokio::fs::File,
+) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, OciDistributionError>> + Send + 'static {
+    futures_util::stream::unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 1 << 20];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), file))
+            }
+            Err(e) => Some((Err(OciDistributionError::GenericError(Some(e.to_string()))), file)),
+        }
+    })
+}
+
+/// The referrers of a manifest (signatures, SBOMs, attestations): the referrers API, or the
+/// `sha256-HEX` tag scheme on registries that lack it.
+pub fn referrers(
+    reference: &Reference,
+    digest: &Digest,
+    artifact_type: Option<&str>,
+    options: &RegistryOptions,
+) -> Result<Vec<Descriptor>> {
+    let s = Session::new(reference, options)?;
+    let subject = reference.clone_with_digest(digest.to_string());
+    match s.runtime.block_on(s.client.pull_referrers(&subject, artifact_type)) {
+        Ok(index) => {
+            let value = serde_json::to_value(&index).map_err(|e| ImageError::invalid(&s.image, e.to_string(), ""))?;
+            let manifests = value.get("manifests").cloned().unwrap_or_default();
+            serde_json::from_value(manifests).map_err(|e| ImageError::invalid(&s.image, e.to_string(), ""))
+        }
+        Err(e) if e.to_string().contains("404") || matches!(e, OciDistributionError::ImageManifestNotFoundError(_)) => {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(s.error(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_registries_are_plain_http() {
+        for r in [
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "[::1]:5000",
+            "localhost",
+        ] {
+            assert!(is_loopback(r), "{r}");
+        }
+        for r in [
+            "docker.io",
+            "10.0.0.1:5000",
+            "registry.example:443",
+            "localhost.example.com",
+        ] {
+            assert!(!is_loopback(r), "{r}");
+        }
+    }
+}

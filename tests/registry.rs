@@ -1,0 +1,342 @@
+//! Registry pull and push against a real registry (Debian's docker-registry, started here on
+//! 127.0.0.1 with its storage in a temp folder), with skopeo as the independent client; and the
+//! failures a registry can cause: 404, 401 (and the credentials that cure it), 500, a hang.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+struct Registry {
+    child: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn require(tool: &str) -> bool {
+    let ok = Process::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "{tool} is required in CI (scripts/test installs it)"
+    );
+    ok
+}
+
+/// Starts docker-registry on a free loopback port; with `htpasswd`, basic auth is required.
+fn start_registry(htpasswd: Option<&str>) -> Registry {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut config = format!(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+        dir.path().join("data").display()
+    );
+    if let Some(file) = htpasswd {
+        config.push_str(&format!("auth:\n  htpasswd:\n    realm: test\n    path: {file}\n"));
+    }
+    let config_path = dir.path().join("config.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let child = Process::new("docker-registry")
+        .arg("serve")
+        .arg(&config_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("docker-registry");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(&address).is_err() {
+        assert!(Instant::now() < deadline, "docker-registry did not start on {address}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Registry {
+        child,
+        address,
+        _dir: dir,
+    }
+}
+
+/// A small OCI layout with two gzip layers, written with umoci from a folder.
+fn make_layout(dir: &Path) -> String {
+    let layout = dir.join("layout");
+    let run = |args: &[&str]| {
+        let out = Process::new("umoci").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "umoci {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let image = format!("{}:v1", layout.display());
+    run(&["init", "--layout", layout.to_str().unwrap()]);
+    run(&["new", "--image", &image]);
+    let bundle = dir.join("bundle");
+    run(&["unpack", "--image", &image, bundle.to_str().unwrap()]);
+    std::fs::create_dir_all(bundle.join("rootfs/etc")).unwrap();
+    std::fs::write(bundle.join("rootfs/etc/motd"), "hello from the registry test\n").unwrap();
+    run(&["repack", "--image", &image, bundle.to_str().unwrap()]);
+    std::fs::write(bundle.join("rootfs/etc/second"), vec![b'x'; 100_000]).unwrap();
+    run(&["repack", "--image", &image, bundle.to_str().unwrap()]);
+    run(&["config", "--image", &image, "--config.entrypoint", "/bin/true"]);
+    format!("oci:{image}")
+}
+
+fn sealkit(store: &Path) -> Command {
+    let mut c = Command::cargo_bin("sealkit").unwrap();
+    c.arg("image").arg("--store").arg(store);
+    c
+}
+
+fn skopeo(args: &[&str]) -> String {
+    let out = Process::new("skopeo").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn manifest_digest(store: &Path, reference: &str) -> String {
+    let out = sealkit(store)
+        .args(["inspect", reference])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice::<serde_json::Value>(&out).unwrap()["manifest"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn skopeo_push_sealkit_pull_and_back() {
+    if !require("docker-registry") || !require("skopeo") || !require("umoci") {
+        return;
+    }
+    let registry = start_registry(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let source = make_layout(tmp.path());
+    let remote = format!("{}/test/app:1", registry.address);
+
+    // skopeo pushes, sealkit pulls.
+    skopeo(&[
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &source,
+        &format!("docker://{remote}"),
+    ]);
+    let store = tmp.path().join("store");
+    sealkit(&store).args(["pull", &remote]).assert().success();
+    let pulled = manifest_digest(&store, &remote);
+    let remote_digest: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{remote}"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        pulled,
+        remote_digest["Digest"].as_str().unwrap(),
+        "same manifest, same digest"
+    );
+    let files = sealkit(&store)
+        .args(["inspect", "--files", &remote])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let files: serde_json::Value = serde_json::from_slice(&files).unwrap();
+    assert_eq!(files["files"]["etc/second"]["size"], 100_000);
+
+    // sealkit pushes, skopeo pulls: byte-identical manifest, and a layout umoci can read.
+    let pushed = format!("{}/test/pushed:2", registry.address);
+    sealkit(&store).args(["push", &remote, &pushed]).assert().success();
+    let back: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{pushed}"),
+    ]))
+    .unwrap();
+    assert_eq!(back["Digest"].as_str().unwrap(), pulled);
+    let copy = tmp.path().join("copy");
+    skopeo(&[
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &format!("docker://{pushed}"),
+        &format!("oci:{}:x", copy.display()),
+    ]);
+    let other_store = tmp.path().join("store2");
+    assert_eq!(
+        manifest_digest(&other_store, &format!("oci:{}:x", copy.display())),
+        pulled
+    );
+
+    // Pushing again uploads nothing new and keeps the digest; pulling twice reuses the store.
+    sealkit(&store).args(["push", &remote, &pushed]).assert().success();
+    sealkit(&store).args(["pull", &remote]).assert().success();
+
+    // A local image (oci:) pushed straight from its layout.
+    let direct = format!("{}/test/direct:1", registry.address);
+    sealkit(&store).args(["push", &source, &direct]).assert().success();
+    skopeo(&["inspect", "--tls-verify=false", &format!("docker://{direct}")]);
+}
+
+#[test]
+fn missing_images_and_bad_credentials() {
+    if !require("docker-registry") || !require("skopeo") || !require("umoci") || !require("htpasswd") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    // 404
+    let open = start_registry(None);
+    sealkit(&store)
+        .args(["pull", &format!("{}/no/such:1", open.address)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such image"));
+
+    // 401, then the docker config's credentials let the pull through.
+    let htpasswd = tmp.path().join("htpasswd");
+    let out = Process::new("htpasswd")
+        .args(["-Bbn", "alice", "s3cret"])
+        .output()
+        .unwrap();
+    std::fs::write(&htpasswd, out.stdout).unwrap();
+    let locked = start_registry(Some(htpasswd.to_str().unwrap()));
+    let source = make_layout(tmp.path());
+    let remote = format!("{}/private/app:1", locked.address);
+    skopeo(&[
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        "alice:s3cret",
+        &source,
+        &format!("docker://{remote}"),
+    ]);
+    let docker_config = tmp.path().join("docker");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    sealkit(&store)
+        .env("DOCKER_CONFIG", &docker_config)
+        .args(["pull", &remote])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("log in"));
+    let auth = base64_encode(b"alice:s3cret");
+    std::fs::write(
+        docker_config.join("config.json"),
+        format!("{{\"auths\": {{\"{}\": {{\"auth\": \"{auth}\"}}}}}}", locked.address),
+    )
+    .unwrap();
+    sealkit(&store)
+        .env("DOCKER_CONFIG", &docker_config)
+        .args(["pull", &remote])
+        .assert()
+        .success();
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A fake registry on loopback that answers every request with `status`, or never answers.
+fn fake_registry(status: Option<u16>) -> (String, std::thread::JoinHandle<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    listener.set_nonblocking(false).unwrap();
+    let handle = std::thread::spawn(move || {
+        let mut served = 0;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        listener.set_nonblocking(true).unwrap();
+        let mut held: Vec<TcpStream> = Vec::new();
+        while Instant::now() < deadline && served < 20 {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    served += 1;
+                    stream.set_nonblocking(false).unwrap();
+                    stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    match status {
+                        Some(code) => {
+                            let _ = write!(
+                                stream,
+                                "HTTP/1.1 {code} Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            );
+                        }
+                        None => held.push(stream),
+                    }
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        served
+    });
+    (address, handle)
+}
+
+#[test]
+fn server_errors_are_retried_then_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (address, server) = fake_registry(Some(500));
+    let started = Instant::now();
+    sealkit(&tmp.path().join("store"))
+        .args(["pull", &format!("{address}/x/y:1")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(&address).and(predicate::str::contains("retrying")));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    drop(server);
+}
+
+#[test]
+fn a_hanging_registry_times_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (address, _server) = fake_registry(None);
+    sealkit(&tmp.path().join("store"))
+        .env("SEALKIT_REGISTRY_TIMEOUT", "1")
+        .args(["pull", &format!("{address}/x/y:1")])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did not answer in time").or(predicate::str::contains("timed out")));
+}
