@@ -9,7 +9,13 @@ use predicates::prelude::*;
 const HEAD: &str = "kernel:\n  image: linuxkit/kernel:6.12.59\ninit:\n  - linuxkit/init:v1\n";
 
 fn sealkit() -> Command {
-    Command::cargo_bin("sealkit").unwrap()
+    let mut c = Command::cargo_bin("sealkit").unwrap();
+    // Keep the tests' image store out of the user's cache.
+    c.env(
+        "SEALKIT_STORE",
+        std::env::temp_dir().join(format!("sealkit-cli-tests-{}", std::process::id())),
+    );
+    c
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {

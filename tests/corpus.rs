@@ -112,9 +112,11 @@ fn every_package_label_loads() {
 
 fn effective_of(file: &Path, labels: &LabelDir) -> Vec<Component> {
     let loaded = config::load(&[file]).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    let facts = |image: &sealkit::image::ImageRef| ImageFacts {
-        label: labels.find(image).cloned(),
-        defaults: None,
+    let facts = |image: &str, _: &Path| {
+        Ok(ImageFacts {
+            label: labels.find_text(image).cloned(),
+            defaults: None,
+        })
     };
     effective::compute(&loaded, &facts).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
 }

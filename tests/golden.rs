@@ -34,9 +34,11 @@ fn check_example(example: &str) {
     let root = corpus_root();
     let labels = LabelDir::load(&root.join("pkg")).unwrap();
     let loaded = sealkit::config::load(&[root.join("examples").join(format!("{example}.yml"))]).unwrap();
-    let facts = |image: &sealkit::image::ImageRef| ImageFacts {
-        label: labels.find(image).cloned(),
-        defaults: None,
+    let facts = |image: &str, _: &Path| {
+        Ok(ImageFacts {
+            label: labels.find_text(image).cloned(),
+            defaults: None,
+        })
     };
     let components = effective::compute(&loaded, &facts).unwrap();
     let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(example);

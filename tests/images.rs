@@ -3,114 +3,15 @@
 //! bad input refused with exit 2, naming image, layer and path.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command as Process;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use sha2::{Digest as _, Sha256};
+mod common;
 
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-/// One tar entry of a hand-made layer. Names are written raw, so hostile ones survive.
-enum E<'a> {
-    Dir(&'a str, u32),
-    File(&'a str, u32, &'a [u8]),
-    Symlink(&'a str, &'a str),
-    Hardlink(&'a str, &'a str),
-    Fifo(&'a str),
-}
-
-fn layer(entries: &[E]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in entries {
-        let mut h = tar::Header::new_ustar();
-        let (name, kind, mode, data, link): (&str, tar::EntryType, u32, &[u8], Option<&str>) = match e {
-            E::Dir(n, m) => (n, tar::EntryType::Directory, *m, b"", None),
-            E::File(n, m, d) => (n, tar::EntryType::Regular, *m, d, None),
-            E::Symlink(n, t) => (n, tar::EntryType::Symlink, 0o777, b"", Some(t)),
-            E::Hardlink(n, t) => (n, tar::EntryType::Link, 0o644, b"", Some(t)),
-            E::Fifo(n) => (n, tar::EntryType::Fifo, 0o644, b"", None),
-        };
-        let raw = h.as_old_mut();
-        raw.name[..name.len()].copy_from_slice(name.as_bytes());
-        if let Some(link) = link {
-            raw.linkname[..link.len()].copy_from_slice(link.as_bytes());
-        }
-        h.set_entry_type(kind);
-        h.set_mode(mode);
-        h.set_size(data.len() as u64);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(1_700_000_000);
-        h.set_cksum();
-        out.extend_from_slice(h.as_bytes());
-        out.extend_from_slice(data);
-        out.resize(out.len().div_ceil(512) * 512, 0);
-    }
-    out.resize(out.len() + 1024, 0);
-    out
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
-}
-
-/// Writes an OCI layout holding one image of the given (uncompressed) layers, gzip-compressed
-/// when `compress`; returns the `oci:DIR:latest` reference.
-fn layout(dir: &Path, layers: &[Vec<u8>], compress: bool) -> String {
-    layout_with(dir, layers, compress, None)
-}
-
-/// As [`layout`], with the config's diff_ids replaced by `diff_ids` when given.
-fn layout_with(dir: &Path, layers: &[Vec<u8>], compress: bool, diff_ids_override: Option<Vec<String>>) -> String {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |bytes: &[u8]| {
-        let d = sha256(bytes);
-        std::fs::write(blobs.join(&d[7..]), bytes).unwrap();
-        (d, bytes.len())
-    };
-    let mut descriptors = Vec::new();
-    let mut diff_ids = Vec::new();
-    for l in layers {
-        diff_ids.push(sha256(l));
-        let (blob, media) = if compress {
-            (gzip(l), "application/vnd.oci.image.layer.v1.tar+gzip")
-        } else {
-            (l.clone(), "application/vnd.oci.image.layer.v1.tar")
-        };
-        let (d, n) = put(&blob);
-        descriptors.push(serde_json::json!({"mediaType": media, "digest": d, "size": n}));
-    }
-    let diff_ids = diff_ids_override.unwrap_or(diff_ids);
-    let config = serde_json::json!({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Entrypoint": ["/bin/app"], "Labels": {"org.mobyproject.config": "{\"capabilities\":[\"CAP_KILL\"]}"}},
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-    });
-    let (cd, cn) = put(&serde_json::to_vec(&config).unwrap());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cn},
-        "layers": descriptors,
-    });
-    let (md, mn) = put(&serde_json::to_vec(&manifest).unwrap());
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": mn,
-                       "annotations": {"org.opencontainers.image.ref.name": "latest"}}],
-    });
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    format!("oci:{}:latest", dir.display())
-}
+use common::{E, gzip, layer, layout, layout_with, sha256};
 
 fn sealkit(store: &Path) -> Command {
     let mut c = Command::cargo_bin("sealkit").unwrap();

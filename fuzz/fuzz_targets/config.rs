@@ -18,5 +18,5 @@ fuzz_target!(|data: &[u8]| {
         origins: Origins::default(),
         warnings,
     };
-    let _ = effective::compute(&loaded, &|_| ImageFacts::default());
+    let _ = effective::compute(&loaded, &|_, _| Ok(ImageFacts::default()));
 });

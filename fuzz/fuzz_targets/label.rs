@@ -25,9 +25,6 @@ fuzz_target!(|data: &[u8]| {
         origins: Origins::default(),
         warnings,
     };
-    let facts = |_: &sealkit::image::ImageRef| ImageFacts {
-        label: Some(label.clone()),
-        defaults: None,
-    };
+    let facts = |_: &str, _: &Path| Ok(ImageFacts { label: Some(label.clone()), defaults: None });
     let _ = effective::compute(&loaded, &facts);
 });

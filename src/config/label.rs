@@ -123,6 +123,11 @@ impl LabelDir {
         self.packages.get(image.repository()?)
     }
 
+    /// As [`LabelDir::find`], from the reference as written.
+    pub fn find_text(&self, image: &str) -> Option<&Label> {
+        self.find(&image.parse().ok()?)
+    }
+
     pub fn len(&self) -> usize {
         self.packages.len()
     }

@@ -100,8 +100,12 @@ pub fn allocate_ids(config: &Config) -> BTreeMap<String, u32> {
 
 const VOLUMES_DIR: &str = "/containers/volumes";
 
-/// Computes every container's effective configuration. `facts` tells what is known of an image.
-pub fn compute(loaded: &Loaded, facts: &dyn Fn(&ImageRef) -> ImageFacts) -> Result<Vec<Component>, EffectiveError> {
+/// Tells what is known of an image: called with the reference as written and the configuration
+/// file it was written in; an error (a corrupt image, a lock mismatch) stops the computation.
+pub type FactSource<'a> = dyn Fn(&str, &std::path::Path) -> Result<ImageFacts, String> + 'a;
+
+/// Computes every container's effective configuration.
+pub fn compute(loaded: &Loaded, facts: &FactSource) -> Result<Vec<Component>, EffectiveError> {
     let config = &loaded.config;
     let ids = allocate_ids(config);
     // A ref is unpacked once; later containers of the same image overlay or bind that first copy.
@@ -123,7 +127,13 @@ pub fn compute(loaded: &Loaded, facts: &dyn Fn(&ImageRef) -> ImageFacts) -> Resu
                     message: e.message,
                     hint: e.hint.into(),
                 })?;
-            let ImageFacts { label, defaults } = facts(&image);
+            let file = loaded.origins.file(section, index);
+            let ImageFacts { label, defaults } = facts(&image_text, file).map_err(|message| EffectiveError {
+                file: file.display().to_string(),
+                field: format!("{section}[{index}].image"),
+                message,
+                hint: "fix or re-fetch the image, or run sealkit lock again if the change is intended".into(),
+            })?;
             let yaml = with_volume_paths(spec, config);
             let mut ctx = Ctx {
                 ids: &ids,
@@ -738,9 +748,11 @@ mod tests {
     fn run(yaml: &str, label: Option<&str>, defaults: Option<ImageDefaults>) -> Vec<Component> {
         let loaded = load(yaml);
         let label = label.map(|l| parse_label(l, "label.json").unwrap());
-        let facts = |_: &ImageRef| ImageFacts {
-            label: label.clone(),
-            defaults: defaults.clone(),
+        let facts = |_: &str, _: &Path| {
+            Ok(ImageFacts {
+                label: label.clone(),
+                defaults: defaults.clone(),
+            })
         };
         compute(&loaded, &facts).unwrap()
     }

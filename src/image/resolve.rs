@@ -419,6 +419,22 @@ pub fn resolve(store: &Store, reference: &ImageRef, platform: &Platform, base: &
     }
 }
 
+/// The image whose manifest is `digest`, if the store holds it (whatever name it was stored
+/// under: content is addressed by digest).
+pub fn resolve_manifest(
+    store: &Store,
+    reference: &str,
+    digest: &Digest,
+    platform: &Platform,
+) -> Result<Option<ResolvedImage>> {
+    if !store.has_blob(digest) {
+        return Ok(None);
+    }
+    let size = store.verify_blob(digest, reference)?;
+    let desc = Descriptor::new(MediaType::ImageManifest, size, digest);
+    load_resolved(store, reference, &desc, None, platform).map(Some)
+}
+
 /// Imports `source` into the store and names it `name`.
 pub fn import(store: &Store, source: &ImageRef, name: &str, platform: &Platform) -> Result<ResolvedImage> {
     let resolved = resolve(store, source, platform, Path::new("."))?;

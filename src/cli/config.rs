@@ -1,0 +1,97 @@
+//! `sealkit config`: validate and merge LinuxKit files, or show each container's effective config.
+
+use std::path::{Path, PathBuf};
+
+use sealkit::config::label::{LABEL_KEY, LabelDir, parse_label};
+use sealkit::config::{self};
+use sealkit::effective::{self, ImageFacts};
+use sealkit::image::ImageError;
+use sealkit::image::lock::{Lock, Resolver, lock_path};
+
+use super::{Failure, Outcome, StoreArgs, json_error, print};
+
+#[derive(clap::Args)]
+pub struct ConfigArgs {
+    /// LinuxKit YAML files, merged in order (later kernel settings win, lists are appended)
+    #[arg(required = true, value_name = "FILE.yml")]
+    files: Vec<PathBuf>,
+    /// Print each container's effective OCI config.json and runtime.json instead of the merged YAML
+    #[arg(long)]
+    effective: bool,
+    /// Folder of LinuxKit package folders (NAME/build.yml) whose `config:` blocks stand in for the
+    /// labels of images that are not in the store; may be given several times
+    #[arg(long, value_name = "DIR")]
+    label_dir: Vec<PathBuf>,
+    /// Pull registry images missing from the store (otherwise only the store and local paths are read)
+    #[arg(long)]
+    pull: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn run(args: &ConfigArgs) -> Outcome {
+    let loaded = config::load(&args.files)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !args.effective {
+        return print(&serde_json::to_vec_pretty(&loaded.config).map_err(json_error)?);
+    }
+    let mut label_dirs = Vec::new();
+    for dir in &args.label_dir {
+        label_dirs.push(LabelDir::load(dir)?);
+    }
+    let (store, platform, options) = args.store.open()?;
+    // The lock of the first file pins the images, as it does for every later stage.
+    let lock = Lock::read(&lock_path(&args.files[0]))?;
+    let facts = |text: &str, file: &Path| -> Result<ImageFacts, String> {
+        let base = file.parent().map(PathBuf::from).unwrap_or_default();
+        let resolver = Resolver {
+            store: &store,
+            platform: platform.clone(),
+            options: options.clone(),
+            base,
+            lock: lock.clone(),
+            pull: args.pull,
+        };
+        match resolver.resolve(text) {
+            Ok(image) => {
+                let label = match image.labels().get(LABEL_KEY) {
+                    Some(json) => {
+                        Some(parse_label(json, &format!("{text} ({LABEL_KEY} label)")).map_err(|e| e.to_string())?)
+                    }
+                    None => None,
+                };
+                Ok(ImageFacts {
+                    label,
+                    defaults: Some(image.defaults()),
+                })
+            }
+            Err(ImageError::NotFound { .. }) => Ok(ImageFacts {
+                label: label_dirs.iter().find_map(|d| d.find_text(text)).cloned(),
+                defaults: None,
+            }),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    let components = effective::compute(&loaded, &facts).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    for c in components.iter().filter(|c| !c.image_config_known) {
+        eprintln!(
+            "note: {} ({}): image not in the store{}; its effective config rests on the YAML{} and defaults",
+            c.name,
+            c.image,
+            if args.pull { "" } else { " (pass --pull to fetch it)" },
+            if c.label_source.is_some() {
+                ", the --label-dir label"
+            } else {
+                ""
+            },
+        );
+    }
+    let document = effective::Document {
+        schema: effective::DOCUMENT_SCHEMA,
+        files: args.files.iter().map(|f| f.display().to_string()).collect(),
+        components,
+    };
+    print(&serde_json::to_vec_pretty(&document).map_err(json_error)?)
+}

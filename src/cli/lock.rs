@@ -1,0 +1,55 @@
+//! `sealkit lock FILE.yml`: pin every image to its manifest digest.
+
+use std::path::PathBuf;
+
+use sealkit::config;
+use sealkit::image::lock::{Resolver, lock_path};
+
+use super::{Failure, Outcome, StoreArgs};
+
+#[derive(clap::Args)]
+pub struct LockArgs {
+    /// The LinuxKit YAML file; the lock is written beside it as FILE.lock.json
+    #[arg(value_name = "FILE.yml")]
+    file: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Do not pull images missing from the store; fail instead
+    #[arg(long)]
+    offline: bool,
+}
+
+pub fn run(args: &LockArgs) -> Outcome {
+    let loaded = config::load(std::slice::from_ref(&args.file))?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let (store, platform, options) = args.store.open()?;
+    let base = args.file.parent().map(PathBuf::from).unwrap_or_default();
+    // Re-locking starts from nothing: the point is to see what the references are now.
+    let resolver = Resolver {
+        store: &store,
+        platform,
+        options,
+        base,
+        lock: None,
+        pull: !args.offline,
+    };
+    let lock = resolver.lock(&loaded.config)?;
+    let path = lock_path(&args.file);
+    let tmp_dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(tmp_dir)
+        .map_err(|e| Failure::usage(format!("error: {}: {e}", tmp_dir.display())))?;
+    std::io::Write::write_all(&mut tmp, &lock.to_json())
+        .map_err(|e| Failure::usage(format!("error: {}: {e}", path.display())))?;
+    tmp.persist(&path)
+        .map_err(|e| Failure::usage(format!("error: {}: {}", path.display(), e.error)))?;
+    for (reference, pin) in &lock.images {
+        eprintln!("{reference} -> {} ({})", pin.manifest, pin.platform);
+    }
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}

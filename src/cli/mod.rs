@@ -1,0 +1,113 @@
+//! The command implementations: each turns arguments into library calls and renders the outcome.
+
+pub mod config;
+pub mod image;
+pub mod lock;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use sealkit::image::registry::RegistryOptions;
+use sealkit::image::{ImageError, Platform, Store};
+
+/// Exit code of bad usage or input.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Why a command failed: the message for people, and the exit code.
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: EXIT_USAGE,
+        }
+    }
+}
+
+impl From<ImageError> for Failure {
+    fn from(e: ImageError) -> Self {
+        Failure::usage(format!("error: {e}"))
+    }
+}
+
+impl From<sealkit::config::ConfigError> for Failure {
+    fn from(e: sealkit::config::ConfigError) -> Self {
+        use sealkit::config::ConfigError;
+        let message = match &e {
+            ConfigError::Invalid(list) => {
+                let mut out = String::new();
+                for d in list {
+                    out.push_str(&format!("error: {d}\n"));
+                }
+                out.push_str(&format!(
+                    "{} problem{}; nothing was done",
+                    list.len(),
+                    if list.len() == 1 { "" } else { "s" }
+                ));
+                out
+            }
+            ConfigError::Read { .. } => format!("error: {e}"),
+        };
+        Failure::usage(message)
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+/// A command whose stage is not built yet: it says so and changes nothing.
+#[derive(clap::Args)]
+pub struct Pending {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
+}
+
+pub fn pending(name: &str) -> Outcome {
+    Err(Failure::usage(format!(
+        "error: `sealkit {name}` is not yet available in this version; nothing was done"
+    )))
+}
+
+/// Where images are kept and fetched from.
+#[derive(clap::Args, Clone)]
+pub struct StoreArgs {
+    /// The local store (an OCI image layout); default $SEALKIT_STORE or ~/.cache/sealkit/store
+    #[arg(long, global = true, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// The platform to pick from multi-platform images
+    #[arg(long, global = true, default_value = "linux/amd64", value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: String,
+    /// A registry (HOST[:PORT]) to reach over plain HTTP; loopback registries always are
+    #[arg(long, global = true, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+}
+
+impl StoreArgs {
+    pub fn open(&self) -> Result<(Store, Platform, RegistryOptions), Failure> {
+        let platform: Platform = self
+            .platform
+            .parse()
+            .map_err(|e| Failure::usage(format!("error: --platform: {e}")))?;
+        let store = Store::open(&self.store.clone().unwrap_or_else(Store::default_location))?;
+        let options = RegistryOptions {
+            insecure: self.insecure_registry.clone(),
+            timeout: None,
+        };
+        Ok((store, platform, options))
+    }
+}
+
+/// Writes a document and a newline to stdout.
+pub fn print(bytes: &[u8]) -> Outcome {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(|e| Failure::usage(format!("error: writing to stdout: {e}")))
+}
+
+pub fn json_error(e: serde_json::Error) -> Failure {
+    Failure::usage(format!("error: {e}"))
+}
