@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::{Descriptor, MediaType};
 use serde::Serialize;
 
-use super::digest::{Digest, HashingReader, HashingWriter};
+use super::digest::{Digest, HashingWriter};
 use super::error::{ImageError, Result};
 use super::resolve::{ResolvedImage, clean_member_path};
 use super::store::Store;
@@ -138,13 +138,40 @@ pub fn compression_of(media_type: &MediaType, head: &[u8]) -> Compression {
     }
 }
 
-/// Opens layer `index` of `image` as an uncompressed tar stream, hashed (for the diff_id check)
-/// and bounded. The returned reader verifies the compressed blob's digest at its end too.
-pub fn open_layer<'a>(
-    store: &'a Store,
-    image: &ResolvedImage,
-    index: usize,
-) -> Result<HashingReader<Bounded<Box<dyn Read + 'a>>>> {
+/// A layer as an uncompressed tar stream, bounded, whose diff_id is known at its end.
+pub struct LayerStream<'a> {
+    reader: Bounded<Box<dyn Read + 'a>>,
+    /// Hashes the uncompressed bytes; `None` for an uncompressed layer, whose diff_id is its blob
+    /// digest, already verified by the store's reader when the stream ends.
+    diff_hasher: Option<HashingWriter<io::Sink>>,
+    blob_digest: Digest,
+}
+
+impl Read for LayerStream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        if let Some(h) = self.diff_hasher.as_mut() {
+            io::Write::write_all(h, &buf[..n])?;
+        }
+        Ok(n)
+    }
+}
+
+impl LayerStream<'_> {
+    /// Reads what is left (the diff_id covers the bytes after the tar's end blocks too) and
+    /// returns the diff_id.
+    pub fn finish(mut self) -> io::Result<Digest> {
+        io::copy(&mut self, &mut io::sink())?;
+        Ok(match self.diff_hasher {
+            Some(h) => h.finish().1,
+            None => self.blob_digest,
+        })
+    }
+}
+
+/// Opens layer `index` of `image` as an uncompressed tar stream, bounded against bombs. The
+/// compressed blob's digest is verified when the stream ends.
+pub fn open_layer<'a>(store: &'a Store, image: &ResolvedImage, index: usize) -> Result<LayerStream<'a>> {
     let desc = &image.layers()[index];
     let digest =
         Digest::try_from(desc.digest()).map_err(|e| ImageError::invalid(&image.reference, e.to_string(), ""))?;
@@ -152,7 +179,9 @@ pub fn open_layer<'a>(
     let head = io::BufRead::fill_buf(&mut blob)
         .map_err(|e| ImageError::invalid(&image.reference, e.to_string(), ""))?
         .to_vec();
-    let decoded: Box<dyn Read + 'a> = match compression_of(desc.media_type(), &head) {
+    let compression = compression_of(desc.media_type(), &head);
+    let plain = matches!(compression, Compression::None);
+    let decoded: Box<dyn Read + 'a> = match compression {
         Compression::None => Box::new(blob),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(blob)),
         Compression::Zstd => Box::new(
@@ -161,11 +190,15 @@ pub fn open_layer<'a>(
         ),
     };
     let limit = desc.size().saturating_mul(BOMB_RATIO).max(BOMB_FLOOR);
-    Ok(HashingReader::new(Bounded {
-        inner: decoded,
-        read: 0,
-        limit,
-    }))
+    Ok(LayerStream {
+        reader: Bounded {
+            inner: decoded,
+            read: 0,
+            limit,
+        },
+        diff_hasher: (!plain).then(|| HashingWriter::new(io::sink())),
+        blob_digest: digest,
+    })
 }
 
 impl Rootfs {
@@ -183,9 +216,7 @@ impl Rootfs {
             };
             let mut stream = open_layer(store, image, index)?;
             rootfs.apply_layer(&mut stream, index, &ctx)?;
-            // Whatever follows the end-of-archive blocks is part of the diff_id too.
-            io::copy(&mut stream, &mut io::sink()).map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
-            let (diff_id, _) = stream.finish();
+            let diff_id = stream.finish().map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
             if diff_ids.get(index).map(String::as_str) != Some(diff_id.to_string().as_str()) {
                 return Err(ctx.err(
                     "",
