@@ -459,3 +459,49 @@ fn import_names_the_image_and_other_tools_read_the_store() {
         .assert()
         .code(2);
 }
+
+/// Several sealkit processes import into one store at once: every name survives (the index is
+/// rewritten under the store's lock) and every blob is intact.
+#[test]
+fn concurrent_imports_into_one_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let references: Vec<String> = (0..6)
+        .map(|i| {
+            let content = format!("image {i}");
+            layout(
+                &tmp.path().join(format!("l{i}")),
+                &[layer(&[E::File("f", 0o644, content.as_bytes())])],
+                true,
+            )
+        })
+        .collect();
+    let children: Vec<_> = references
+        .iter()
+        .enumerate()
+        .map(|(i, reference)| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("sealkit"))
+                .arg("image")
+                .arg("--store")
+                .arg(&store)
+                .args(["import", reference, "--tag", &format!("race/img:{i}")])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let out = sealkit(&store).arg("ls").assert().success().get_output().stdout.clone();
+    let listed = String::from_utf8(out).unwrap();
+    for i in 0..6 {
+        assert!(
+            listed.contains(&format!("docker.io/race/img:{i}\t")),
+            "race/img:{i} lost:\n{listed}"
+        );
+        sealkit(&store)
+            .args(["inspect", "--files", &format!("race/img:{i}")])
+            .assert()
+            .success();
+    }
+}
