@@ -395,6 +395,41 @@ fn layout_raw(dir: &Path, blob: &[u8], media_type: &str, diff_id: &str) -> Strin
 }
 
 #[test]
+fn devices_and_file_capabilities_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    // security.capability v2 for cap_net_raw (bit 13), effective.
+    let cap: &[u8] = &[
+        0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let reference = layout(
+        &tmp.path().join("layout"),
+        &[layer(&[
+            E::Dir("dev/", 0o755),
+            E::Char("dev/console", 5, 1),
+            E::Xattr("security.capability", cap),
+            E::File("ping", 0o755, b"ping"),
+        ])],
+        false,
+    );
+    let files = inspect_files(&tmp.path().join("store"), &reference);
+    assert_eq!(files["dev/console"]["type"], "char");
+    assert_eq!(
+        (
+            files["dev/console"]["major"].as_u64(),
+            files["dev/console"]["minor"].as_u64()
+        ),
+        (Some(5), Some(1))
+    );
+    let xattr: Vec<u8> = files["ping"]["xattrs"]["security.capability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap() as u8)
+        .collect();
+    assert_eq!(xattr, cap);
+}
+
+#[test]
 fn zstd_layers_flatten() {
     let tmp = tempfile::tempdir().unwrap();
     let plain = layer(&[E::File("z", 0o644, b"zstd content")]);

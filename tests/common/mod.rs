@@ -17,11 +17,37 @@ pub enum E<'a> {
     Symlink(&'a str, &'a str),
     Hardlink(&'a str, &'a str),
     Fifo(&'a str),
+    /// A character device (major, minor).
+    Char(&'a str, u32, u32),
+    /// A PAX header carrying one extended attribute for the entry that follows.
+    Xattr(&'a str, &'a [u8]),
 }
 
 pub fn layer(entries: &[E]) -> Vec<u8> {
     let mut out = Vec::new();
     for e in entries {
+        if let E::Xattr(key, value) = e {
+            let mut record = Vec::new();
+            let body_len = format!("SCHILY.xattr.{key}=").len() + value.len() + 2;
+            // The length prefix counts itself.
+            let mut total = body_len + 1;
+            while format!("{total} ").len() + body_len - 1 != total {
+                total = format!("{total} ").len() + body_len - 1;
+            }
+            record.extend_from_slice(format!("{total} SCHILY.xattr.{key}=").as_bytes());
+            record.extend_from_slice(value);
+            record.push(b'\n');
+            let mut h = tar::Header::new_ustar();
+            h.as_old_mut().name[..9].copy_from_slice(b"PaxHeader");
+            h.set_entry_type(tar::EntryType::XHeader);
+            h.set_mode(0o644);
+            h.set_size(record.len() as u64);
+            h.set_cksum();
+            out.extend_from_slice(h.as_bytes());
+            out.extend_from_slice(&record);
+            out.resize(out.len().div_ceil(512) * 512, 0);
+            continue;
+        }
         let mut h = tar::Header::new_ustar();
         let (name, kind, mode, data, link): (&str, tar::EntryType, u32, &[u8], Option<&str>) = match e {
             E::Dir(n, m) => (n, tar::EntryType::Directory, *m, b"", None),
@@ -29,6 +55,12 @@ pub fn layer(entries: &[E]) -> Vec<u8> {
             E::Symlink(n, t) => (n, tar::EntryType::Symlink, 0o777, b"", Some(t)),
             E::Hardlink(n, t) => (n, tar::EntryType::Link, 0o644, b"", Some(t)),
             E::Fifo(n) => (n, tar::EntryType::Fifo, 0o644, b"", None),
+            E::Char(n, major, minor) => {
+                h.set_device_major(*major).unwrap();
+                h.set_device_minor(*minor).unwrap();
+                (n, tar::EntryType::Char, 0o620, b"", None)
+            }
+            E::Xattr(..) => unreachable!("handled above"),
         };
         let raw = h.as_old_mut();
         raw.name[..name.len()].copy_from_slice(name.as_bytes());
