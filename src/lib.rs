@@ -8,3 +8,4 @@ pub mod caps;
 pub mod config;
 pub mod effective;
 pub mod image;
+pub mod inspect;

@@ -25,7 +25,7 @@ enum Command {
     /// Build the OS image from LinuxKit YAML, reproducibly
     Build(cli::Pending),
     /// Inspect component images: binaries, hardening, files
-    Scan(cli::Pending),
+    Scan(cli::scan::ScanArgs),
     /// Write the software bill of materials (SPDX, CycloneDX)
     Sbom(cli::Pending),
     /// Evaluate the policy over the evidence, without building
@@ -52,8 +52,8 @@ fn main() -> ExitCode {
         Command::Config(args) => cli::config::run(args),
         Command::Lock(args) => cli::lock::run(args),
         Command::Image(args) => cli::image::run(args),
+        Command::Scan(args) => cli::scan::run(args),
         Command::Build(_) => cli::pending("build"),
-        Command::Scan(_) => cli::pending("scan"),
         Command::Sbom(_) => cli::pending("sbom"),
         Command::Check(_) => cli::pending("check"),
         Command::Gate(_) => cli::pending("gate"),
