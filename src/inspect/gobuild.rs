@@ -119,7 +119,12 @@ mod tests {
             m.extend_from_slice(&[0x31u8; 16]);
             m
         }] {
-            s.push(text.len() as u8);
+            let mut len = text.len();
+            while len >= 0x80 {
+                s.push((len as u8) | 0x80);
+                len >>= 7;
+            }
+            s.push(len as u8);
             s.extend_from_slice(&text);
         }
         s
