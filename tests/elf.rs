@@ -1,0 +1,284 @@
+//! ELF facts against ground truth: small C programs compiled here with and without each hardening
+//! flag, a Go binary from Debian (skopeo), and hostile files that must give a `malformed` fact.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+
+const PROGRAM: &str = r#"
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+    char buf[64];
+    strcpy(buf, argc > 1 ? argv[1] : "hello");
+    printf("%s %zu\n", buf, strlen(buf));
+    char *p = malloc(32);
+    memcpy(p, buf, 16);
+    puts(p);
+    free(p);
+    return 0;
+}
+"#;
+
+/// Compiles PROGRAM with `flags` into `dir/name`.
+fn gcc(dir: &Path, name: &str, flags: &[&str]) {
+    let src = dir.join("prog.c");
+    std::fs::write(&src, PROGRAM).unwrap();
+    let out = Process::new("gcc")
+        .args(flags)
+        .arg("-o")
+        .arg(dir.join(name))
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gcc {flags:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn scan(dir: &Path) -> BTreeMap<String, serde_json::Value> {
+    let out = Command::cargo_bin("sealkit")
+        .unwrap()
+        .args(["scan", "--format", "json"])
+        .arg(format!("dir:{}", dir.display()))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    doc["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["path"].as_str().unwrap().to_owned(), b.clone()))
+        .collect()
+}
+
+fn result(b: &serde_json::Value, check: &str) -> String {
+    b["elf"]["hardening"][check]["result"]
+        .as_str()
+        .unwrap_or("missing")
+        .to_owned()
+}
+
+#[test]
+fn hardening_flags_ground_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    gcc(
+        d,
+        "hardened",
+        &[
+            "-O2",
+            "-D_FORTIFY_SOURCE=2",
+            "-fstack-protector-strong",
+            "-fPIE",
+            "-pie",
+            "-Wl,-z,relro,-z,now",
+            "-fcf-protection",
+        ],
+    );
+    gcc(d, "nopie", &["-O2", "-no-pie", "-fno-pie"]);
+    gcc(d, "norelro", &["-O2", "-Wl,-z,norelro"]);
+    gcc(d, "lazy", &["-O2", "-Wl,-z,relro,-z,lazy"]);
+    gcc(d, "nocanary", &["-O2", "-fno-stack-protector"]);
+    gcc(d, "canary", &["-O2", "-fstack-protector-all"]);
+    gcc(d, "nofortify", &["-O0", "-U_FORTIFY_SOURCE"]);
+    gcc(d, "execstack", &["-O2", "-Wl,-z,execstack"]);
+    gcc(
+        d,
+        "rpath",
+        &[
+            "-O2",
+            "-Wl,-rpath,$ORIGIN/../lib:relative/dir:",
+            "-Wl,--disable-new-dtags",
+        ],
+    );
+    gcc(d, "runpath", &["-O2", "-Wl,-rpath,/opt/lib", "-Wl,--enable-new-dtags"]);
+    gcc(d, "static", &["-O2", "-static"]);
+    gcc(d, "staticpie", &["-O2", "-static-pie"]);
+    let shared_src = d.join("lib.c");
+    std::fs::write(&shared_src, "int f(int x) { return x + 1; }\n").unwrap();
+    assert!(
+        Process::new("gcc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(d.join("libf.so"))
+            .arg(&shared_src)
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let s = scan(d);
+    let h = &s["hardened"];
+    for check in [
+        "pie",
+        "relro_check",
+        "bind_now",
+        "nx",
+        "canary",
+        "fortify",
+        "text_relocations",
+        "writable_executable_segments",
+    ] {
+        assert_eq!(
+            result(h, check),
+            "pass",
+            "hardened: {check}: {}",
+            h["elf"]["hardening"][check]
+        );
+    }
+    assert_eq!(h["elf"]["hardening"]["relro"], "full");
+    assert_eq!(h["elf"]["kind"], "pie");
+    assert!(
+        h["elf"]["hardening"]["fortified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "strcpy" || f == "memcpy" || f == "printf")
+    );
+    assert_eq!(result(h, "stack_clash"), "unknown", "never claimed without proof");
+    // The linker keeps IBT only if every input has it (Debian 12's crt files do not): agree with readelf.
+    let notes = Process::new("readelf")
+        .arg("-n")
+        .arg(d.join("hardened"))
+        .output()
+        .unwrap();
+    let ibt = String::from_utf8_lossy(&notes.stdout).contains("IBT");
+    assert_eq!(result(h, "cet_ibt"), if ibt { "pass" } else { "fail" });
+
+    assert_eq!(
+        (result(&s["nopie"], "pie"), s["nopie"]["elf"]["kind"].as_str()),
+        ("fail".into(), Some("exec"))
+    );
+    assert_eq!(
+        (
+            result(&s["norelro"], "relro_check"),
+            s["norelro"]["elf"]["hardening"]["relro"].as_str()
+        ),
+        ("fail".into(), Some("none"))
+    );
+    assert_eq!(
+        (
+            result(&s["lazy"], "bind_now"),
+            s["lazy"]["elf"]["hardening"]["relro"].as_str()
+        ),
+        ("fail".into(), Some("partial"))
+    );
+    assert_eq!(result(&s["nocanary"], "canary"), "fail");
+    assert_eq!(result(&s["canary"], "canary"), "pass");
+    assert_eq!(result(&s["nofortify"], "fortify"), "fail");
+    assert_eq!(result(&s["execstack"], "nx"), "fail");
+
+    let rpath = &s["rpath"]["elf"]["rpath"];
+    assert_eq!(rpath[0]["path"], "$ORIGIN/../lib");
+    assert_eq!(rpath[0]["origin"], true);
+    assert_eq!(rpath[1]["relative"], true);
+    assert_eq!(rpath[2]["empty"], true);
+    assert_eq!(s["runpath"]["elf"]["runpath"][0]["path"], "/opt/lib");
+    assert!(s["runpath"]["elf"]["rpath"].as_array().unwrap().is_empty());
+
+    assert_eq!(s["static"]["elf"]["kind"], "static");
+    assert_eq!(result(&s["static"], "pie"), "fail");
+    assert_eq!(s["staticpie"]["elf"]["kind"], "static-pie");
+    assert_eq!(result(&s["staticpie"], "pie"), "pass");
+    assert_eq!(s["libf.so"]["elf"]["kind"], "shared-object");
+    assert_eq!(result(&s["libf.so"], "pie"), "na");
+    assert_eq!(s["hardened"]["elf"]["needed"], serde_json::json!(["libc.so.6"]));
+    assert_eq!(s["hardened"]["elf"]["interpreter"], "/lib64/ld-linux-x86-64.so.2");
+    assert!(s["hardened"]["elf"]["build_id"].as_str().is_some_and(|b| b.len() == 40));
+}
+
+#[test]
+fn go_binaries_report_their_build_info() {
+    let Some(go) = ["/usr/bin/skopeo", "/usr/bin/docker-registry"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "skopeo is required in CI (scripts/test installs it)"
+        );
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(go, tmp.path().join("gobin")).unwrap();
+    let s = scan(tmp.path());
+    let elf = &s["gobin"]["elf"];
+    assert_eq!(elf["language"], "go");
+    let info = &elf["go"];
+    assert!(info["go_version"].as_str().unwrap().starts_with("go1."), "{info}");
+    // Debian builds Go packages in GOPATH mode: a main path and settings, no module list.
+    assert!(info["path"].as_str().unwrap().contains('/'), "{info}");
+    assert!(info["deps"].is_array());
+    assert!(
+        info["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|kv| kv[0] == "CGO_ENABLED"),
+        "{info}"
+    );
+    assert_eq!(result(&s["gobin"], "canary"), "na");
+    assert_eq!(result(&s["gobin"], "fortify"), "na");
+}
+
+/// Hostile and odd files: each is reported (malformed, or facts for valid odd ELF), never a panic.
+#[test]
+fn hostile_elf_files_are_malformed_facts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    gcc(d, "good", &["-O2"]);
+    let good = std::fs::read(d.join("good")).unwrap();
+    std::fs::remove_file(d.join("good")).unwrap();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(d.join(name), bytes).unwrap();
+    write("magic-only", b"\x7fELF");
+    write("truncated-header", &good[..40]);
+    write("truncated-tables", &good[..good.len() / 3]);
+    let mut absurd = good.clone();
+    absurd[0x3c..0x3e].copy_from_slice(&0xffffu16.to_le_bytes()); // e_shnum
+    write("absurd-shnum", &absurd);
+    let mut far = good.clone();
+    far[0x28..0x30].copy_from_slice(&(u64::MAX - 10).to_le_bytes()); // e_shoff
+    write("shoff-past-end", &far);
+    let mut big_endian = good.clone();
+    big_endian[5] = 2; // EI_DATA = big endian: every field now reads wrongly
+    write("big-endian", &big_endian);
+    // A minimal valid 32-bit big-endian MIPS header with no tables.
+    let mut mips = vec![0x7f, b'E', b'L', b'F', 1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    mips.extend_from_slice(&[
+        0, 2, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x34, 0, 0x20, 0, 0, 0, 0x28, 0, 0,
+        0, 0,
+    ]);
+    write("mips32be", &mips);
+    // Flipped bytes all over a real binary.
+    for seed in 0..16u64 {
+        let mut b = good.clone();
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        for _ in 0..64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Past the magic, so each stays an ELF file.
+            let i = 4 + (x >> 33) as usize % (b.len() - 4);
+            b[i] = (x >> 17) as u8;
+        }
+        write(&format!("flipped-{seed}"), &b);
+    }
+    write("empty.so", b"");
+
+    let s = scan(d);
+    for name in ["magic-only", "truncated-header", "absurd-shnum", "shoff-past-end"] {
+        assert_eq!(s[name]["elf"]["status"], "malformed", "{name}: {}", s[name]["elf"]);
+        assert!(!s[name]["elf"]["reason"].as_str().unwrap().is_empty());
+    }
+    assert!(!s.contains_key("empty.so"), "a zero-length file is not an ELF file");
+    assert_eq!(s["mips32be"]["elf"]["machine"], "mips", "{}", s["mips32be"]["elf"]);
+    assert_eq!(s["mips32be"]["elf"]["class"], 32);
+    assert_eq!(s["mips32be"]["elf"]["endian"], "big");
+    assert_eq!(s.len(), 7 + 16, "every file with the ELF magic is reported");
+}
