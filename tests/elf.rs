@@ -282,3 +282,48 @@ fn hostile_elf_files_are_malformed_facts() {
     assert_eq!(s["mips32be"]["elf"]["endian"], "big");
     assert_eq!(s.len(), 7 + 16, "every file with the ELF magic is reported");
 }
+
+/// /usr/bin/node asks for immediate binding with DT_FLAGS_1 NOW alone, which checksec.rs misses:
+/// a binary patched to carry only that flag must still pass, as hardening-check says.
+#[test]
+fn bind_now_from_flags_1_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    gcc(tmp.path(), "now", &["-O2", "-Wl,-z,relro,-z,now"]);
+    let path = tmp.path().join("now");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let dynamic = {
+        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+        let s = elf
+            .section_headers
+            .iter()
+            .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".dynamic"))
+            .unwrap();
+        (s.sh_offset as usize, s.sh_size as usize)
+    };
+    let mut patched = 0;
+    for entry in bytes[dynamic.0..dynamic.0 + dynamic.1].chunks_exact_mut(16) {
+        let tag = u64::from_le_bytes(entry[..8].try_into().unwrap());
+        match tag {
+            // DT_FLAGS: drop BIND_NOW; DT_BIND_NOW: turn into the harmless DT_DEBUG.
+            30 => {
+                let value = u64::from_le_bytes(entry[8..].try_into().unwrap()) & !8;
+                entry[8..].copy_from_slice(&value.to_le_bytes());
+                patched += 1;
+            }
+            24 => {
+                entry[..8].copy_from_slice(&21u64.to_le_bytes());
+                patched += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(patched > 0, "the linker wrote neither DT_FLAGS nor DT_BIND_NOW");
+    std::fs::write(&path, &bytes).unwrap();
+    let s = scan(tmp.path());
+    assert_eq!(result(&s["now"], "bind_now"), "pass");
+    assert_eq!(s["now"]["elf"]["hardening"]["bind_now"]["evidence"], "DT_FLAGS_1 NOW");
+    assert_eq!(s["now"]["elf"]["hardening"]["relro"], "full");
+    if let Ok(out) = Process::new("hardening-check").arg(&path).output() {
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Immediate binding: yes"));
+    }
+}
