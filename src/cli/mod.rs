@@ -101,12 +101,20 @@ impl StoreArgs {
     }
 }
 
-/// Writes a document and a newline to stdout.
+/// Writes a document and a newline to stdout. A reader that stops early (`| head`) is not an
+/// error.
 pub fn print(bytes: &[u8]) -> Outcome {
     let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
+    match out
+        .write_all(bytes)
         .and_then(|()| out.write_all(b"\n"))
-        .map_err(|e| Failure::usage(format!("error: writing to stdout: {e}")))
+        .and_then(|()| out.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::usage(format!("error: writing to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn json_error(e: serde_json::Error) -> Failure {
