@@ -327,3 +327,58 @@ fn bind_now_from_flags_1_alone() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Immediate binding: yes"));
     }
 }
+
+/// A Rust binary built with cargo-auditable lists its crates in `.dep-v0`.
+#[test]
+fn cargo_auditable_dependencies() {
+    let have = Process::new("cargo")
+        .args(["auditable", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "cargo-auditable is required in CI (scripts/test installs it)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/auditable-hello");
+    let out = Process::new("cargo")
+        .args(["auditable", "build", "--release", "--quiet", "--manifest-path"])
+        .arg(crate_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(tmp.path().join("target"))
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo auditable build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(
+        tmp.path().join("target/release/auditable-hello"),
+        bin.join("auditable-hello"),
+    )
+    .unwrap();
+    let s = scan(&bin);
+    let elf = &s["auditable-hello"]["elf"];
+    assert_eq!(elf["language"], "rust");
+    let packages = elf["rust"]["packages"].as_array().unwrap();
+    assert!(
+        packages
+            .iter()
+            .any(|p| p["name"] == "itoa" && p["version"] == "1.0.11" && p["source"] == "crates.io"),
+        "{packages:?}"
+    );
+    assert!(
+        packages
+            .iter()
+            .any(|p| p["name"] == "auditable-hello" && p["root"] == true)
+    );
+    assert_eq!(result(&s["auditable-hello"], "canary"), "na");
+    assert_eq!(result(&s["auditable-hello"], "pie"), "pass");
+}
