@@ -382,3 +382,31 @@ fn cargo_auditable_dependencies() {
     assert_eq!(result(&s["auditable-hello"], "canary"), "na");
     assert_eq!(result(&s["auditable-hello"], "pie"), "pass");
 }
+
+/// Kernel modules (ET_REL with .modinfo): whether a signature is appended.
+#[test]
+fn kernel_module_signatures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("m.c");
+    std::fs::write(&src, "static const char license[] __attribute__((section(\".modinfo\"), used)) = \"license=GPL\";\nint init_module(void) { return 0; }\n").unwrap();
+    let unsigned = tmp.path().join("unsigned.ko");
+    assert!(
+        Process::new("gcc")
+            .args(["-c", "-O2", "-o"])
+            .arg(&unsigned)
+            .arg(&src)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut signed = std::fs::read(&unsigned).unwrap();
+    // What sign-file appends: the PKCS#7 blob, a module_signature struct, then the magic.
+    signed.extend_from_slice(&[0u8; 40]);
+    signed.extend_from_slice(b"~Module signature appended~\n");
+    std::fs::write(tmp.path().join("signed.ko"), &signed).unwrap();
+    let s = scan(tmp.path());
+    assert_eq!(s["unsigned.ko"]["elf"]["kind"], "relocatable");
+    assert_eq!(s["unsigned.ko"]["elf"]["module_signed"], false);
+    assert_eq!(s["signed.ko"]["elf"]["module_signed"], true);
+    assert_eq!(result(&s["signed.ko"], "pie"), "na");
+}
