@@ -540,3 +540,45 @@ fn concurrent_imports_into_one_store() {
             .success();
     }
 }
+
+/// A multi-platform index: --platform picks the manifest; a platform it lacks is an error that
+/// lists what it has.
+#[test]
+fn indexes_pick_the_platform() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("multi");
+    // One image, then wrap its manifest in an index that declares it as linux/amd64 only.
+    layout(&dir, &[layer(&[E::File("f", 0o644, b"amd64")])], false);
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let manifest = index["manifests"][0].clone();
+    let inner = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": manifest["mediaType"], "digest": manifest["digest"], "size": manifest["size"],
+                       "platform": {"os": "linux", "architecture": "amd64"}}],
+    });
+    let bytes = serde_json::to_vec(&inner).unwrap();
+    let digest = common::sha256(&bytes);
+    std::fs::write(dir.join("blobs/sha256").join(&digest[7..]), &bytes).unwrap();
+    let outer = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": bytes.len(), "annotations": {"org.opencontainers.image.ref.name": "multi"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&outer).unwrap()).unwrap();
+    let reference = format!("oci:{}:multi", dir.display());
+    let store = tmp.path().join("store");
+    let out = sealkit(&store)
+        .args(["inspect", &reference])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["index"].as_str(), Some(digest.as_str()));
+    sealkit(&store)
+        .args(["--platform", "linux/arm64/v8", "inspect", &reference])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("no image for linux/arm64/v8")
+                .and(predicate::str::contains("available: linux/amd64")),
+        );
+}
