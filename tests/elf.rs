@@ -410,3 +410,53 @@ fn kernel_module_signatures() {
     assert_eq!(s["signed.ko"]["elf"]["module_signed"], true);
     assert_eq!(result(&s["signed.ko"], "pie"), "na");
 }
+
+/// A corrupt Go buildinfo and a `.dep-v0` that inflates to gigabytes are recorded as malformed
+/// parts; the rest of the file's facts stand.
+#[test]
+fn corrupt_embedded_package_lists() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    gcc(d, "base", &["-O2"]);
+    let mut buildinfo = b"\xff Go buildinf:\x08\x02".to_vec();
+    buildinfo.resize(32, 0);
+    buildinfo.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]); // a 4 GiB version string
+    std::fs::write(d.join("buildinfo.bin"), &buildinfo).unwrap();
+    let mut bomb = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let spaces = vec![b' '; 1 << 20];
+    for _ in 0..64 {
+        bomb.write_all(&spaces).unwrap();
+    }
+    std::fs::write(d.join("dep.bin"), bomb.finish().unwrap()).unwrap();
+    for (name, section, file) in [("go", ".go.buildinfo", "buildinfo.bin"), ("rust", ".dep-v0", "dep.bin")] {
+        let status = Process::new("objcopy")
+            .arg(format!("--add-section={section}={}", d.join(file).display()))
+            .arg(d.join("base"))
+            .arg(d.join(name))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::remove_file(d.join(file)).unwrap();
+    }
+    std::fs::remove_file(d.join("base")).unwrap();
+    let s = scan(d);
+    assert_eq!(s["go"]["elf"]["language"], "go");
+    assert!(
+        s["go"]["elf"]["malformed_parts"][0]
+            .as_str()
+            .unwrap()
+            .contains("Go buildinfo"),
+        "{}",
+        s["go"]["elf"]
+    );
+    assert_eq!(result(&s["go"], "pie"), "pass", "the other facts stand");
+    assert!(
+        s["rust"]["elf"]["malformed_parts"][0]
+            .as_str()
+            .unwrap()
+            .contains("inflates to more than"),
+        "{}",
+        s["rust"]["elf"]
+    );
+}

@@ -134,9 +134,10 @@ pub struct ElfFacts {
     pub go: Option<GoBuildInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rust: Option<RustDependencies>,
-    /// Parts that could not be read (a corrupt buildinfo, say); the rest stands.
+    /// Parts that are malformed (a corrupt Go buildinfo, a `.dep-v0` that inflates too far), with
+    /// the reason; every other fact of the file stands.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub malformed_parts: Vec<String>,
 }
 
 /// What the inspector says of a file.
@@ -319,7 +320,7 @@ fn search_paths(list: &[&str]) -> Vec<SearchPath> {
 fn inspect_inner(bytes: &[u8]) -> Result<ElfFacts, String> {
     check_geometry(bytes)?;
     let elf = goblin::elf::Elf::parse(bytes).map_err(|e| format!("cannot parse: {e}"))?;
-    let mut warnings = Vec::new();
+    let mut malformed_parts = Vec::new();
 
     let section = |name: &str| {
         elf.section_headers
@@ -558,7 +559,7 @@ fn inspect_inner(bytes: &[u8]) -> Result<ElfFacts, String> {
         Some(data) => match gobuild::parse(data) {
             Ok(info) => Some(info),
             Err(e) => {
-                warnings.push(format!("Go buildinfo: {e}"));
+                malformed_parts.push(format!("Go buildinfo: {e}"));
                 None
             }
         },
@@ -568,7 +569,7 @@ fn inspect_inner(bytes: &[u8]) -> Result<ElfFacts, String> {
         Some(data) => match rustdeps::parse(data) {
             Ok(deps) => Some(deps),
             Err(e) => {
-                warnings.push(format!("cargo-auditable .dep-v0: {e}"));
+                malformed_parts.push(format!("cargo-auditable .dep-v0: {e}"));
                 None
             }
         },
@@ -607,7 +608,7 @@ fn inspect_inner(bytes: &[u8]) -> Result<ElfFacts, String> {
         module_signed,
         go,
         rust,
-        warnings,
+        malformed_parts,
     })
 }
 
