@@ -9,3 +9,4 @@ pub mod config;
 pub mod effective;
 pub mod image;
 pub mod inspect;
+pub mod report;

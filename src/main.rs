@@ -27,7 +27,7 @@ enum Command {
     /// Inspect component images: binaries, hardening, files
     Scan(cli::scan::ScanArgs),
     /// Write the software bill of materials (SPDX, CycloneDX)
-    Sbom(cli::Pending),
+    Sbom(cli::sbom::SbomArgs),
     /// Evaluate the policy over the evidence, without building
     Check(cli::Pending),
     /// The whole pipeline: resolve, inspect, enforce policy, build, sign
@@ -53,8 +53,8 @@ fn main() -> ExitCode {
         Command::Lock(args) => cli::lock::run(args),
         Command::Image(args) => cli::image::run(args),
         Command::Scan(args) => cli::scan::run(args),
+        Command::Sbom(args) => cli::sbom::run(args),
         Command::Build(_) => cli::pending("build"),
-        Command::Sbom(_) => cli::pending("sbom"),
         Command::Check(_) => cli::pending("check"),
         Command::Gate(_) => cli::pending("gate"),
         Command::Sign(_) => cli::pending("sign"),

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod image;
 pub mod lock;
+pub mod sbom;
 pub mod scan;
 
 use std::io::Write;

@@ -647,6 +647,87 @@ pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl i
     out.flush().map_err(write_err)
 }
 
+/// What one more pass over an image's layers yields: the content of selected files, and the
+/// SHA-1 of every regular file (SPDX requires it beside the SHA-256 already known).
+#[derive(Debug, Default)]
+pub struct Contents {
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+    pub sha1: BTreeMap<PathBuf, String>,
+    /// Selected files larger than the limit, which were not read.
+    pub too_large: Vec<PathBuf>,
+}
+
+/// Streams every layer holding live content once: hashes each regular file with SHA-1 and keeps
+/// the bytes of the paths `select` picks (each at most `limit` bytes).
+pub fn read_contents(
+    store: &Store,
+    image: &ResolvedImage,
+    rootfs: &Rootfs,
+    select: &dyn Fn(&Path) -> bool,
+    limit: u64,
+) -> Result<Contents> {
+    let mut paths_of: BTreeMap<ContentRef, Vec<&PathBuf>> = BTreeMap::new();
+    for (path, entry) in rootfs.files() {
+        if let Some(c) = entry.content {
+            paths_of.entry(c).or_default().push(path);
+        }
+    }
+    let mut out = Contents::default();
+    let layers: BTreeSet<usize> = paths_of.keys().map(|c| c.layer).collect();
+    for layer in layers {
+        let ctx = LayerCtx {
+            image: &image.reference,
+            layer: image.layers()[layer].digest().to_string(),
+        };
+        let stream = open_layer(store, image, layer)?;
+        let mut archive = tar::Archive::new(stream);
+        let entries = archive.entries().map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
+        for (ordinal, entry) in entries.enumerate() {
+            let mut entry = entry.map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
+            let Some(paths) = paths_of.get(&ContentRef {
+                layer,
+                ordinal: ordinal as u64,
+            }) else {
+                continue;
+            };
+            let keep = paths.iter().any(|p| select(p));
+            let size = entry.size();
+            let mut sha1 = sha1::Sha1::default();
+            let mut kept = Vec::new();
+            let mut buf = [0u8; 1 << 16];
+            loop {
+                let n = entry
+                    .read(&mut buf)
+                    .map_err(|e| ctx.err(paths[0], e.to_string(), HOSTILE))?;
+                if n == 0 {
+                    break;
+                }
+                sha1::Digest::update(&mut sha1, &buf[..n]);
+                if keep && size <= limit {
+                    kept.extend_from_slice(&buf[..n]);
+                }
+            }
+            let sha1 = hex::encode(sha1::Digest::finalize(sha1));
+            for p in paths {
+                out.sha1.insert((*p).clone(), sha1.clone());
+                if select(p) {
+                    if size <= limit {
+                        out.files.insert((*p).clone(), kept.clone());
+                    } else {
+                        out.too_large.push((*p).clone());
+                    }
+                }
+            }
+        }
+        // Read to the end, so the blob's digest is checked on this pass too.
+        archive
+            .into_inner()
+            .finish()
+            .map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,4 +4,5 @@
 pub mod elf;
 pub mod gobuild;
 pub mod rustdeps;
+pub mod sbom;
 pub mod scan;

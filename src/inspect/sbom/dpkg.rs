@@ -1,0 +1,313 @@
+//! Debian packages: `/var/lib/dpkg/status` and `status.d/` (distroless), file ownership from
+//! `info/PKG.list` or `info/PKG:ARCH.list`, licenses from machine-readable
+//! `/usr/share/doc/PKG/copyright`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
+
+const STATUS: &str = "var/lib/dpkg/status";
+const STATUS_D: &str = "var/lib/dpkg/status.d";
+const INFO: &str = "var/lib/dpkg/info";
+const DOC: &str = "usr/share/doc";
+
+pub fn wanted(path: &Path) -> bool {
+    path == Path::new(STATUS)
+        || path.parent() == Some(Path::new(STATUS_D))
+        || (path.parent() == Some(Path::new(INFO)) && path.extension().is_some_and(|e| e == "list"))
+        || (path.starts_with(DOC)
+            && path.file_name().is_some_and(|n| n == "copyright")
+            && path.components().count() == 5)
+}
+
+/// One stanza: field → value (continuation lines joined with '\n'), and where it starts.
+pub struct Stanza {
+    pub line: usize,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// Parses a deb822 file, recording (and skipping) lines that are not fields.
+pub fn parse_stanzas(text: &str, file: &str, problems: &mut Vec<Problem>) -> Vec<Stanza> {
+    let mut stanzas = Vec::new();
+    let mut current: Option<Stanza> = None;
+    let mut last_key: Option<String> = None;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            stanzas.extend(current.take());
+            last_key = None;
+            continue;
+        }
+        let stanza = current.get_or_insert_with(|| Stanza {
+            line: n + 1,
+            fields: BTreeMap::new(),
+        });
+        if line.starts_with(' ') || line.starts_with('\t') {
+            match last_key.as_ref().and_then(|k| stanza.fields.get_mut(k)) {
+                Some(value) => {
+                    value.push('\n');
+                    value.push_str(line.trim());
+                }
+                None => problems.push(Problem {
+                    file: file.into(),
+                    line: n + 1,
+                    message: "continuation line without a field".into(),
+                }),
+            }
+            continue;
+        }
+        match line.split_once(':') {
+            Some((key, value)) if !key.is_empty() && !key.contains(' ') => {
+                stanza.fields.insert(key.to_owned(), value.trim().to_owned());
+                last_key = Some(key.to_owned());
+            }
+            _ => problems.push(Problem {
+                file: file.into(),
+                line: n + 1,
+                message: format!("not a field: {:?}", truncate(line)),
+            }),
+        }
+    }
+    stanzas.extend(current);
+    stanzas
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(60).collect()
+}
+
+/// `glibc (2.36-9)` → (`glibc`, Some(`2.36-9`)).
+fn parse_source(source: &str) -> (String, Option<String>) {
+    match source.split_once('(') {
+        Some((name, version)) => (
+            name.trim().to_owned(),
+            Some(version.trim_end_matches(')').trim().to_owned()),
+        ),
+        None => (source.trim().to_owned(), None),
+    }
+}
+
+/// The first alternative of each dependency, without version or architecture qualifier.
+fn parse_depends(fields: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for key in ["Pre-Depends", "Depends"] {
+        for dep in fields.get(key).map(String::as_str).unwrap_or_default().split(',') {
+            let first = dep.split('|').next().unwrap_or_default();
+            let name = first.split(['(', '[', '<']).next().unwrap_or_default().trim();
+            let name = name.split(':').next().unwrap_or_default();
+            if !name.is_empty() {
+                out.insert(name.to_owned());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// License names from a machine-readable copyright file (`License:` lines), as written.
+fn licenses_of(copyright: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(copyright);
+    if !text.starts_with("Format:") {
+        return Vec::new();
+    }
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        if let Some(value) = line.strip_prefix("License:") {
+            let value = value.trim();
+            if !value.is_empty() {
+                out.insert(value.to_owned());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+pub fn purl(
+    name: &str,
+    version: &str,
+    arch: Option<&str>,
+    source: Option<(&str, Option<&str>)>,
+    distro: Option<&Distro>,
+) -> String {
+    let namespace = distro.map_or("debian", |d| d.id.as_str());
+    let build = || -> Result<String, packageurl::Error> {
+        let mut p = packageurl::PackageUrl::new("deb", name)?;
+        p.with_namespace(namespace)?.with_version(version)?;
+        if let Some(arch) = arch {
+            p.add_qualifier("arch", arch)?;
+        }
+        if let Some((src, src_version)) = source {
+            let upstream = match src_version {
+                Some(v) if v != version => format!("{src}@{v}"),
+                _ => src.to_owned(),
+            };
+            p.add_qualifier("upstream", upstream)?;
+        }
+        if let Some(d) = distro {
+            p.add_qualifier("distro", d.qualifier())?;
+        }
+        Ok(p.to_string())
+    };
+    build().unwrap_or_else(|_| format!("pkg:deb/{namespace}/{name}@{version}"))
+}
+
+pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
+    let mut sources: Vec<(&PathBuf, &Vec<u8>)> = files
+        .contents
+        .iter()
+        .filter(|(p, _)| p.as_path() == Path::new(STATUS) || p.parent() == Some(Path::new(STATUS_D)))
+        .collect();
+    sources.sort_by(|a, b| a.0.cmp(b.0));
+    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut packages = Vec::new();
+    for (path, bytes) in sources {
+        let file = path.display().to_string();
+        if std::str::from_utf8(bytes).is_err() {
+            problems.push(Problem {
+                file: file.clone(),
+                line: 0,
+                message: "not UTF-8: invalid bytes were replaced".into(),
+            });
+        }
+        let text = String::from_utf8_lossy(bytes);
+        for stanza in parse_stanzas(&text, &file, problems) {
+            let f = &stanza.fields;
+            let (Some(name), Some(version)) = (f.get("Package"), f.get("Version")) else {
+                problems.push(Problem {
+                    file: file.clone(),
+                    line: stanza.line,
+                    message: "stanza without Package or Version: skipped".into(),
+                });
+                continue;
+            };
+            // status.d entries carry no Status field: they are installed by construction.
+            if let Some(status) = f.get("Status")
+                && status.split_whitespace().nth(2) != Some("installed")
+            {
+                continue;
+            }
+            let arch = f.get("Architecture").cloned();
+            let key = (name.clone(), arch.clone().unwrap_or_default());
+            if let Some(first) = seen.insert(key, format!("{file}:{}", stanza.line)) {
+                problems.push(Problem {
+                    file: file.clone(),
+                    line: stanza.line,
+                    message: format!("package {name} is listed again (first at {first}): both kept"),
+                });
+            }
+            let (source_name, source_version) = match f.get("Source") {
+                Some(s) => {
+                    let (n, v) = parse_source(s);
+                    (Some(n), Some(v.unwrap_or_else(|| version.clone())))
+                }
+                None => (None, None),
+            };
+            let source = source_name
+                .as_deref()
+                .filter(|s| s != name)
+                .map(|s| (s, source_version.as_deref()));
+            let owned = owned_files(files, name, arch.as_deref());
+            let copyright = files.get(&PathBuf::from(DOC).join(name).join("copyright"));
+            packages.push(Package {
+                ecosystem: Ecosystem::Deb,
+                purl: purl(name, version, arch.as_deref(), source, distro),
+                cpes: vec![cpe(name, name, version)],
+                name: name.clone(),
+                version: version.clone(),
+                arch,
+                source_name: source_name.clone().or_else(|| Some(name.clone())),
+                source_version: source_version.clone().or_else(|| Some(version.clone())),
+                supplier: f.get("Maintainer").cloned(),
+                licenses: copyright.map(|c| licenses_of(c)).unwrap_or_default(),
+                depends: parse_depends(f),
+                files: owned,
+                found_in: file.clone(),
+            });
+        }
+    }
+    packages
+}
+
+/// The files `info/NAME.list` or `info/NAME:ARCH.list` names, without folders.
+fn owned_files(files: &Files, name: &str, arch: Option<&str>) -> Vec<String> {
+    let candidates = [Some(format!("{name}.list")), arch.map(|a| format!("{name}:{a}.list"))];
+    let Some(list) = candidates
+        .iter()
+        .flatten()
+        .find_map(|c| files.get(&PathBuf::from(INFO).join(c)))
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = String::from_utf8_lossy(list)
+        .lines()
+        .map(|l| l.trim().trim_start_matches('/').to_owned())
+        .filter(|l| !l.is_empty() && l != ".")
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stanzas_with_continuations_and_garbage() {
+        let mut problems = Vec::new();
+        let stanzas = parse_stanzas(
+            "Package: a\nVersion: 1\nDescription: x\n more\n\ngarbage line\nPackage: b\n\n continuation\n",
+            "status",
+            &mut problems,
+        );
+        assert_eq!(stanzas.len(), 3);
+        assert_eq!(stanzas[0].fields["Description"], "x\nmore");
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[0].line, 6);
+    }
+
+    #[test]
+    fn purls_follow_syft() {
+        let d = Distro {
+            id: "debian".into(),
+            version_id: "12".into(),
+            pretty_name: String::new(),
+        };
+        assert_eq!(
+            purl(
+                "libc6",
+                "2.36-9+deb12u14",
+                Some("amd64"),
+                Some(("glibc", None)),
+                Some(&d)
+            ),
+            "pkg:deb/debian/libc6@2.36-9%2Bdeb12u14?arch=amd64&distro=debian-12&upstream=glibc"
+        );
+        assert_eq!(
+            purl(
+                "openssh-server",
+                "1:9.2p1-2",
+                Some("amd64"),
+                Some(("openssh", Some("1:9.2p1-1"))),
+                None
+            ),
+            "pkg:deb/debian/openssh-server@1:9.2p1-2?arch=amd64&upstream=openssh%401:9.2p1-1"
+        );
+    }
+
+    #[test]
+    fn sources_and_depends() {
+        assert_eq!(parse_source("glibc (2.36-9)"), ("glibc".into(), Some("2.36-9".into())));
+        let mut f = BTreeMap::new();
+        f.insert(
+            "Depends".to_owned(),
+            "libc6 (>= 2.34), libssl3 | libssl1.1, python3:any".to_owned(),
+        );
+        f.insert("Pre-Depends".to_owned(), "init-system-helpers (>= 1.54~)".to_owned());
+        assert_eq!(
+            parse_depends(&f),
+            ["init-system-helpers", "libc6", "libssl3", "python3"]
+        );
+        assert_eq!(licenses_of(b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n\nLicense: BSD-3-clause\n"), ["BSD-3-clause", "GPL-2+"]);
+        assert!(licenses_of(b"This is free software.\nLicense: whatever").is_empty());
+    }
+}
