@@ -268,3 +268,74 @@ fn broken_package_databases_are_reported_not_fatal() {
             .ends_with("?arch=amd64&distro=debian-12")
     );
 }
+
+#[test]
+fn python_and_npm_packages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let site = root.join("usr/lib/python3/dist-packages");
+    let info = site.join("Requests_Toolbelt-1.0.0.dist-info");
+    std::fs::create_dir_all(&info).unwrap();
+    std::fs::write(info.join("METADATA"), "Metadata-Version: 2.1\nName: requests_toolbelt\nVersion: 1.0.0\nLicense: Apache 2.0\nRequires-Dist: requests (<3.0.0,>=2.0.1)\nRequires-Dist: pytest ; extra == 'test'\n\nLong description: ignored\n").unwrap();
+    std::fs::write(
+        info.join("RECORD"),
+        "requests_toolbelt/__init__.py,sha256=x,10\n../../../bin/toolbelt,,\n../../../../../../etc/shadow,,\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(site.join("requests_toolbelt")).unwrap();
+    std::fs::write(site.join("requests_toolbelt/__init__.py"), "").unwrap();
+    let nm = root.join("srv/app/node_modules");
+    std::fs::create_dir_all(nm.join("@scope/lib")).unwrap();
+    std::fs::create_dir_all(nm.join("left-pad")).unwrap();
+    std::fs::create_dir_all(nm.join("broken")).unwrap();
+    std::fs::write(
+        nm.join("@scope/lib/package.json"),
+        r#"{"name":"@scope/lib","version":"2.1.0","license":{"type":"MIT"},"dependencies":{"left-pad":"^1"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        nm.join("left-pad/package.json"),
+        r#"{"name":"left-pad","version":"1.3.0","license":"WTFPL"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        nm.join("broken/package.json"),
+        "{\"name\": \"broken\",\n \"version\": }",
+    )
+    .unwrap();
+    let store = tmp.path().join("store");
+    let out = sealkit(&store)
+        .args(["sbom", "--format", "json"])
+        .arg(format!("dir:{}", root.display()))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let catalog: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = catalog["packages"].as_array().unwrap();
+    let find = |name: &str| {
+        packages
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {packages:?}"))
+    };
+    let toolbelt = find("requests_toolbelt");
+    assert_eq!(toolbelt["purl"], "pkg:pypi/requests-toolbelt@1.0.0");
+    assert_eq!(toolbelt["depends"], serde_json::json!(["requests"]));
+    assert!(
+        toolbelt["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "usr/bin/toolbelt")
+    );
+    assert_eq!(find("@scope/lib")["purl"], "pkg:npm/%40scope/lib@2.1.0");
+    assert_eq!(find("@scope/lib")["licenses"], serde_json::json!(["MIT"]));
+    assert_eq!(find("left-pad")["licenses"], serde_json::json!(["WTFPL"]));
+    let problems = catalog["problems"].to_string();
+    assert!(problems.contains("points outside the image root"), "{problems}");
+    assert!(
+        problems.contains("broken/package.json") && problems.contains("not JSON"),
+        "{problems}"
+    );
+}

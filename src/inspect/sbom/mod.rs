@@ -2,9 +2,12 @@
 //! through the flattened view, each stating packages (name, version, origin, files) — in the
 //! spirit of syft, written here.
 
+pub mod apk;
 pub mod binaries;
 pub mod dpkg;
+pub mod npm;
 pub mod osrelease;
+pub mod python;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -74,21 +77,21 @@ pub struct Catalog {
 
 /// The files the catalogers read, so one pass over the layers can collect them.
 pub fn wanted(path: &Path) -> bool {
-    osrelease::wanted(path) || dpkg::wanted(path)
+    osrelease::wanted(path) || dpkg::wanted(path) || apk::wanted(path) || python::wanted(path) || npm::wanted(path)
 }
 
 /// Runs every cataloger over the collected file contents and the binaries' facts.
 pub fn catalog(files: &BTreeMap<PathBuf, Vec<u8>>, rootfs: &Rootfs, binaries: &[BinaryReport]) -> Catalog {
     let mut problems = Vec::new();
     let distro = osrelease::read(files, &mut problems);
-    let mut packages = dpkg::catalog(
-        &Files {
-            contents: files,
-            rootfs,
-        },
-        distro.as_ref(),
-        &mut problems,
-    );
+    let files = Files {
+        contents: files,
+        rootfs,
+    };
+    let mut packages = dpkg::catalog(&files, distro.as_ref(), &mut problems);
+    packages.extend(apk::catalog(&files, distro.as_ref(), &mut problems));
+    packages.extend(python::catalog(&files, &mut problems));
+    packages.extend(npm::catalog(&files, &mut problems));
     packages.extend(binaries::catalog(binaries));
     packages.sort_by(|a, b| {
         (a.ecosystem, &a.name, &a.version, &a.arch, &a.found_in).cmp(&(

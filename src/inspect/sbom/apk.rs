@@ -1,0 +1,149 @@
+//! Alpine packages (LinuxKit's own images are Alpine-based): `/lib/apk/db/installed`, with the
+//! files each package owns (`F:` folder, `R:` file).
+
+use std::path::Path;
+
+use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
+
+const INSTALLED: &str = "lib/apk/db/installed";
+
+pub fn wanted(path: &Path) -> bool {
+    path == Path::new(INSTALLED)
+}
+
+pub fn purl(name: &str, version: &str, arch: Option<&str>, origin: Option<&str>, distro: Option<&Distro>) -> String {
+    let build = || -> Result<String, packageurl::Error> {
+        let mut p = packageurl::PackageUrl::new("apk", name)?;
+        p.with_namespace(distro.map_or("alpine", |d| d.id.as_str()))?
+            .with_version(version)?;
+        if let Some(a) = arch {
+            p.add_qualifier("arch", a)?;
+        }
+        if let Some(o) = origin.filter(|o| *o != name) {
+            p.add_qualifier("upstream", o)?;
+        }
+        if let Some(d) = distro {
+            p.add_qualifier("distro", d.qualifier())?;
+        }
+        Ok(p.to_string())
+    };
+    build().unwrap_or_else(|_| format!("pkg:apk/alpine/{name}@{version}"))
+}
+
+type Block = Vec<(usize, char, String)>;
+
+fn package_of(block: &Block, distro: Option<&Distro>) -> Result<Package, Problem> {
+    let get = |k: char| block.iter().find(|(_, key, _)| *key == k).map(|(_, _, v)| v.clone());
+    let line = block.first().map_or(0, |b| b.0);
+    let (Some(name), Some(version)) = (get('P'), get('V')) else {
+        return Err(Problem {
+            file: INSTALLED.into(),
+            line,
+            message: "package block without P: or V: skipped".into(),
+        });
+    };
+    let mut owned = Vec::new();
+    let mut folder = String::new();
+    for (_, key, value) in block {
+        match key {
+            'F' => folder = value.clone(),
+            'R' if folder.is_empty() => owned.push(value.clone()),
+            'R' => owned.push(format!("{folder}/{value}")),
+            _ => {}
+        }
+    }
+    owned.sort();
+    let arch = get('A');
+    let origin = get('o');
+    let depends = get('D')
+        .map(|d| {
+            d.split_whitespace()
+                .filter(|dep| !dep.starts_with('!') && !dep.contains(':'))
+                .map(|dep| dep.split(['=', '<', '>', '~']).next().unwrap_or(dep).to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Package {
+        ecosystem: Ecosystem::Apk,
+        purl: purl(&name, &version, arch.as_deref(), origin.as_deref(), distro),
+        cpes: vec![cpe(&name, &name, &version)],
+        source_name: origin.clone().or_else(|| Some(name.clone())),
+        source_version: Some(version.clone()),
+        supplier: get('m'),
+        licenses: get('L').map(|l| vec![l]).unwrap_or_default(),
+        depends,
+        files: owned,
+        found_in: INSTALLED.into(),
+        name,
+        version,
+        arch,
+    })
+}
+
+pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
+    let Some(bytes) = files.get(Path::new(INSTALLED)) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let mut packages = Vec::new();
+    let mut block: Block = Vec::new();
+    let flush = |block: &mut Block, packages: &mut Vec<Package>, problems: &mut Vec<Problem>| {
+        if !block.is_empty() {
+            match package_of(block, distro) {
+                Ok(p) => packages.push(p),
+                Err(e) => problems.push(e),
+            }
+            block.clear();
+        }
+    };
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            flush(&mut block, &mut packages, problems);
+            continue;
+        }
+        let mut chars = line.chars();
+        match (chars.next(), chars.next()) {
+            (Some(key), Some(':')) => block.push((n + 1, key, line[key.len_utf8() + 1..].to_owned())),
+            _ => problems.push(Problem {
+                file: INSTALLED.into(),
+                line: n + 1,
+                message: format!("not KEY:VALUE: {:?}", line.chars().take(60).collect::<String>()),
+            }),
+        }
+    }
+    flush(&mut block, &mut packages, problems);
+    packages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    #[test]
+    fn installed_database() {
+        let db = "C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\nL:MIT\no:musl\nm:Timo <t@example.org>\nF:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\nP:busybox\nV:1.36.1-r5\nA:x86_64\nD:so:libc.musl-x86_64.so.1 musl>=1.2\nF:bin\nR:busybox\n\nV:orphan\ngarbage\n";
+        let contents: BTreeMap<PathBuf, Vec<u8>> = [(PathBuf::from(INSTALLED), db.as_bytes().to_vec())].into();
+        let rootfs = crate::image::Rootfs::default();
+        let files = Files {
+            contents: &contents,
+            rootfs: &rootfs,
+        };
+        let distro = Distro {
+            id: "alpine".into(),
+            version_id: "3.18.4".into(),
+            pretty_name: String::new(),
+        };
+        let mut problems = Vec::new();
+        let p = catalog(&files, Some(&distro), &mut problems);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].files, ["lib/ld-musl-x86_64.so.1", "lib/libc.musl-x86_64.so.1"]);
+        assert_eq!(
+            p[0].purl,
+            "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.18.4"
+        );
+        assert_eq!(p[1].depends, ["musl"]);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+}

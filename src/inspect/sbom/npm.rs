@@ -1,0 +1,83 @@
+//! npm packages: every `node_modules/**/package.json`.
+
+use std::path::Path;
+
+use super::{Ecosystem, Files, Package, Problem, cpe};
+
+pub fn wanted(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "package.json") && path.components().any(|c| c.as_os_str() == "node_modules")
+}
+
+fn license(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Object(o) => o
+            .get("type")
+            .and_then(|t| t.as_str())
+            .map(|t| vec![t.to_owned()])
+            .unwrap_or_default(),
+        serde_json::Value::Array(a) => a.iter().flat_map(license).collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub fn catalog(files: &Files, problems: &mut Vec<Problem>) -> Vec<Package> {
+    let mut packages = Vec::new();
+    for (path, bytes) in files.contents.iter().filter(|(p, _)| wanted(p)) {
+        let file = path.display().to_string();
+        let doc: serde_json::Value = match serde_json::from_slice(bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(Problem {
+                    file,
+                    line: e.line(),
+                    message: format!("not JSON: {e}"),
+                });
+                continue;
+            }
+        };
+        let (Some(name), Some(version)) = (doc["name"].as_str(), doc["version"].as_str()) else {
+            // Nested package.json files (test fixtures, examples) often lack either: not a package.
+            continue;
+        };
+        let (namespace, base) = match name.split_once('/') {
+            Some((scope, base)) if scope.starts_with('@') => (Some(scope), base),
+            _ => (None, name),
+        };
+        let purl = packageurl::PackageUrl::new("npm", base)
+            .and_then(|mut p| {
+                if let Some(ns) = namespace {
+                    p.with_namespace(ns)?;
+                }
+                p.with_version(version).map(|p| p.to_string())
+            })
+            .unwrap_or_else(|_| format!("pkg:npm/{name}@{version}"));
+        let dir = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
+        packages.push(Package {
+            ecosystem: Ecosystem::Npm,
+            name: name.to_owned(),
+            version: version.to_owned(),
+            arch: None,
+            source_name: None,
+            source_version: None,
+            supplier: doc["author"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| doc["author"]["name"].as_str().map(str::to_owned)),
+            licenses: license(&doc["license"]),
+            purl,
+            cpes: vec![cpe(base, base, version)],
+            depends: doc["dependencies"]
+                .as_object()
+                .map(|d| d.keys().cloned().collect())
+                .unwrap_or_default(),
+            files: vec![file.clone()],
+            found_in: if dir.is_empty() {
+                file
+            } else {
+                format!("{dir}/package.json")
+            },
+        });
+    }
+    packages
+}
