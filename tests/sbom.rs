@@ -339,3 +339,95 @@ fn python_and_npm_packages() {
         "{problems}"
     );
 }
+
+/// The whole OS image of examples/demo.yml: every component's packages at their paths in the
+/// final image, unique SPDXIDs, valid and reproducible.
+#[test]
+fn whole_image_sbom_of_the_demo() {
+    let Some(layout) = sshd_layout() else { return };
+    let oci = layout.parent().unwrap().to_path_buf();
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    for image in ["kernel", "init", "getty", "sshd", "hello", "selftest"] {
+        sealkit(&store)
+            .args([
+                "image",
+                "import",
+                &format!("oci:{}:1", oci.join(image).display()),
+                "--tag",
+                &format!("sealkit-fixtures/{image}:1"),
+            ])
+            .assert()
+            .success();
+    }
+    let yaml = tmp.path().join("demo.yml");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.yml"), &yaml).unwrap();
+    sealkit(&store)
+        .arg("lock")
+        .arg(&yaml)
+        .arg("--offline")
+        .assert()
+        .success();
+    let spdx = sbom(&store, yaml.to_str().unwrap(), "spdx-json");
+    assert_eq!(spdx, sbom(&store, yaml.to_str().unwrap(), "spdx-json"), "reproducible");
+    let doc: serde_json::Value = serde_json::from_slice(&spdx).unwrap();
+    let ids: Vec<&str> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(doc["files"].as_array().unwrap())
+        .map(|e| e["SPDXID"].as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "SPDXIDs are unique across components");
+    let names: Vec<&str> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fileName"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"./containers/services/sshd/lower/usr/sbin/sshd"),
+        "sshd's files under its bundle"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("./containers/services/hello/rootfs/")),
+        "read-only roots unpack in rootfs/"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("./containers/onboot/000-selftest/lower/"))
+    );
+    assert_eq!(doc["packages"][0]["primaryPackagePurpose"], "OPERATING-SYSTEM");
+    let Some(bin) = validators() else { return };
+    let path = tmp.path().join("demo.spdx.json");
+    std::fs::write(&path, &spdx).unwrap();
+    let out = Process::new(bin.join("pyspdxtools"))
+        .arg("-i")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "pyspdxtools: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = Process::new(bin.join("ntia-checker"))
+        .args(["-c", "ntia", "--file"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Conformant: True"));
+    let cdx_path = tmp.path().join("demo.cdx.json");
+    std::fs::write(&cdx_path, sbom(&store, yaml.to_str().unwrap(), "cyclonedx-json")).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/validate-cyclonedx");
+    let out = Process::new(bin.join("python"))
+        .arg(script)
+        .arg(&cdx_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

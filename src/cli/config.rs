@@ -2,10 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use sealkit::config::label::{LABEL_KEY, LabelDir, parse_label};
+use sealkit::config::label::LabelDir;
 use sealkit::config::{self};
 use sealkit::effective::{self, ImageFacts};
-use sealkit::image::ImageError;
 use sealkit::image::lock::{Lock, Resolver, lock_path};
 
 use super::{Failure, Outcome, StoreArgs, json_error, print};
@@ -54,25 +53,7 @@ pub fn run(args: &ConfigArgs) -> Outcome {
             lock: lock.clone(),
             pull: args.pull,
         };
-        match resolver.resolve(text) {
-            Ok(image) => {
-                let label = match image.labels().get(LABEL_KEY) {
-                    Some(json) => {
-                        Some(parse_label(json, &format!("{text} ({LABEL_KEY} label)")).map_err(|e| e.to_string())?)
-                    }
-                    None => None,
-                };
-                Ok(ImageFacts {
-                    label,
-                    defaults: Some(image.defaults()),
-                })
-            }
-            Err(ImageError::NotFound { .. }) => Ok(ImageFacts {
-                label: label_dirs.iter().find_map(|d| d.find_text(text)).cloned(),
-                defaults: None,
-            }),
-            Err(e) => Err(e.to_string()),
-        }
+        effective::image_facts(&resolver, text, &label_dirs)
     };
     let components = effective::compute(&loaded, &facts).map_err(|e| Failure::usage(format!("error: {e}")))?;
     for c in components.iter().filter(|c| !c.image_config_known) {

@@ -1,10 +1,14 @@
-//! `sealkit sbom IMAGE`: the software bill of materials as SPDX 2.3 or CycloneDX 1.6 JSON.
+//! `sealkit sbom IMAGE|FILE.yml`: the software bill of materials as SPDX 2.3 or CycloneDX 1.6
+//! JSON, of one image or of the whole OS image a LinuxKit configuration makes.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use sealkit::image::{self, Rootfs};
-use sealkit::inspect::{sbom, scan};
-use sealkit::report::{self, SbomInput};
+use sealkit::config::{self};
+use sealkit::effective;
+use sealkit::image::lock::{Lock, Resolver, lock_path};
+use sealkit::image::{self, ImageRef};
+use sealkit::report::{self, ComponentSbom, SbomInput};
 
 use super::image::parse_ref;
 use super::{Failure, Outcome, StoreArgs, json_error, print};
@@ -13,15 +17,16 @@ use super::{Failure, Outcome, StoreArgs, json_error, print};
 pub enum Format {
     SpdxJson,
     CyclonedxJson,
-    /// sealkit's own catalog (packages, problems), for inspection
+    /// sealkit's own catalogs (packages and problems per component), for inspection
     Json,
 }
 
 #[derive(clap::Args)]
 pub struct SbomArgs {
-    /// The image: a store name, a registry reference, oci:DIR[:TAG], docker-archive:FILE or dir:ROOTFS
-    #[arg(value_name = "IMAGE")]
-    image: String,
+    /// An image (store name, registry reference, oci:DIR[:TAG], docker-archive:FILE, dir:ROOTFS),
+    /// or a LinuxKit FILE.yml for the whole OS image (through its lock, when there is one)
+    #[arg(value_name = "IMAGE|FILE.yml")]
+    subject: String,
     #[arg(long, value_enum, default_value = "spdx-json")]
     format: Format,
     /// Write to FILE instead of stdout
@@ -31,48 +36,113 @@ pub struct SbomArgs {
     store: StoreArgs,
 }
 
-/// Files larger than this are not read by the catalogers (a status file is a few MiB).
-const CATALOG_FILE_LIMIT: u64 = 64 << 20;
+/// The namespace of a registry name (`sealkit-fixtures` of `sealkit-fixtures/sshd:1`).
+fn namespace_of(reference: &str) -> Option<String> {
+    match reference.parse::<ImageRef>().ok()? {
+        ImageRef::Registry(r) => r.repository().rsplit_once('/').map(|(ns, _)| ns.to_owned()),
+        _ => None,
+    }
+}
+
+fn is_config(subject: &str) -> bool {
+    let p = Path::new(subject);
+    p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml")
+}
 
 pub fn run(args: &SbomArgs) -> Outcome {
-    let (store, platform, _) = args.store.open()?;
-    let resolved = image::resolve(&store, &parse_ref(&args.image)?, &platform, Path::new("."))?;
-    let rootfs = Rootfs::flatten(&store, &resolved)?;
-    let contents = image::rootfs::read_contents(&store, &resolved, &rootfs, &sbom::wanted, CATALOG_FILE_LIMIT)?;
-    let binaries = scan::scan_image(&store, &resolved, &rootfs)?;
-    let mut catalog = sbom::catalog(&contents.files, &rootfs, &binaries);
-    for p in &contents.too_large {
-        catalog.problems.push(sbom::Problem {
-            file: p.display().to_string(),
-            line: 0,
-            message: format!("larger than {CATALOG_FILE_LIMIT} bytes: not read"),
-        });
-    }
-    for p in &catalog.problems {
-        eprintln!("note: {}:{}: {}", p.file, p.line, p.message);
+    let (store, platform, options) = args.store.open()?;
+    let components = if is_config(&args.subject) {
+        let file = PathBuf::from(&args.subject);
+        let loaded = config::load(std::slice::from_ref(&file))?;
+        let base = file.parent().map(PathBuf::from).unwrap_or_default();
+        let resolver = Resolver {
+            store: &store,
+            platform,
+            options,
+            base,
+            lock: Lock::read(&lock_path(&file))?,
+            pull: false,
+        };
+        let facts = |text: &str, _: &Path| effective::image_facts(&resolver, text, &[]);
+        let containers = effective::compute(&loaded, &facts).map_err(|e| Failure::usage(format!("error: {e}")))?;
+        let mut components = Vec::new();
+        let mut seen = BTreeSet::new();
+        let kernel = loaded
+            .config
+            .kernel
+            .as_ref()
+            .and_then(|k| k.image.as_ref())
+            .map(|i| ("kernel".to_owned(), i.value.clone()));
+        let init = loaded
+            .config
+            .init
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, r)| (format!("init[{i}]"), r.value.clone()));
+        for (name, reference) in kernel.into_iter().chain(init) {
+            let image = resolver.resolve(&reference)?;
+            components.push(ComponentSbom::of(
+                &store,
+                &image,
+                format!("{name} {reference}"),
+                String::new(),
+                namespace_of(&reference),
+            )?);
+        }
+        for c in &containers {
+            // An image used by several containers is unpacked once, where it is first used.
+            if !seen.insert(c.image.clone()) {
+                continue;
+            }
+            let image = resolver.resolve(&c.image)?;
+            let root = if c.config.root.readonly { "rootfs" } else { "lower" };
+            let prefix = format!("{}/{root}/", c.path);
+            components.push(ComponentSbom::of(
+                &store,
+                &image,
+                format!("{}/{} {}", c.section, c.name, c.image),
+                prefix,
+                namespace_of(&c.image),
+            )?);
+        }
+        components
+    } else {
+        let image = image::resolve(&store, &parse_ref(&args.subject)?, &platform, Path::new("."))?;
+        vec![ComponentSbom::of(
+            &store,
+            &image,
+            args.subject.clone(),
+            String::new(),
+            namespace_of(&args.subject),
+        )?]
+    };
+    for c in &components {
+        for p in &c.catalog.problems {
+            eprintln!("note: {}: {}{}:{}: {}", c.name, c.prefix, p.file, p.line, p.message);
+        }
     }
     let input = SbomInput {
-        name: &args.image,
-        manifest: &resolved.manifest_digest,
-        catalog: &catalog,
-        rootfs: &rootfs,
-        sha1: &contents.sha1,
+        name: &args.subject,
+        components: &components,
         created: report::creation_time(),
-        supplier: resolved
-            .labels()
-            .get("org.opencontainers.image.vendor")
-            .cloned()
-            .or_else(|| match parse_ref(&args.image).ok()? {
-                sealkit::image::ImageRef::Registry(r) => r.repository().rsplit_once('/').map(|(ns, _)| ns.to_owned()),
-                _ => None,
-            }),
     };
     let doc = match args.format {
         Format::SpdxJson => report::spdx::document(&input),
         Format::CyclonedxJson => report::cyclonedx::document(&input),
-        Format::Json => serde_json::to_value(&catalog).map_err(json_error)?,
+        Format::Json => {
+            let list: Vec<serde_json::Value> = components
+                .iter()
+                .map(|c| serde_json::json!({"name": c.name, "prefix": c.prefix, "manifest": c.manifest.to_string(), "catalog": c.catalog}))
+                .collect();
+            match list.as_slice() {
+                [only] if input.single().is_some() => only["catalog"].clone(),
+                _ => serde_json::json!({"components": list}),
+            }
+        }
     };
     let bytes = serde_json::to_vec_pretty(&doc).map_err(json_error)?;
+    let packages: usize = components.iter().map(|c| c.catalog.packages.len()).sum();
     match &args.output {
         None => print(&bytes),
         Some(path) => {
@@ -86,7 +156,11 @@ pub fn run(args: &SbomArgs) -> Outcome {
                 .map_err(|e| Failure::usage(format!("error: {}: {e}", path.display())))?;
             tmp.persist(path)
                 .map_err(|e| Failure::usage(format!("error: {}: {}", path.display(), e.error)))?;
-            eprintln!("wrote {} ({} packages)", path.display(), catalog.packages.len());
+            eprintln!(
+                "wrote {} ({} components, {packages} packages)",
+                path.display(),
+                components.len()
+            );
             Ok(())
         }
     }

@@ -104,6 +104,35 @@ const VOLUMES_DIR: &str = "/containers/volumes";
 /// file it was written in; an error (a corrupt image, a lock mismatch) stops the computation.
 pub type FactSource<'a> = dyn Fn(&str, &std::path::Path) -> Result<ImageFacts, String> + 'a;
 
+/// What the image itself says (its label and config), through `resolver`; for an image that is
+/// not in the store, the label of a package folder in `label_dirs`, if any.
+pub fn image_facts(
+    resolver: &crate::image::lock::Resolver,
+    text: &str,
+    label_dirs: &[crate::config::label::LabelDir],
+) -> Result<ImageFacts, String> {
+    use crate::config::label::{LABEL_KEY, parse_label};
+    match resolver.resolve(text) {
+        Ok(image) => {
+            let label = match image.labels().get(LABEL_KEY) {
+                Some(json) => {
+                    Some(parse_label(json, &format!("{text} ({LABEL_KEY} label)")).map_err(|e| e.to_string())?)
+                }
+                None => None,
+            };
+            Ok(ImageFacts {
+                label,
+                defaults: Some(image.defaults()),
+            })
+        }
+        Err(crate::image::ImageError::NotFound { .. }) => Ok(ImageFacts {
+            label: label_dirs.iter().find_map(|d| d.find_text(text)).cloned(),
+            defaults: None,
+        }),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Computes every container's effective configuration.
 pub fn compute(loaded: &Loaded, facts: &FactSource) -> Result<Vec<Component>, EffectiveError> {
     let config = &loaded.config;

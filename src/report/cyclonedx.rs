@@ -1,80 +1,117 @@
-//! CycloneDX 1.6 JSON: the image as the metadata component, every catalogued package as a
-//! library component with purl, CPE, licenses and supplier, dependencies from package metadata.
-//! The serial number is derived from the content, the timestamp from SOURCE_DATE_EPOCH.
+//! CycloneDX 1.6 JSON: the image (or the OS image) as the metadata component, each component
+//! image as a container component, every catalogued package as a library with purl, CPE,
+//! licenses and supplier, and the dependency graph. The serial number is derived from the
+//! content, the timestamp from SOURCE_DATE_EPOCH.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::SbomInput;
 use super::spdx::package_id;
+use super::{ComponentSbom, SbomInput};
+
+fn library(p: &crate::inspect::sbom::Package, c: &ComponentSbom) -> Value {
+    let licenses: Vec<Value> = p
+        .licenses
+        .iter()
+        .map(|l| match spdx::license_id(l) {
+            Some(id) => json!({"license": {"id": id.name}}),
+            None => json!({"license": {"name": l}}),
+        })
+        .collect();
+    let mut properties =
+        vec![json!({"name": "sealkit:package:found-in", "value": format!("{}{}", c.prefix, p.found_in)})];
+    for (key, value) in [
+        ("arch", &p.arch),
+        ("source-name", &p.source_name),
+        ("source-version", &p.source_version),
+    ] {
+        if let Some(v) = value {
+            properties.push(json!({"name": format!("sealkit:package:{key}"), "value": v}));
+        }
+    }
+    let mut component = json!({
+        "type": "library",
+        "bom-ref": package_id(p, &c.prefix),
+        "name": p.name,
+        "version": p.version,
+        "purl": p.purl,
+        "properties": properties,
+    });
+    if let Some(cpe) = p.cpes.first() {
+        component["cpe"] = Value::from(cpe.clone());
+    }
+    if !licenses.is_empty() {
+        component["licenses"] = Value::from(licenses);
+    }
+    if let Some(s) = p.supplier.as_ref().filter(|s| !s.trim().is_empty()) {
+        component["supplier"] = json!({"name": s});
+    }
+    component
+}
+
+fn container(bom_ref: &str, c: &ComponentSbom) -> Value {
+    let mut v = json!({
+        "type": "container",
+        "bom-ref": bom_ref,
+        "name": c.name,
+        "version": c.manifest.to_string(),
+        "hashes": [{"alg": "SHA-256", "content": c.manifest.hex()}],
+    });
+    if let Some(s) = &c.supplier {
+        v["supplier"] = json!({"name": s});
+    }
+    v
+}
 
 pub fn document(input: &SbomInput) -> Value {
     let mut components = Vec::new();
-    let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
-    for p in &input.catalog.packages {
-        by_name.entry(p.name.as_str()).or_insert_with(|| package_id(p));
-    }
     let mut dependencies = Vec::new();
+    let single = input.single();
     let mut top = BTreeSet::new();
-    for p in &input.catalog.packages {
-        let bom_ref = package_id(p);
-        top.insert(bom_ref.clone());
-        let licenses: Vec<Value> = p
-            .licenses
-            .iter()
-            .map(|l| match spdx::license_id(l) {
-                Some(id) => json!({"license": {"id": id.name}}),
-                None => json!({"license": {"name": l}}),
-            })
-            .collect();
-        let mut properties = vec![json!({"name": "sealkit:package:found-in", "value": p.found_in})];
-        if let Some(arch) = &p.arch {
-            properties.push(json!({"name": "sealkit:package:arch", "value": arch}));
+    for (i, c) in input.components.iter().enumerate() {
+        let holder = if single.is_some() {
+            "image".to_owned()
+        } else {
+            format!("component-{i}")
+        };
+        if single.is_none() {
+            components.push(container(&holder, c));
+            top.insert(holder.clone());
         }
-        if let Some(s) = &p.source_name {
-            properties.push(json!({"name": "sealkit:package:source-name", "value": s}));
+        let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
+        for p in &c.catalog.packages {
+            by_name
+                .entry(p.name.as_str())
+                .or_insert_with(|| package_id(p, &c.prefix));
         }
-        if let Some(v) = &p.source_version {
-            properties.push(json!({"name": "sealkit:package:source-version", "value": v}));
+        let mut held = BTreeSet::new();
+        for p in &c.catalog.packages {
+            components.push(library(p, c));
+            held.insert(package_id(p, &c.prefix));
+            let depends: BTreeSet<String> = p
+                .depends
+                .iter()
+                .filter_map(|d| by_name.get(d.as_str()).cloned())
+                .collect();
+            dependencies.push(json!({"ref": package_id(p, &c.prefix), "dependsOn": depends}));
         }
-        let mut component = json!({
-            "type": "library",
-            "bom-ref": bom_ref,
-            "name": p.name,
-            "version": p.version,
-            "purl": p.purl,
-            "properties": properties,
-        });
-        if let Some(cpe) = p.cpes.first() {
-            component["cpe"] = Value::from(cpe.clone());
+        if single.is_some() {
+            top.extend(held);
+        } else {
+            dependencies.push(json!({"ref": holder, "dependsOn": held}));
         }
-        if !licenses.is_empty() {
-            component["licenses"] = Value::from(licenses);
-        }
-        if let Some(s) = p.supplier.as_ref().filter(|s| !s.trim().is_empty()) {
-            component["supplier"] = json!({"name": s});
-        }
-        components.push(component);
-        let depends: BTreeSet<String> = p
-            .depends
-            .iter()
-            .filter_map(|d| by_name.get(d.as_str()).cloned())
-            .collect();
-        dependencies.push(json!({"ref": package_id(p), "dependsOn": depends}));
     }
+    let metadata_component = match single {
+        Some(c) => {
+            let mut v = container("image", c);
+            v["name"] = Value::from(input.name);
+            v
+        }
+        None => json!({"type": "operating-system", "bom-ref": "image", "name": input.name}),
+    };
     dependencies.push(json!({"ref": "image", "dependsOn": top}));
-    let mut image = json!({
-        "type": "container",
-        "bom-ref": "image",
-        "name": input.name,
-        "version": input.manifest.to_string(),
-        "hashes": [{"alg": "SHA-256", "content": input.manifest.hex()}],
-    });
-    if let Some(s) = &input.supplier {
-        image["supplier"] = json!({"name": s});
-    }
     let mut doc = json!({
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
@@ -83,7 +120,7 @@ pub fn document(input: &SbomInput) -> Value {
         "metadata": {
             "timestamp": input.created,
             "tools": {"components": [{"type": "application", "name": "sealkit", "version": env!("CARGO_PKG_VERSION")}]},
-            "component": image,
+            "component": metadata_component,
         },
         "components": components,
         "dependencies": dependencies,
@@ -91,12 +128,12 @@ pub fn document(input: &SbomInput) -> Value {
     let digest = Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default());
     let h = hex::encode(&digest[..16]);
     // A UUID-shaped serial (version 5 layout) derived from the content.
+    let variant = ["8", "9", "a", "b"][usize::from(digest[8] & 3)];
     let serial = format!(
-        "urn:uuid:{}-{}-5{}-{}{}-{}",
+        "urn:uuid:{}-{}-5{}-{variant}{}-{}",
         &h[0..8],
         &h[8..12],
         &h[13..16],
-        ["8", "9", "a", "b"][usize::from(digest[8] & 3)],
         &h[17..20],
         &h[20..32]
     );

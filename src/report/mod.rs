@@ -3,25 +3,84 @@
 pub mod cyclonedx;
 pub mod spdx;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::image::{Digest, Rootfs};
 use crate::inspect::sbom::Catalog;
 
-/// Everything an SBOM of one image says, gathered once and written in either format.
-pub struct SbomInput<'a> {
-    /// The image as the user named it.
-    pub name: &'a str,
-    pub manifest: &'a Digest,
-    pub catalog: &'a Catalog,
-    pub rootfs: &'a Rootfs,
+/// One component image of an SBOM: what was found in it, and where its files land in the
+/// final OS image (`containers/services/sshd/lower/`, or nothing for init images).
+pub struct ComponentSbom {
+    /// A name for people: the image reference, or `services/sshd`.
+    pub name: String,
+    pub manifest: Digest,
+    pub catalog: Catalog,
+    pub rootfs: Rootfs,
     /// SHA-1 of every regular file (SPDX requires it).
-    pub sha1: &'a std::collections::BTreeMap<PathBuf, String>,
-    /// `created` timestamp, from SOURCE_DATE_EPOCH: an SBOM is reproducible.
-    pub created: String,
+    pub sha1: BTreeMap<PathBuf, String>,
+    /// Prepended to every path of this component.
+    pub prefix: String,
     /// Who supplies the image: its `org.opencontainers.image.vendor` label, else the namespace
     /// of its name (`sealkit-fixtures` of `sealkit-fixtures/sshd:1`).
     pub supplier: Option<String>,
+}
+
+/// Files larger than this are not read by the catalogers (a status file is a few MiB).
+pub const CATALOG_FILE_LIMIT: u64 = 64 << 20;
+
+impl ComponentSbom {
+    /// Catalogs one resolved image: flattens it, reads the catalogers' files and every file's
+    /// SHA-1 in one more pass, and scans its binaries for embedded packages.
+    pub fn of(
+        store: &crate::image::Store,
+        image: &crate::image::ResolvedImage,
+        name: String,
+        prefix: String,
+        supplier: Option<String>,
+    ) -> Result<Self, crate::image::ImageError> {
+        use crate::inspect::{sbom, scan};
+        let rootfs = Rootfs::flatten(store, image)?;
+        let contents = crate::image::rootfs::read_contents(store, image, &rootfs, &sbom::wanted, CATALOG_FILE_LIMIT)?;
+        let binaries = scan::scan_image(store, image, &rootfs)?;
+        let mut catalog = sbom::catalog(&contents.files, &rootfs, &binaries);
+        for p in &contents.too_large {
+            catalog.problems.push(sbom::Problem {
+                file: p.display().to_string(),
+                line: 0,
+                message: format!("larger than {CATALOG_FILE_LIMIT} bytes: not read"),
+            });
+        }
+        let supplier = supplier.or_else(|| image.labels().get("org.opencontainers.image.vendor").cloned());
+        Ok(ComponentSbom {
+            name,
+            manifest: image.manifest_digest.clone(),
+            catalog,
+            rootfs,
+            sha1: contents.sha1,
+            prefix,
+            supplier,
+        })
+    }
+}
+
+/// Everything an SBOM says: one image, or the components of a whole OS image.
+pub struct SbomInput<'a> {
+    /// The document's subject: an image reference or a configuration file.
+    pub name: &'a str,
+    pub components: &'a [ComponentSbom],
+    /// `created` timestamp, from SOURCE_DATE_EPOCH: an SBOM is reproducible.
+    pub created: String,
+}
+
+impl SbomInput<'_> {
+    /// A single image described directly, rather than an OS image made of components.
+    pub fn single(&self) -> Option<&ComponentSbom> {
+        match self.components {
+            [only] if only.prefix.is_empty() => Some(only),
+            _ => None,
+        }
+    }
 }
 
 /// SOURCE_DATE_EPOCH as RFC 3339, or LinuxKit's fixed build time when it is unset.

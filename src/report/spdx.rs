@@ -1,16 +1,18 @@
-//! SPDX 2.3 JSON: the image as the described package, every catalogued package with its purl and
-//! CPE, every file with SHA-1 and SHA-256, CONTAINS and DEPENDS_ON relationships. Deterministic:
-//! the document namespace is derived from the content, `created` from SOURCE_DATE_EPOCH.
+//! SPDX 2.3 JSON: the image (or the OS image and each component image) as described packages,
+//! every catalogued package with its purl and CPE, every file with SHA-1 and SHA-256 at its path
+//! in the final image, CONTAINS and DEPENDS_ON relationships. Deterministic: the document
+//! namespace is derived from the content, `created` from SOURCE_DATE_EPOCH. SPDXIDs are unique
+//! across components (LinuxKit's merge does not de-duplicate them).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::SbomInput;
+use super::{ComponentSbom, SbomInput};
 use crate::inspect::sbom::{Ecosystem, Package};
 
-const IMAGE_ID: &str = "SPDXRef-Image";
+const ROOT_ID: &str = "SPDXRef-Image";
 
 /// SPDX identifiers allow letters, digits, `.` and `-`.
 fn id_safe(s: &str) -> String {
@@ -29,7 +31,8 @@ fn short_hash(s: &str) -> String {
     hex::encode(&Sha256::digest(s.as_bytes())[..8])
 }
 
-pub fn package_id(p: &Package) -> String {
+/// A package's identifier, unique per component (`prefix`) and place found.
+pub fn package_id(p: &Package, prefix: &str) -> String {
     let eco = serde_json::to_value(p.ecosystem)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -37,12 +40,16 @@ pub fn package_id(p: &Package) -> String {
     format!(
         "SPDXRef-Package-{eco}-{}-{}",
         id_safe(&p.name),
-        short_hash(&format!("{}|{}", p.purl, p.found_in))
+        short_hash(&format!("{}|{prefix}{}", p.purl, p.found_in))
     )
 }
 
 pub fn file_id(path: &str) -> String {
     format!("SPDXRef-File-{}", short_hash(path))
+}
+
+fn component_id(c: &ComponentSbom) -> String {
+    format!("SPDXRef-Component-{}-{}", id_safe(&c.name), short_hash(&c.prefix))
 }
 
 /// A valid SPDX expression for the licenses as written: known identifiers as they are, anything
@@ -69,138 +76,192 @@ fn license_expression(licenses: &[String], extracted: &mut BTreeSet<String>) -> 
     terms.join(" AND ")
 }
 
-fn supplier(s: &Option<String>) -> String {
+pub fn supplier(s: &Option<String>) -> String {
     match s {
         Some(s) if !s.trim().is_empty() => format!("Organization: {}", s.replace(['\n', '\r'], " ")),
         _ => "NOASSERTION".into(),
     }
 }
 
-pub fn document(input: &SbomInput) -> Value {
-    let mut extracted = BTreeSet::new();
-    let mut packages = vec![json!({
-        "SPDXID": IMAGE_ID,
-        "name": input.name,
-        "versionInfo": input.manifest.to_string(),
+/// SPDX 2.3 §7.9: the SHA-1 of the package's files' sorted SHA-1s.
+fn verification_code<'a>(sums: impl Iterator<Item = &'a String>) -> Option<String> {
+    let mut sums: Vec<&String> = sums.collect();
+    if sums.is_empty() {
+        return None;
+    }
+    sums.sort();
+    let mut h = sha1::Sha1::default();
+    for s in sums {
+        sha1::Digest::update(&mut h, s.as_bytes());
+    }
+    Some(hex::encode(sha1::Digest::finalize(h)))
+}
+
+struct Builder {
+    packages: Vec<Value>,
+    files: Vec<Value>,
+    /// File elements already written: init images merged at `/` can share paths.
+    emitted: BTreeSet<String>,
+    relationships: Vec<Value>,
+    extracted: BTreeSet<String>,
+}
+
+impl Builder {
+    fn relate(&mut self, from: &str, kind: &str, to: &str) {
+        self.relationships
+            .push(json!({"spdxElementId": from, "relationshipType": kind, "relatedSpdxElement": to}));
+    }
+
+    /// Adds one component's packages and files under `parent`.
+    fn component(&mut self, c: &ComponentSbom, parent_id: &str, parent_index: usize) {
+        let present: BTreeMap<String, &std::path::PathBuf> =
+            c.rootfs.files().map(|(p, _)| (p.display().to_string(), p)).collect();
+        let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
+        for p in &c.catalog.packages {
+            by_name
+                .entry(p.name.as_str())
+                .or_insert_with(|| package_id(p, &c.prefix));
+        }
+        let mut owned = BTreeSet::new();
+        for p in &c.catalog.packages {
+            let id = package_id(p, &c.prefix);
+            let mut refs = vec![
+                json!({"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p.purl}),
+            ];
+            for cpe in &p.cpes {
+                refs.push(
+                    json!({"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": cpe}),
+                );
+            }
+            let mut source_info = format!("found in {}{}", c.prefix, p.found_in);
+            if p.ecosystem == Ecosystem::Deb
+                && let (Some(s), Some(v)) = (&p.source_name, &p.source_version)
+            {
+                source_info.push_str(&format!("; built from source package {s} {v}"));
+            }
+            let mut pkg = json!({
+                "SPDXID": id,
+                "name": p.name,
+                "versionInfo": p.version,
+                "downloadLocation": "NOASSERTION",
+                "filesAnalyzed": false,
+                "licenseConcluded": "NOASSERTION",
+                "licenseDeclared": license_expression(&p.licenses, &mut self.extracted),
+                "copyrightText": "NOASSERTION",
+                "supplier": supplier(&p.supplier),
+                "externalRefs": refs,
+                "sourceInfo": source_info,
+            });
+            let contained: Vec<&String> = p.files.iter().filter(|f| present.contains_key(*f)).collect();
+            if let Some(code) = verification_code(contained.iter().filter_map(|f| c.sha1.get(present[*f]))) {
+                pkg["filesAnalyzed"] = Value::from(true);
+                pkg["packageVerificationCode"] = json!({"packageVerificationCodeValue": code});
+            }
+            self.packages.push(pkg);
+            self.relate(parent_id, "CONTAINS", &id);
+            for f in contained {
+                owned.insert(f.clone());
+                self.relate(&id, "CONTAINS", &file_id(&format!("{}{f}", c.prefix)));
+            }
+            for d in &p.depends {
+                if let Some(target) = by_name.get(d.as_str()).cloned() {
+                    self.relate(&id, "DEPENDS_ON", &target);
+                }
+            }
+        }
+        let mut unowned_sums = Vec::new();
+        for (path, entry) in c.rootfs.files() {
+            let name = format!("{}{}", c.prefix, path.display());
+            let mut checksums = Vec::new();
+            if let Some(sha1) = c.sha1.get(path) {
+                checksums.push(json!({"algorithm": "SHA1", "checksumValue": sha1}));
+            }
+            if let Some(sha256) = &entry.sha256 {
+                checksums.push(json!({"algorithm": "SHA256", "checksumValue": sha256.hex()}));
+            }
+            if !self.emitted.insert(name.clone()) {
+                continue;
+            }
+            self.files.push(json!({
+                "SPDXID": file_id(&name),
+                "fileName": format!("./{name}"),
+                "checksums": checksums,
+                "licenseConcluded": "NOASSERTION",
+                "copyrightText": "NOASSERTION",
+            }));
+            if !owned.contains(&path.display().to_string()) {
+                self.relate(parent_id, "CONTAINS", &file_id(&name));
+                if let Some(s) = c.sha1.get(path) {
+                    unowned_sums.push(s);
+                }
+            }
+        }
+        if let Some(code) = verification_code(unowned_sums.into_iter()) {
+            self.packages[parent_index]["filesAnalyzed"] = Value::from(true);
+            self.packages[parent_index]["packageVerificationCode"] = json!({"packageVerificationCodeValue": code});
+        }
+    }
+}
+
+fn image_package(id: &str, name: &str, version: &str, digest_hex: Option<&str>, supplier_of: &Option<String>) -> Value {
+    let mut p = json!({
+        "SPDXID": id,
+        "name": name,
+        "versionInfo": version,
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
         "licenseConcluded": "NOASSERTION",
         "licenseDeclared": "NOASSERTION",
         "copyrightText": "NOASSERTION",
-        "supplier": supplier(&input.supplier),
+        "supplier": supplier(supplier_of),
         "primaryPackagePurpose": "CONTAINER",
-        "checksums": [{"algorithm": "SHA256", "checksumValue": input.manifest.hex()}],
-    })];
-    let mut relationships = vec![
-        json!({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": IMAGE_ID}),
-    ];
-    let present: BTreeMap<String, ()> = input
-        .rootfs
-        .files()
-        .map(|(p, _)| (p.display().to_string(), ()))
-        .collect();
-    let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
-    for p in &input.catalog.packages {
-        by_name.entry(p.name.as_str()).or_insert_with(|| package_id(p));
+    });
+    if let Some(h) = digest_hex {
+        p["checksums"] = json!([{"algorithm": "SHA256", "checksumValue": h}]);
     }
-    let mut owned = BTreeSet::new();
-    // SPDX 2.3: a package that contains files is "files analyzed" and carries a verification code,
-    // the SHA-1 of its files' sorted SHA-1s (§7.9).
-    let verification = |files: &mut dyn Iterator<Item = &str>| -> Option<String> {
-        let mut sums: Vec<&String> = files.filter_map(|f| input.sha1.get(std::path::Path::new(f))).collect();
-        if sums.is_empty() {
-            return None;
-        }
-        sums.sort();
-        let mut h = sha1::Sha1::default();
-        for s in sums {
-            sha1::Digest::update(&mut h, s.as_bytes());
-        }
-        Some(hex::encode(sha1::Digest::finalize(h)))
+    p
+}
+
+pub fn document(input: &SbomInput) -> Value {
+    let mut b = Builder {
+        packages: Vec::new(),
+        files: Vec::new(),
+        emitted: BTreeSet::new(),
+        relationships: Vec::new(),
+        extracted: BTreeSet::new(),
     };
-    for p in &input.catalog.packages {
-        let id = package_id(p);
-        let mut refs =
-            vec![json!({"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p.purl})];
-        for c in &p.cpes {
-            refs.push(json!({"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": c}));
+    b.relate("SPDXRef-DOCUMENT", "DESCRIBES", ROOT_ID);
+    if let Some(only) = input.single() {
+        b.packages.push(image_package(
+            ROOT_ID,
+            input.name,
+            &only.manifest.to_string(),
+            Some(only.manifest.hex()),
+            &only.supplier,
+        ));
+        b.component(only, ROOT_ID, 0);
+    } else {
+        // The OS image: its supplier is whoever supplies its components, when they agree.
+        let suppliers: BTreeSet<&String> = input.components.iter().filter_map(|c| c.supplier.as_ref()).collect();
+        let supplier = (suppliers.len() == 1)
+            .then(|| suppliers.iter().next().map(|s| (*s).clone()))
+            .flatten();
+        b.packages
+            .push(image_package(ROOT_ID, input.name, "NOASSERTION", None, &supplier));
+        b.packages[0]["primaryPackagePurpose"] = Value::from("OPERATING-SYSTEM");
+        for c in input.components {
+            let id = component_id(c);
+            let index = b.packages.len();
+            b.packages.push(image_package(
+                &id,
+                &c.name,
+                &c.manifest.to_string(),
+                Some(c.manifest.hex()),
+                &c.supplier,
+            ));
+            b.relate(ROOT_ID, "CONTAINS", &id);
+            b.component(c, &id, index);
         }
-        let mut pkg = json!({
-            "SPDXID": id,
-            "name": p.name,
-            "versionInfo": p.version,
-            "downloadLocation": "NOASSERTION",
-            "filesAnalyzed": false,
-            "licenseConcluded": "NOASSERTION",
-            "licenseDeclared": license_expression(&p.licenses, &mut extracted),
-            "copyrightText": "NOASSERTION",
-            "supplier": supplier(&p.supplier),
-            "externalRefs": refs,
-            "sourceInfo": format!("found in {}", p.found_in),
-        });
-        let contained: Vec<&str> = p
-            .files
-            .iter()
-            .map(String::as_str)
-            .filter(|f| present.contains_key(*f))
-            .collect();
-        if let Some(code) = verification(&mut contained.iter().copied()) {
-            pkg["filesAnalyzed"] = Value::from(true);
-            pkg["packageVerificationCode"] = json!({"packageVerificationCodeValue": code});
-        }
-        if p.ecosystem == Ecosystem::Deb
-            && let (Some(s), Some(v)) = (&p.source_name, &p.source_version)
-        {
-            pkg["sourceInfo"] = Value::from(format!("found in {}; built from source package {s} {v}", p.found_in));
-        }
-        packages.push(pkg);
-        relationships
-            .push(json!({"spdxElementId": IMAGE_ID, "relationshipType": "CONTAINS", "relatedSpdxElement": id}));
-        for f in &p.files {
-            if present.contains_key(f) {
-                owned.insert(f.clone());
-                relationships.push(
-                    json!({"spdxElementId": id, "relationshipType": "CONTAINS", "relatedSpdxElement": file_id(f)}),
-                );
-            }
-        }
-        for d in &p.depends {
-            if let Some(target) = by_name.get(d.as_str()) {
-                relationships
-                    .push(json!({"spdxElementId": id, "relationshipType": "DEPENDS_ON", "relatedSpdxElement": target}));
-            }
-        }
-    }
-    let mut files = Vec::new();
-    for (path, entry) in input.rootfs.files() {
-        let name = path.display().to_string();
-        let mut checksums = Vec::new();
-        if let Some(sha1) = input.sha1.get(path) {
-            checksums.push(json!({"algorithm": "SHA1", "checksumValue": sha1}));
-        }
-        if let Some(sha256) = &entry.sha256 {
-            checksums.push(json!({"algorithm": "SHA256", "checksumValue": sha256.hex()}));
-        }
-        files.push(json!({
-            "SPDXID": file_id(&name),
-            "fileName": format!("./{name}"),
-            "checksums": checksums,
-            "licenseConcluded": "NOASSERTION",
-            "copyrightText": "NOASSERTION",
-        }));
-        if !owned.contains(&name) {
-            relationships.push(json!({"spdxElementId": IMAGE_ID, "relationshipType": "CONTAINS", "relatedSpdxElement": file_id(&name)}));
-        }
-    }
-    let unowned: Vec<String> = input
-        .rootfs
-        .files()
-        .map(|(p, _)| p.display().to_string())
-        .filter(|p| !owned.contains(p))
-        .collect();
-    if let Some(code) = verification(&mut unowned.iter().map(String::as_str)) {
-        packages[0]["filesAnalyzed"] = Value::from(true);
-        packages[0]["packageVerificationCode"] = json!({"packageVerificationCodeValue": code});
     }
     let mut doc = json!({
         "spdxVersion": "SPDX-2.3",
@@ -209,17 +270,18 @@ pub fn document(input: &SbomInput) -> Value {
         "name": input.name,
         "documentNamespace": "",
         "creationInfo": {"created": input.created, "creators": [format!("Tool: sealkit-{}", env!("CARGO_PKG_VERSION"))]},
-        "packages": packages,
-        "files": files,
-        "relationships": relationships,
+        "packages": b.packages,
+        "files": b.files,
+        "relationships": b.relationships,
     });
-    if !extracted.is_empty() {
-        doc["hasExtractedLicensingInfos"] = extracted
+    if !b.extracted.is_empty() {
+        doc["hasExtractedLicensingInfos"] = b
+            .extracted
             .iter()
             .map(|id| json!({"licenseId": id, "name": id.trim_start_matches("LicenseRef-"), "extractedText": "A license named in the package's copyright file that is not on the SPDX license list."}))
             .collect();
     }
-    // The namespace is a digest of everything else: the same image gives the same document.
+    // The namespace is a digest of everything else: the same input gives the same document.
     let digest = hex::encode(Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default()));
     doc["documentNamespace"] = Value::from(format!("https://sealkit.dev/spdx/{}/{digest}", id_safe(input.name)));
     doc
