@@ -431,3 +431,94 @@ fn whole_image_sbom_of_the_demo() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// A whole Debian system (mmdebstrap, ~120 packages, fixtures/build `rootfs`): every package
+/// dpkg-query lists and every distribution pip lists, with the same versions.
+#[test]
+fn debian_system_recall() {
+    let Some(sshd) = sshd_layout() else { return };
+    let layout = sshd.with_file_name("rootfs");
+    if !layout.join("index.json").is_file() {
+        assert!(std::env::var_os("CI").is_none(), "CI must build the rootfs fixture");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let image = format!("oci:{}:1", layout.display());
+    let tar = tmp.path().join("rootfs.tar");
+    sealkit(&store)
+        .args(["image", "export", &image, "-o"])
+        .arg(&tar)
+        .assert()
+        .success();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    assert!(
+        Process::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-xf")
+            .arg(&tar)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = Process::new("dpkg-query")
+        .arg(format!("--admindir={}", root.join("var/lib/dpkg").display()))
+        .args(["-W", "-f", "${Package}\t${Version}\t${Architecture}\n"])
+        .output()
+        .unwrap();
+    let debs: BTreeSet<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+
+    let catalog: serde_json::Value = serde_json::from_slice(&sbom(&store, &image, "json")).unwrap();
+    let packages = catalog["packages"].as_array().unwrap();
+    let ours = |ty: &str, with_arch: bool| -> BTreeSet<String> {
+        packages
+            .iter()
+            .filter(|p| p["type"] == ty)
+            .map(|p| {
+                let mut s = format!("{}\t{}", p["name"].as_str().unwrap(), p["version"].as_str().unwrap());
+                if with_arch {
+                    s.push('\t');
+                    s.push_str(p["arch"].as_str().unwrap());
+                }
+                s
+            })
+            .collect()
+    };
+    assert!(debs.len() >= 100, "{} packages", debs.len());
+    assert_eq!(ours("deb", true), debs, "deb recall");
+    assert_eq!(catalog["distro"]["id"], "debian");
+
+    let Some(bin) = validators() else { return };
+    let out = Process::new(bin.join("pip"))
+        .args(["list", "--format", "json", "--path"])
+        .arg(root.join("usr/lib/python3/dist-packages"))
+        .output()
+        .unwrap();
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let normalise = |s: &str| s.to_lowercase().replace(['_', '.'], "-");
+    let pip: BTreeSet<String> = listed
+        .iter()
+        .map(|d| {
+            format!(
+                "{}\t{}",
+                normalise(d["name"].as_str().unwrap()),
+                d["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let python: BTreeSet<String> = ours("python", false)
+        .iter()
+        .map(|s| {
+            let (n, v) = s.split_once('\t').unwrap();
+            format!("{}\t{v}", normalise(n))
+        })
+        .collect();
+    assert!(pip.len() >= 5, "{pip:?}");
+    assert_eq!(python, pip, "Python recall");
+}
