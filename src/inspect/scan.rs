@@ -18,7 +18,7 @@ use crate::image::{ImageError, ResolvedImage, Store};
 /// Largest ELF file read into memory for inspection; larger ones are reported as malformed.
 pub const MAX_ELF_BYTES: u64 = 1 << 30;
 /// ELF bytes gathered from a layer stream before a parallel batch is inspected.
-const BATCH_BYTES: usize = 256 << 20;
+const BATCH_BYTES: usize = 64 << 20;
 
 /// File facts that matter for hardening, whatever the file's type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
