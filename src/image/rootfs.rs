@@ -70,6 +70,26 @@ pub struct Entry {
     pub hardlink_of: Option<PathBuf>,
 }
 
+/// Extra work on every regular file while a layer is flattened, so that later stages need not
+/// read the layer again (the SBOM's SHA-1s and catalog files, the ELF scan).
+pub trait Tap {
+    /// A regular file is about to be read: returns whether to see its bytes.
+    fn begin(&mut self, path: &Path, size: u64, at: ContentRef) -> bool;
+    fn chunk(&mut self, bytes: &[u8]);
+    fn end(&mut self);
+}
+
+/// Sees nothing.
+pub struct NoTap;
+
+impl Tap for NoTap {
+    fn begin(&mut self, _: &Path, _: u64, _: ContentRef) -> bool {
+        false
+    }
+    fn chunk(&mut self, _: &[u8]) {}
+    fn end(&mut self) {}
+}
+
 /// The flattened view: relative path → entry (the root itself is not listed).
 #[derive(Debug, Clone, Default)]
 pub struct Rootfs {
@@ -204,6 +224,11 @@ pub fn open_layer<'a>(store: &'a Store, image: &ResolvedImage, index: usize) -> 
 impl Rootfs {
     /// Applies the layers of `image` in order.
     pub fn flatten(store: &Store, image: &ResolvedImage) -> Result<Rootfs> {
+        Self::flatten_tapped(store, image, &mut NoTap)
+    }
+
+    /// As [`Rootfs::flatten`], showing every regular file's bytes to `tap` on the way.
+    pub fn flatten_tapped(store: &Store, image: &ResolvedImage, tap: &mut dyn Tap) -> Result<Rootfs> {
         let mut rootfs = Rootfs {
             entries: BTreeMap::new(),
             layers: image.layers().to_vec(),
@@ -215,7 +240,7 @@ impl Rootfs {
                 layer: image.layers()[index].digest().to_string(),
             };
             let mut stream = open_layer(store, image, index)?;
-            rootfs.apply_layer(&mut stream, index, &ctx)?;
+            rootfs.apply_layer(&mut stream, index, &ctx, tap)?;
             let diff_id = stream.finish().map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
             if diff_ids.get(index).map(String::as_str) != Some(diff_id.to_string().as_str()) {
                 return Err(ctx.err(
@@ -232,7 +257,7 @@ impl Rootfs {
         Ok(rootfs)
     }
 
-    fn apply_layer(&mut self, stream: &mut impl Read, layer: usize, ctx: &LayerCtx) -> Result<()> {
+    fn apply_layer(&mut self, stream: &mut impl Read, layer: usize, ctx: &LayerCtx, tap: &mut dyn Tap) -> Result<()> {
         let mut archive = tar::Archive::new(stream);
         let mut written: BTreeSet<PathBuf> = BTreeSet::new();
         let entries = archive
@@ -295,16 +320,33 @@ impl Rootfs {
             };
             match entry_type {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    let at = ContentRef {
+                        layer,
+                        ordinal: ordinal as u64,
+                    };
+                    let watching = tap.begin(&path, entry.size(), at);
                     let mut hasher = HashingWriter::new(io::sink());
-                    io::copy(&mut entry, &mut hasher)
-                        .map_err(|e| ctx.err(&path, format!("reading the file failed: {e}"), HOSTILE))?;
+                    let mut buf = vec![0u8; 1 << 16];
+                    loop {
+                        let n = entry
+                            .read(&mut buf)
+                            .map_err(|e| ctx.err(&path, format!("reading the file failed: {e}"), HOSTILE))?;
+                        if n == 0 {
+                            break;
+                        }
+                        io::Write::write_all(&mut hasher, &buf[..n])
+                            .map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?;
+                        if watching {
+                            tap.chunk(&buf[..n]);
+                        }
+                    }
+                    if watching {
+                        tap.end();
+                    }
                     let (_, digest, size) = hasher.finish();
                     new.size = size;
                     new.sha256 = Some(digest);
-                    new.content = Some(ContentRef {
-                        layer,
-                        ordinal: ordinal as u64,
-                    });
+                    new.content = Some(at);
                 }
                 tar::EntryType::Directory => new.kind = Kind::Dir,
                 tar::EntryType::Symlink => {
@@ -645,87 +687,6 @@ pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl i
     }
     let mut out = builder.into_inner().map_err(write_err)?;
     out.flush().map_err(write_err)
-}
-
-/// What one more pass over an image's layers yields: the content of selected files, and the
-/// SHA-1 of every regular file (SPDX requires it beside the SHA-256 already known).
-#[derive(Debug, Default)]
-pub struct Contents {
-    pub files: BTreeMap<PathBuf, Vec<u8>>,
-    pub sha1: BTreeMap<PathBuf, String>,
-    /// Selected files larger than the limit, which were not read.
-    pub too_large: Vec<PathBuf>,
-}
-
-/// Streams every layer holding live content once: hashes each regular file with SHA-1 and keeps
-/// the bytes of the paths `select` picks (each at most `limit` bytes).
-pub fn read_contents(
-    store: &Store,
-    image: &ResolvedImage,
-    rootfs: &Rootfs,
-    select: &dyn Fn(&Path) -> bool,
-    limit: u64,
-) -> Result<Contents> {
-    let mut paths_of: BTreeMap<ContentRef, Vec<&PathBuf>> = BTreeMap::new();
-    for (path, entry) in rootfs.files() {
-        if let Some(c) = entry.content {
-            paths_of.entry(c).or_default().push(path);
-        }
-    }
-    let mut out = Contents::default();
-    let layers: BTreeSet<usize> = paths_of.keys().map(|c| c.layer).collect();
-    for layer in layers {
-        let ctx = LayerCtx {
-            image: &image.reference,
-            layer: image.layers()[layer].digest().to_string(),
-        };
-        let stream = open_layer(store, image, layer)?;
-        let mut archive = tar::Archive::new(stream);
-        let entries = archive.entries().map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
-        for (ordinal, entry) in entries.enumerate() {
-            let mut entry = entry.map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
-            let Some(paths) = paths_of.get(&ContentRef {
-                layer,
-                ordinal: ordinal as u64,
-            }) else {
-                continue;
-            };
-            let keep = paths.iter().any(|p| select(p));
-            let size = entry.size();
-            let mut sha1 = sha1::Sha1::default();
-            let mut kept = Vec::new();
-            let mut buf = [0u8; 1 << 16];
-            loop {
-                let n = entry
-                    .read(&mut buf)
-                    .map_err(|e| ctx.err(paths[0], e.to_string(), HOSTILE))?;
-                if n == 0 {
-                    break;
-                }
-                sha1::Digest::update(&mut sha1, &buf[..n]);
-                if keep && size <= limit {
-                    kept.extend_from_slice(&buf[..n]);
-                }
-            }
-            let sha1 = hex::encode(sha1::Digest::finalize(sha1));
-            for p in paths {
-                out.sha1.insert((*p).clone(), sha1.clone());
-                if select(p) {
-                    if size <= limit {
-                        out.files.insert((*p).clone(), kept.clone());
-                    } else {
-                        out.too_large.push((*p).clone());
-                    }
-                }
-            }
-        }
-        // Read to the end, so the blob's digest is checked on this pass too.
-        archive
-            .into_inner()
-            .finish()
-            .map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

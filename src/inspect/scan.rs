@@ -217,6 +217,23 @@ pub fn scan_image(store: &Store, image: &ResolvedImage, rootfs: &Rootfs) -> Resu
     Ok(reports)
 }
 
+/// The report of one ELF file of an image, with its file facts from the flattened view.
+pub fn binary_report(path: &Path, e: &crate::image::rootfs::Entry, inspection: Inspection) -> BinaryReport {
+    BinaryReport {
+        path: path.display().to_string(),
+        sha256: e.sha256.as_ref().map(ToString::to_string),
+        file: file_facts(
+            e.mode,
+            e.uid,
+            e.gid,
+            e.size,
+            false,
+            e.xattrs.get("security.capability").map(Vec::as_slice),
+        ),
+        elf: inspection,
+    }
+}
+
 fn inspect_batch(rootfs: &Rootfs, batch: Vec<(Vec<&PathBuf>, Vec<u8>)>) -> Vec<BinaryReport> {
     batch
         .into_par_iter()
@@ -224,22 +241,7 @@ fn inspect_batch(rootfs: &Rootfs, batch: Vec<(Vec<&PathBuf>, Vec<u8>)>) -> Vec<B
             let inspection = elf::inspect(&bytes);
             paths
                 .into_iter()
-                .filter_map(|path| {
-                    let e = rootfs.entries.get(path)?;
-                    Some(BinaryReport {
-                        path: path.display().to_string(),
-                        sha256: e.sha256.as_ref().map(ToString::to_string),
-                        file: file_facts(
-                            e.mode,
-                            e.uid,
-                            e.gid,
-                            e.size,
-                            false,
-                            e.xattrs.get("security.capability").map(Vec::as_slice),
-                        ),
-                        elf: inspection.clone(),
-                    })
-                })
+                .filter_map(|path| Some(binary_report(path, rootfs.entries.get(path)?, inspection.clone())))
                 .collect::<Vec<_>>()
         })
         .collect()

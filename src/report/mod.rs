@@ -40,24 +40,44 @@ impl ComponentSbom {
         supplier: Option<String>,
     ) -> Result<Self, crate::image::ImageError> {
         use crate::inspect::{sbom, scan};
-        let rootfs = Rootfs::flatten(store, image)?;
-        let contents = crate::image::rootfs::read_contents(store, image, &rootfs, &sbom::wanted, CATALOG_FILE_LIMIT)?;
-        let binaries = scan::scan_image(store, image, &rootfs)?;
-        let mut catalog = sbom::catalog(&contents.files, &rootfs, &binaries);
-        for p in &contents.too_large {
-            catalog.problems.push(sbom::Problem {
-                file: p.display().to_string(),
-                line: 0,
-                message: format!("larger than {CATALOG_FILE_LIMIT} bytes: not read"),
-            });
+        // One pass over each layer: flatten, hash every file with SHA-1, keep the catalogers'
+        // files and inspect every ELF file on the way.
+        let mut gather = sbom::gather::Gather::new(&sbom::wanted, CATALOG_FILE_LIMIT);
+        let rootfs = Rootfs::flatten_tapped(store, image, &mut gather)?;
+        gather.finish();
+        let mut files = BTreeMap::new();
+        let mut sha1 = BTreeMap::new();
+        let mut binaries = Vec::new();
+        let mut problems = Vec::new();
+        for (path, entry) in rootfs.files() {
+            let Some(at) = entry.content else { continue };
+            if let Some(s) = gather.sha1.get(&at) {
+                sha1.insert(path.clone(), s.clone());
+            }
+            if let Some(bytes) = gather.kept.get(&at).filter(|_| sbom::wanted(path)) {
+                files.insert(path.clone(), bytes.clone());
+            }
+            if gather.too_large.contains_key(&at) && sbom::wanted(path) {
+                problems.push(sbom::Problem {
+                    file: path.display().to_string(),
+                    line: 0,
+                    message: format!("larger than {CATALOG_FILE_LIMIT} bytes: not read"),
+                });
+            }
+            if let Some(inspection) = gather.elf.get(&at) {
+                binaries.push(scan::binary_report(path, entry, inspection.clone()));
+            }
         }
+        let mut catalog = sbom::catalog(&files, &rootfs, &binaries);
+        catalog.problems.extend(problems);
+        catalog.problems.sort();
         let supplier = supplier.or_else(|| image.labels().get("org.opencontainers.image.vendor").cloned());
         Ok(ComponentSbom {
             name,
             manifest: image.manifest_digest.clone(),
             catalog,
             rootfs,
-            sha1: contents.sha1,
+            sha1,
             prefix,
             supplier,
         })

@@ -5,6 +5,7 @@
 pub mod apk;
 pub mod binaries;
 pub mod dpkg;
+pub mod gather;
 pub mod npm;
 pub mod osrelease;
 pub mod python;
