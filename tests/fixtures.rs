@@ -4,18 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
 
 const IMAGES: [&str; 7] = ["kernel", "init", "getty", "sshd", "hello", "selftest", "insecure"];
 
 fn layouts() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/out/oci");
-    let present = IMAGES.iter().all(|i| dir.join(i).join("index.json").is_file());
-    assert!(
-        present || std::env::var_os("CI").is_none(),
-        "CI must run fixtures/build first (scripts/test does)"
-    );
-    present.then_some(dir)
+    common::fixture_layouts(&IMAGES)
 }
 
 fn sealkit(store: &Path) -> Command {

@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
+mod common;
+
 use assert_cmd::Command;
 
 fn validators() -> Option<PathBuf> {
@@ -21,19 +23,54 @@ fn validators() -> Option<PathBuf> {
 }
 
 fn sshd_layout() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/out/oci/sshd");
-    let present = dir.join("index.json").is_file();
-    assert!(
-        present || std::env::var_os("CI").is_none(),
-        "CI must run fixtures/build first"
-    );
-    present.then_some(dir)
+    common::fixture_layouts(&["sshd"]).map(|dir| dir.join("sshd"))
 }
 
 fn sealkit(store: &Path) -> Command {
     let mut c = Command::cargo_bin("sealkit").unwrap();
     c.env("SEALKIT_STORE", store);
     c
+}
+
+/// Ground truth: the image exported and extracted, and `dpkg-query -W` over its own database
+/// ("name\tversion\tarch" lines).
+fn dpkg_truth(store: &Path, image: &str, tmp: &Path) -> (PathBuf, BTreeSet<String>) {
+    let tar = tmp.join("export.tar");
+    sealkit(store)
+        .args(["image", "export", image, "-o"])
+        .arg(&tar)
+        .assert()
+        .success();
+    let root = tmp.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    assert!(
+        Process::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-xf")
+            .arg(&tar)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = Process::new("dpkg-query")
+        .arg(format!("--admindir={}", root.join("var/lib/dpkg").display()))
+        .args(["-W", "-f", "${Package}\t${Version}\t${Architecture}\n"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dpkg-query: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        root,
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 fn sbom(store: &Path, image: &str, format: &str) -> Vec<u8> {
@@ -65,35 +102,7 @@ fn sshd_recall_validity_and_determinism() {
         .success();
 
     // Ground truth: dpkg-query over the image's own database.
-    let tar = tmp.path().join("sshd.tar");
-    sealkit(&store)
-        .args(["image", "export", image, "-o"])
-        .arg(&tar)
-        .assert()
-        .success();
-    let root = tmp.path().join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    assert!(
-        Process::new("tar")
-            .arg("-C")
-            .arg(&root)
-            .arg("-xf")
-            .arg(&tar)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = Process::new("dpkg-query")
-        .arg(format!("--admindir={}", root.join("var/lib/dpkg").display()))
-        .args(["-W", "-f", "${Package}\t${Version}\t${Architecture}\n"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let truth: BTreeSet<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let (_, truth) = dpkg_truth(&store, image, tmp.path());
 
     let catalog: serde_json::Value = serde_json::from_slice(&sbom(&store, image, "json")).unwrap();
     let found: BTreeSet<String> = catalog["packages"]
@@ -445,34 +454,7 @@ fn debian_system_recall() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let image = format!("oci:{}:1", layout.display());
-    let tar = tmp.path().join("rootfs.tar");
-    sealkit(&store)
-        .args(["image", "export", &image, "-o"])
-        .arg(&tar)
-        .assert()
-        .success();
-    let root = tmp.path().join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    assert!(
-        Process::new("tar")
-            .arg("-C")
-            .arg(&root)
-            .arg("-xf")
-            .arg(&tar)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = Process::new("dpkg-query")
-        .arg(format!("--admindir={}", root.join("var/lib/dpkg").display()))
-        .args(["-W", "-f", "${Package}\t${Version}\t${Architecture}\n"])
-        .output()
-        .unwrap();
-    let debs: BTreeSet<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let (root, debs) = dpkg_truth(&store, &image, tmp.path());
 
     let catalog: serde_json::Value = serde_json::from_slice(&sbom(&store, &image, "json")).unwrap();
     let packages = catalog["packages"].as_array().unwrap();

@@ -6,6 +6,17 @@ use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
 
+/// The fixture images' OCI layouts (fixtures/build), if built; CI must have built them.
+pub fn fixture_layouts(images: &[&str]) -> Option<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/out/oci");
+    let present = images.iter().all(|i| dir.join(i).join("index.json").is_file());
+    assert!(
+        present || std::env::var_os("CI").is_none(),
+        "CI must run fixtures/build first (scripts/test does)"
+    );
+    present.then_some(dir)
+}
+
 pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
