@@ -38,8 +38,17 @@ pub fn run(args: &ScanArgs) -> Outcome {
         _ => {
             let (store, platform, _) = args.store.open()?;
             let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
-            let rootfs = Rootfs::flatten(&store, &resolved)?;
-            let binaries = scan::scan_image(&store, &resolved, &rootfs)?;
+            // ELF files are inspected while the image is flattened: one pass over each layer.
+            let mut gather = sealkit::inspect::sbom::gather::Gather::new(&|_| false, 0);
+            let rootfs = Rootfs::flatten_tapped(&store, &resolved, &mut gather)?;
+            gather.finish();
+            let binaries: Vec<BinaryReport> = rootfs
+                .files()
+                .filter_map(|(path, entry)| {
+                    let inspection = gather.elf.get(&entry.content?)?;
+                    Some(scan::binary_report(path, entry, inspection.clone()))
+                })
+                .collect();
             (
                 serde_json::json!({"reference": resolved.reference, "manifest": resolved.manifest_digest.to_string()}),
                 binaries,

@@ -1,7 +1,7 @@
 //! Scanning: every ELF file of an image (streamed from its layers) or of a folder (read from
 //! disk), inspected in parallel, reported in path order whatever the thread count.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -12,13 +12,10 @@ use serde::Serialize;
 
 use super::elf::{self, Inspection};
 use crate::caps;
-use crate::image::rootfs::{ContentRef, Kind, Rootfs, open_layer};
-use crate::image::{ImageError, ResolvedImage, Store};
+use crate::image::rootfs::{Kind, Rootfs};
 
 /// Largest ELF file read into memory for inspection; larger ones are reported as malformed.
 pub const MAX_ELF_BYTES: u64 = 1 << 30;
-/// ELF bytes gathered from a layer stream before a parallel batch is inspected.
-const BATCH_BYTES: usize = 64 << 20;
 
 /// File facts that matter for hardening, whatever the file's type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -163,60 +160,6 @@ fn scan_file(root: &Path, path: &PathBuf) -> Option<BinaryReport> {
     })
 }
 
-/// Every ELF file of a flattened image, read from the layer streams (one pass per layer that
-/// holds one) and inspected in parallel batches of bounded size.
-pub fn scan_image(store: &Store, image: &ResolvedImage, rootfs: &Rootfs) -> Result<Vec<BinaryReport>, ImageError> {
-    let mut wanted: BTreeMap<ContentRef, Vec<&PathBuf>> = BTreeMap::new();
-    for (path, entry) in &rootfs.entries {
-        if entry.kind == Kind::File
-            && entry.size >= 4
-            && let Some(c) = entry.content
-        {
-            wanted.entry(c).or_default().push(path);
-        }
-    }
-    let layers: BTreeSet<usize> = wanted.keys().map(|c| c.layer).collect();
-    let mut reports = Vec::new();
-    for layer in layers {
-        let stream = open_layer(store, image, layer)?;
-        let mut archive = tar::Archive::new(stream);
-        let layer_name = image.layers()[layer].digest().to_string();
-        let bad = |e: std::io::Error| ImageError::Layer {
-            image: image.reference.clone(),
-            layer: layer_name.clone(),
-            path: String::new(),
-            message: e.to_string(),
-            hint: "the layer changed since it was flattened, or is corrupt".into(),
-        };
-        let mut batch: Vec<(Vec<&PathBuf>, Vec<u8>)> = Vec::new();
-        let mut batch_bytes = 0usize;
-        for (ordinal, entry) in archive.entries().map_err(bad)?.enumerate() {
-            let mut entry = entry.map_err(bad)?;
-            let Some(paths) = wanted.get(&ContentRef {
-                layer,
-                ordinal: ordinal as u64,
-            }) else {
-                continue;
-            };
-            let mut magic = [0u8; 4];
-            if entry.read_exact(&mut magic).is_err() || !elf::is_elf(&magic) {
-                continue;
-            }
-            let mut bytes = magic.to_vec();
-            (&mut entry).take(MAX_ELF_BYTES).read_to_end(&mut bytes).map_err(bad)?;
-            batch_bytes += bytes.len();
-            batch.push((paths.clone(), bytes));
-            if batch_bytes >= BATCH_BYTES {
-                reports.extend(inspect_batch(rootfs, std::mem::take(&mut batch)));
-                batch_bytes = 0;
-            }
-        }
-        reports.extend(inspect_batch(rootfs, batch));
-    }
-    reports.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(reports)
-}
-
 /// The report of one ELF file of an image, with its file facts from the flattened view.
 pub fn binary_report(path: &Path, e: &crate::image::rootfs::Entry, inspection: Inspection) -> BinaryReport {
     BinaryReport {
@@ -232,19 +175,6 @@ pub fn binary_report(path: &Path, e: &crate::image::rootfs::Entry, inspection: I
         ),
         elf: inspection,
     }
-}
-
-fn inspect_batch(rootfs: &Rootfs, batch: Vec<(Vec<&PathBuf>, Vec<u8>)>) -> Vec<BinaryReport> {
-    batch
-        .into_par_iter()
-        .flat_map_iter(|(paths, bytes)| {
-            let inspection = elf::inspect(&bytes);
-            paths
-                .into_iter()
-                .filter_map(|path| Some(binary_report(path, rootfs.entries.get(path)?, inspection.clone())))
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// File facts of every entry of an image: setuid/setgid, world-writable, file capabilities.
