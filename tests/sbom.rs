@@ -504,3 +504,44 @@ fn debian_system_recall() {
     assert!(pip.len() >= 5, "{pip:?}");
     assert_eq!(python, pip, "Python recall");
 }
+
+/// An SBOM shipped inside the image is recorded and compared with what the catalogers found; one
+/// that is not JSON is a problem, not a failure.
+#[test]
+fn sboms_shipped_in_the_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::create_dir_all(root.join("usr/share/sbom")).unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        "Package: alpha\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\nPackage: beta\nStatus: install ok installed\nVersion: 2\nArchitecture: amd64\n",
+    )
+    .unwrap();
+    // BuildKit-style: an in-toto statement whose predicate is an SPDX document.
+    std::fs::write(
+        root.join("usr/share/sbom/image.spdx.json"),
+        r#"{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document","predicate":{"spdxVersion":"SPDX-2.3","packages":[{"name":"alpha"},{"name":"gamma"}]}}"#,
+    )
+    .unwrap();
+    std::fs::write(root.join("usr/share/sbom/broken.cdx.json"), "{\"bomFormat\": ").unwrap();
+    let out = sealkit(&tmp.path().join("store"))
+        .args(["sbom", "--format", "json"])
+        .arg(format!("dir:{}", root.display()))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let catalog: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let attached = &catalog["attached"][0];
+    assert_eq!(attached["path"], "usr/share/sbom/image.spdx.json");
+    assert_eq!(attached["format"], "spdx");
+    assert_eq!(attached["packages"], 2);
+    assert_eq!(attached["only_in_sbom"], serde_json::json!(["gamma"]));
+    assert_eq!(attached["only_in_image"], serde_json::json!(["beta"]));
+    assert!(
+        catalog["problems"].to_string().contains("broken.cdx.json")
+            && catalog["problems"].to_string().contains("not valid JSON")
+    );
+}

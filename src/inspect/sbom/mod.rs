@@ -3,6 +3,7 @@
 //! spirit of syft, written here.
 
 pub mod apk;
+pub mod attached;
 pub mod binaries;
 pub mod dpkg;
 pub mod gather;
@@ -73,12 +74,20 @@ pub struct Catalog {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distro: Option<Distro>,
     pub packages: Vec<Package>,
+    /// SBOMs the image ships, compared with what the catalogers found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attached: Vec<attached::AttachedSbom>,
     pub problems: Vec<Problem>,
 }
 
 /// The files the catalogers read, so one pass over the layers can collect them.
 pub fn wanted(path: &Path) -> bool {
-    osrelease::wanted(path) || dpkg::wanted(path) || apk::wanted(path) || python::wanted(path) || npm::wanted(path)
+    osrelease::wanted(path)
+        || dpkg::wanted(path)
+        || apk::wanted(path)
+        || python::wanted(path)
+        || npm::wanted(path)
+        || attached::wanted(path)
 }
 
 /// Runs every cataloger over the collected file contents and the binaries' facts.
@@ -103,10 +112,12 @@ pub fn catalog(files: &BTreeMap<PathBuf, Vec<u8>>, rootfs: &Rootfs, binaries: &[
             &b.found_in,
         ))
     });
+    let attached = attached::catalog(&files, &packages, &mut problems);
     problems.sort();
     Catalog {
         distro,
         packages,
+        attached,
         problems,
     }
 }
