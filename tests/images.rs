@@ -30,8 +30,8 @@ fn inspect_files(store: &Path, reference: &str) -> serde_json::Value {
     serde_json::from_slice::<serde_json::Value>(&out).unwrap()["files"].clone()
 }
 
-/// (type, mode, size, sha256-or-target) of every path under `root`, as extracted by umoci.
-fn reference_view(root: &Path) -> BTreeMap<String, (String, u32, u64, String)> {
+/// (type, mode, size, sha256-or-target, owner) of every path under `root`, as extracted by umoci.
+fn reference_view(root: &Path) -> BTreeMap<String, View> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -56,13 +56,19 @@ fn reference_view(root: &Path) -> BTreeMap<String, (String, u32, u64, String)> {
             } else {
                 ("fifo".into(), mode, 0, String::new())
             };
-            out.insert(rel, value);
+            out.insert(
+                rel,
+                (value.0, value.1, value.2, value.3, format!("{}:{}", m.uid(), m.gid())),
+            );
         }
     }
     out
 }
 
-fn sealkit_view(files: &serde_json::Value) -> BTreeMap<String, (String, u32, u64, String)> {
+/// (type, mode, size, sha256-or-target, uid:gid)
+type View = (String, u32, u64, String, String);
+
+fn sealkit_view(files: &serde_json::Value) -> BTreeMap<String, View> {
     files
         .as_object()
         .unwrap()
@@ -79,7 +85,8 @@ fn sealkit_view(files: &serde_json::Value) -> BTreeMap<String, (String, u32, u64
                 ),
                 _ => (kind, e["mode"].as_u64().unwrap() as u32, 0, String::new()),
             };
-            (path.clone(), value)
+            let owner = format!("{}:{}", e["uid"], e["gid"]);
+            (path.clone(), (value.0, value.1, value.2, value.3, owner))
         })
         .collect()
 }
@@ -107,7 +114,8 @@ fn flattening_matches_umoci_unpack() {
         layer(&[
             E::Dir("etc/", 0o755),
             E::File("etc/passwd", 0o644, b"root:x:0:0::/root:/bin/sh\n"),
-            E::File("etc/shadow", 0o640, b"root:*:1::::::\n"),
+            E::Owned("etc/shadow", 0o640, b"root:*:1::::::\n", 0, 42),
+            E::Owned("home-file", 0o600, b"mine", 1000, 1000),
             E::Dir("opt/", 0o755),
             E::Dir("opt/app/", 0o755),
             E::File("opt/app/old.conf", 0o644, b"old"),

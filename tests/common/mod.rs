@@ -28,6 +28,8 @@ pub enum E<'a> {
     Symlink(&'a str, &'a str),
     Hardlink(&'a str, &'a str),
     Fifo(&'a str),
+    /// A regular file with an owner: name, mode, content, uid, gid.
+    Owned(&'a str, u32, &'a [u8], u64, u64),
     /// A character device (major, minor).
     Char(&'a str, u32, u32),
     /// A PAX header carrying one extended attribute for the entry that follows.
@@ -60,9 +62,14 @@ pub fn layer(entries: &[E]) -> Vec<u8> {
             continue;
         }
         let mut h = tar::Header::new_ustar();
+        let (uid, gid) = if let E::Owned(_, _, _, uid, gid) = e {
+            (*uid, *gid)
+        } else {
+            (0, 0)
+        };
         let (name, kind, mode, data, link): (&str, tar::EntryType, u32, &[u8], Option<&str>) = match e {
             E::Dir(n, m) => (n, tar::EntryType::Directory, *m, b"", None),
-            E::File(n, m, d) => (n, tar::EntryType::Regular, *m, d, None),
+            E::File(n, m, d) | E::Owned(n, m, d, _, _) => (n, tar::EntryType::Regular, *m, d, None),
             E::Symlink(n, t) => (n, tar::EntryType::Symlink, 0o777, b"", Some(t)),
             E::Hardlink(n, t) => (n, tar::EntryType::Link, 0o644, b"", Some(t)),
             E::Fifo(n) => (n, tar::EntryType::Fifo, 0o644, b"", None),
@@ -81,8 +88,8 @@ pub fn layer(entries: &[E]) -> Vec<u8> {
         h.set_entry_type(kind);
         h.set_mode(mode);
         h.set_size(data.len() as u64);
-        h.set_uid(0);
-        h.set_gid(0);
+        h.set_uid(uid);
+        h.set_gid(gid);
         h.set_mtime(1_700_000_000);
         h.set_cksum();
         out.extend_from_slice(h.as_bytes());
