@@ -73,6 +73,38 @@ fn dpkg_truth(store: &Path, image: &str, tmp: &Path) -> (PathBuf, BTreeSet<Strin
     )
 }
 
+/// pyspdxtools reports nothing and the NTIA checker says conformant; the CycloneDX validates
+/// against the 1.6 schema.
+fn assert_valid(bin: &Path, spdx: &Path, cdx: &Path) {
+    let out = Process::new(bin.join("pyspdxtools"))
+        .arg("-i")
+        .arg(spdx)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "pyspdxtools: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = Process::new(bin.join("ntia-checker"))
+        .args(["-c", "ntia", "--file"])
+        .arg(spdx)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Conformant: True"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/validate-cyclonedx");
+    let out = Process::new(bin.join("python")).arg(script).arg(cdx).output().unwrap();
+    assert!(
+        out.status.success(),
+        "CycloneDX 1.6 schema: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 fn sbom(store: &Path, image: &str, format: &str) -> Vec<u8> {
     sealkit(store)
         .args(["sbom", image, "--format", format])
@@ -174,37 +206,7 @@ fn sshd_recall_validity_and_determinism() {
     let cdx_path = tmp.path().join("sshd.cdx.json");
     std::fs::write(&spdx_path, &spdx).unwrap();
     std::fs::write(&cdx_path, &cdx).unwrap();
-    let out = Process::new(bin.join("pyspdxtools"))
-        .arg("-i")
-        .arg(&spdx_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stdout.is_empty(),
-        "pyspdxtools: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let out = Process::new(bin.join("ntia-checker"))
-        .args(["-c", "ntia", "--file"])
-        .arg(&spdx_path)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Conformant: True"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/validate-cyclonedx");
-    let out = Process::new(bin.join("python"))
-        .arg(script)
-        .arg(&cdx_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "CycloneDX 1.6 schema: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_valid(&bin, &spdx_path, &cdx_path);
 }
 
 #[test]
@@ -412,33 +414,11 @@ fn whole_image_sbom_of_the_demo() {
     );
     assert_eq!(doc["packages"][0]["primaryPackagePurpose"], "OPERATING-SYSTEM");
     let Some(bin) = validators() else { return };
-    let path = tmp.path().join("demo.spdx.json");
-    std::fs::write(&path, &spdx).unwrap();
-    let out = Process::new(bin.join("pyspdxtools"))
-        .arg("-i")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stdout.is_empty(),
-        "pyspdxtools: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let out = Process::new(bin.join("ntia-checker"))
-        .args(["-c", "ntia", "--file"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Conformant: True"));
+    let spdx_path = tmp.path().join("demo.spdx.json");
     let cdx_path = tmp.path().join("demo.cdx.json");
+    std::fs::write(&spdx_path, &spdx).unwrap();
     std::fs::write(&cdx_path, sbom(&store, yaml.to_str().unwrap(), "cyclonedx-json")).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/validate-cyclonedx");
-    let out = Process::new(bin.join("python"))
-        .arg(script)
-        .arg(&cdx_path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_valid(&bin, &spdx_path, &cdx_path);
 }
 
 /// A whole Debian system (mmdebstrap, ~120 packages, fixtures/build `rootfs`): every package

@@ -66,16 +66,8 @@ pub fn catalog(files: &Files, packages: &[Package], problems: &mut Vec<Problem>)
     let mut out = Vec::new();
     for (path, bytes) in files.contents.iter().filter(|(p, _)| wanted(p)) {
         let file = path.display().to_string();
-        let doc: serde_json::Value = match serde_json::from_slice(bytes) {
-            Ok(d) => d,
-            Err(e) => {
-                problems.push(Problem {
-                    file,
-                    line: e.line(),
-                    message: format!("an SBOM file that is not valid JSON: {e}"),
-                });
-                continue;
-            }
+        let Some(doc) = super::parse_json(&file, bytes, "an SBOM file that is not valid JSON", problems) else {
+            continue;
         };
         let Some((format, names)) = read(&doc) else {
             problems.push(Problem {

@@ -80,6 +80,22 @@ pub struct Catalog {
     pub problems: Vec<Problem>,
 }
 
+/// Parses a collected file as JSON; on failure records the problem `{what}: {error}` with the
+/// file and line.
+pub fn parse_json(file: &str, bytes: &[u8], what: &str, problems: &mut Vec<Problem>) -> Option<serde_json::Value> {
+    match serde_json::from_slice(bytes) {
+        Ok(doc) => Some(doc),
+        Err(e) => {
+            problems.push(Problem {
+                file: file.to_owned(),
+                line: e.line(),
+                message: format!("{what}: {e}"),
+            });
+            None
+        }
+    }
+}
+
 /// The files the catalogers read, so one pass over the layers can collect them.
 pub fn wanted(path: &Path) -> bool {
     osrelease::wanted(path)

@@ -25,16 +25,8 @@ pub fn catalog(files: &Files, problems: &mut Vec<Problem>) -> Vec<Package> {
     let mut packages = Vec::new();
     for (path, bytes) in files.contents.iter().filter(|(p, _)| wanted(p)) {
         let file = path.display().to_string();
-        let doc: serde_json::Value = match serde_json::from_slice(bytes) {
-            Ok(d) => d,
-            Err(e) => {
-                problems.push(Problem {
-                    file,
-                    line: e.line(),
-                    message: format!("not JSON: {e}"),
-                });
-                continue;
-            }
+        let Some(doc) = super::parse_json(&file, bytes, "not JSON", problems) else {
+            continue;
         };
         let (Some(name), Some(version)) = (doc["name"].as_str(), doc["version"].as_str()) else {
             // Nested package.json files (test fixtures, examples) often lack either: not a package.
