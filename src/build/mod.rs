@@ -394,6 +394,8 @@ fn kernel_initrd_tar<W: Write>(
     let header = |size: u64| {
         let mut h = tar::Header::new_ustar();
         h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
         h.set_mtime(epoch);
         h.set_size(size);
         h.set_entry_type(tar::EntryType::Regular);
