@@ -519,17 +519,14 @@ fn sboms_shipped_in_the_image() {
     );
 }
 
-/// rpm and rpmbuild (Debian's `rpm` package), present wherever CI runs.
+/// rpm, rpmbuild (Debian's `rpm`) and db5.3_load (`db5.3-util`), present wherever CI runs.
 fn rpm_tools() -> bool {
-    let present = ["rpm", "rpmbuild"].iter().all(|t| {
-        Process::new(t)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
+    let present = ["rpm", "rpmbuild", "db5.3_load"]
+        .iter()
+        .all(|t| Process::new(t).arg("--version").output().is_ok());
     assert!(
         present || std::env::var_os("CI").is_none(),
-        "CI needs rpm and rpmbuild (scripts/test installs the rpm package)"
+        "CI needs rpm, rpmbuild and db5.3_load (scripts/test installs rpm and db5.3-util)"
     );
     present
 }
@@ -740,10 +737,81 @@ fn rpm_database_matches_rpm_itself() {
         .count();
     assert_eq!(depends_on, 3, "beta→alpha, gamma→alpha, gamma→beta");
     assert_valid(tmp.path(), "rpm", &spdx, &sbom(&store, image, "cyclonedx-json"));
+
+    // The same headers in a Berkeley DB hash database, as RHEL ≤ 8 keeps them: written by
+    // Berkeley DB itself, read for the ground truth by rpm's own bdb_ro backend. Small pages put
+    // the headers on overflow pages, large ones keep them on the hash page.
+    let conn = rusqlite::Connection::open(root.join("usr/lib/sysimage/rpm/rpmdb.sqlite")).unwrap();
+    let mut stmt = conn.prepare("SELECT hnum, blob FROM Packages").unwrap();
+    let rows: Vec<(u32, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let without_origin = |packages: &[&serde_json::Value]| -> Vec<serde_json::Value> {
+        packages
+            .iter()
+            .map(|p| {
+                let mut p = (*p).clone();
+                p["found_in"] = serde_json::Value::Null;
+                p
+            })
+            .collect()
+    };
+    for page_size in [4096, 65536] {
+        let bdb_root = tmp.path().join(format!("bdb-{page_size}"));
+        std::fs::create_dir_all(bdb_root.join("var/lib/rpm")).unwrap();
+        std::fs::create_dir_all(bdb_root.join("etc")).unwrap();
+        std::fs::write(bdb_root.join("etc/os-release"), "ID=fedora\nVERSION_ID=40\n").unwrap();
+        let mut dump = format!("VERSION=3\nformat=bytevalue\ntype=hash\ndb_pagesize={page_size}\nHEADER=END\n");
+        for (hnum, blob) in &rows {
+            dump.push_str(&format!(
+                " {}\n {}\n",
+                hex::encode(hnum.to_ne_bytes()),
+                hex::encode(blob)
+            ));
+        }
+        dump.push_str("DATA=END\n");
+        let dump_path = tmp.path().join("dump.txt");
+        std::fs::write(&dump_path, dump).unwrap();
+        run(
+            "db5.3_load",
+            Process::new("db5.3_load")
+                .arg("-f")
+                .arg(&dump_path)
+                .arg(bdb_root.join("var/lib/rpm/Packages")),
+        );
+        let layout = common::layout(
+            &tmp.path().join(format!("oci-{page_size}")),
+            &[layer_of(&bdb_root)],
+            true,
+        );
+        let out = Process::new("rpm")
+            .arg(format!("--root={}", bdb_root.display()))
+            .args(["--dbpath=/var/lib/rpm", "--define=_db_backend bdb_ro", "-qa", "--qf"])
+            .arg("%{NAME} %{EPOCHNUM} %{VERSION} %{RELEASE} %{ARCH}\\n")
+            .output()
+            .unwrap();
+        let bdb_truth: BTreeSet<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(bdb_truth, truth, "rpm reads the Berkeley DB as it read sqlite");
+        let bdb: serde_json::Value = serde_json::from_slice(&sbom(&store, &layout, "json")).unwrap();
+        assert_eq!(bdb["problems"], serde_json::json!([]), "{page_size}-byte pages");
+        let bdb_packages: Vec<&serde_json::Value> = bdb["packages"].as_array().unwrap().iter().collect();
+        assert_eq!(bdb_packages[0]["found_in"], "var/lib/rpm/Packages");
+        assert_eq!(
+            without_origin(&bdb_packages),
+            without_origin(&packages),
+            "every fact, from the Berkeley DB as from sqlite ({page_size}-byte pages)"
+        );
+    }
 }
 
-/// rpm databases that are not sqlite, hold broken headers, or are in a format not read: each is a
-/// problem naming its file, and the other catalogers still report.
+/// rpm databases that are not what they claim, hold broken headers, or are in a format not read:
+/// each is a problem naming its file, and the other catalogers still report.
 #[test]
 fn broken_rpm_databases_are_reported_not_fatal() {
     let tmp = tempfile::tempdir().unwrap();
@@ -787,7 +855,7 @@ fn broken_rpm_databases_are_reported_not_fatal() {
         "usr/lib/sysimage/rpm/rpmdb.sqlite: package record 1 skipped: header blob of 7 bytes is too short",
         "usr/lib/sysimage/rpm/rpmdb.sqlite: package record 2 skipped: header claims 4294967295 entries",
         "usr/lib/sysimage/rpm/rpmdb.sqlite: package record 3 skipped: header claims 1 entries and 100 data bytes but the blob holds 28 bytes (truncated)",
-        "var/lib/rpm/Packages: rpm Berkeley DB database (var/lib/rpm/Packages) is not read",
+        "var/lib/rpm/Packages: rpm database not read: not a Berkeley DB hash database",
         "usr/lib/sysimage/rpm/Packages.db: rpm NDB database (usr/lib/sysimage/rpm/Packages.db) is not read",
     ] {
         assert!(all.contains(expected), "{expected:?} not in\n{all}");

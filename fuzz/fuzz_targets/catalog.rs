@@ -1,5 +1,5 @@
 //! Any bytes as each package database and manifest the catalogers read (dpkg status, apk
-//! installed, rpmdb, Python METADATA/RECORD, package.json, os-release, an SBOM file), and as one
+//! installed, rpmdb in sqlite and Berkeley DB, Python METADATA/RECORD, package.json, os-release, an SBOM file), and as one
 //! rpm header blob (random bytes rarely make a valid sqlite file, so the header parser is fed
 //! directly): they must report problems and go on, never panic.
 #![no_main]
@@ -11,10 +11,11 @@ use libfuzzer_sys::fuzz_target;
 use sealkit::image::Rootfs;
 use sealkit::inspect::sbom;
 
-const PATHS: [&str; 9] = [
+const PATHS: [&str; 10] = [
     "var/lib/dpkg/status",
     "lib/apk/db/installed",
     "var/lib/rpm/rpmdb.sqlite",
+    "var/lib/rpm/Packages",
     "usr/lib/python3/dist-packages/x-1.dist-info/METADATA",
     "usr/lib/python3/dist-packages/x-1.dist-info/RECORD",
     "srv/node_modules/x/package.json",

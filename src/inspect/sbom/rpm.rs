@@ -1,12 +1,14 @@
-//! RPM packages (Fedora ≥ 36, RHEL 9, openSUSE, Azure Linux): the sqlite rpmdb, one header blob
-//! per installed package, read with our own bounded header parser. The older Berkeley DB
-//! (`Packages`, RHEL ≤ 8) and SUSE's NDB (`Packages.db`) are not read: their presence is a problem,
-//! so nobody takes a short package list for a complete one.
+//! RPM packages: the sqlite rpmdb (Fedora ≥ 36, RHEL 9, openSUSE) and the Berkeley DB one (RHEL
+//! ≤ 8, CentOS 7, Amazon Linux 2), one header blob per installed package, read with our own
+//! bounded header parser. SUSE's NDB (`Packages.db`) is not read: its presence is a problem, so
+//! nobody takes a short package list for a complete one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
+
+mod bdb;
 
 /// Where rpm keeps its sqlite database: `_dbpath` of RHEL 9 and of Fedora ≥ 36 / openSUSE (where
 /// `var/lib/rpm` is usually a symlink to the second).
@@ -19,6 +21,7 @@ pub fn wanted(path: &Path) -> bool {
     SQLITE_DBS
         .iter()
         .any(|db| path == Path::new(db) || path == Path::new(&format!("{db}-wal")))
+        || BERKELEY_DBS.iter().any(|db| path == Path::new(db))
 }
 
 // Header tags (rpmtag.h) and data types (rpmTagType).
@@ -287,8 +290,8 @@ pub fn purl(r: &Record, distro: Option<&Distro>) -> String {
     build().unwrap_or_else(|_| format!("pkg:rpm/{}@{version}", r.name))
 }
 
-/// The rows of the `Packages` table: (hnum, blob or why the row is unreadable).
-type Rows = Vec<(i64, Result<Vec<u8>, String>)>;
+/// The header blobs of a database: (which record, the blob or why it is unreadable).
+type Rows = Vec<(String, Result<Vec<u8>, String>)>;
 
 /// Opens the collected database read-only from a private copy (sqlite reads files, and the
 /// write-ahead log must sit beside the database to be replayed).
@@ -324,7 +327,10 @@ fn sqlite_rows(bytes: &[u8], wal: Option<&Vec<u8>>) -> Result<Rows, String> {
     let rows = stmt
         .query_map([], |row| {
             let hnum: i64 = row.get(0)?;
-            Ok((hnum, row.get::<_, Vec<u8>>(1).map_err(|e| format!("blob: {e}"))))
+            Ok((
+                format!("record {hnum}"),
+                row.get::<_, Vec<u8>>(1).map_err(|e| format!("blob: {e}")),
+            ))
         })
         .map_err(|e| format!("sqlite: {e}"))?;
     rows.collect::<Result<Rows, _>>().map_err(|e| format!("sqlite: {e}"))
@@ -382,10 +388,9 @@ fn package_of(r: &Record, depends: Vec<String>, file: &str, distro: Option<&Dist
     }
 }
 
-fn catalog_sqlite(
+fn catalog_db(
     file: &str,
-    bytes: &[u8],
-    wal: Option<&Vec<u8>>,
+    rows: Result<Rows, String>,
     distro: Option<&Distro>,
     problems: &mut Vec<Problem>,
 ) -> Vec<Package> {
@@ -394,7 +399,7 @@ fn catalog_sqlite(
         line: 0,
         message,
     };
-    let rows = match sqlite_rows(bytes, wal) {
+    let rows = match rows {
         Ok(rows) => rows,
         Err(e) => {
             problems.push(problem(format!("rpm database not read: {e}")));
@@ -402,11 +407,11 @@ fn catalog_sqlite(
         }
     };
     let mut records = Vec::new();
-    for (hnum, blob) in rows {
+    for (which, blob) in rows {
         match blob.and_then(|b| record(&b)) {
             Ok(r) => records.push(r),
             Err(e) => problems.push(problem(format!(
-                "package record {hnum} skipped: {e} (`rpmdb --rebuilddb` in the image rebuilds a damaged database)"
+                "package {which} skipped: {e} (`rpmdb --rebuilddb` in the image rebuilds a damaged database)"
             ))),
         }
     }
@@ -424,27 +429,26 @@ pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Proble
     for db in SQLITE_DBS {
         if let Some(bytes) = files.contents.get(Path::new(db)) {
             let wal = files.contents.get(Path::new(&format!("{db}-wal")));
-            packages.extend(catalog_sqlite(db, bytes, wal, distro, problems));
+            packages.extend(catalog_db(db, sqlite_rows(bytes, wal), distro, problems));
+        }
+    }
+    for db in BERKELEY_DBS {
+        if let Some(bytes) = files.contents.get(Path::new(db)) {
+            packages.extend(catalog_db(db, bdb::values(bytes), distro, problems));
         }
     }
     for (path, _) in files.rootfs.files() {
         let Some(p) = path.to_str() else { continue };
-        let what = if BERKELEY_DBS.contains(&p) {
-            "rpm Berkeley DB database"
-        } else if NDB_DBS.contains(&p) {
-            "rpm NDB database"
-        } else {
-            continue;
-        };
-        problems.push(Problem {
-            file: p.to_owned(),
-            line: 0,
-            message: format!(
-                "{what} ({p}) is not read: only the sqlite rpmdb (rpm ≥ 4.16) is; its packages are \
-                 missing from this SBOM. To fix, convert it in the image with `rpmdb --rebuilddb \
-                 --define '_db_backend sqlite'`"
-            ),
-        });
+        if NDB_DBS.contains(&p) {
+            problems.push(Problem {
+                file: p.to_owned(),
+                line: 0,
+                message: format!(
+                    "rpm NDB database ({p}) is not read: its packages are missing from this SBOM. To \
+                     fix, convert it in the image with `rpmdb --rebuilddb --define '_db_backend sqlite'`"
+                ),
+            });
+        }
     }
     packages
 }
