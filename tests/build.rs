@@ -108,13 +108,15 @@ fn output_hashes(dir: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-const ALL_FORMATS: [&str; 6] = [
+const ALL_FORMATS: [&str; 8] = [
     "--format",
     "kernel+initrd",
     "--format",
     "tar",
     "--format",
     "tar-kernel-initrd",
+    "--format",
+    "iso-efi",
 ];
 
 #[test]
@@ -139,6 +141,7 @@ fn demo_is_laid_out_as_linuxkit_does() {
         BTreeSet::from(
             [
                 "demo-cmdline",
+                "demo-efi.iso",
                 "demo-initrd.img",
                 "demo-initrd.tar",
                 "demo-kernel",
@@ -418,7 +421,7 @@ fn two_builds_are_identical_whoever_and_wherever() {
         ],
     );
     let (a, b) = (output_hashes(&out_a), output_hashes(&out_b));
-    assert_eq!(a.len(), 5);
+    assert_eq!(a.len(), 6);
     assert_eq!(a, b, "the same inputs give the same bytes");
     let mode = std::fs::metadata(out_b.join("demo.tar")).unwrap();
     assert_eq!(
@@ -720,4 +723,27 @@ fn a_full_disk_leaves_no_partial_output() {
     assert_eq!(result.status.code(), Some(2), "{out}{err}");
     assert!(err.contains("No space left on device") && err.contains("hint"), "{err}");
     assert_eq!(out.trim(), "left:", "nothing is left in the output folder");
+}
+
+#[test]
+fn iso_efi_without_its_tools_names_the_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = demo(tmp.path(), &IMAGES) else {
+        return;
+    };
+    let out = tmp.path().join("out");
+    let a = sealkit(&store)
+        .arg("build")
+        .arg(&config)
+        .args(["--format", "iso-efi", "-o"])
+        .arg(&out)
+        .env("PATH", tmp.path().join("no-tools"))
+        .assert()
+        .code(2);
+    let err = stderr(&a);
+    assert!(
+        err.contains("grub-mkimage is not installed") && err.contains("apt-get install grub-efi-amd64-bin"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing is left behind");
 }

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod assemble;
+pub mod iso;
 pub mod plan;
 pub mod spool;
 pub mod tree;
@@ -64,6 +65,10 @@ pub enum Format {
     /// NAME-initrd.tar holding kernel, initrd.img, cmdline (and ucode.cpio)
     #[value(name = "tar-kernel-initrd")]
     TarKernelInitrd,
+    /// NAME-efi.iso: a hybrid ISO that UEFI boots (GRUB; needs grub-efi-amd64-bin, dosfstools,
+    /// mtools, xorriso)
+    #[value(name = "iso-efi")]
+    IsoEfi,
 }
 
 impl Format {
@@ -77,6 +82,7 @@ impl Format {
             ],
             Format::Tar => vec![format!("{name}.tar")],
             Format::TarKernelInitrd => vec![format!("{name}-initrd.tar")],
+            Format::IsoEfi => vec![format!("{name}-efi.iso")],
         }
     }
 }
@@ -373,6 +379,23 @@ fn write_formats(
                 let w = kernel_initrd_tar(w, &kernel, from, &cmdline, &ucode, tree.epoch())
                     .map_err(io_error(&path, hint))?;
                 finish(&path, w)?;
+                staged.insert(out, path);
+            }
+            Format::IsoEfi => {
+                let out = format!("{name}-efi.iso");
+                let scratch = stage.join("iso-efi");
+                std::fs::create_dir(&scratch).map_err(io_error(&scratch, hint))?;
+                let path = stage.join(&out);
+                let boot = iso::Boot {
+                    kernel: &kernel,
+                    initrd: initrd.as_deref().expect("built above"),
+                    ucode: &ucode,
+                    cmdline: &String::from_utf8_lossy(&cmdline),
+                    epoch: tree.epoch(),
+                };
+                iso::write_iso(&boot, &scratch, &path)?;
+                std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+                    .map_err(io_error(&path, hint))?;
                 staged.insert(out, path);
             }
         }
