@@ -505,15 +505,7 @@ fn sboms_shipped_in_the_image() {
     )
     .unwrap();
     std::fs::write(root.join("usr/share/sbom/broken.cdx.json"), "{\"bomFormat\": ").unwrap();
-    let out = sealkit(&tmp.path().join("store"))
-        .args(["sbom", "--format", "json"])
-        .arg(format!("dir:{}", root.display()))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let catalog: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let catalog = common::sbom_json(&tmp.path().join("store"), &format!("dir:{}", root.display()));
     let attached = &catalog["attached"][0];
     assert_eq!(attached["path"], "usr/share/sbom/image.spdx.json");
     assert_eq!(attached["format"], "spdx");
@@ -526,52 +518,7 @@ fn sboms_shipped_in_the_image() {
     );
 }
 
-const SPDX: &str = "https://spdx.dev/Document";
-
-/// An image with packages alpha and beta (dpkg), in a BuildKit-shaped layout whose attestation
-/// manifest carries `extra` besides an SPDX statement listing alpha and gamma. Returns the
-/// reference, the image manifest's digest and the SPDX statement's digest.
-fn attested_image(dir: &Path, extra: &dyn Fn(&str) -> Vec<common::Attestation<'static>>) -> (String, String, String) {
-    let status = b"Package: alpha\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\nPackage: beta\nStatus: install ok installed\nVersion: 2\nArchitecture: amd64\n";
-    let reference = common::layout(
-        dir,
-        &[common::layer(&[
-            common::E::Dir("var/", 0o755),
-            common::E::Dir("var/lib/", 0o755),
-            common::E::Dir("var/lib/dpkg/", 0o755),
-            common::E::File("var/lib/dpkg/status", 0o644, status),
-        ])],
-        true,
-    );
-    let image = common::manifest_of(dir);
-    let spdx = common::in_toto(
-        &image,
-        SPDX,
-        serde_json::json!({"spdxVersion": "SPDX-2.3", "packages": [{"name": "alpha"}, {"name": "gamma"}]}),
-    );
-    let spdx_digest = common::sha256(&spdx);
-    let mut attestations = vec![common::Attestation::new(SPDX, spdx)];
-    attestations.extend(extra(&image));
-    common::attest_layout(dir, &attestations);
-    (reference, image, spdx_digest)
-}
-
-fn catalog_of(store: &Path, reference: &str) -> serde_json::Value {
-    serde_json::from_slice(&sbom(store, reference, "json")).unwrap()
-}
-
-/// The attached SBOM of a BuildKit attestation, with the exact differences.
-fn assert_attested(catalog: &serde_json::Value, spdx_digest: &str) {
-    let attached = catalog["attached"].as_array().unwrap();
-    let entry = attached
-        .iter()
-        .find(|a| a["path"] == format!("attestation:{spdx_digest}"))
-        .unwrap_or_else(|| panic!("no attestation entry: {catalog:#}"));
-    assert_eq!(entry["format"], "spdx");
-    assert_eq!(entry["packages"], 2);
-    assert_eq!(entry["only_in_sbom"], serde_json::json!(["gamma"]));
-    assert_eq!(entry["only_in_image"], serde_json::json!(["beta"]));
-}
+use common::{SPDX, assert_attested, attested_image};
 
 /// SBOMs attached as BuildKit attestation manifests are read from the index and cross-checked,
 /// whether the image is read from its layout, from a docker-archive, or from the store after an
@@ -601,7 +548,7 @@ fn sboms_attached_as_attestations() {
         ]
     });
     let store = tmp.path().join("store");
-    let catalog = catalog_of(&store, &reference);
+    let catalog = common::sbom_json(&store, &reference);
     assert_attested(&catalog, &spdx_digest);
     let attached = catalog["attached"].as_array().unwrap();
     assert_eq!(attached.len(), 2, "{catalog:#}");
@@ -624,7 +571,7 @@ fn sboms_attached_as_attestations() {
         .assert()
         .success();
     assert_eq!(
-        catalog_of(&store, "example/attested:1")["attached"],
+        common::sbom_json(&store, "example/attested:1")["attached"],
         catalog["attached"]
     );
     // So does an image read from a fresh store through a docker-archive holding the layout.
@@ -640,7 +587,7 @@ fn sboms_attached_as_attestations() {
             .unwrap()
             .success()
     );
-    let from_archive = catalog_of(
+    let from_archive = common::sbom_json(
         &tmp.path().join("store2"),
         &format!("docker-archive:{}", archive.display()),
     );

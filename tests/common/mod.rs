@@ -247,3 +247,60 @@ pub fn manifest_of(dir: &Path) -> String {
     let top: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     top["manifests"][0]["digest"].as_str().unwrap().to_owned()
 }
+
+pub const SPDX: &str = "https://spdx.dev/Document";
+
+/// An image with packages alpha and beta (dpkg), in a BuildKit-shaped layout whose attestation
+/// manifest carries `extra` besides an SPDX statement listing alpha and gamma. Returns the
+/// reference, the image manifest's digest and the SPDX statement's digest.
+pub fn attested_image(dir: &Path, extra: &dyn Fn(&str) -> Vec<Attestation<'static>>) -> (String, String, String) {
+    let status = b"Package: alpha\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\nPackage: beta\nStatus: install ok installed\nVersion: 2\nArchitecture: amd64\n";
+    let reference = layout(
+        dir,
+        &[layer(&[
+            E::Dir("var/", 0o755),
+            E::Dir("var/lib/", 0o755),
+            E::Dir("var/lib/dpkg/", 0o755),
+            E::File("var/lib/dpkg/status", 0o644, status),
+        ])],
+        true,
+    );
+    let image = manifest_of(dir);
+    let spdx = in_toto(
+        &image,
+        SPDX,
+        serde_json::json!({"spdxVersion": "SPDX-2.3", "packages": [{"name": "alpha"}, {"name": "gamma"}]}),
+    );
+    let spdx_digest = sha256(&spdx);
+    let mut attestations = vec![Attestation::new(SPDX, spdx)];
+    attestations.extend(extra(&image));
+    attest_layout(dir, &attestations);
+    (reference, image, spdx_digest)
+}
+
+/// The attached SBOM of a BuildKit attestation, with the exact differences.
+pub fn assert_attested(catalog: &serde_json::Value, spdx_digest: &str) {
+    let attached = catalog["attached"].as_array().unwrap();
+    let entry = attached
+        .iter()
+        .find(|a| a["path"] == format!("attestation:{spdx_digest}"))
+        .unwrap_or_else(|| panic!("no attestation entry: {catalog:#}"));
+    assert_eq!(entry["format"], "spdx");
+    assert_eq!(entry["packages"], 2);
+    assert_eq!(entry["only_in_sbom"], serde_json::json!(["gamma"]));
+    assert_eq!(entry["only_in_image"], serde_json::json!(["beta"]));
+}
+
+/// `sealkit sbom REFERENCE --format json` over the store `store`, parsed.
+pub fn sbom_json(store: &Path, reference: &str) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("sealkit")
+        .unwrap()
+        .env("SEALKIT_STORE", store)
+        .args(["sbom", reference, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
