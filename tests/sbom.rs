@@ -574,6 +574,23 @@ fn sboms_attached_as_attestations() {
         common::sbom_json(&store, "example/attested:1")["attached"],
         catalog["attached"]
     );
+    // The SPDX and CycloneDX documents carry it as evidence of the image, and still validate
+    // (named, the image has a supplier, as NTIA asks).
+    let evidence = format!("attestation:{spdx_digest} (spdx, 2 packages): 1 only in the SBOM, 1 only in the image");
+    let spdx: serde_json::Value = serde_json::from_slice(&sbom(&store, "example/attested:1", "spdx-json")).unwrap();
+    let annotations = spdx["packages"][0]["annotations"].to_string();
+    assert!(annotations.contains(&evidence), "{annotations}");
+    let cdx_doc: serde_json::Value =
+        serde_json::from_slice(&sbom(&store, "example/attested:1", "cyclonedx-json")).unwrap();
+    let properties = cdx_doc["metadata"]["component"]["properties"].to_string();
+    assert!(properties.contains(&evidence), "{properties}");
+    if let Some(bin) = validators() {
+        let (spdx_file, cdx_file) = (tmp.path().join("a.spdx.json"), tmp.path().join("a.cdx.json"));
+        std::fs::write(&spdx_file, spdx.to_string()).unwrap();
+        std::fs::write(&cdx_file, cdx_doc.to_string()).unwrap();
+        assert_valid(&bin, &spdx_file, &cdx_file);
+    }
+
     // So does an image read from a fresh store through a docker-archive holding the layout.
     let archive = tmp.path().join("attested.tar");
     assert!(

@@ -254,7 +254,7 @@ pub const SPDX: &str = "https://spdx.dev/Document";
 /// manifest carries `extra` besides an SPDX statement listing alpha and gamma. Returns the
 /// reference, the image manifest's digest and the SPDX statement's digest.
 pub fn attested_image(dir: &Path, extra: &dyn Fn(&str) -> Vec<Attestation<'static>>) -> (String, String, String) {
-    let status = b"Package: alpha\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\nPackage: beta\nStatus: install ok installed\nVersion: 2\nArchitecture: amd64\n";
+    let status = b"Package: alpha\nStatus: install ok installed\nMaintainer: Test <t@example.org>\nVersion: 1\nArchitecture: amd64\n\nPackage: beta\nStatus: install ok installed\nMaintainer: Test <t@example.org>\nVersion: 2\nArchitecture: amd64\n";
     let reference = layout(
         dir,
         &[layer(&[

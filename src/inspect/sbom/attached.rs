@@ -22,6 +22,21 @@ pub struct AttachedSbom {
     pub only_in_image: Vec<String>,
 }
 
+impl AttachedSbom {
+    /// One line for the SPDX and CycloneDX writers: where it is and how it compares, e.g.
+    /// `attestation:sha256:… (spdx, 2 packages): 1 only in the SBOM, 1 only in the image`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} ({}, {} packages): {} only in the SBOM, {} only in the image",
+            self.path,
+            self.format,
+            self.packages,
+            self.only_in_sbom.len(),
+            self.only_in_image.len()
+        )
+    }
+}
+
 pub fn wanted(path: &Path) -> bool {
     let name = path
         .file_name()
