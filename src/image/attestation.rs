@@ -234,3 +234,35 @@ fn read_statement(store: &Store, layer: &Descriptor) -> std::result::Result<Vec<
         .map_err(|e| format!("the stored copy is corrupt ({e}): import or pull the image again"))?;
     Ok(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(entries: serde_json::Value) -> ImageIndex {
+        serde_json::from_value(serde_json::json!({"schemaVersion": 2, "manifests": entries})).unwrap()
+    }
+
+    #[test]
+    fn only_attestation_manifests_of_the_image_are_found() {
+        let image = Digest::of(b"image");
+        let other = Digest::of(b"other");
+        let entry = |digest: &Digest, kind: &str, about: &Digest| {
+            serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": digest.to_string(), "size": 1,
+                "annotations": {REFERENCE_TYPE: kind, REFERENCE_DIGEST: about.to_string()}})
+        };
+        let wanted = Digest::of(b"attestation");
+        let idx = index(serde_json::json!([
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": image.to_string(), "size": 1},
+            entry(&wanted, ATTESTATION_MANIFEST, &image),
+            // Another image's attestation, and a reference of another type: not this image's.
+            entry(&Digest::of(b"a2"), ATTESTATION_MANIFEST, &other),
+            entry(&Digest::of(b"a3"), "signature", &image),
+        ]));
+        let found = describing(&idx, &image);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].digest().to_string(), wanted.to_string());
+        assert!(describing(&idx, &Digest::of(b"none")).is_empty());
+    }
+}
