@@ -4,6 +4,7 @@
 //! config → resolve → unpack → inspect → evidence → policy → build → attest+sign → publish.
 //! Each stage is a library module; the `sealkit` binary is a thin shell over them.
 
+pub mod build;
 pub mod caps;
 pub mod config;
 pub mod effective;

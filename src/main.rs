@@ -23,7 +23,7 @@ enum Command {
     /// Validate and merge LinuxKit YAML files; print the result (or each container's effective runtime config) as JSON
     Config(cli::config::ConfigArgs),
     /// Build the OS image from LinuxKit YAML, reproducibly
-    Build(cli::Pending),
+    Build(cli::build::BuildArgs),
     /// Inspect component images: binaries, hardening, files
     Scan(cli::scan::ScanArgs),
     /// Write the software bill of materials (SPDX, CycloneDX)
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         Command::Image(args) => cli::image::run(args),
         Command::Scan(args) => cli::scan::run(args),
         Command::Sbom(args) => cli::sbom::run(args),
-        Command::Build(_) => cli::pending("build"),
+        Command::Build(args) => cli::build::run(args),
         Command::Check(_) => cli::pending("check"),
         Command::Gate(_) => cli::pending("gate"),
         Command::Sign(_) => cli::pending("sign"),

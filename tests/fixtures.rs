@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 mod common;
 
 use assert_cmd::Command;
+use common::sealkit;
 
 const IMAGES: [&str; 7] = ["kernel", "init", "getty", "sshd", "hello", "selftest", "insecure"];
 
@@ -14,29 +15,12 @@ fn layouts() -> Option<PathBuf> {
     common::fixture_layouts(&IMAGES)
 }
 
-fn sealkit(store: &Path) -> Command {
-    let mut c = Command::cargo_bin("sealkit").unwrap();
-    c.env("SEALKIT_STORE", store);
-    c
-}
-
 fn json(c: &mut Command) -> serde_json::Value {
     serde_json::from_slice(&c.assert().success().get_output().stdout).unwrap()
 }
 
 fn import_all(store: &Path, dir: &Path) {
-    for image in IMAGES {
-        sealkit(store)
-            .args([
-                "image",
-                "import",
-                &format!("oci:{}:1", dir.join(image).display()),
-                "--tag",
-                &format!("sealkit-fixtures/{image}:1"),
-            ])
-            .assert()
-            .success();
-    }
+    common::import_fixtures(store, dir, &IMAGES);
 }
 
 #[test]

@@ -32,6 +32,13 @@ fn sealkit(store: &Path) -> Command {
     c
 }
 
+/// Runs a command that must succeed; its standard output.
+fn run(what: &str, cmd: &mut Process) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Ground truth: the image exported and extracted, and `dpkg-query -W` over its own database
 /// ("name\tversion\tarch" lines).
 fn dpkg_truth(store: &Path, image: &str, tmp: &Path) -> (PathBuf, BTreeSet<String>) {
@@ -53,29 +60,24 @@ fn dpkg_truth(store: &Path, image: &str, tmp: &Path) -> (PathBuf, BTreeSet<Strin
             .unwrap()
             .success()
     );
-    let out = Process::new("dpkg-query")
-        .arg(format!("--admindir={}", root.join("var/lib/dpkg").display()))
-        .args(["-W", "-f", "${Package}\t${Version}\t${Architecture}\n"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "dpkg-query: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run(
+        "dpkg-query",
+        Process::new("dpkg-query")
+            .arg(format!("--admindir={}", root.join("var/lib/dpkg").display()))
+            .args(["-W", "-f", "${Package}\t${Version}\t${Architecture}\n"]),
     );
-    (
-        root,
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect(),
-    )
+    (root, out.lines().map(str::to_owned).collect())
 }
 
 /// pyspdxtools reports nothing and the NTIA checker says conformant; the CycloneDX validates
-/// against the 1.6 schema.
-fn assert_valid(bin: &Path, spdx: &Path, cdx: &Path) {
+/// against the 1.6 schema. The documents are written as `dir/NAME.spdx.json` and `NAME.cdx.json`.
+fn assert_valid(dir: &Path, name: &str, spdx: &[u8], cdx: &[u8]) {
+    let Some(bin) = validators() else { return };
+    let spdx_path = dir.join(format!("{name}.spdx.json"));
+    let cdx_path = dir.join(format!("{name}.cdx.json"));
+    std::fs::write(&spdx_path, spdx).unwrap();
+    std::fs::write(&cdx_path, cdx).unwrap();
+    let (spdx, cdx) = (&spdx_path, &cdx_path);
     let out = Process::new(bin.join("pyspdxtools"))
         .arg("-i")
         .arg(spdx)
@@ -201,12 +203,7 @@ fn sshd_recall_validity_and_determinism() {
             .any(|r| r["relationshipType"] == "DEPENDS_ON")
     );
 
-    let Some(bin) = validators() else { return };
-    let spdx_path = tmp.path().join("sshd.spdx.json");
-    let cdx_path = tmp.path().join("sshd.cdx.json");
-    std::fs::write(&spdx_path, &spdx).unwrap();
-    std::fs::write(&cdx_path, &cdx).unwrap();
-    assert_valid(&bin, &spdx_path, &cdx_path);
+    assert_valid(tmp.path(), "sshd", &spdx, &cdx);
 }
 
 #[test]
@@ -413,12 +410,8 @@ fn whole_image_sbom_of_the_demo() {
             .any(|n| n.starts_with("./containers/onboot/000-selftest/lower/"))
     );
     assert_eq!(doc["packages"][0]["primaryPackagePurpose"], "OPERATING-SYSTEM");
-    let Some(bin) = validators() else { return };
-    let spdx_path = tmp.path().join("demo.spdx.json");
-    let cdx_path = tmp.path().join("demo.cdx.json");
-    std::fs::write(&spdx_path, &spdx).unwrap();
-    std::fs::write(&cdx_path, sbom(&store, yaml.to_str().unwrap(), "cyclonedx-json")).unwrap();
-    assert_valid(&bin, &spdx_path, &cdx_path);
+    let cdx = sbom(&store, yaml.to_str().unwrap(), "cyclonedx-json");
+    assert_valid(tmp.path(), "demo", &spdx, &cdx);
 }
 
 /// A whole Debian system (mmdebstrap, ~120 packages, fixtures/build `rootfs`): every package
@@ -584,12 +577,12 @@ fn sboms_attached_as_attestations() {
         serde_json::from_slice(&sbom(&store, "example/attested:1", "cyclonedx-json")).unwrap();
     let properties = cdx_doc["metadata"]["component"]["properties"].to_string();
     assert!(properties.contains(&evidence), "{properties}");
-    if let Some(bin) = validators() {
-        let (spdx_file, cdx_file) = (tmp.path().join("a.spdx.json"), tmp.path().join("a.cdx.json"));
-        std::fs::write(&spdx_file, spdx.to_string()).unwrap();
-        std::fs::write(&cdx_file, cdx_doc.to_string()).unwrap();
-        assert_valid(&bin, &spdx_file, &cdx_file);
-    }
+    assert_valid(
+        tmp.path(),
+        "attested",
+        spdx.to_string().as_bytes(),
+        cdx_doc.to_string().as_bytes(),
+    );
 
     // So does an image read from a fresh store through a docker-archive holding the layout.
     let archive = tmp.path().join("attested.tar");
@@ -673,4 +666,348 @@ fn sboms_attached_as_attestations() {
     assert!(problem(&common::sha256(b"absent 10")).contains("the blob is missing"));
     assert_eq!(problems.len(), 5, "{catalog:#}");
     assert!(stderr.contains("note:"), "problems are shown: {stderr}");
+}
+
+/// rpm, rpmbuild (Debian's `rpm`) and db5.3_load (`db5.3-util`), present wherever CI runs.
+fn rpm_tools() -> bool {
+    let present = ["rpm", "rpmbuild", "db5.3_load"]
+        .iter()
+        .all(|t| Process::new(t).arg("--version").output().is_ok());
+    assert!(
+        present || std::env::var_os("CI").is_none(),
+        "CI needs rpm, rpmbuild and db5.3_load (scripts/test installs rpm and db5.3-util)"
+    );
+    present
+}
+
+/// A layer holding the tree at `root`: folders, files with their modes, symlinks.
+fn layer_of(root: &Path) -> Vec<u8> {
+    use std::os::unix::fs::PermissionsExt;
+    enum Owned {
+        Dir(String),
+        File(String, u32, Vec<u8>),
+        Link(String, String),
+    }
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<Owned>) {
+        let mut children: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        children.sort();
+        for path in children {
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                out.push(Owned::Link(
+                    name,
+                    std::fs::read_link(&path).unwrap().display().to_string(),
+                ));
+            } else if meta.is_dir() {
+                out.push(Owned::Dir(format!("{name}/")));
+                walk(root, &path, out);
+            } else {
+                out.push(Owned::File(
+                    name,
+                    meta.permissions().mode() & 0o7777,
+                    std::fs::read(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    let mut owned = Vec::new();
+    walk(root, root, &mut owned);
+    let entries: Vec<common::E> = owned
+        .iter()
+        .map(|o| match o {
+            Owned::Dir(n) => common::E::Dir(n, 0o755),
+            Owned::File(n, mode, data) => common::E::File(n, *mode, data),
+            Owned::Link(n, t) => common::E::Symlink(n, t),
+        })
+        .collect();
+    common::layer(&entries)
+}
+
+fn rpm_query(root: &Path, args: &[&str]) -> (bool, String) {
+    let out = rpm_in(root).args(args).output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// rpm on the database of a Fedora-shaped root.
+fn rpm_in(root: &Path) -> Process {
+    let mut rpm = Process::new("rpm");
+    rpm.arg(format!("--root={}", root.display()))
+        .arg("--dbpath=/usr/lib/sysimage/rpm");
+    rpm
+}
+
+const ALPHA_SPEC: &str = "Name: alpha\nEpoch: 2\nVersion: 1.0\nRelease: 3\nSummary: a\nLicense: MIT AND Apache-2.0\nVendor: Sealkit Tests\nBuildArch: noarch\nProvides: alpha-libs = 1.0\n%description\na\n%install\nmkdir -p %{buildroot}/usr/bin %{buildroot}/usr/share/alpha %{buildroot}/etc\necho alpha > %{buildroot}/usr/bin/alpha\necho data > %{buildroot}/usr/share/alpha/data.txt\necho conf > %{buildroot}/etc/alpha.conf\n%files\n%attr(0755,root,root) /usr/bin/alpha\n/usr/share/alpha\n%config /etc/alpha.conf\n";
+
+/// Two source packages, three binary ones: `gamma` is built from `beta`'s source.
+const BETA_SPEC: &str = "Name: beta\nVersion: 2.5\nRelease: 1.fc40\nSummary: b\nLicense: GPL-2.0-or-later\nVendor: Sealkit Tests\nBuildArch: noarch\nRequires: alpha-libs\nRequires: not-installed-anywhere\n%description\nb\n%package -n gamma\nSummary: g\nLicense: BSD-3-Clause\nRequires: beta = 2.5\nRequires: /usr/bin/alpha\n%description -n gamma\ng\n%install\nmkdir -p %{buildroot}/usr/bin %{buildroot}/usr/lib/beta\necho beta > %{buildroot}/usr/bin/beta\necho gamma > %{buildroot}/usr/lib/beta/gamma.dat\n%files\n/usr/bin/beta\n%dir /usr/lib/beta\n%files -n gamma\n/usr/lib/beta/gamma.dat\n";
+
+/// Real RPMs built with rpmbuild and installed by rpm into a Fedora-shaped root (sqlite rpmdb in
+/// usr/lib/sysimage/rpm, var/lib/rpm a symlink to it): the catalog is what rpm itself says.
+#[test]
+fn rpm_database_matches_rpm_itself() {
+    if !rpm_tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let top = tmp.path().join("rpmbuild");
+    std::fs::create_dir_all(top.join("SPECS")).unwrap();
+    for (name, spec) in [("alpha", ALPHA_SPEC), ("beta", BETA_SPEC)] {
+        let path = top.join(format!("SPECS/{name}.spec"));
+        std::fs::write(&path, spec).unwrap();
+        run(
+            "rpmbuild",
+            Process::new("rpmbuild")
+                .arg("--define")
+                .arg(format!("_topdir {}", top.display()))
+                .arg("-bb")
+                .arg(&path),
+        );
+    }
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("var/lib")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::os::unix::fs::symlink("../../usr/lib/sysimage/rpm", root.join("var/lib/rpm")).unwrap();
+    std::fs::write(root.join("etc/os-release"), "ID=fedora\nVERSION_ID=40\n").unwrap();
+    let rpms: Vec<PathBuf> = std::fs::read_dir(top.join("RPMS/noarch"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(rpms.len(), 3);
+    run(
+        "rpm -i",
+        rpm_in(&root)
+            .args(["--define=_db_backend sqlite", "-i", "--nodeps", "--noscripts"])
+            .args(&rpms),
+    );
+    assert!(
+        root.join("usr/lib/sysimage/rpm/rpmdb.sqlite").is_file(),
+        "the sqlite backend"
+    );
+    // The image is made before rpm queries touch the database again.
+    let layout = common::layout(&tmp.path().join("oci"), &[layer_of(&root)], true);
+    let store = tmp.path().join("store");
+    // Named so that the image has a supplier (NTIA), as the demo names its images.
+    let image = "sealkit-fixtures/rpm:1";
+    sealkit(&store)
+        .args(["image", "import", &layout, "--tag", image])
+        .assert()
+        .success();
+    let catalog: serde_json::Value = serde_json::from_slice(&sbom(&store, image, "json")).unwrap();
+    let packages: Vec<&serde_json::Value> = catalog["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["type"] == "rpm")
+        .collect();
+    let ours: BTreeSet<String> = packages
+        .iter()
+        .map(|p| {
+            let version = p["version"].as_str().unwrap();
+            let (epoch, rest) = version.split_once(':').unwrap_or(("0", version));
+            let (v, r) = rest.rsplit_once('-').unwrap();
+            format!(
+                "{} {epoch} {v} {r} {}",
+                p["name"].as_str().unwrap(),
+                p["arch"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let (ok, qa) = rpm_query(
+        &root,
+        &["-qa", "--qf", "%{NAME} %{EPOCHNUM} %{VERSION} %{RELEASE} %{ARCH}\\n"],
+    );
+    assert!(ok);
+    let truth: BTreeSet<String> = qa.lines().map(str::to_owned).collect();
+    assert_eq!(truth.len(), 3);
+    assert_eq!(
+        ours, truth,
+        "the packages rpm -qa lists, with the same epoch, version, release and arch"
+    );
+    assert_eq!(
+        catalog["problems"],
+        serde_json::json!([]),
+        "read once, through the symlink or not"
+    );
+
+    for p in &packages {
+        let name = p["name"].as_str().unwrap();
+        let (_, listed) = rpm_query(&root, &["-ql", name]);
+        let files: Vec<String> = listed.lines().map(|l| l.trim_start_matches('/').to_owned()).collect();
+        assert_eq!(p["files"], serde_json::json!(files), "{name}: the files rpm -ql lists");
+        let (_, info) = rpm_query(&root, &["-q", "--qf", "%{SOURCERPM}\\n%{LICENSE}\\n%{VENDOR}", name]);
+        let mut info = info.lines();
+        let srpm = info.next().unwrap();
+        assert!(
+            p["purl"].as_str().unwrap().contains(&format!("upstream={srpm}")),
+            "{name}: {}",
+            p["purl"]
+        );
+        assert_eq!(p["licenses"], serde_json::json!([info.next().unwrap()]), "{name}");
+        let vendor = info.next().unwrap();
+        assert_eq!(p["supplier"].as_str().unwrap_or("(none)"), vendor, "{name}");
+        // rpm's own resolution: what provides each requirement.
+        let (_, requires) = rpm_query(&root, &["-qR", name]);
+        let mut depends = BTreeSet::new();
+        for req in requires.lines() {
+            let capability = req.split_whitespace().next().unwrap();
+            let (ok, providers) = rpm_query(&root, &["-q", "--whatprovides", capability, "--qf", "%{NAME}\\n"]);
+            if ok {
+                depends.extend(providers.lines().filter(|n| *n != name).map(str::to_owned));
+            }
+        }
+        let ours: BTreeSet<String> = p["depends"]
+            .as_array()
+            .map(|d| d.iter().map(|n| n.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
+        assert_eq!(ours, depends, "{name}: depends as rpm resolves them");
+    }
+    let find = |n: &str| *packages.iter().find(|p| p["name"] == n).unwrap();
+    assert_eq!(find("gamma")["source_name"], "beta", "built from beta's source rpm");
+    assert_eq!(find("gamma")["depends"], serde_json::json!(["alpha", "beta"]));
+    assert_eq!(
+        find("beta")["depends"],
+        serde_json::json!(["alpha"]),
+        "through Provides: alpha-libs"
+    );
+    assert_eq!(
+        find("alpha")["purl"],
+        "pkg:rpm/fedora/alpha@1.0-3?arch=noarch&distro=fedora-40&epoch=2&upstream=alpha-1.0-3.src.rpm"
+    );
+    assert_eq!(find("alpha")["found_in"], "usr/lib/sysimage/rpm/rpmdb.sqlite");
+
+    let spdx = sbom(&store, image, "spdx-json");
+    let doc: serde_json::Value = serde_json::from_slice(&spdx).unwrap();
+    let depends_on = doc["relationships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["relationshipType"] == "DEPENDS_ON")
+        .count();
+    assert_eq!(depends_on, 3, "beta→alpha, gamma→alpha, gamma→beta");
+    assert_valid(tmp.path(), "rpm", &spdx, &sbom(&store, image, "cyclonedx-json"));
+
+    // The same headers in a Berkeley DB hash database, as RHEL ≤ 8 keeps them: written by
+    // Berkeley DB itself, read for the ground truth by rpm's own bdb_ro backend. Small pages put
+    // the headers on overflow pages, large ones keep them on the hash page.
+    let conn = rusqlite::Connection::open(root.join("usr/lib/sysimage/rpm/rpmdb.sqlite")).unwrap();
+    let mut stmt = conn.prepare("SELECT hnum, blob FROM Packages").unwrap();
+    let rows: Vec<(u32, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let without_origin = |packages: &[&serde_json::Value]| -> Vec<serde_json::Value> {
+        packages
+            .iter()
+            .map(|p| {
+                let mut p = (*p).clone();
+                p["found_in"] = serde_json::Value::Null;
+                p
+            })
+            .collect()
+    };
+    for page_size in [4096, 65536] {
+        let bdb_root = tmp.path().join(format!("bdb-{page_size}"));
+        std::fs::create_dir_all(bdb_root.join("var/lib/rpm")).unwrap();
+        std::fs::create_dir_all(bdb_root.join("etc")).unwrap();
+        std::fs::write(bdb_root.join("etc/os-release"), "ID=fedora\nVERSION_ID=40\n").unwrap();
+        let mut dump = format!("VERSION=3\nformat=bytevalue\ntype=hash\ndb_pagesize={page_size}\nHEADER=END\n");
+        for (hnum, blob) in &rows {
+            dump.push_str(&format!(
+                " {}\n {}\n",
+                hex::encode(hnum.to_ne_bytes()),
+                hex::encode(blob)
+            ));
+        }
+        dump.push_str("DATA=END\n");
+        let dump_path = tmp.path().join("dump.txt");
+        std::fs::write(&dump_path, dump).unwrap();
+        run(
+            "db5.3_load",
+            Process::new("db5.3_load")
+                .arg("-f")
+                .arg(&dump_path)
+                .arg(bdb_root.join("var/lib/rpm/Packages")),
+        );
+        let layout = common::layout(
+            &tmp.path().join(format!("oci-{page_size}")),
+            &[layer_of(&bdb_root)],
+            true,
+        );
+        let out = Process::new("rpm")
+            .arg(format!("--root={}", bdb_root.display()))
+            .args(["--dbpath=/var/lib/rpm", "--define=_db_backend bdb_ro", "-qa", "--qf"])
+            .arg("%{NAME} %{EPOCHNUM} %{VERSION} %{RELEASE} %{ARCH}\\n")
+            .output()
+            .unwrap();
+        let bdb_truth: BTreeSet<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(bdb_truth, truth, "rpm reads the Berkeley DB as it read sqlite");
+        let bdb: serde_json::Value = serde_json::from_slice(&sbom(&store, &layout, "json")).unwrap();
+        assert_eq!(bdb["problems"], serde_json::json!([]), "{page_size}-byte pages");
+        let bdb_packages: Vec<&serde_json::Value> = bdb["packages"].as_array().unwrap().iter().collect();
+        assert_eq!(bdb_packages[0]["found_in"], "var/lib/rpm/Packages");
+        assert_eq!(
+            without_origin(&bdb_packages),
+            without_origin(&packages),
+            "every fact, from the Berkeley DB as from sqlite ({page_size}-byte pages)"
+        );
+    }
+}
+
+/// rpm databases that are not what they claim, hold broken headers, or are in a format not read:
+/// each is a problem naming its file, and the other catalogers still report.
+#[test]
+fn broken_rpm_databases_are_reported_not_fatal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("rpmdb.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);")
+        .unwrap();
+    let huge = [0xffu8; 64];
+    let truncated = [&1u32.to_be_bytes()[..], &100u32.to_be_bytes()[..], &[0u8; 20][..]].concat();
+    for blob in [&b"garbage"[..], &huge[..], &truncated[..]] {
+        conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob]).unwrap();
+    }
+    drop(conn);
+    let sqlite = std::fs::read(&db).unwrap();
+    let status = b"Package: still-here\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n";
+    let layer = common::layer(&[
+        common::E::File("var/lib/rpm/rpmdb.sqlite", 0o644, b"this is not a database"),
+        common::E::File("usr/lib/sysimage/rpm/rpmdb.sqlite", 0o644, &sqlite),
+        common::E::File("var/lib/rpm/Packages", 0o644, b"\0\0\0\0\x61\x15\x06\0"),
+        common::E::File("usr/lib/sysimage/rpm/Packages.db", 0o644, b"RpmP"),
+        common::E::File("var/lib/dpkg/status", 0o644, status),
+    ]);
+    let image = common::layout(&tmp.path().join("oci"), &[layer], false);
+    let catalog: serde_json::Value = serde_json::from_slice(&sbom(&tmp.path().join("store"), &image, "json")).unwrap();
+    let names: Vec<&str> = catalog["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["still-here"]);
+    let problems: Vec<String> = catalog["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}: {}", p["file"].as_str().unwrap(), p["message"].as_str().unwrap()))
+        .collect();
+    let all = problems.join("\n");
+    for expected in [
+        "var/lib/rpm/rpmdb.sqlite: rpm database not read: not an SQLite database",
+        "usr/lib/sysimage/rpm/rpmdb.sqlite: package record 1 skipped: header blob of 7 bytes is too short",
+        "usr/lib/sysimage/rpm/rpmdb.sqlite: package record 2 skipped: header claims 4294967295 entries",
+        "usr/lib/sysimage/rpm/rpmdb.sqlite: package record 3 skipped: header claims 1 entries and 100 data bytes but the blob holds 28 bytes (truncated)",
+        "var/lib/rpm/Packages: rpm database not read: not a Berkeley DB hash database",
+        "usr/lib/sysimage/rpm/Packages.db: rpm NDB database (usr/lib/sysimage/rpm/Packages.db) is not read",
+    ] {
+        assert!(all.contains(expected), "{expected:?} not in\n{all}");
+    }
+    assert_eq!(problems.len(), 6, "{all}");
 }

@@ -1,5 +1,6 @@
 //! The command implementations: each turns arguments into library calls and renders the outcome.
 
+pub mod build;
 pub mod config;
 pub mod image;
 pub mod lock;

@@ -1,13 +1,12 @@
 //! `sealkit sbom IMAGE|FILE.yml`: the software bill of materials as SPDX 2.3 or CycloneDX 1.6
 //! JSON, of one image or of the whole OS image a LinuxKit configuration makes.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use sealkit::build;
 use sealkit::config::{self};
-use sealkit::effective;
+use sealkit::image;
 use sealkit::image::lock::{Lock, Resolver, lock_path};
-use sealkit::image::{self, ImageRef};
 use sealkit::report::{self, ComponentSbom, SbomInput};
 
 use super::image::parse_ref;
@@ -36,14 +35,6 @@ pub struct SbomArgs {
     store: StoreArgs,
 }
 
-/// The namespace of a registry name (`sealkit-fixtures` of `sealkit-fixtures/sshd:1`).
-fn namespace_of(reference: &str) -> Option<String> {
-    match reference.parse::<ImageRef>().ok()? {
-        ImageRef::Registry(r) => r.repository().rsplit_once('/').map(|(ns, _)| ns.to_owned()),
-        _ => None,
-    }
-}
-
 fn is_config(subject: &str) -> bool {
     let p = Path::new(subject);
     p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml")
@@ -63,47 +54,15 @@ pub fn run(args: &SbomArgs) -> Outcome {
             lock: Lock::read(&lock_path(&file))?,
             pull: false,
         };
-        let facts = |text: &str, _: &Path| effective::image_facts(&resolver, text, &[]);
-        let containers = effective::compute(&loaded, &facts).map_err(|e| Failure::usage(format!("error: {e}")))?;
+        let plan = build::plan::plan(&loaded, &resolver).map_err(|e| Failure::usage(format!("error: {e}")))?;
         let mut components = Vec::new();
-        let mut seen = BTreeSet::new();
-        let kernel = loaded
-            .config
-            .kernel
-            .as_ref()
-            .and_then(|k| k.image.as_ref())
-            .map(|i| ("kernel".to_owned(), i.value.clone()));
-        let init = loaded
-            .config
-            .init
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, r)| (format!("init[{i}]"), r.value.clone()));
-        for (name, reference) in kernel.into_iter().chain(init) {
-            let image = resolver.resolve(&reference)?;
+        for image in &plan.images {
             components.push(ComponentSbom::of(
                 &store,
-                &image,
-                format!("{name} {reference}"),
-                String::new(),
-                namespace_of(&reference),
-            )?);
-        }
-        for c in &containers {
-            // An image used by several containers is unpacked once, where it is first used.
-            if !seen.insert(c.image.clone()) {
-                continue;
-            }
-            let image = resolver.resolve(&c.image)?;
-            let root = if c.config.root.readonly { "rootfs" } else { "lower" };
-            let prefix = format!("{}/{root}/", c.path);
-            components.push(ComponentSbom::of(
-                &store,
-                &image,
-                format!("{}/{} {}", c.section, c.name, c.image),
-                prefix,
-                namespace_of(&c.image),
+                &image.image,
+                image.name.clone(),
+                image.prefix.clone(),
+                report::supplier_of(&image.reference),
             )?);
         }
         components
@@ -114,7 +73,7 @@ pub fn run(args: &SbomArgs) -> Outcome {
             &image,
             args.subject.clone(),
             String::new(),
-            namespace_of(&args.subject),
+            report::supplier_of(&args.subject),
         )?]
     };
     for c in &components {

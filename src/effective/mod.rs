@@ -98,7 +98,20 @@ pub fn allocate_ids(config: &Config) -> BTreeMap<String, u32> {
     ids
 }
 
-const VOLUMES_DIR: &str = "/containers/volumes";
+/// A uid or gid as LinuxKit's `IDNumeric` reads it: a number, `root` (or nothing) for 0, or the
+/// name of a container for the id allocated to it.
+pub fn numeric_id(id: &Id, ids: &BTreeMap<String, u32>) -> Result<u32, String> {
+    match id {
+        Id::Number(n) => Ok(*n),
+        Id::Name(name) if name.is_empty() || name == "root" => Ok(0),
+        Id::Name(name) => ids
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("no container is named {name:?}")),
+    }
+}
+
+pub const VOLUMES_DIR: &str = "/containers/volumes";
 
 /// Tells what is known of an image: called with the reference as written and the configuration
 /// file it was written in; an error (a corrupt image, a lock mismatch) stops the computation.
@@ -455,18 +468,8 @@ fn config_to_oci(
 
     let id = |id: Option<(&S<Id>, bool)>, field: &str| -> Result<u32, EffectiveError> {
         let Some((id, from_label)) = id else { return Ok(0) };
-        match &id.value {
-            Id::Number(n) => Ok(*n),
-            Id::Name(name) if name.is_empty() || name == "root" => Ok(0),
-            Id::Name(name) => ctx.ids.get(name).copied().ok_or_else(|| {
-                ctx.error(
-                    from_label,
-                    field,
-                    format!("no container is named {name:?}"),
-                    "use a number, root, or a container name",
-                )
-            }),
-        }
+        numeric_id(&id.value, ctx.ids)
+            .map_err(|message| ctx.error(from_label, field, message, "use a number, root, or a container name"))
     };
     let uid = id(with_origin(pick(&yaml.uid, label.map(|l| &l.uid))), "uid")?;
     let gid = id(with_origin(pick(&yaml.gid, label.map(|l| &l.gid))), "gid")?;

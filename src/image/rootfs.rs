@@ -90,6 +90,46 @@ impl Tap for NoTap {
     fn end(&mut self) {}
 }
 
+/// Shows every file to two taps: each sees the bytes of the files it asked for.
+pub struct Tee<'a> {
+    pub first: &'a mut dyn Tap,
+    pub second: &'a mut dyn Tap,
+    watching: (bool, bool),
+}
+
+impl<'a> Tee<'a> {
+    pub fn new(first: &'a mut dyn Tap, second: &'a mut dyn Tap) -> Self {
+        Tee {
+            first,
+            second,
+            watching: (false, false),
+        }
+    }
+}
+
+impl Tap for Tee<'_> {
+    fn begin(&mut self, path: &Path, size: u64, at: ContentRef) -> bool {
+        self.watching = (self.first.begin(path, size, at), self.second.begin(path, size, at));
+        self.watching.0 || self.watching.1
+    }
+    fn chunk(&mut self, bytes: &[u8]) {
+        if self.watching.0 {
+            self.first.chunk(bytes);
+        }
+        if self.watching.1 {
+            self.second.chunk(bytes);
+        }
+    }
+    fn end(&mut self) {
+        if self.watching.0 {
+            self.first.end();
+        }
+        if self.watching.1 {
+            self.second.end();
+        }
+    }
+}
+
 /// The flattened view: relative path → entry (the root itself is not listed).
 #[derive(Debug, Clone, Default)]
 pub struct Rootfs {

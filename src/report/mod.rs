@@ -39,12 +39,25 @@ impl ComponentSbom {
         prefix: String,
         supplier: Option<String>,
     ) -> Result<Self, crate::image::ImageError> {
+        Self::of_tapped(store, image, name, prefix, supplier, &mut crate::image::rootfs::NoTap)
+    }
+
+    /// As [`ComponentSbom::of`], also showing every file to `extra` (the build keeps their bytes)
+    /// in the same pass.
+    pub fn of_tapped(
+        store: &crate::image::Store,
+        image: &crate::image::ResolvedImage,
+        name: String,
+        prefix: String,
+        supplier: Option<String>,
+        extra: &mut dyn crate::image::rootfs::Tap,
+    ) -> Result<Self, crate::image::ImageError> {
         use crate::image::attestation;
         use crate::inspect::{sbom, scan};
         // One pass over each layer: flatten, hash every file with SHA-1, keep the catalogers'
         // files and inspect every ELF file on the way.
         let mut gather = sbom::gather::Gather::new(&sbom::wanted, CATALOG_FILE_LIMIT);
-        let rootfs = Rootfs::flatten_tapped(store, image, &mut gather)?;
+        let rootfs = Rootfs::flatten_tapped(store, image, &mut crate::image::rootfs::Tee::new(&mut gather, extra))?;
         gather.finish();
         let mut files = BTreeMap::new();
         let mut sha1 = BTreeMap::new();
@@ -91,6 +104,15 @@ impl ComponentSbom {
             prefix,
             supplier,
         })
+    }
+}
+
+/// Who supplies an image, as far as its name tells: the namespace of a registry name
+/// (`sealkit-fixtures` of `sealkit-fixtures/sshd:1`).
+pub fn supplier_of(reference: &str) -> Option<String> {
+    match reference.parse::<crate::image::ImageRef>().ok()? {
+        crate::image::ImageRef::Registry(r) => r.repository().rsplit_once('/').map(|(ns, _)| ns.to_owned()),
+        _ => None,
     }
 }
 

@@ -134,7 +134,7 @@ impl Builder {
                 );
             }
             let mut source_info = format!("found in {}{}", c.prefix, p.found_in);
-            if p.ecosystem == Ecosystem::Deb
+            if matches!(p.ecosystem, Ecosystem::Deb | Ecosystem::Rpm)
                 && let (Some(s), Some(v)) = (&p.source_name, &p.source_version)
             {
                 source_info.push_str(&format!("; built from source package {s} {v}"));

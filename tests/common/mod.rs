@@ -17,6 +17,29 @@ pub fn fixture_layouts(images: &[&str]) -> Option<std::path::PathBuf> {
     present.then_some(dir)
 }
 
+/// The sealkit binary, with its store at `store`.
+pub fn sealkit(store: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("sealkit").unwrap();
+    c.env("SEALKIT_STORE", store);
+    c
+}
+
+/// Imports fixture images from their layouts in `dir` as `sealkit-fixtures/NAME:1`, in order.
+pub fn import_fixtures(store: &Path, dir: &Path, images: &[&str]) {
+    for image in images {
+        sealkit(store)
+            .args([
+                "image",
+                "import",
+                &format!("oci:{}:1", dir.join(image).display()),
+                "--tag",
+                &format!("sealkit-fixtures/{image}:1"),
+            ])
+            .assert()
+            .success();
+    }
+}
+
 pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }

@@ -10,6 +10,7 @@ pub mod gather;
 pub mod npm;
 pub mod osrelease;
 pub mod python;
+pub mod rpm;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -101,6 +102,7 @@ pub fn wanted(path: &Path) -> bool {
     osrelease::wanted(path)
         || dpkg::wanted(path)
         || apk::wanted(path)
+        || rpm::wanted(path)
         || python::wanted(path)
         || npm::wanted(path)
         || attached::wanted(path)
@@ -116,6 +118,7 @@ pub fn catalog(files: &BTreeMap<PathBuf, Vec<u8>>, rootfs: &Rootfs, binaries: &[
     };
     let mut packages = dpkg::catalog(&files, distro.as_ref(), &mut problems);
     packages.extend(apk::catalog(&files, distro.as_ref(), &mut problems));
+    packages.extend(rpm::catalog(&files, distro.as_ref(), &mut problems));
     packages.extend(python::catalog(&files, &mut problems));
     packages.extend(npm::catalog(&files, &mut problems));
     packages.extend(binaries::catalog(binaries));

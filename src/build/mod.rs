@@ -1,0 +1,417 @@
+//! Building the OS image: every component image is flattened once (the same pass catalogs it for
+//! the SBOM and copies its bytes to a scratch spool), the parts are laid out in LinuxKit's tree,
+//! and the tree is written in the requested formats — byte for byte the same whoever builds it,
+//! wherever and whenever (docs/formats.md).
+//!
+//! Outputs are written in a staging folder inside the output folder and renamed into place only
+//! once all of them are complete: a failed build (a corrupt layer, a full disk) leaves nothing
+//! with a final name.
+
+pub mod archive;
+pub mod assemble;
+pub mod plan;
+pub mod spool;
+pub mod tree;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::config::Loaded;
+use crate::effective::EffectiveError;
+use crate::image::lock::Resolver;
+use crate::image::{ImageError, Store};
+use crate::report::{self, ComponentSbom, SbomInput};
+
+use assemble::{Inputs, Unpacked};
+use spool::{Spool, SpoolTap};
+use tree::{Content, NodeKind, Tree};
+
+/// LinuxKit's fixed build time (`defaultModTime`), when SOURCE_DATE_EPOCH is unset.
+pub const DEFAULT_EPOCH: u64 = 1_492_533_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{0}")]
+    Image(#[from] ImageError),
+    #[error("{0}")]
+    Effective(#[from] EffectiveError),
+    #[error("{0}")]
+    Conflict(#[from] tree::Conflict),
+    #[error("{what}: {message}\n  hint: {hint}")]
+    Input {
+        what: String,
+        message: String,
+        hint: String,
+    },
+    #[error("{path}: {source}\n  hint: {hint}")]
+    Io {
+        path: String,
+        source: io::Error,
+        hint: String,
+    },
+}
+
+/// The output formats, as LinuxKit names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Format {
+    /// NAME-kernel, NAME-initrd.img (gzip'd newc cpio), NAME-cmdline
+    #[value(name = "kernel+initrd")]
+    KernelInitrd,
+    /// NAME.tar: the whole tree, PAX, with LinuxKit's LINUXKIT.* records
+    Tar,
+    /// NAME-initrd.tar holding kernel, initrd.img, cmdline (and ucode.cpio)
+    #[value(name = "tar-kernel-initrd")]
+    TarKernelInitrd,
+}
+
+impl Format {
+    /// The files a format writes, for an image called `name`.
+    pub fn files(self, name: &str) -> Vec<String> {
+        match self {
+            Format::KernelInitrd => vec![
+                format!("{name}-kernel"),
+                format!("{name}-initrd.img"),
+                format!("{name}-cmdline"),
+            ],
+            Format::Tar => vec![format!("{name}.tar")],
+            Format::TarKernelInitrd => vec![format!("{name}-initrd.tar")],
+        }
+    }
+}
+
+pub struct Request<'a> {
+    pub output: &'a Path,
+    pub name: &'a str,
+    pub formats: &'a [Format],
+    /// Replace earlier outputs of the same names; other files in the folder are left alone.
+    pub force: bool,
+    pub sbom: bool,
+}
+
+/// What was built: the output files (final paths) and the sizes of the parts.
+pub struct Built {
+    pub files: Vec<PathBuf>,
+    pub entries: usize,
+    pub images: usize,
+    pub packages: usize,
+}
+
+/// SOURCE_DATE_EPOCH, or LinuxKit's fixed time; anything else is an input error.
+pub fn source_date_epoch() -> Result<u64, BuildError> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Err(_) => Ok(DEFAULT_EPOCH),
+        Ok(text) => text.trim().parse::<u64>().map_err(|_| BuildError::Input {
+            what: "SOURCE_DATE_EPOCH".into(),
+            message: format!("{text:?} is not a number of seconds since 1970"),
+            hint: "set it to an integer, e.g. $(git log -1 --format=%ct), or unset it".into(),
+        }),
+    }
+}
+
+fn io_error(path: &Path, hint: &str) -> impl FnOnce(io::Error) -> BuildError {
+    let path = path.display().to_string();
+    let hint = hint.to_owned();
+    move |source| BuildError::Io { path, source, hint }
+}
+
+/// The output folder: made if missing; it must hold none of the files this build writes (unless
+/// `force`) and nothing at all if it is not the user's to share. Returns the staging folder.
+fn prepare_output(request: &Request) -> Result<tempfile::TempDir, BuildError> {
+    let dir = request.output;
+    std::fs::create_dir_all(dir).map_err(io_error(dir, "choose an output folder you can write to (-o DIR)"))?;
+    let names: Vec<String> = request.formats.iter().flat_map(|f| f.files(request.name)).collect();
+    let entries = std::fs::read_dir(dir).map_err(io_error(dir, "choose an output folder you can read"))?;
+    let mut present: Vec<String> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io_error(dir, "choose an output folder you can read"))?;
+        present.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    present.sort();
+    if !request.force && !present.is_empty() {
+        return Err(BuildError::Input {
+            what: dir.display().to_string(),
+            message: format!(
+                "the output folder is not empty (it holds {}{})",
+                present.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                if present.len() > 3 { ", …" } else { "" }
+            ),
+            hint: "build into an empty or new folder, or pass --force to replace this build's own files \
+                   (others are left alone)"
+                .into(),
+        });
+    }
+    if let Some(clash) = present
+        .iter()
+        .find(|p| names.contains(p) && dir.join(p).symlink_metadata().is_ok_and(|m| m.is_dir()))
+    {
+        return Err(BuildError::Input {
+            what: dir.join(clash).display().to_string(),
+            message: "is a folder where an output file goes".into(),
+            hint: "remove it or build into another folder".into(),
+        });
+    }
+    tempfile::Builder::new()
+        .prefix(".sealkit-build-")
+        .tempdir_in(dir)
+        .map_err(io_error(dir, "choose an output folder you can write to (-o DIR)"))
+}
+
+/// Builds the OS image `loaded` describes into `request.output`.
+pub fn build(loaded: &Loaded, resolver: &Resolver, store: &Store, request: &Request) -> Result<Built, BuildError> {
+    let epoch = source_date_epoch()?;
+    let plan = plan::plan(loaded, resolver)?;
+    let staging = prepare_output(request)?;
+    let stage = staging.path();
+    let spool_path = stage.join("spool");
+    let mut spool = Spool::create(&spool_path).map_err(io_error(&spool_path, "check the output folder"))?;
+
+    let mut components = Vec::new();
+    let mut stored = Vec::new();
+    for image in &plan.images {
+        let mut tap = SpoolTap::new(&mut spool);
+        let sbom = ComponentSbom::of_tapped(
+            store,
+            &image.image,
+            image.name.clone(),
+            image.prefix.clone(),
+            report::supplier_of(&image.reference),
+            &mut tap,
+        )?;
+        stored.push(
+            tap.finish()
+                .map_err(io_error(&spool_path, "check the space left on the output disk"))?,
+        );
+        components.push(sbom);
+    }
+    let sbom = if request.sbom {
+        let input = SbomInput {
+            name: request.name,
+            components: &components,
+            created: report::rfc3339(epoch as i64),
+        };
+        Some(
+            serde_json::to_vec_pretty(&report::spdx::document(&input)).map_err(|e| BuildError::Input {
+                what: "the SBOM".into(),
+                message: e.to_string(),
+                hint: "report this as a sealkit bug".into(),
+            })?,
+        )
+    } else {
+        None
+    };
+    let unpacked: Vec<Unpacked> = plan
+        .images
+        .iter()
+        .zip(&components)
+        .zip(&stored)
+        .map(|((image, component), stored)| Unpacked {
+            image,
+            rootfs: &component.rootfs,
+            stored,
+        })
+        .collect();
+    let tree = assemble::assemble(
+        &Inputs {
+            loaded,
+            plan: &plan,
+            unpacked: &unpacked,
+            sbom,
+            epoch,
+        },
+        &mut spool,
+    )?;
+    spool
+        .flush()
+        .map_err(io_error(&spool_path, "check the space left on the output disk"))?;
+
+    let staged = write_formats(&tree, &spool, request, stage)?;
+    let mut files = Vec::new();
+    for (name, path) in staged {
+        let target = request.output.join(&name);
+        std::fs::rename(&path, &target).map_err(io_error(&target, "check the output folder"))?;
+        files.push(target);
+    }
+    Ok(Built {
+        files,
+        entries: tree.len(),
+        images: plan.images.len(),
+        packages: components.iter().map(|c| c.catalog.packages.len()).sum(),
+    })
+}
+
+/// Where the files of the boot folder are, and what the initramfs leaves out: everything below
+/// boot/ (LinuxKit's `CopySplitTar`).
+fn in_initrd(path: &str) -> bool {
+    !path.starts_with("boot/")
+}
+
+fn file_bytes<'a>(tree: &'a Tree, path: &str) -> Option<&'a Content> {
+    match tree.get(path).map(|n| &n.kind) {
+        Some(NodeKind::File(content)) => Some(content),
+        _ => None,
+    }
+}
+
+/// Creates a staged output file, readable by all (the umask does not decide what others see).
+fn create(stage: &Path, name: &str) -> Result<(PathBuf, BufWriter<File>), BuildError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = stage.join(name);
+    let file = File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&path)
+        .map_err(io_error(&path, "check the output folder"))?;
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(io_error(&path, "check the output folder"))?;
+    Ok((path, BufWriter::with_capacity(1 << 20, file)))
+}
+
+fn finish(path: &Path, writer: BufWriter<File>) -> Result<(), BuildError> {
+    let hint = "check the space left on the output disk";
+    let file = writer.into_inner().map_err(|e| io_error(path, hint)(e.into_error()))?;
+    file.sync_all().map_err(io_error(path, hint))
+}
+
+/// The gzip'd newc cpio of everything outside boot/: LinuxKit's initrd.img. flate2 (its pure
+/// Rust backend, pinned by Cargo.lock) at level 6, with no file name and mtime 0 in the header.
+fn write_initrd(tree: &Tree, spool: &Spool, stage: &Path) -> Result<PathBuf, BuildError> {
+    let (path, writer) = create(stage, "initrd.img.staged")?;
+    let hint = "check the space left on the output disk";
+    let gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(writer, flate2::Compression::new(6));
+    let gz = archive::write_cpio(tree, spool, &in_initrd, gz).map_err(io_error(&path, hint))?;
+    let writer = gz.finish().map_err(io_error(&path, hint))?;
+    finish(&path, writer)?;
+    Ok(path)
+}
+
+fn boot_file(tree: &Tree, spool: &Spool, name: &str) -> Result<Vec<u8>, BuildError> {
+    let mut bytes = Vec::new();
+    if let Some(content) = file_bytes(tree, &format!("boot/{name}")) {
+        spool
+            .read(content)
+            .and_then(|mut r| r.read_to_end(&mut bytes))
+            .map_err(io_error(spool.path(), "check the output disk"))?;
+    }
+    Ok(bytes)
+}
+
+fn write_formats(
+    tree: &Tree,
+    spool: &Spool,
+    request: &Request,
+    stage: &Path,
+) -> Result<BTreeMap<String, PathBuf>, BuildError> {
+    let name = request.name;
+    let hint = "check the space left on the output disk";
+    let mut staged = BTreeMap::new();
+    let needs_boot = request.formats.iter().any(|f| *f != Format::Tar);
+    if needs_boot && file_bytes(tree, "boot/kernel").is_none() {
+        return Err(BuildError::Input {
+            what: format!("{name}: kernel"),
+            message: "the configuration has no kernel image, which this format needs".into(),
+            hint: "add `kernel: {image: …}` or build with --format tar".into(),
+        });
+    }
+    let initrd = match needs_boot {
+        true => Some(write_initrd(tree, spool, stage)?),
+        false => None,
+    };
+    let kernel = if needs_boot {
+        boot_file(tree, spool, "kernel")?
+    } else {
+        Vec::new()
+    };
+    let cmdline = if needs_boot {
+        boot_file(tree, spool, "cmdline")?
+    } else {
+        Vec::new()
+    };
+    let ucode = if needs_boot {
+        boot_file(tree, spool, "ucode.cpio")?
+    } else {
+        Vec::new()
+    };
+    let mut formats = request.formats.to_vec();
+    formats.sort();
+    formats.dedup();
+    for format in formats {
+        match format {
+            Format::KernelInitrd => {
+                for (file, bytes) in [("kernel", &kernel), ("cmdline", &cmdline)] {
+                    let out = format!("{name}-{file}");
+                    let (path, mut w) = create(stage, &out)?;
+                    w.write_all(bytes).map_err(io_error(&path, hint))?;
+                    finish(&path, w)?;
+                    staged.insert(out, path);
+                }
+                // Microcode goes first, uncompressed, as the kernel's early loader wants it.
+                let out = format!("{name}-initrd.img");
+                let (path, mut w) = create(stage, &out)?;
+                w.write_all(&ucode).map_err(io_error(&path, hint))?;
+                let from = initrd.as_deref().expect("built above");
+                io::copy(&mut File::open(from).map_err(io_error(from, hint))?, &mut w)
+                    .map_err(io_error(&path, hint))?;
+                finish(&path, w)?;
+                staged.insert(out, path);
+            }
+            Format::Tar => {
+                let out = format!("{name}.tar");
+                let (path, w) = create(stage, &out)?;
+                let w = archive::write_tar(tree, spool, &|_| true, w).map_err(io_error(&path, hint))?;
+                finish(&path, w)?;
+                staged.insert(out, path);
+            }
+            Format::TarKernelInitrd => {
+                let out = format!("{name}-initrd.tar");
+                let (path, w) = create(stage, &out)?;
+                let from = initrd.as_deref().expect("built above");
+                let w = kernel_initrd_tar(w, &kernel, from, &cmdline, &ucode, tree.epoch())
+                    .map_err(io_error(&path, hint))?;
+                finish(&path, w)?;
+                staged.insert(out, path);
+            }
+        }
+    }
+    Ok(staged)
+}
+
+/// LinuxKit's `outputKernelInitrdTarball`: kernel, initrd.img, cmdline and ucode.cpio, each
+/// 0644, the empty ones left out.
+fn kernel_initrd_tar<W: Write>(
+    out: W,
+    kernel: &[u8],
+    initrd: &Path,
+    cmdline: &[u8],
+    ucode: &[u8],
+    epoch: u64,
+) -> io::Result<W> {
+    let mut builder = tar::Builder::new(out);
+    let header = |size: u64| {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(epoch);
+        h.set_size(size);
+        h.set_entry_type(tar::EntryType::Regular);
+        h
+    };
+    let initrd_size = std::fs::metadata(initrd)?.len();
+    let parts: [(&str, u64, Box<dyn Read>); 4] = [
+        ("kernel", kernel.len() as u64, Box::new(kernel)),
+        ("initrd.img", initrd_size, Box::new(File::open(initrd)?)),
+        ("cmdline", cmdline.len() as u64, Box::new(cmdline)),
+        ("ucode.cpio", ucode.len() as u64, Box::new(ucode)),
+    ];
+    for (name, size, reader) in parts {
+        if size > 0 {
+            builder.append_data(&mut header(size), name, reader)?;
+        }
+    }
+    builder.into_inner()
+}

@@ -1,0 +1,93 @@
+//! `sealkit build FILE.yml… [-o DIR] [--name NAME] [--format F]…`: the OS image, reproducibly.
+
+use std::path::PathBuf;
+
+use sealkit::build::{self, Format, Request};
+use sealkit::config;
+use sealkit::image::lock::{Lock, Resolver, lock_path};
+
+use super::{Failure, Outcome, StoreArgs};
+
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// LinuxKit YAML files, merged in order; images are pinned by the first file's lock, if any
+    #[arg(required = true, value_name = "FILE.yml")]
+    files: Vec<PathBuf>,
+    /// The output folder: made if missing, and it must be empty (see --force)
+    #[arg(short, long, value_name = "DIR", default_value = "out")]
+    output: PathBuf,
+    /// The image's name, the start of every output file's name; default: the first file's name
+    /// without its extension
+    #[arg(long)]
+    name: Option<String>,
+    /// Output formats (several may be given)
+    #[arg(long, value_enum, default_value = "kernel+initrd")]
+    format: Vec<Format>,
+    /// Build into a folder that holds other files; earlier outputs of this build are replaced
+    #[arg(long)]
+    force: bool,
+    /// Leave /sbom.spdx.json out of the image
+    #[arg(long)]
+    no_sbom: bool,
+    /// Pull registry images missing from the store
+    #[arg(long)]
+    pull: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+}
+
+pub fn run(args: &BuildArgs) -> Outcome {
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => args.files[0]
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    if !valid_name(&name) {
+        return Err(Failure::usage(format!(
+            "error: --name {name:?}: an image name is letters, digits, '-', '_', '.' and '+', and does not start \
+             with '.'\n  hint: pass --name NAME"
+        )));
+    }
+    let loaded = config::load(&args.files)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let (store, platform, options) = args.store.open()?;
+    let resolver = Resolver {
+        store: &store,
+        platform,
+        options,
+        base: args.files[0].parent().map(PathBuf::from).unwrap_or_default(),
+        lock: Lock::read(&lock_path(&args.files[0]))?,
+        pull: args.pull,
+    };
+    let request = Request {
+        output: &args.output,
+        name: &name,
+        formats: &args.format,
+        force: args.force,
+        sbom: !args.no_sbom,
+    };
+    let built =
+        build::build(&loaded, &resolver, &store, &request).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    eprintln!(
+        "built {name}: {} images, {} entries, {} packages in its SBOM",
+        built.images, built.entries, built.packages
+    );
+    for file in &built.files {
+        eprintln!("  {}", file.display());
+    }
+    Ok(())
+}
