@@ -3,43 +3,14 @@
 //! and the effective config of every example is computed with the packages' labels.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+mod common;
+
+use common::{corpus_files, corpus_root};
 use sealkit::config;
 use sealkit::config::label::LabelDir;
 use sealkit::effective::{self, Component, ImageFacts};
-
-fn corpus_root() -> PathBuf {
-    let root = std::env::var_os("SEALKIT_LINUXKIT_EXAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/linuxkit-examples"));
-    assert!(
-        root.join("README.md").is_file(),
-        "the LinuxKit corpus is missing at {} (set SEALKIT_LINUXKIT_EXAMPLES)",
-        root.display()
-    );
-    root
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yml") && path.file_name().is_some_and(|n| n != "build.yml") {
-            out.push(path);
-        }
-    }
-}
-
-/// examples/*.yml, the two root files and every YAML file of test/ but the package build files.
-fn corpus_files(root: &Path) -> Vec<PathBuf> {
-    let mut files = vec![root.join("linuxkit.yml"), root.join("linuxkit-template.yml")];
-    yaml_files(&root.join("examples"), &mut files);
-    yaml_files(&root.join("test"), &mut files);
-    files
-}
 
 /// The files that must be rejected, with what the error must say. Anything else must load.
 fn expected_failures() -> BTreeMap<&'static str, (&'static str, u64)> {

@@ -327,3 +327,36 @@ pub fn sbom_json(store: &Path, reference: &str) -> serde_json::Value {
         .clone();
     serde_json::from_slice(&out).unwrap()
 }
+
+/// The LinuxKit corpus (../shared/linuxkit-examples, or $SEALKIT_LINUXKIT_EXAMPLES).
+pub fn corpus_root() -> std::path::PathBuf {
+    let root = std::env::var_os("SEALKIT_LINUXKIT_EXAMPLES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/linuxkit-examples"));
+    assert!(
+        root.join("README.md").is_file(),
+        "the LinuxKit corpus is missing at {} (set SEALKIT_LINUXKIT_EXAMPLES)",
+        root.display()
+    );
+    root
+}
+
+pub fn yaml_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yml") && path.file_name().is_some_and(|n| n != "build.yml") {
+            out.push(path);
+        }
+    }
+}
+
+/// examples/*.yml, the two root files and every YAML file of test/ but the package build files.
+pub fn corpus_files(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = vec![root.join("linuxkit.yml"), root.join("linuxkit-template.yml")];
+    yaml_files(&root.join("examples"), &mut files);
+    yaml_files(&root.join("test"), &mut files);
+    files
+}
