@@ -590,3 +590,67 @@ fn indexes_pick_the_platform() {
                 .and(predicate::str::contains("available: linux/amd64")),
         );
 }
+
+/// Importing a BuildKit-shaped index keeps the selected image's attestation manifest and its
+/// in-toto layers, verified like every blob; the store stays a layout skopeo reads (the
+/// attestation is an unnamed entry of its index.json, as in BuildKit's own index), names survive
+/// beside it, and a tampered attestation blob is refused like any other.
+#[test]
+fn attestations_are_imported_and_the_store_stays_readable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("attested");
+    layout(&dir, &[layer(&[E::File("f", 0o644, b"x")])], true);
+    let image = common::manifest_of(&dir);
+    let statement = common::in_toto(
+        &image,
+        "https://spdx.dev/Document",
+        serde_json::json!({"spdxVersion": "SPDX-2.3", "packages": []}),
+    );
+    let (_, attestation) = common::attest_layout(
+        &dir,
+        &[common::Attestation::new("https://spdx.dev/Document", statement.clone())],
+    );
+    let reference = format!("oci:{}:latest", dir.display());
+    let store = tmp.path().join("store");
+    sealkit(&store)
+        .args(["import", &reference, "--tag", "example/attested:1"])
+        .assert()
+        .success();
+    sealkit(&store)
+        .args(["import", &reference, "--tag", "example/again:1"])
+        .assert()
+        .success();
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join("index.json")).unwrap()).unwrap();
+    let entries = index["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "two names and one attestation: {index:#}");
+    let recorded = &entries[2];
+    assert_eq!(recorded["digest"], attestation.as_str());
+    assert_eq!(recorded["annotations"]["vnd.docker.reference.digest"], image.as_str());
+    assert_eq!(recorded["platform"]["os"], "unknown");
+    for digest in [&attestation, &sha256(&statement)] {
+        assert!(store.join("blobs/sha256").join(&digest[7..]).is_file(), "{digest} kept");
+    }
+    // Forgetting a name keeps the attestation record (blobs and records stay, as for images).
+    sealkit(&store).args(["rm", "example/again:1"]).assert().success();
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2);
+    if Process::new("skopeo").arg("--version").output().is_ok() {
+        let name = format!("oci:{}:docker.io/example/attested:1", store.display());
+        let out = Process::new("skopeo").args(["inspect", &name]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let copy = format!("oci:{}:x", tmp.path().join("copy").display());
+        let out = Process::new("skopeo")
+            .args(["copy", "-q", &name, &copy])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    // A statement whose bytes do not match its digest: the source is corrupt.
+    std::fs::write(dir.join("blobs/sha256").join(&sha256(&statement)[7..]), b"{}").unwrap();
+    sealkit(&tmp.path().join("store2"))
+        .args(["import", &reference, "--tag", "example/attested:1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("blob {}", sha256(&statement))));
+}

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+mod common;
+
 struct Registry {
     child: Child,
     address: String,
@@ -339,4 +341,32 @@ fn a_hanging_registry_times_out() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("did not answer in time").or(predicate::str::contains("timed out")));
+}
+
+/// An index with an SBOM attestation, copied whole to the registry by skopeo (`--all`): sealkit
+/// pulls the attestation with the image, and the SBOM reports it as from the layout.
+#[test]
+fn attestations_come_with_a_pull() {
+    if !require("docker-registry") || !require("skopeo") {
+        return;
+    }
+    let registry = start_registry(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let (source, image, spdx_digest) = common::attested_image(&tmp.path().join("attested"), &|_| Vec::new());
+    let remote = format!("{}/test/attested:1", registry.address);
+    skopeo(&[
+        "copy",
+        "-q",
+        "--all",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &source,
+        &format!("docker://{remote}"),
+    ]);
+    let store = tmp.path().join("store");
+    sealkit(&store).args(["pull", &remote]).assert().success();
+    assert_eq!(manifest_digest(&store, &remote), image);
+    let catalog = common::sbom_json(&store, &remote);
+    common::assert_attested(&catalog, &spdx_digest);
+    assert_eq!(catalog["problems"], serde_json::json!([]));
 }

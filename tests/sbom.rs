@@ -498,15 +498,7 @@ fn sboms_shipped_in_the_image() {
     )
     .unwrap();
     std::fs::write(root.join("usr/share/sbom/broken.cdx.json"), "{\"bomFormat\": ").unwrap();
-    let out = sealkit(&tmp.path().join("store"))
-        .args(["sbom", "--format", "json"])
-        .arg(format!("dir:{}", root.display()))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let catalog: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let catalog = common::sbom_json(&tmp.path().join("store"), &format!("dir:{}", root.display()));
     let attached = &catalog["attached"][0];
     assert_eq!(attached["path"], "usr/share/sbom/image.spdx.json");
     assert_eq!(attached["format"], "spdx");
@@ -517,6 +509,163 @@ fn sboms_shipped_in_the_image() {
         catalog["problems"].to_string().contains("broken.cdx.json")
             && catalog["problems"].to_string().contains("not valid JSON")
     );
+}
+
+use common::{SPDX, assert_attested, attested_image};
+
+/// SBOMs attached as BuildKit attestation manifests are read from the index and cross-checked,
+/// whether the image is read from its layout, from a docker-archive, or from the store after an
+/// import; what is wrong with an attestation becomes a problem naming its blob, and the rest of
+/// the SBOM is still written.
+#[test]
+fn sboms_attached_as_attestations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("attested");
+    let other = common::sha256(b"another image");
+    let cdx = std::cell::RefCell::new(String::new());
+    let (reference, _, spdx_digest) = attested_image(&dir, &|image| {
+        let cyclonedx = common::in_toto(
+            image,
+            "https://cyclonedx.org/bom",
+            serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6",
+                               "components": [{"type": "library", "name": "alpha"}, {"type": "library", "name": "beta"}]}),
+        );
+        *cdx.borrow_mut() = common::sha256(&cyclonedx);
+        vec![
+            common::Attestation::new("https://cyclonedx.org/bom", cyclonedx),
+            // Provenance is not an SBOM: passed over, not a problem.
+            common::Attestation::new(
+                "https://slsa.dev/provenance/v0.2",
+                common::in_toto(image, "https://slsa.dev/provenance/v0.2", serde_json::json!({})),
+            ),
+        ]
+    });
+    let store = tmp.path().join("store");
+    let catalog = common::sbom_json(&store, &reference);
+    assert_attested(&catalog, &spdx_digest);
+    let attached = catalog["attached"].as_array().unwrap();
+    assert_eq!(attached.len(), 2, "{catalog:#}");
+    let cdx_entry = attached
+        .iter()
+        .find(|a| a["path"] == format!("attestation:{}", cdx.borrow()))
+        .unwrap();
+    assert_eq!(cdx_entry["format"], "cyclonedx");
+    assert_eq!(cdx_entry["only_in_sbom"], serde_json::json!([]));
+    assert_eq!(cdx_entry["only_in_image"], serde_json::json!([]));
+    assert_eq!(
+        catalog["problems"],
+        serde_json::json!([]),
+        "provenance is not a problem"
+    );
+
+    // Imported under a name, the image still finds its attestations in the store.
+    sealkit(&store)
+        .args(["image", "import", &reference, "--tag", "example/attested:1"])
+        .assert()
+        .success();
+    assert_eq!(
+        common::sbom_json(&store, "example/attested:1")["attached"],
+        catalog["attached"]
+    );
+    // The SPDX and CycloneDX documents carry it as evidence of the image, and still validate
+    // (named, the image has a supplier, as NTIA asks).
+    let evidence = format!("attestation:{spdx_digest} (spdx, 2 packages): 1 only in the SBOM, 1 only in the image");
+    let spdx: serde_json::Value = serde_json::from_slice(&sbom(&store, "example/attested:1", "spdx-json")).unwrap();
+    let annotations = spdx["packages"][0]["annotations"].to_string();
+    assert!(annotations.contains(&evidence), "{annotations}");
+    let cdx_doc: serde_json::Value =
+        serde_json::from_slice(&sbom(&store, "example/attested:1", "cyclonedx-json")).unwrap();
+    let properties = cdx_doc["metadata"]["component"]["properties"].to_string();
+    assert!(properties.contains(&evidence), "{properties}");
+    assert_valid(
+        tmp.path(),
+        "attested",
+        spdx.to_string().as_bytes(),
+        cdx_doc.to_string().as_bytes(),
+    );
+
+    // So does an image read from a fresh store through a docker-archive holding the layout.
+    let archive = tmp.path().join("attested.tar");
+    assert!(
+        Process::new("tar")
+            .arg("-C")
+            .arg(&dir)
+            .arg("-cf")
+            .arg(&archive)
+            .arg(".")
+            .status()
+            .unwrap()
+            .success()
+    );
+    let from_archive = common::sbom_json(
+        &tmp.path().join("store2"),
+        &format!("docker-archive:{}", archive.display()),
+    );
+    assert_eq!(from_archive["attached"], catalog["attached"]);
+
+    // Bad attestations: each a problem naming its blob, never a failure.
+    let bad = tmp.path().join("bad");
+    let blobs = std::cell::RefCell::new(Vec::new());
+    let (reference, _, spdx_digest) = attested_image(&bad, &|_image| {
+        let not_json = b"{\"_type\": ".to_vec();
+        let elsewhere = common::in_toto(
+            &other,
+            SPDX,
+            serde_json::json!({"spdxVersion": "SPDX-2.3", "packages": []}),
+        );
+        let bare = serde_json::to_vec(&serde_json::json!({"spdxVersion": "SPDX-2.3", "packages": []})).unwrap();
+        *blobs.borrow_mut() = vec![
+            common::sha256(&not_json),
+            common::sha256(&elsewhere),
+            common::sha256(&bare),
+        ];
+        vec![
+            common::Attestation::new(SPDX, not_json),
+            common::Attestation::new(SPDX, elsewhere),
+            common::Attestation::new(SPDX, bare),
+            // Over the 64 MiB bound: never read (nor written here: the descriptor says so).
+            common::Attestation {
+                predicate_type: SPDX,
+                blob: None,
+                size: (64 << 20) + 1,
+            },
+            // Listed, but the layout lacks the blob.
+            common::Attestation {
+                predicate_type: SPDX,
+                blob: None,
+                size: 10,
+            },
+        ]
+    });
+    let out = sealkit(&tmp.path().join("store3"))
+        .args(["sbom", &reference, "--format", "json"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let catalog: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_attested(&catalog, &spdx_digest);
+    assert_eq!(catalog["attached"].as_array().unwrap().len(), 1, "{catalog:#}");
+    let problems = catalog["problems"].as_array().unwrap();
+    let problem = |digest: &str| -> String {
+        problems
+            .iter()
+            .find(|p| p["file"] == format!("attestation:{digest}"))
+            .unwrap_or_else(|| panic!("no problem for {digest}: {catalog:#}"))["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let blobs = blobs.borrow();
+    assert!(problem(&blobs[0]).contains("not valid JSON"));
+    assert!(problem(&blobs[1]).contains(&format!("about {other}, not this image")));
+    assert!(problem(&blobs[2]).contains("not an in-toto statement"));
+    assert!(
+        problem(&common::sha256(format!("absent {}", (64 << 20) + 1).as_bytes()))
+            .contains("over the 67108864-byte limit")
+    );
+    assert!(problem(&common::sha256(b"absent 10")).contains("the blob is missing"));
+    assert_eq!(problems.len(), 5, "{catalog:#}");
+    assert!(stderr.contains("note:"), "problems are shown: {stderr}");
 }
 
 /// rpm, rpmbuild (Debian's `rpm`) and db5.3_load (`db5.3-util`), present wherever CI runs.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::digest::Digest;
 use super::error::{ImageError, Result};
-use super::resolve::{MAX_BLOB_BYTES, Platform, clean_member_path, section};
+use super::resolve::{BlobSource, MAX_BLOB_BYTES, Platform, clean_member_path, import_from, section};
 use super::store::{MAX_METADATA_BYTES, REF_NAME, Store};
 
 /// A tarball's members, by cleaned path: where each regular file's data starts, and its size.
@@ -102,8 +102,9 @@ struct ArchiveManifest {
     layers: Vec<String>,
 }
 
-/// Imports a docker-archive; returns the descriptor of the image manifest now in the store.
-pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) -> Result<Descriptor> {
+/// Imports a docker-archive; returns the descriptor of the image manifest now in the store, and
+/// the index it was chosen from, if any.
+pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) -> Result<(Descriptor, Option<Digest>)> {
     let what = format!("docker-archive:{}", path.display());
     let members = Members::scan(path, &what)?;
     if members.files.contains_key(Path::new("index.json")) && members.files.contains_key(Path::new("oci-layout")) {
@@ -169,7 +170,7 @@ pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) ->
         layers.push(Descriptor::new(media, size, &digest));
     }
     let config_desc = Descriptor::new(MediaType::ImageConfig, config_bytes.len() as u64, &config_digest);
-    store_manifest(store, config_desc, layers, &what)
+    Ok((store_manifest(store, config_desc, layers, &what)?, None))
 }
 
 /// Classic archives hold plain tar layers, but some tools gzip them: tell by the first bytes.
@@ -199,8 +200,26 @@ fn store_manifest(store: &Store, config: Descriptor, layers: Vec<Descriptor>, wh
     Ok(Descriptor::new(MediaType::ImageManifest, bytes.len() as u64, &digest))
 }
 
-/// Docker 25+ writes an OCI layout inside the archive.
-fn import_oci_in_archive(store: &Store, members: &Members, platform: &Platform) -> Result<Descriptor> {
+/// The blobs of the OCI layout inside an archive.
+impl BlobSource for Members {
+    fn describe(&self) -> String {
+        self.what.clone()
+    }
+
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + '_>> {
+        Ok(Box::new(Members::open(
+            self,
+            &PathBuf::from("blobs/sha256").join(digest.hex()),
+        )?))
+    }
+}
+
+/// Docker 25+ writes an OCI layout inside the archive: imported as any layout is.
+fn import_oci_in_archive(
+    store: &Store,
+    members: &Members,
+    platform: &Platform,
+) -> Result<(Descriptor, Option<Digest>)> {
     let what = &members.what;
     let index: ImageIndex = serde_json::from_slice(&members.read_small(Path::new("index.json"))?).map_err(|e| {
         ImageError::invalid(
@@ -216,53 +235,12 @@ fn import_oci_in_archive(store: &Store, members: &Members, platform: &Platform) 
             "save one image per archive",
         ));
     };
-    let copy = |d: &Descriptor| -> Result<Digest> {
-        let digest = Digest::try_from(d.digest()).map_err(|e| ImageError::invalid(what, e.to_string(), ""))?;
-        let member = PathBuf::from("blobs/sha256").join(digest.hex());
-        store.write_blob(
-            members.open(&member)?,
-            Some(&digest),
-            d.size().min(MAX_BLOB_BYTES),
-            what,
-        )?;
-        Ok(digest)
-    };
-    let mut manifest_desc = root.clone();
-    let mut digest = copy(root)?;
-    let media = root.media_type().to_string();
-    if media == MediaType::ImageIndex.to_string() || media.ends_with("manifest.list.v2+json") {
-        let nested: ImageIndex = serde_json::from_slice(&store.read_blob(&digest, what)?)
-            .map_err(|e| ImageError::invalid(what, e.to_string(), ""))?;
-        manifest_desc = nested
-            .manifests()
-            .iter()
-            .find(|d| {
-                d.platform().as_ref().is_some_and(|p| {
-                    p.os().to_string() == platform.os && p.architecture().to_string() == platform.architecture
-                })
-            })
-            .cloned()
-            .ok_or_else(|| {
-                ImageError::invalid(
-                    what,
-                    format!("no image for {platform}"),
-                    "choose the platform with --platform",
-                )
-            })?;
-        digest = copy(&manifest_desc)?;
-    }
-    let manifest: oci_spec::image::ImageManifest = serde_json::from_slice(&store.read_blob(&digest, what)?)
-        .map_err(|e| ImageError::invalid(what, e.to_string(), ""))?;
-    copy(manifest.config())?;
-    for layer in manifest.layers() {
-        copy(layer)?;
-    }
-    let mut desc = manifest_desc;
+    let (mut desc, index_digest) = import_from(store, members, root, platform)?;
     if let Some(mut a) = desc.annotations().clone() {
         a.remove(REF_NAME);
         desc.set_annotations(Some(a));
     }
-    Ok(desc)
+    Ok((desc, index_digest))
 }
 
 /// Imports a folder as a one-layer image: a plain tar of its tree, entries sorted, symlinks kept

@@ -1,6 +1,7 @@
 //! Component images: references, the verified local store, transports and layers.
 
 pub mod archive;
+pub mod attestation;
 pub mod digest;
 pub mod error;
 pub mod lock;

@@ -3,7 +3,7 @@
 //! docker allows) or those named with `--insecure-registry`; every blob verified as it lands;
 //! timeouts, and retries with backoff on server errors and dropped connections.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -14,9 +14,10 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 
+use super::attestation::MAX_STATEMENT_BYTES;
 use super::digest::Digest;
 use super::error::{ImageError, Result};
-use super::resolve::{MAX_BLOB_BYTES, Platform, ResolvedImage};
+use super::resolve::{BlobSource, MAX_BLOB_BYTES, Platform, ResolvedImage};
 use super::store::Store;
 
 const MANIFEST_TYPES: [&str; 4] = [
@@ -164,6 +165,77 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Streams a blob into `out` as it arrives; stops with an error once `out` refuses bytes
+    /// (a blob writer over its limit).
+    async fn stream_blob(
+        &self,
+        reference: &Reference,
+        digest: &Digest,
+        out: &mut dyn Write,
+    ) -> std::result::Result<(), OciDistributionError> {
+        let digest_text = digest.to_string();
+        let mut stream = self.client.pull_blob_stream(reference, digest_text.as_str()).await?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
+            out.write_all(&chunk)
+                .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
+        }
+        Ok(())
+    }
+}
+
+/// A registry as a source of the small blobs and manifests of attestations: each is fetched
+/// whole (bounded), then written to the store through its verifying writer.
+struct RegistrySource<'a> {
+    session: &'a Session,
+    reference: &'a Reference,
+}
+
+/// A sink that refuses bytes past its bound.
+struct Bounded(Vec<u8>);
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if (self.0.len() + buf.len()) as u64 > MAX_STATEMENT_BYTES + 1 {
+            return Err(std::io::Error::other(format!(
+                "the blob is larger than {MAX_STATEMENT_BYTES} bytes"
+            )));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl BlobSource for RegistrySource<'_> {
+    fn describe(&self) -> String {
+        self.session.image.clone()
+    }
+
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + '_>> {
+        let s = self.session;
+        let bytes = s.retry("attestation blob", || async {
+            let mut sink = Bounded(Vec::new());
+            s.stream_blob(self.reference, digest, &mut sink).await?;
+            Ok(sink.0)
+        })?;
+        Ok(Box::new(std::io::Cursor::new(bytes)))
+    }
+
+    fn open_manifest(&self, digest: &Digest) -> Result<Box<dyn Read + '_>> {
+        let s = self.session;
+        let by_digest = self.reference.clone_with_digest(digest.to_string());
+        let (bytes, _) = s.retry("attestation manifest", || {
+            s.client.pull_manifest_raw(&by_digest, &s.auth, &MANIFEST_TYPES)
+        })?;
+        Ok(Box::new(std::io::Cursor::new(bytes)))
+    }
+}
+
 /// The error and its causes: the HTTP library's top-level message ("error sending request")
 /// hides the reason (a timeout, a refused connection) in its source.
 fn with_causes(e: &dyn std::error::Error) -> String {
@@ -243,26 +315,16 @@ pub fn pull(
     };
     let root = Descriptor::new(root_media, bytes.len() as u64, &root_digest);
 
-    let manifest_digest = if is_index {
-        let index: ImageIndex = serde_json::from_slice(&bytes)
-            .map_err(|e| ImageError::invalid(&name, format!("not an image index: {e}"), ""))?;
-        let chosen = index
-            .manifests()
-            .iter()
-            .find(|d| {
-                d.platform().as_ref().is_some_and(|p| {
-                    p.os().to_string() == platform.os
-                        && p.architecture().to_string() == platform.architecture
-                        && (platform.variant.is_none() || p.variant().as_deref() == platform.variant.as_deref())
-                })
-            })
-            .ok_or_else(|| {
-                ImageError::invalid(
-                    &name,
-                    format!("the index has no image for {platform}"),
-                    "choose another --platform",
-                )
-            })?;
+    let index: Option<ImageIndex> = if is_index {
+        Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| ImageError::invalid(&name, format!("not an image index: {e}"), ""))?,
+        )
+    } else {
+        None
+    };
+    let manifest_digest = if let Some(index) = &index {
+        let chosen = super::resolve::select_platform(index, platform, &name)?;
         let by_digest = reference.clone_with_digest(chosen.digest().to_string());
         let (mbytes, _) = s.retry("manifest", || {
             s.client.pull_manifest_raw(&by_digest, &s.auth, &MANIFEST_TYPES)
@@ -284,18 +346,15 @@ pub fn pull(
             let mut writer = store
                 .blob_writer(desc.size().min(MAX_BLOB_BYTES), &name)
                 .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
-            let digest_text = digest.to_string();
-            let mut stream = s.client.pull_blob_stream(reference, digest_text.as_str()).await?;
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
-                writer
-                    .write_all(&chunk)
-                    .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
-            }
+            s.stream_blob(reference, &digest, &mut writer).await?;
             writer
                 .commit(Some(&digest))
                 .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))
         })?;
+    }
+    if let Some(index) = &index {
+        let source = RegistrySource { session: &s, reference };
+        super::attestation::import(store, &source, index, &manifest_digest, &name)?;
     }
     store.set_name(&name, &root)?;
     super::resolve::resolve(

@@ -93,6 +93,9 @@ pub struct ResolvedImage {
     pub manifest: ImageManifest,
     pub config: ImageConfiguration,
     pub platform: Platform,
+    /// The BuildKit attestation manifests the store holds for this manifest (see
+    /// [`super::attestation`]), sorted by digest.
+    pub attestations: Vec<Descriptor>,
 }
 
 impl ResolvedImage {
@@ -122,9 +125,13 @@ impl ResolvedImage {
 }
 
 /// Where blobs come from when importing.
-trait BlobSource {
+pub(crate) trait BlobSource {
     fn describe(&self) -> String;
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + '_>>;
+    /// A manifest by digest: a registry serves those apart from blobs; layouts do not.
+    fn open_manifest(&self, digest: &Digest) -> Result<Box<dyn Read + '_>> {
+        self.open(digest)
+    }
 }
 
 /// An OCI image layout folder.
@@ -255,8 +262,9 @@ fn copy_blob(store: &Store, source: &dyn BlobSource, d: &Descriptor, what: &str)
 }
 
 /// Imports the manifest of `platform` reachable from `root` (a manifest or an index) into the
-/// store, with its config and layers. Returns the manifest's descriptor and the index digest.
-fn import_from(
+/// store, with its config and layers, and the attestations the index lists for it. Returns the
+/// manifest's descriptor and the index digest.
+pub(crate) fn import_from(
     store: &Store,
     source: &dyn BlobSource,
     root: &Descriptor,
@@ -264,9 +272,9 @@ fn import_from(
 ) -> Result<(Descriptor, Option<Digest>)> {
     let what = source.describe();
     let root_digest = copy_blob(store, source, root, &what)?;
-    let (manifest_desc, index_digest) = if is_index(root.media_type()) {
+    let (manifest_desc, index) = if is_index(root.media_type()) {
         let index: ImageIndex = parse_json(&store.read_blob(&root_digest, &what)?, &what, "image index")?;
-        (select_platform(&index, platform, &what)?, Some(root_digest))
+        (select_platform(&index, platform, &what)?, Some(index))
     } else {
         (root.clone(), None)
     };
@@ -276,6 +284,13 @@ fn import_from(
     for layer in manifest.layers() {
         copy_blob(store, source, layer, &what)?;
     }
+    let index_digest = match index {
+        Some(index) => {
+            super::attestation::import(store, source, &index, &manifest_digest, &what)?;
+            Some(root_digest)
+        }
+        None => None,
+    };
     Ok((manifest_desc, index_digest))
 }
 
@@ -289,9 +304,13 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str, kind: &s
     })
 }
 
-fn select_platform(index: &ImageIndex, platform: &Platform, what: &str) -> Result<Descriptor> {
+pub(crate) fn select_platform(index: &ImageIndex, platform: &Platform, what: &str) -> Result<Descriptor> {
     let mut available = Vec::new();
     for d in index.manifests() {
+        // Attestation manifests say unknown/unknown: they are never an image to run.
+        if super::attestation::described_by(d).is_some() {
+            continue;
+        }
         let Some(p) = d.platform() else { continue };
         let (os, arch) = (p.os().to_string(), p.architecture().to_string());
         if platform.matches(&os, &arch, p.variant().as_deref()) {
@@ -371,6 +390,7 @@ fn load_resolved(
             ));
         }
     }
+    let attestations = store.attestations_of(&manifest_digest)?;
     Ok(ResolvedImage {
         reference: reference.to_owned(),
         manifest_digest,
@@ -378,6 +398,7 @@ fn load_resolved(
         manifest,
         config,
         platform: platform.clone(),
+        attestations,
     })
 }
 
@@ -393,8 +414,8 @@ pub fn resolve(store: &Store, reference: &ImageRef, platform: &Platform, base: &
             load_resolved(store, &text, &manifest, index, platform)
         }
         ImageRef::DockerArchive { path } => {
-            let manifest = super::archive::import_docker_archive(store, &base.join(path), platform)?;
-            load_resolved(store, &text, &manifest, None, platform)
+            let (manifest, index) = super::archive::import_docker_archive(store, &base.join(path), platform)?;
+            load_resolved(store, &text, &manifest, index, platform)
         }
         ImageRef::Dir { path } => {
             let manifest = super::archive::import_dir(store, &base.join(path), platform)?;

@@ -228,19 +228,50 @@ impl Store {
         self.write_atomically(&self.root.join("index.json"), &bytes)
     }
 
+    /// The index's entries: named images by name, and the others (attestation manifests
+    /// recorded for stored images) by digest.
+    fn entries(&self) -> Result<(BTreeMap<String, Descriptor>, BTreeMap<String, Descriptor>)> {
+        let mut named = BTreeMap::new();
+        let mut others = BTreeMap::new();
+        for d in self.index()?.manifests() {
+            match d.annotations().as_ref().and_then(|a| a.get(REF_NAME)) {
+                Some(name) => named.insert(name.clone(), d.clone()),
+                None => others.insert(d.digest().to_string(), d.clone()),
+            };
+        }
+        Ok((named, others))
+    }
+
     /// Every named image, sorted by name.
     pub fn names(&self) -> Result<BTreeMap<String, Descriptor>> {
-        let index = self.index()?;
-        Ok(index
-            .manifests()
-            .iter()
-            .filter_map(|d| {
-                d.annotations()
-                    .as_ref()?
-                    .get(REF_NAME)
-                    .map(|name| (name.clone(), d.clone()))
-            })
+        Ok(self.entries()?.0)
+    }
+
+    /// The attestation manifests recorded for the image manifest `manifest`, sorted by digest.
+    pub fn attestations_of(&self, manifest: &Digest) -> Result<Vec<Descriptor>> {
+        let wanted = manifest.to_string();
+        Ok(self
+            .entries()?
+            .1
+            .into_values()
+            .filter(|d| super::attestation::described_by(d) == Some(wanted.as_str()))
             .collect())
+    }
+
+    /// Records attestation manifests (already in the store, or reported missing later) in the
+    /// index, unnamed, as BuildKit lists them in an image index: OCI tools skip entries without a
+    /// name when asked for a name, and the image finds them by its manifest digest.
+    pub fn record_attestations(&self, attestations: &[Descriptor]) -> Result<()> {
+        let _lock = self.lock()?;
+        let (named, mut others) = self.entries()?;
+        let before = others.len();
+        for d in attestations {
+            others.entry(d.digest().to_string()).or_insert_with(|| d.clone());
+        }
+        if others.len() == before {
+            return Ok(());
+        }
+        self.save_entries(named, others)
     }
 
     pub fn lookup(&self, name: &str) -> Result<Option<Descriptor>> {
@@ -251,29 +282,30 @@ impl Store {
     /// earlier image of that name.
     pub fn set_name(&self, name: &str, descriptor: &Descriptor) -> Result<()> {
         let _lock = self.lock()?;
-        let mut names = self.names()?;
+        let (mut names, others) = self.entries()?;
         let mut named = descriptor.clone();
         let mut annotations = named.annotations().clone().unwrap_or_default();
         annotations.insert(REF_NAME.to_owned(), name.to_owned());
         named.set_annotations(Some(annotations));
         names.insert(name.to_owned(), named);
-        self.save_names(names)
+        self.save_entries(names, others)
     }
 
     /// Forgets a name; blobs stay until `gc`. Returns whether the name existed.
     pub fn remove_name(&self, name: &str) -> Result<bool> {
         let _lock = self.lock()?;
-        let mut names = self.names()?;
+        let (mut names, others) = self.entries()?;
         let existed = names.remove(name).is_some();
         if existed {
-            self.save_names(names)?;
+            self.save_entries(names, others)?;
         }
         Ok(existed)
     }
 
-    fn save_names(&self, names: BTreeMap<String, Descriptor>) -> Result<()> {
+    /// Writes the index: named images by name, then the unnamed entries by digest.
+    fn save_entries(&self, names: BTreeMap<String, Descriptor>, others: BTreeMap<String, Descriptor>) -> Result<()> {
         let mut index = empty_index();
-        index.set_manifests(names.into_values().collect());
+        index.set_manifests(names.into_values().chain(others.into_values()).collect());
         self.save_index(&index)
     }
 }

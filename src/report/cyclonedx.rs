@@ -62,6 +62,16 @@ fn container(bom_ref: &str, c: &ComponentSbom) -> Value {
     if let Some(s) = &c.supplier {
         v["supplier"] = json!({"name": s});
     }
+    // The SBOMs attached to the image (inside it or attested beside it) and how they compare.
+    let attached: Vec<Value> = c
+        .catalog
+        .attached
+        .iter()
+        .map(|a| json!({"name": "sealkit:attached-sbom", "value": a.summary()}))
+        .collect();
+    if !attached.is_empty() {
+        v["properties"] = Value::from(attached);
+    }
     v
 }
 

@@ -52,6 +52,7 @@ impl ComponentSbom {
         supplier: Option<String>,
         extra: &mut dyn crate::image::rootfs::Tap,
     ) -> Result<Self, crate::image::ImageError> {
+        use crate::image::attestation;
         use crate::inspect::{sbom, scan};
         // One pass over each layer: flatten, hash every file with SHA-1, keep the catalogers'
         // files and inspect every ELF file on the way.
@@ -82,6 +83,15 @@ impl ComponentSbom {
             }
         }
         let mut catalog = sbom::catalog(&files, &rootfs, &binaries);
+        // SBOMs attached to the image's index, beside those shipped inside it.
+        let statements = attestation::statements(store, image, &sbom::attached::is_sbom_predicate);
+        let attested = sbom::attached::attested(
+            &statements,
+            &attestation::subjects(image),
+            &catalog.packages,
+            &mut problems,
+        );
+        catalog.attached.extend(attested);
         catalog.problems.extend(problems);
         catalog.problems.sort();
         let supplier = supplier.or_else(|| image.labels().get("org.opencontainers.image.vendor").cloned());

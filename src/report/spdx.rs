@@ -222,6 +222,27 @@ fn image_package(id: &str, name: &str, version: &str, digest_hex: Option<&str>, 
     p
 }
 
+/// The SBOMs attached to a component image (shipped inside it or attested beside it) and how they
+/// compare with the catalogers, as SPDX annotations of the image's package.
+fn annotate_attached(package: &mut Value, c: &ComponentSbom, created: &str) {
+    let annotations: Vec<Value> = c
+        .catalog
+        .attached
+        .iter()
+        .map(|a| {
+            json!({
+                "annotationDate": created,
+                "annotationType": "OTHER",
+                "annotator": format!("Tool: sealkit-{}", env!("CARGO_PKG_VERSION")),
+                "comment": format!("Attached SBOM {}, compared with sealkit's catalogers", a.summary()),
+            })
+        })
+        .collect();
+    if !annotations.is_empty() {
+        package["annotations"] = Value::from(annotations);
+    }
+}
+
 pub fn document(input: &SbomInput) -> Value {
     let mut b = Builder {
         packages: Vec::new(),
@@ -239,6 +260,7 @@ pub fn document(input: &SbomInput) -> Value {
             Some(only.manifest.hex()),
             &only.supplier,
         ));
+        annotate_attached(&mut b.packages[0], only, &input.created);
         b.component(only, ROOT_ID, 0);
     } else {
         // The OS image: its supplier is whoever supplies its components, when they agree.
@@ -259,6 +281,7 @@ pub fn document(input: &SbomInput) -> Value {
                 Some(c.manifest.hex()),
                 &c.supplier,
             ));
+            annotate_attached(&mut b.packages[index], c, &input.created);
             b.relate(ROOT_ID, "CONTAINS", &id);
             b.component(c, &id, index);
         }

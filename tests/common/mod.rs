@@ -137,13 +137,8 @@ pub fn layout(dir: &Path, layers: &[Vec<u8>], compress: bool) -> String {
 
 /// As [`layout`], with the config's diff_ids replaced by `diff_ids` when given.
 pub fn layout_with(dir: &Path, layers: &[Vec<u8>], compress: bool, diff_ids_override: Option<Vec<String>>) -> String {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |bytes: &[u8]| {
-        let d = sha256(bytes);
-        std::fs::write(blobs.join(&d[7..]), bytes).unwrap();
-        (d, bytes.len())
-    };
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let put = |bytes: &[u8]| put_blob(dir, bytes);
     let mut descriptors = Vec::new();
     let mut diff_ids = Vec::new();
     for l in layers {
@@ -162,13 +157,7 @@ pub fn layout_with(dir: &Path, layers: &[Vec<u8>], compress: bool, diff_ids_over
         "config": {"Entrypoint": ["/bin/app"], "Labels": {"org.mobyproject.config": "{\"capabilities\":[\"CAP_KILL\"]}"}},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     });
-    let (cd, cn) = put(&serde_json::to_vec(&config).unwrap());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cn},
-        "layers": descriptors,
-    });
-    let (md, mn) = put(&serde_json::to_vec(&manifest).unwrap());
+    let (md, mn) = put_manifest(dir, &config, descriptors);
     let index = serde_json::json!({
         "schemaVersion": 2,
         "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": mn,
@@ -177,6 +166,166 @@ pub fn layout_with(dir: &Path, layers: &[Vec<u8>], compress: bool, diff_ids_over
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
     std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     format!("oci:{}:latest", dir.display())
+}
+
+/// Writes a blob into the layout `dir`; returns its digest and size.
+pub fn put_blob(dir: &Path, bytes: &[u8]) -> (String, usize) {
+    let d = sha256(bytes);
+    std::fs::write(dir.join("blobs/sha256").join(&d[7..]), bytes).unwrap();
+    (d, bytes.len())
+}
+
+/// Writes `config` and an OCI manifest of it and `layers` into the layout `dir`; returns the
+/// manifest's digest and size.
+pub fn put_manifest(dir: &Path, config: &serde_json::Value, layers: Vec<serde_json::Value>) -> (String, usize) {
+    let (cd, cn) = put_blob(dir, &serde_json::to_vec(config).unwrap());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cn},
+        "layers": layers,
+    });
+    put_blob(dir, &serde_json::to_vec(&manifest).unwrap())
+}
+
+/// An in-toto statement (v0.1, as BuildKit writes them) about `subject` (`sha256:…`).
+pub fn in_toto(subject: &str, predicate_type: &str, predicate: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "predicateType": predicate_type,
+        "subject": [{"name": "pkg:docker/example/app@1?platform=linux%2Famd64",
+                     "digest": {"sha256": subject.trim_start_matches("sha256:")}}],
+        "predicate": predicate,
+    }))
+    .unwrap()
+}
+
+/// One layer of an attestation manifest: its predicate-type annotation, and its blob — or, with
+/// `None`, a descriptor of `size` bytes whose blob the layout lacks.
+pub struct Attestation<'a> {
+    pub predicate_type: &'a str,
+    pub blob: Option<Vec<u8>>,
+    pub size: usize,
+}
+
+impl<'a> Attestation<'a> {
+    pub fn new(predicate_type: &'a str, blob: Vec<u8>) -> Self {
+        let size = blob.len();
+        Attestation {
+            predicate_type,
+            blob: Some(blob),
+            size,
+        }
+    }
+}
+
+/// Rewrites the one-image layout `dir` (made by [`layout`]) the way BuildKit exports an image
+/// with `--attest type=sbom`: index.json names an image index holding the linux/amd64 manifest
+/// and an attestation manifest (platform unknown/unknown, `vnd.docker.reference.*` annotations)
+/// whose layers are the given in-toto blobs. Returns (the image manifest's digest, the
+/// attestation manifest's digest).
+pub fn attest_layout(dir: &Path, attestations: &[Attestation]) -> (String, String) {
+    let put = |bytes: &[u8]| put_blob(dir, bytes);
+    let top: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let image = &top["manifests"][0];
+    let image_digest = image["digest"].as_str().unwrap().to_owned();
+    let mut layers = Vec::new();
+    let mut diff_ids = Vec::new();
+    for a in attestations {
+        let digest = match &a.blob {
+            Some(blob) => put(blob).0,
+            None => sha256(format!("absent {}", a.size).as_bytes()),
+        };
+        diff_ids.push(digest.clone());
+        layers.push(
+            serde_json::json!({"mediaType": "application/vnd.in-toto+json", "digest": digest, "size": a.size,
+                                        "annotations": {"in-toto.io/predicate-type": a.predicate_type}}),
+        );
+    }
+    let config = serde_json::json!({"architecture": "unknown", "os": "unknown", "config": {},
+                                     "rootfs": {"type": "layers", "diff_ids": diff_ids}});
+    let (ad, an) = put_manifest(dir, &config, layers);
+    let index = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": image["mediaType"], "digest": image_digest, "size": image["size"],
+             "platform": {"architecture": "amd64", "os": "linux"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ad, "size": an,
+             "platform": {"architecture": "unknown", "os": "unknown"},
+             "annotations": {"vnd.docker.reference.digest": image_digest,
+                             "vnd.docker.reference.type": "attestation-manifest"}},
+        ],
+    });
+    let (id, n) = put(&serde_json::to_vec(&index).unwrap());
+    let top = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": id, "size": n,
+                       "annotations": {"org.opencontainers.image.ref.name": "latest"}}],
+    });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+    (image_digest, ad)
+}
+
+/// The digest of the one image manifest index.json of a [`layout`] names.
+pub fn manifest_of(dir: &Path) -> String {
+    let top: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    top["manifests"][0]["digest"].as_str().unwrap().to_owned()
+}
+
+pub const SPDX: &str = "https://spdx.dev/Document";
+
+/// An image with packages alpha and beta (dpkg), in a BuildKit-shaped layout whose attestation
+/// manifest carries `extra` besides an SPDX statement listing alpha and gamma. Returns the
+/// reference, the image manifest's digest and the SPDX statement's digest.
+pub fn attested_image(dir: &Path, extra: &dyn Fn(&str) -> Vec<Attestation<'static>>) -> (String, String, String) {
+    let status = b"Package: alpha\nStatus: install ok installed\nMaintainer: Test <t@example.org>\nVersion: 1\nArchitecture: amd64\n\nPackage: beta\nStatus: install ok installed\nMaintainer: Test <t@example.org>\nVersion: 2\nArchitecture: amd64\n";
+    let reference = layout(
+        dir,
+        &[layer(&[
+            E::Dir("var/", 0o755),
+            E::Dir("var/lib/", 0o755),
+            E::Dir("var/lib/dpkg/", 0o755),
+            E::File("var/lib/dpkg/status", 0o644, status),
+        ])],
+        true,
+    );
+    let image = manifest_of(dir);
+    let spdx = in_toto(
+        &image,
+        SPDX,
+        serde_json::json!({"spdxVersion": "SPDX-2.3", "packages": [{"name": "alpha"}, {"name": "gamma"}]}),
+    );
+    let spdx_digest = sha256(&spdx);
+    let mut attestations = vec![Attestation::new(SPDX, spdx)];
+    attestations.extend(extra(&image));
+    attest_layout(dir, &attestations);
+    (reference, image, spdx_digest)
+}
+
+/// The attached SBOM of a BuildKit attestation, with the exact differences.
+pub fn assert_attested(catalog: &serde_json::Value, spdx_digest: &str) {
+    let attached = catalog["attached"].as_array().unwrap();
+    let entry = attached
+        .iter()
+        .find(|a| a["path"] == format!("attestation:{spdx_digest}"))
+        .unwrap_or_else(|| panic!("no attestation entry: {catalog:#}"));
+    assert_eq!(entry["format"], "spdx");
+    assert_eq!(entry["packages"], 2);
+    assert_eq!(entry["only_in_sbom"], serde_json::json!(["gamma"]));
+    assert_eq!(entry["only_in_image"], serde_json::json!(["beta"]));
+}
+
+/// `sealkit sbom REFERENCE --format json` over the store `store`, parsed.
+pub fn sbom_json(store: &Path, reference: &str) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("sealkit")
+        .unwrap()
+        .env("SEALKIT_STORE", store)
+        .args(["sbom", reference, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
 }
 
 /// The LinuxKit corpus (../shared/linuxkit-examples, or $SEALKIT_LINUXKIT_EXAMPLES).

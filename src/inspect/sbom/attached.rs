@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Files, Package, Problem};
+use crate::image::attestation::Statement;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AttachedSbom {
@@ -19,6 +20,21 @@ pub struct AttachedSbom {
     pub only_in_sbom: Vec<String>,
     /// Package names the catalogers found and the attached SBOM does not list.
     pub only_in_image: Vec<String>,
+}
+
+impl AttachedSbom {
+    /// One line for the SPDX and CycloneDX writers: where it is and how it compares, e.g.
+    /// `attestation:sha256:… (spdx, 2 packages): 1 only in the SBOM, 1 only in the image`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} ({}, {} packages): {} only in the SBOM, {} only in the image",
+            self.path,
+            self.format,
+            self.packages,
+            self.only_in_sbom.len(),
+            self.only_in_image.len()
+        )
+    }
 }
 
 pub fn wanted(path: &Path) -> bool {
@@ -61,42 +77,142 @@ fn read(doc: &serde_json::Value) -> Option<(&'static str, BTreeSet<String>)> {
 /// Cap on the names listed per difference: enough to act on, bounded for huge SBOMs.
 const MAX_LISTED: usize = 100;
 
+/// The cross-check of one SBOM document against the catalogued packages: what each side lists
+/// that the other lacks. `None` when the document is neither SPDX nor CycloneDX.
+fn cross_check(location: String, doc: &serde_json::Value, found: &BTreeSet<&str>) -> Option<AttachedSbom> {
+    let (format, names) = read(doc)?;
+    // The document's own root (the image or the described package) is not a package of it.
+    let only_in_sbom: Vec<String> = names
+        .iter()
+        .filter(|n| !found.contains(n.as_str()))
+        .take(MAX_LISTED)
+        .cloned()
+        .collect();
+    let only_in_image: Vec<String> = found
+        .iter()
+        .filter(|n| !names.contains(**n))
+        .take(MAX_LISTED)
+        .map(|n| (*n).to_owned())
+        .collect();
+    Some(AttachedSbom {
+        path: location,
+        format: format.into(),
+        packages: names.len(),
+        only_in_sbom,
+        only_in_image,
+    })
+}
+
+fn found(packages: &[Package]) -> BTreeSet<&str> {
+    packages.iter().map(|p| p.name.as_str()).collect()
+}
+
 pub fn catalog(files: &Files, packages: &[Package], problems: &mut Vec<Problem>) -> Vec<AttachedSbom> {
-    let found: BTreeSet<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+    let found = found(packages);
     let mut out = Vec::new();
     for (path, bytes) in files.contents.iter().filter(|(p, _)| wanted(p)) {
         let file = path.display().to_string();
         let Some(doc) = super::parse_json(&file, bytes, "an SBOM file that is not valid JSON", problems) else {
             continue;
         };
-        let Some((format, names)) = read(&doc) else {
-            problems.push(Problem {
+        match cross_check(file.clone(), &doc, &found) {
+            Some(attached) => out.push(attached),
+            None => problems.push(Problem {
                 file,
                 line: 0,
                 message: "named like an SBOM but neither SPDX nor CycloneDX JSON".into(),
-            });
+            }),
+        }
+    }
+    out
+}
+
+/// Whether an in-toto predicate type is an SBOM sealkit reads (SPDX or CycloneDX, any version
+/// suffix: `https://spdx.dev/Document`, `https://cyclonedx.org/bom/v1.6`).
+pub fn is_sbom_predicate(predicate_type: &str) -> bool {
+    predicate_type.starts_with("https://spdx.dev/Document") || predicate_type.starts_with("https://cyclonedx.org/bom")
+}
+
+/// The SBOMs attached to the image as BuildKit attestations, cross-checked like those shipped
+/// inside it. `subjects` are the digests a statement may name as its subject: the image manifest,
+/// or an object within it (its config or a layer), as BuildKit's attestation format allows. A
+/// statement that cannot be read, is not an in-toto statement, or names another subject is a
+/// problem; other predicate types (provenance) are not SBOMs and are passed over.
+pub fn attested(
+    statements: &[Statement],
+    subjects: &BTreeSet<String>,
+    packages: &[Package],
+    problems: &mut Vec<Problem>,
+) -> Vec<AttachedSbom> {
+    let found = found(packages);
+    let mut out = Vec::new();
+    let mut problem = |file: &str, message: String| {
+        problems.push(Problem {
+            file: file.to_owned(),
+            line: 0,
+            message,
+        })
+    };
+    for st in statements {
+        let file = st.location.as_str();
+        let bytes = match &st.content {
+            Ok(bytes) => bytes,
+            Err(why) => {
+                problem(file, why.clone());
+                continue;
+            }
+        };
+        let doc = match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(doc) => doc,
+            Err(e) => {
+                problem(file, format!("an attestation that is not valid JSON: {e}"));
+                continue;
+            }
+        };
+        let Some(predicate_type) = doc
+            .get("_type")
+            .and_then(|t| t.as_str())
+            .filter(|t| t.starts_with("https://in-toto.io/Statement/"))
+            .and(doc.get("predicateType"))
+            .and_then(|t| t.as_str())
+        else {
+            problem(
+                file,
+                "not an in-toto statement (no _type https://in-toto.io/Statement/… with a predicateType)".into(),
+            );
             continue;
         };
-        // The document's own root (the image or the described package) is not a package of it.
-        let only_in_sbom: Vec<String> = names
-            .iter()
-            .filter(|n| !found.contains(n.as_str()))
-            .take(MAX_LISTED)
-            .cloned()
+        if !is_sbom_predicate(predicate_type) {
+            continue;
+        }
+        let named: Vec<String> = doc["subject"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["digest"]["sha256"].as_str())
+            .map(|hex| format!("sha256:{hex}"))
             .collect();
-        let only_in_image: Vec<String> = found
-            .iter()
-            .filter(|n| !names.contains(**n))
-            .take(MAX_LISTED)
-            .map(|n| (*n).to_owned())
-            .collect();
-        out.push(AttachedSbom {
-            path: file,
-            format: format.into(),
-            packages: names.len(),
-            only_in_sbom,
-            only_in_image,
-        });
+        if !named.iter().any(|d| subjects.contains(d)) {
+            problem(
+                file,
+                format!(
+                    "the statement is about {}, not this image: it was attached to the wrong image",
+                    if named.is_empty() {
+                        "no sha256 subject".to_owned()
+                    } else {
+                        named.join(", ")
+                    }
+                ),
+            );
+            continue;
+        }
+        match cross_check(st.location.clone(), &doc, &found) {
+            Some(attached) => out.push(attached),
+            None => problem(
+                file,
+                format!("predicate type {predicate_type}, but the predicate is neither SPDX nor CycloneDX JSON"),
+            ),
+        }
     }
     out
 }
