@@ -114,8 +114,9 @@ struct Builder<'e> {
     /// Receives each element of `list` as it is made.
     emit: &'e mut dyn FnMut(&Value),
     packages: Vec<Value>,
-    /// File elements already written: init images merged at `/` can share paths.
-    emitted: BTreeSet<String>,
+    /// File elements already written: init images merged at `/` can share paths (one image's
+    /// paths are unique, so they are tracked only for several).
+    emitted: Option<BTreeSet<String>>,
     extracted: BTreeSet<String>,
 }
 
@@ -128,8 +129,16 @@ impl Builder<'_> {
 
     /// Adds one component's packages and files under `parent`.
     fn component(&mut self, c: &ComponentSbom, parent_id: &str, parent_index: usize) {
-        let present: BTreeMap<String, &std::path::PathBuf> =
-            c.rootfs.files().map(|(p, _)| (p.display().to_string(), p)).collect();
+        // The list of files needs nothing from the packages.
+        let packages: &[Package] = if self.list == List::Files {
+            &[]
+        } else {
+            &c.catalog.packages
+        };
+        let present: BTreeMap<String, &std::path::PathBuf> = match packages {
+            [] => BTreeMap::new(),
+            _ => c.rootfs.files().map(|(p, _)| (p.display().to_string(), p)).collect(),
+        };
         let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
         for p in &c.catalog.packages {
             by_name
@@ -137,7 +146,7 @@ impl Builder<'_> {
                 .or_insert_with(|| package_id(p, &c.prefix));
         }
         let mut owned = BTreeSet::new();
-        for p in &c.catalog.packages {
+        for p in packages {
             let id = package_id(p, &c.prefix);
             let mut refs = vec![
                 json!({"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p.purl}),
@@ -167,7 +176,9 @@ impl Builder<'_> {
                 "sourceInfo": source_info,
             });
             let contained: Vec<&String> = p.files.iter().filter(|f| present.contains_key(*f)).collect();
-            if let Some(code) = verification_code(contained.iter().filter_map(|f| c.sha1.get(present[*f]))) {
+            if self.list == List::Packages
+                && let Some(code) = verification_code(contained.iter().filter_map(|f| c.sha1.get(present[*f])))
+            {
                 pkg["filesAnalyzed"] = Value::from(true);
                 pkg["packageVerificationCode"] = json!({"packageVerificationCodeValue": code});
             }
@@ -175,7 +186,9 @@ impl Builder<'_> {
             self.relate(parent_id, "CONTAINS", &id);
             for f in contained {
                 owned.insert(f.clone());
-                self.relate(&id, "CONTAINS", &file_id(&format!("{}{f}", c.prefix)));
+                if self.list == List::Relationships {
+                    self.relate(&id, "CONTAINS", &file_id(&format!("{}{f}", c.prefix)));
+                }
             }
             for d in &p.depends {
                 if let Some(target) = by_name.get(d.as_str()).cloned() {
@@ -184,19 +197,25 @@ impl Builder<'_> {
             }
         }
         let mut unowned_sums = Vec::new();
+        // The SHA-1s are keyed by the same paths in the same order: read them alongside.
+        let mut sha1s = c.sha1.iter().peekable();
         for (path, entry) in c.rootfs.files() {
+            while sha1s.next_if(|(p, _)| *p < path).is_some() {}
+            let sha1 = sha1s.next_if(|(p, _)| *p == path).map(|(_, s)| s);
             let name = format!("{}{}", c.prefix, path.display());
-            let mut checksums = Vec::new();
-            if let Some(sha1) = c.sha1.get(path) {
-                checksums.push(json!({"algorithm": "SHA1", "checksumValue": sha1}));
-            }
-            if let Some(sha256) = &entry.sha256 {
-                checksums.push(json!({"algorithm": "SHA256", "checksumValue": sha256.hex()}));
-            }
-            if !self.emitted.insert(name.clone()) {
+            if let Some(emitted) = self.emitted.as_mut()
+                && !emitted.insert(name.clone())
+            {
                 continue;
             }
             if self.list == List::Files {
+                let mut checksums = Vec::new();
+                if let Some(sha1) = sha1 {
+                    checksums.push(json!({"algorithm": "SHA1", "checksumValue": sha1}));
+                }
+                if let Some(sha256) = &entry.sha256 {
+                    checksums.push(json!({"algorithm": "SHA256", "checksumValue": sha256.hex()}));
+                }
                 (self.emit)(&json!({
                     "SPDXID": file_id(&name),
                     "fileName": format!("./{name}"),
@@ -205,9 +224,11 @@ impl Builder<'_> {
                     "copyrightText": "NOASSERTION",
                 }));
             }
-            if !owned.contains(&path.display().to_string()) {
-                self.relate(parent_id, "CONTAINS", &file_id(&name));
-                if let Some(s) = c.sha1.get(path) {
+            if !owned.contains(&name[c.prefix.len()..]) {
+                if self.list == List::Relationships {
+                    self.relate(parent_id, "CONTAINS", &file_id(&name));
+                }
+                if let Some(s) = sha1 {
                     unowned_sums.push(s);
                 }
             }
@@ -245,7 +266,7 @@ fn walk(input: &SbomInput, list: List, emit: &mut dyn FnMut(&Value)) -> (Vec<Val
         list,
         emit,
         packages: Vec::new(),
-        emitted: BTreeSet::new(),
+        emitted: (input.components.len() > 1).then(BTreeSet::new),
         extracted: BTreeSet::new(),
     };
     b.relate("SPDXRef-DOCUMENT", "DESCRIBES", ROOT_ID);
