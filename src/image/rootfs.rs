@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use oci_spec::image::{Descriptor, MediaType};
 use serde::Serialize;
@@ -201,16 +201,16 @@ pub fn compression_of(media_type: &MediaType, head: &[u8]) -> Compression {
 
 /// A layer as an uncompressed tar stream, bounded, whose diff_id is known at its end.
 ///
-/// A thread of its own reads the blob (hashing it), decompresses it and hashes the result (the
-/// diff_id) while the reader parses the tar and hashes each file: on two cores, decompression and
-/// the per-file work overlap instead of taking turns. The thread hands over filled buffers, in
+/// A thread of its own reads the blob (hashing it) and decompresses it, and another hashes the
+/// result (the diff_id), while the reader parses the tar and hashes each file: on two cores,
+/// decompression and the per-file work overlap instead of taking turns. The thread hands over filled buffers, in
 /// order, through a queue of [`PIPE_BUFFERS`], so memory stays flat whatever the layer's size and
 /// the bytes read are the same whatever the scheduling.
 pub struct LayerStream {
     full: Option<mpsc::Receiver<Piece>>,
     /// Buffers read out, returned to the thread to be filled again.
-    empty: mpsc::Sender<Vec<u8>>,
-    current: Vec<u8>,
+    empty: mpsc::Sender<Arc<Vec<u8>>>,
+    current: Arc<Vec<u8>>,
     /// Bytes of `current` that hold data, and how many of them were read out.
     filled: usize,
     taken: usize,
@@ -226,20 +226,49 @@ const PIPE_BUFFER_BYTES: usize = 1 << 18;
 
 enum Piece {
     /// A buffer and how many of its bytes hold data.
-    Bytes(Vec<u8>, usize),
+    Bytes(Arc<Vec<u8>>, usize),
     End(io::Result<Digest>),
 }
 
-/// The decompressing thread: fills buffers from `reader` until its end or first error.
+/// The decompressing thread: fills buffers from `reader` until its end or first error. The
+/// diff_id is hashed on a third thread, so that the work spreads over the cores whichever side,
+/// decompressing or reading the tar, is the busier.
 fn inflate_layer(
     mut reader: Bounded<Box<dyn Read + Send>>,
-    mut diff_hasher: Option<HashingWriter<io::Sink>>,
+    hash_diff: bool,
     blob_digest: Digest,
     full: mpsc::SyncSender<Piece>,
-    empty: mpsc::Receiver<Vec<u8>>,
+    empty: mpsc::Receiver<Arc<Vec<u8>>>,
 ) {
-    loop {
-        let mut buf = empty.try_recv().unwrap_or_else(|_| vec![0u8; PIPE_BUFFER_BYTES]);
+    let mut hasher = None;
+    if hash_diff {
+        let (tx, rx) = mpsc::sync_channel::<(Arc<Vec<u8>>, usize)>(PIPE_BUFFERS);
+        let spawned = std::thread::Builder::new()
+            .name("sealkit-diffid".into())
+            .spawn(move || {
+                let mut h = HashingWriter::new(io::sink());
+                for (buf, n) in rx {
+                    // A sink never fails.
+                    let _ = io::Write::write_all(&mut h, &buf[..n]);
+                }
+                h.finish().1
+            });
+        match spawned {
+            Ok(thread) => hasher = Some((tx, thread)),
+            Err(e) => {
+                let _ = full.send(Piece::End(Err(e)));
+                return;
+            }
+        }
+    }
+    // `None` when the reader is gone: nothing is waiting for the rest.
+    let outcome = loop {
+        // A buffer comes back for reuse unless the hasher still holds it.
+        let mut buf = empty
+            .try_recv()
+            .ok()
+            .and_then(|b| Arc::try_unwrap(b).ok())
+            .unwrap_or_else(|| vec![0u8; PIPE_BUFFER_BYTES]);
         let mut filled = 0;
         let mut failure = None;
         while filled < buf.len() {
@@ -253,28 +282,36 @@ fn inflate_layer(
                 }
             }
         }
-        if let Some(h) = diff_hasher.as_mut() {
-            // A sink never fails.
-            let _ = io::Write::write_all(h, &buf[..filled]);
-        }
         let at_end = filled < buf.len();
-        // A failed send means the reader is gone: nothing is waiting for the rest.
-        if filled > 0 && full.send(Piece::Bytes(buf, filled)).is_err() {
-            return;
+        if filled > 0 {
+            let buf = Arc::new(buf);
+            if let Some((tx, _)) = &hasher {
+                let _ = tx.send((Arc::clone(&buf), filled));
+            }
+            if full.send(Piece::Bytes(buf, filled)).is_err() {
+                break None;
+            }
         }
         if let Some(e) = failure {
-            let _ = full.send(Piece::End(Err(e)));
-            return;
+            break Some(Err(e));
         }
         if at_end {
-            let diff_id = match diff_hasher {
-                Some(h) => h.finish().1,
-                None => blob_digest,
-            };
-            let _ = full.send(Piece::End(Ok(diff_id)));
-            return;
+            break Some(Ok(()));
         }
-    }
+    };
+    // Closing its queue ends the hasher: no thread outlives the stream.
+    let diff_id = hasher.map(|(tx, thread)| {
+        drop(tx);
+        thread.join()
+    });
+    let end = match (outcome, diff_id) {
+        (None, _) => return,
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(())), None) => Ok(blob_digest),
+        (Some(Ok(())), Some(Ok(diff_id))) => Ok(diff_id),
+        (Some(Ok(())), Some(Err(_))) => Err(io::Error::other("the thread hashing the layer's diff_id stopped")),
+    };
+    let _ = full.send(Piece::End(end));
 }
 
 impl Read for LayerStream {
@@ -364,12 +401,11 @@ pub fn open_layer(store: &Store, image: &ResolvedImage, index: usize) -> Result<
         read: 0,
         limit,
     };
-    let diff_hasher = (!plain).then(|| HashingWriter::new(io::sink()));
     let (full_tx, full) = mpsc::sync_channel(PIPE_BUFFERS);
     let (empty, empty_rx) = mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("sealkit-layer".into())
-        .spawn(move || inflate_layer(reader, diff_hasher, digest, full_tx, empty_rx))
+        .spawn(move || inflate_layer(reader, !plain, digest, full_tx, empty_rx))
         .map_err(|e| {
             ImageError::invalid(
                 &image.reference,
@@ -380,7 +416,7 @@ pub fn open_layer(store: &Store, image: &ResolvedImage, index: usize) -> Result<
     Ok(LayerStream {
         full: Some(full),
         empty,
-        current: Vec::new(),
+        current: Arc::new(Vec::new()),
         filled: 0,
         taken: 0,
         end: None,
