@@ -197,13 +197,13 @@ pub fn build(loaded: &Loaded, resolver: &Resolver, store: &Store, request: &Requ
             components: &components,
             created: report::rfc3339(epoch as i64),
         };
-        Some(
-            serde_json::to_vec_pretty(&report::spdx::document(&input)).map_err(|e| BuildError::Input {
-                what: "the SBOM".into(),
-                message: e.to_string(),
-                hint: "report this as a sealkit bug".into(),
-            })?,
-        )
+        let mut bytes = Vec::new();
+        report::spdx::write(&input, &mut bytes).map_err(|e| BuildError::Input {
+            what: "the SBOM".into(),
+            message: e.to_string(),
+            hint: "report this as a sealkit bug".into(),
+        })?;
+        Some(bytes)
     } else {
         None
     };

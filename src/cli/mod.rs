@@ -106,9 +106,13 @@ impl StoreArgs {
 /// Writes a document and a newline to stdout. A reader that stops early (`| head`) is not an
 /// error.
 pub fn print(bytes: &[u8]) -> Outcome {
-    let mut out = std::io::stdout().lock();
-    match out
-        .write_all(bytes)
+    print_with(|out| out.write_all(bytes))
+}
+
+/// As [`print`], for a document that `write` streams (buffered) to stdout.
+pub fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Outcome {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush())
     {

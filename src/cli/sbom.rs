@@ -10,7 +10,7 @@ use sealkit::image::lock::{Lock, Resolver, lock_path};
 use sealkit::report::{self, ComponentSbom, SbomInput};
 
 use super::image::parse_ref;
-use super::{Failure, Outcome, StoreArgs, json_error, print};
+use super::{Failure, Outcome, StoreArgs, print_with};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -86,24 +86,32 @@ pub fn run(args: &SbomArgs) -> Outcome {
         components: &components,
         created: report::creation_time(),
     };
+    // SPDX is streamed to the output, its files and relationships never all in memory; the
+    // other documents hold packages only.
     let doc = match args.format {
-        Format::SpdxJson => report::spdx::document(&input),
-        Format::CyclonedxJson => report::cyclonedx::document(&input),
+        Format::SpdxJson => None,
+        Format::CyclonedxJson => Some(report::cyclonedx::document(&input)),
         Format::Json => {
             let list: Vec<serde_json::Value> = components
                 .iter()
                 .map(|c| serde_json::json!({"name": c.name, "prefix": c.prefix, "manifest": c.manifest.to_string(), "catalog": c.catalog}))
                 .collect();
-            match list.as_slice() {
+            Some(match list.as_slice() {
                 [only] if input.single().is_some() => only["catalog"].clone(),
                 _ => serde_json::json!({"components": list}),
-            }
+            })
         }
     };
-    let bytes = serde_json::to_vec_pretty(&doc).map_err(json_error)?;
+    let write = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        match &doc {
+            None => report::spdx::write(&input, out)?,
+            Some(doc) => serde_json::to_writer_pretty(out, doc)?,
+        }
+        Ok(())
+    };
     let packages: usize = components.iter().map(|c| c.catalog.packages.len()).sum();
     match &args.output {
-        None => print(&bytes),
+        None => print_with(write),
         Some(path) => {
             let dir = path
                 .parent()
@@ -111,8 +119,11 @@ pub fn run(args: &SbomArgs) -> Outcome {
                 .unwrap_or(Path::new("."));
             let mut tmp = tempfile::NamedTempFile::new_in(dir)
                 .map_err(|e| Failure::usage(format!("error: {}: {e}", dir.display())))?;
-            std::io::Write::write_all(&mut tmp, &bytes)
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
+            write(&mut out)
+                .and_then(|()| std::io::Write::flush(&mut out))
                 .map_err(|e| Failure::usage(format!("error: {}: {e}", path.display())))?;
+            drop(out);
             tmp.persist(path)
                 .map_err(|e| Failure::usage(format!("error: {}: {}", path.display(), e.error)))?;
             eprintln!(

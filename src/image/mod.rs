@@ -4,6 +4,7 @@ pub mod archive;
 pub mod attestation;
 pub mod digest;
 pub mod error;
+pub mod gunzip;
 pub mod lock;
 pub mod reference;
 pub mod registry;

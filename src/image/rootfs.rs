@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
 
 use oci_spec::image::{Descriptor, MediaType};
 use serde::Serialize;
@@ -199,39 +200,184 @@ pub fn compression_of(media_type: &MediaType, head: &[u8]) -> Compression {
 }
 
 /// A layer as an uncompressed tar stream, bounded, whose diff_id is known at its end.
-pub struct LayerStream<'a> {
-    reader: Bounded<Box<dyn Read + 'a>>,
-    /// Hashes the uncompressed bytes; `None` for an uncompressed layer, whose diff_id is its blob
-    /// digest, already verified by the store's reader when the stream ends.
-    diff_hasher: Option<HashingWriter<io::Sink>>,
-    blob_digest: Digest,
+///
+/// A thread of its own reads the blob (hashing it) and decompresses it, and another hashes the
+/// result (the diff_id), while the reader parses the tar and hashes each file: on two cores,
+/// decompression and the per-file work overlap instead of taking turns. The thread hands over filled buffers, in
+/// order, through a queue of [`PIPE_BUFFERS`], so memory stays flat whatever the layer's size and
+/// the bytes read are the same whatever the scheduling.
+pub struct LayerStream {
+    full: Option<mpsc::Receiver<Piece>>,
+    /// Buffers read out, returned to the thread to be filled again.
+    empty: mpsc::Sender<Arc<Vec<u8>>>,
+    current: Arc<Vec<u8>>,
+    /// Bytes of `current` that hold data, and how many of them were read out.
+    filled: usize,
+    taken: usize,
+    /// How the stream ended, once it has: the diff_id, or the error (repeated to later reads).
+    end: Option<std::result::Result<Digest, (io::ErrorKind, String)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Read for LayerStream<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.reader.read(buf)?;
-        if let Some(h) = self.diff_hasher.as_mut() {
-            io::Write::write_all(h, &buf[..n])?;
+/// Buffers between the decompressing thread and the reader: enough to smooth out their pace, few
+/// enough to cost 1 MiB.
+const PIPE_BUFFERS: usize = 4;
+const PIPE_BUFFER_BYTES: usize = 1 << 18;
+
+enum Piece {
+    /// A buffer and how many of its bytes hold data.
+    Bytes(Arc<Vec<u8>>, usize),
+    End(io::Result<Digest>),
+}
+
+/// The decompressing thread: fills buffers from `reader` until its end or first error. The
+/// diff_id is hashed on a third thread, so that the work spreads over the cores whichever side,
+/// decompressing or reading the tar, is the busier.
+fn inflate_layer(
+    mut reader: Bounded<Box<dyn Read + Send>>,
+    hash_diff: bool,
+    blob_digest: Digest,
+    full: mpsc::SyncSender<Piece>,
+    empty: mpsc::Receiver<Arc<Vec<u8>>>,
+) {
+    let mut hasher = None;
+    if hash_diff {
+        let (tx, rx) = mpsc::sync_channel::<(Arc<Vec<u8>>, usize)>(PIPE_BUFFERS);
+        let spawned = std::thread::Builder::new()
+            .name("sealkit-diffid".into())
+            .spawn(move || {
+                let mut h = HashingWriter::new(io::sink());
+                for (buf, n) in rx {
+                    // A sink never fails.
+                    let _ = io::Write::write_all(&mut h, &buf[..n]);
+                }
+                h.finish().1
+            });
+        match spawned {
+            Ok(thread) => hasher = Some((tx, thread)),
+            Err(e) => {
+                let _ = full.send(Piece::End(Err(e)));
+                return;
+            }
         }
-        Ok(n)
+    }
+    // `None` when the reader is gone: nothing is waiting for the rest.
+    let outcome = loop {
+        // A buffer comes back for reuse unless the hasher still holds it.
+        let mut buf = empty
+            .try_recv()
+            .ok()
+            .and_then(|b| Arc::try_unwrap(b).ok())
+            .unwrap_or_else(|| vec![0u8; PIPE_BUFFER_BYTES]);
+        let mut filled = 0;
+        let mut failure = None;
+        while filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let at_end = filled < buf.len();
+        if filled > 0 {
+            let buf = Arc::new(buf);
+            if let Some((tx, _)) = &hasher {
+                let _ = tx.send((Arc::clone(&buf), filled));
+            }
+            if full.send(Piece::Bytes(buf, filled)).is_err() {
+                break None;
+            }
+        }
+        if let Some(e) = failure {
+            break Some(Err(e));
+        }
+        if at_end {
+            break Some(Ok(()));
+        }
+    };
+    // Closing its queue ends the hasher: no thread outlives the stream.
+    let diff_id = hasher.map(|(tx, thread)| {
+        drop(tx);
+        thread.join()
+    });
+    let end = match (outcome, diff_id) {
+        (None, _) => return,
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(())), None) => Ok(blob_digest),
+        (Some(Ok(())), Some(Ok(diff_id))) => Ok(diff_id),
+        (Some(Ok(())), Some(Err(_))) => Err(io::Error::other("the thread hashing the layer's diff_id stopped")),
+    };
+    let _ = full.send(Piece::End(end));
+}
+
+impl Read for LayerStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.taken < self.filled {
+                let n = buf.len().min(self.filled - self.taken);
+                buf[..n].copy_from_slice(&self.current[self.taken..self.taken + n]);
+                self.taken += n;
+                return Ok(n);
+            }
+            match &self.end {
+                Some(Ok(_)) => return Ok(0),
+                Some(Err((kind, message))) => return Err(io::Error::new(*kind, message.clone())),
+                None => {}
+            }
+            let piece = self.full.as_ref().and_then(|full| full.recv().ok());
+            match piece {
+                Some(Piece::Bytes(next, filled)) => {
+                    let spent = std::mem::replace(&mut self.current, next);
+                    // The thread may have ended already: then the buffer is simply freed.
+                    let _ = self.empty.send(spent);
+                    (self.filled, self.taken) = (filled, 0);
+                }
+                Some(Piece::End(Ok(diff_id))) => self.end = Some(Ok(diff_id)),
+                Some(Piece::End(Err(e))) => {
+                    self.end = Some(Err((e.kind(), e.to_string())));
+                    return Err(e);
+                }
+                None => {
+                    let message = "the layer's decompressing thread stopped unexpectedly".to_owned();
+                    self.end = Some(Err((io::ErrorKind::Other, message.clone())));
+                    return Err(io::Error::other(message));
+                }
+            }
+        }
     }
 }
 
-impl LayerStream<'_> {
+impl LayerStream {
     /// Reads what is left (the diff_id covers the bytes after the tar's end blocks too) and
     /// returns the diff_id.
     pub fn finish(mut self) -> io::Result<Digest> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok(match self.diff_hasher {
-            Some(h) => h.finish().1,
-            None => self.blob_digest,
-        })
+        match self.end.take() {
+            Some(Ok(diff_id)) => Ok(diff_id),
+            Some(Err((kind, message))) => Err(io::Error::new(kind, message)),
+            None => Err(io::Error::other("the layer stream ended without its diff_id")),
+        }
+    }
+}
+
+impl Drop for LayerStream {
+    fn drop(&mut self) {
+        // Closing the queue stops the thread at its next buffer; wait for it, so that no thread
+        // outlives the stream.
+        self.full = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
 /// Opens layer `index` of `image` as an uncompressed tar stream, bounded against bombs. The
 /// compressed blob's digest is verified when the stream ends.
-pub fn open_layer<'a>(store: &'a Store, image: &ResolvedImage, index: usize) -> Result<LayerStream<'a>> {
+pub fn open_layer(store: &Store, image: &ResolvedImage, index: usize) -> Result<LayerStream> {
     let desc = &image.layers()[index];
     let digest =
         Digest::try_from(desc.digest()).map_err(|e| ImageError::invalid(&image.reference, e.to_string(), ""))?;
@@ -241,23 +387,40 @@ pub fn open_layer<'a>(store: &'a Store, image: &ResolvedImage, index: usize) -> 
         .to_vec();
     let compression = compression_of(desc.media_type(), &head);
     let plain = matches!(compression, Compression::None);
-    let decoded: Box<dyn Read + 'a> = match compression {
+    let decoded: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(blob),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(blob)),
+        Compression::Gzip => Box::new(super::gunzip::MultiGzDecoder::new(blob)),
         Compression::Zstd => Box::new(
             zstd::stream::read::Decoder::with_buffer(blob)
                 .map_err(|e| ImageError::invalid(&image.reference, format!("layer {digest}: {e}"), HOSTILE))?,
         ),
     };
     let limit = desc.size().saturating_mul(BOMB_RATIO).max(BOMB_FLOOR);
+    let reader = Bounded {
+        inner: decoded,
+        read: 0,
+        limit,
+    };
+    let (full_tx, full) = mpsc::sync_channel(PIPE_BUFFERS);
+    let (empty, empty_rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("sealkit-layer".into())
+        .spawn(move || inflate_layer(reader, !plain, digest, full_tx, empty_rx))
+        .map_err(|e| {
+            ImageError::invalid(
+                &image.reference,
+                format!("starting a thread to read layer {index} failed: {e}"),
+                "the system is out of threads or memory: retry with fewer programs running",
+            )
+        })?;
     Ok(LayerStream {
-        reader: Bounded {
-            inner: decoded,
-            read: 0,
-            limit,
-        },
-        diff_hasher: (!plain).then(|| HashingWriter::new(io::sink())),
-        blob_digest: digest,
+        full: Some(full),
+        empty,
+        current: Arc::new(Vec::new()),
+        filled: 0,
+        taken: 0,
+        end: None,
+        thread: Some(thread),
     })
 }
 

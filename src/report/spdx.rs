@@ -6,10 +6,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::{ComponentSbom, SbomInput};
+use crate::image::digest::HashingWriter;
 use crate::inspect::sbom::{Ecosystem, Package};
 
 const ROOT_ID: &str = "SPDXRef-Image";
@@ -97,25 +99,46 @@ fn verification_code<'a>(sums: impl Iterator<Item = &'a String>) -> Option<Strin
     Some(hex::encode(sha1::Digest::finalize(h)))
 }
 
-struct Builder {
+/// Which of the document's lists a walk over the components hands out: the files and the
+/// relationships (one or more per file) are streamed to the output one element at a time, never
+/// held, so memory does not grow with them; the packages are few and kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum List {
+    Packages,
+    Files,
+    Relationships,
+}
+
+struct Builder<'e> {
+    list: List,
+    /// Receives each element of `list` as it is made.
+    emit: &'e mut dyn FnMut(&Value),
     packages: Vec<Value>,
-    files: Vec<Value>,
-    /// File elements already written: init images merged at `/` can share paths.
-    emitted: BTreeSet<String>,
-    relationships: Vec<Value>,
+    /// File elements already written: init images merged at `/` can share paths (one image's
+    /// paths are unique, so they are tracked only for several).
+    emitted: Option<BTreeSet<String>>,
     extracted: BTreeSet<String>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn relate(&mut self, from: &str, kind: &str, to: &str) {
-        self.relationships
-            .push(json!({"spdxElementId": from, "relationshipType": kind, "relatedSpdxElement": to}));
+        if self.list == List::Relationships {
+            (self.emit)(&json!({"spdxElementId": from, "relationshipType": kind, "relatedSpdxElement": to}));
+        }
     }
 
     /// Adds one component's packages and files under `parent`.
     fn component(&mut self, c: &ComponentSbom, parent_id: &str, parent_index: usize) {
-        let present: BTreeMap<String, &std::path::PathBuf> =
-            c.rootfs.files().map(|(p, _)| (p.display().to_string(), p)).collect();
+        // The list of files needs nothing from the packages.
+        let packages: &[Package] = if self.list == List::Files {
+            &[]
+        } else {
+            &c.catalog.packages
+        };
+        let present: BTreeMap<String, &std::path::PathBuf> = match packages {
+            [] => BTreeMap::new(),
+            _ => c.rootfs.files().map(|(p, _)| (p.display().to_string(), p)).collect(),
+        };
         let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
         for p in &c.catalog.packages {
             by_name
@@ -123,7 +146,7 @@ impl Builder {
                 .or_insert_with(|| package_id(p, &c.prefix));
         }
         let mut owned = BTreeSet::new();
-        for p in &c.catalog.packages {
+        for p in packages {
             let id = package_id(p, &c.prefix);
             let mut refs = vec![
                 json!({"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": p.purl}),
@@ -153,7 +176,9 @@ impl Builder {
                 "sourceInfo": source_info,
             });
             let contained: Vec<&String> = p.files.iter().filter(|f| present.contains_key(*f)).collect();
-            if let Some(code) = verification_code(contained.iter().filter_map(|f| c.sha1.get(present[*f]))) {
+            if self.list == List::Packages
+                && let Some(code) = verification_code(contained.iter().filter_map(|f| c.sha1.get(present[*f])))
+            {
                 pkg["filesAnalyzed"] = Value::from(true);
                 pkg["packageVerificationCode"] = json!({"packageVerificationCodeValue": code});
             }
@@ -161,7 +186,9 @@ impl Builder {
             self.relate(parent_id, "CONTAINS", &id);
             for f in contained {
                 owned.insert(f.clone());
-                self.relate(&id, "CONTAINS", &file_id(&format!("{}{f}", c.prefix)));
+                if self.list == List::Relationships {
+                    self.relate(&id, "CONTAINS", &file_id(&format!("{}{f}", c.prefix)));
+                }
             }
             for d in &p.depends {
                 if let Some(target) = by_name.get(d.as_str()).cloned() {
@@ -170,28 +197,38 @@ impl Builder {
             }
         }
         let mut unowned_sums = Vec::new();
+        // The SHA-1s are keyed by the same paths in the same order: read them alongside.
+        let mut sha1s = c.sha1.iter().peekable();
         for (path, entry) in c.rootfs.files() {
+            while sha1s.next_if(|(p, _)| *p < path).is_some() {}
+            let sha1 = sha1s.next_if(|(p, _)| *p == path).map(|(_, s)| s);
             let name = format!("{}{}", c.prefix, path.display());
-            let mut checksums = Vec::new();
-            if let Some(sha1) = c.sha1.get(path) {
-                checksums.push(json!({"algorithm": "SHA1", "checksumValue": sha1}));
-            }
-            if let Some(sha256) = &entry.sha256 {
-                checksums.push(json!({"algorithm": "SHA256", "checksumValue": sha256.hex()}));
-            }
-            if !self.emitted.insert(name.clone()) {
+            if let Some(emitted) = self.emitted.as_mut()
+                && !emitted.insert(name.clone())
+            {
                 continue;
             }
-            self.files.push(json!({
-                "SPDXID": file_id(&name),
-                "fileName": format!("./{name}"),
-                "checksums": checksums,
-                "licenseConcluded": "NOASSERTION",
-                "copyrightText": "NOASSERTION",
-            }));
-            if !owned.contains(&path.display().to_string()) {
-                self.relate(parent_id, "CONTAINS", &file_id(&name));
-                if let Some(s) = c.sha1.get(path) {
+            if self.list == List::Files {
+                let mut checksums = Vec::new();
+                if let Some(sha1) = sha1 {
+                    checksums.push(json!({"algorithm": "SHA1", "checksumValue": sha1}));
+                }
+                if let Some(sha256) = &entry.sha256 {
+                    checksums.push(json!({"algorithm": "SHA256", "checksumValue": sha256.hex()}));
+                }
+                (self.emit)(&json!({
+                    "SPDXID": file_id(&name),
+                    "fileName": format!("./{name}"),
+                    "checksums": checksums,
+                    "licenseConcluded": "NOASSERTION",
+                    "copyrightText": "NOASSERTION",
+                }));
+            }
+            if !owned.contains(&name[c.prefix.len()..]) {
+                if self.list == List::Relationships {
+                    self.relate(parent_id, "CONTAINS", &file_id(&name));
+                }
+                if let Some(s) = sha1 {
                     unowned_sums.push(s);
                 }
             }
@@ -243,12 +280,14 @@ fn annotate_attached(package: &mut Value, c: &ComponentSbom, created: &str) {
     }
 }
 
-pub fn document(input: &SbomInput) -> Value {
+/// One walk over the components, handing the elements of `list` to `emit`; returns the packages
+/// and the extracted licenses.
+fn walk(input: &SbomInput, list: List, emit: &mut dyn FnMut(&Value)) -> (Vec<Value>, BTreeSet<String>) {
     let mut b = Builder {
+        list,
+        emit,
         packages: Vec::new(),
-        files: Vec::new(),
-        emitted: BTreeSet::new(),
-        relationships: Vec::new(),
+        emitted: (input.components.len() > 1).then(BTreeSet::new),
         extracted: BTreeSet::new(),
     };
     b.relate("SPDXRef-DOCUMENT", "DESCRIBES", ROOT_ID);
@@ -286,26 +325,186 @@ pub fn document(input: &SbomInput) -> Value {
             b.component(c, &id, index);
         }
     }
-    let mut doc = json!({
-        "spdxVersion": "SPDX-2.3",
-        "dataLicense": "CC0-1.0",
-        "SPDXID": "SPDXRef-DOCUMENT",
-        "name": input.name,
-        "documentNamespace": "",
-        "creationInfo": {"created": input.created, "creators": [format!("Tool: sealkit-{}", env!("CARGO_PKG_VERSION"))]},
-        "packages": b.packages,
-        "files": b.files,
-        "relationships": b.relationships,
-    });
-    if !b.extracted.is_empty() {
-        doc["hasExtractedLicensingInfos"] = b
-            .extracted
-            .iter()
-            .map(|id| json!({"licenseId": id, "name": id.trim_start_matches("LicenseRef-"), "extractedText": "A license named in the package's copyright file that is not on the SPDX license list."}))
-            .collect();
+    (b.packages, b.extracted)
+}
+
+/// A list of the document, made while it is serialized.
+struct Streamed<'a> {
+    input: &'a SbomInput<'a>,
+    list: List,
+}
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut failed = None;
+        walk(self.input, self.list, &mut |v| {
+            if failed.is_none()
+                && let Err(e) = seq.serialize_element(v)
+            {
+                failed = Some(e);
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => seq.end(),
+        }
     }
-    // The namespace is a digest of everything else: the same input gives the same document.
-    let digest = hex::encode(Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default()));
-    doc["documentNamespace"] = Value::from(format!("https://sealkit.dev/spdx/{}/{digest}", id_safe(input.name)));
-    doc
+}
+
+/// The document, its keys in the order a `serde_json::Value` writes them (sorted), so that
+/// streaming it gives the same bytes as building it first did.
+struct Document<'a> {
+    input: &'a SbomInput<'a>,
+    namespace: String,
+    packages: Vec<Value>,
+    extracted: Option<Value>,
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let input = self.input;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("SPDXID", "SPDXRef-DOCUMENT")?;
+        map.serialize_entry(
+            "creationInfo",
+            &json!({"created": input.created, "creators": [format!("Tool: sealkit-{}", env!("CARGO_PKG_VERSION"))]}),
+        )?;
+        map.serialize_entry("dataLicense", "CC0-1.0")?;
+        map.serialize_entry("documentNamespace", &self.namespace)?;
+        map.serialize_entry(
+            "files",
+            &Streamed {
+                input,
+                list: List::Files,
+            },
+        )?;
+        if let Some(extracted) = &self.extracted {
+            map.serialize_entry("hasExtractedLicensingInfos", extracted)?;
+        }
+        map.serialize_entry("name", input.name)?;
+        map.serialize_entry("packages", &self.packages)?;
+        map.serialize_entry(
+            "relationships",
+            &Streamed {
+                input,
+                list: List::Relationships,
+            },
+        )?;
+        map.serialize_entry("spdxVersion", "SPDX-2.3")?;
+        map.end()
+    }
+}
+
+impl<'a> Document<'a> {
+    fn new(input: &'a SbomInput<'a>) -> Result<Self, serde_json::Error> {
+        let (packages, extracted) = walk(input, List::Packages, &mut |_| {});
+        let extracted = (!extracted.is_empty()).then(|| {
+            extracted
+                .iter()
+                .map(|id| json!({"licenseId": id, "name": id.trim_start_matches("LicenseRef-"), "extractedText": "A license named in the package's copyright file that is not on the SPDX license list."}))
+                .collect()
+        });
+        let mut doc = Document {
+            input,
+            namespace: String::new(),
+            packages,
+            extracted,
+        };
+        // The namespace is a digest of everything else: the same input gives the same document.
+        let mut hasher = HashingWriter::new(std::io::sink());
+        serde_json::to_writer(&mut hasher, &doc)?;
+        let digest = hasher.finish().1;
+        doc.namespace = format!("https://sealkit.dev/spdx/{}/{}", id_safe(input.name), digest.hex());
+        Ok(doc)
+    }
+}
+
+/// Writes the SPDX document as pretty JSON, streaming its files and relationships: memory does
+/// not grow with them.
+pub fn write(input: &SbomInput, out: impl std::io::Write) -> Result<(), serde_json::Error> {
+    serde_json::to_writer_pretty(out, &Document::new(input)?)
+}
+
+/// The SPDX document as a value, for callers that embed it; [`write`] streams it instead.
+pub fn document(input: &SbomInput) -> Value {
+    // Serializing to a Value fails only on map keys that are not strings, and there are none.
+    Document::new(input)
+        .and_then(serde_json::to_value)
+        .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::image::rootfs::{ContentRef, Entry, Kind};
+    use crate::image::{Digest, Rootfs};
+    use crate::inspect::sbom::Catalog;
+
+    fn component(prefix: &str, files: &[&str]) -> ComponentSbom {
+        let mut rootfs = Rootfs::default();
+        let mut sha1 = BTreeMap::new();
+        for (i, f) in files.iter().enumerate() {
+            let entry = Entry {
+                kind: Kind::File,
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                size: 1,
+                mtime: 0,
+                sha256: Some(Digest::of(f.as_bytes())),
+                xattrs: BTreeMap::new(),
+                content: Some(ContentRef {
+                    layer: 0,
+                    ordinal: i as u64,
+                }),
+                layer: 0,
+                hardlink_of: None,
+            };
+            rootfs.entries.insert(PathBuf::from(f), entry);
+            sha1.insert(PathBuf::from(f), format!("{i:040}"));
+        }
+        ComponentSbom {
+            name: format!("example/{}", prefix.trim_end_matches('/')),
+            manifest: Digest::of(prefix.as_bytes()),
+            catalog: Catalog::default(),
+            rootfs,
+            sha1,
+            prefix: prefix.to_owned(),
+            supplier: Some("example".into()),
+        }
+    }
+
+    /// The streamed document is the document: the same bytes as the value written pretty, for
+    /// one image and for an OS image whose components share a path.
+    #[test]
+    fn streamed_and_built_documents_agree() {
+        for components in [
+            vec![component("", &["etc/a", "usr/b"])],
+            vec![
+                component("", &["etc/a"]),
+                component("", &["etc/a", "etc/c"]),
+                component("x/", &[]),
+            ],
+        ] {
+            let input = SbomInput {
+                name: "example",
+                components: &components,
+                created: "2017-04-18T16:30:00Z".into(),
+            };
+            let mut streamed = Vec::new();
+            write(&input, &mut streamed).unwrap();
+            assert_eq!(streamed, serde_json::to_vec_pretty(&document(&input)).unwrap());
+            // The namespace is the digest of the compact document with an empty namespace.
+            let mut doc = document(&input);
+            assert!(!doc["files"].as_array().unwrap().is_empty());
+            let namespace = doc["documentNamespace"].as_str().unwrap().to_owned();
+            doc["documentNamespace"] = Value::from("");
+            let digest = hex::encode(Sha256::digest(serde_json::to_vec(&doc).unwrap()));
+            assert_eq!(namespace, format!("https://sealkit.dev/spdx/example/{digest}"));
+        }
+    }
 }

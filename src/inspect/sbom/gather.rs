@@ -11,8 +11,9 @@ use crate::image::rootfs::{ContentRef, Tap};
 use crate::inspect::elf::{self, Inspection};
 use crate::inspect::scan::MAX_ELF_BYTES;
 
-/// ELF bytes held before a parallel batch is inspected.
-const BATCH_BYTES: usize = 64 << 20;
+/// ELF bytes held before a parallel batch is inspected: the largest share of sbom's memory, and
+/// already dozens of files to share between the cores.
+const BATCH_BYTES: usize = 16 << 20;
 
 struct Current {
     at: ContentRef,
@@ -21,6 +22,7 @@ struct Current {
     /// `None` until the first bytes say whether it is an ELF file.
     elf: Option<bool>,
     elf_possible: bool,
+    size: usize,
     bytes: Vec<u8>,
 }
 
@@ -80,6 +82,7 @@ impl Tap for Gather<'_> {
             keep: selected && size <= self.limit,
             elf: None,
             elf_possible: (4..=MAX_ELF_BYTES).contains(&size),
+            size: usize::try_from(size).unwrap_or(0),
             bytes: Vec::new(),
         });
         true
@@ -93,6 +96,10 @@ impl Tap for Gather<'_> {
             c.elf = Some(elf::is_elf(bytes));
         }
         if c.keep || c.elf == Some(true) {
+            if c.bytes.is_empty() {
+                // One allocation of the file's size, rather than doubling up to twice as much.
+                c.bytes.reserve_exact(c.size);
+            }
             c.bytes.extend_from_slice(bytes);
         }
     }
