@@ -747,3 +747,62 @@ fn iso_efi_without_its_tools_names_the_package() {
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing is left behind");
 }
+
+/// A volume in `format: oci` holds its image as an OCI layout, which skopeo reads and copies
+/// (verifying every blob).
+#[test]
+fn an_oci_volume_is_a_layout_skopeo_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = layout(
+        &tmp.path().join("image"),
+        &[layer(&[E::Dir("etc", 0o755), E::File("bin/app", 0o755, b"app")])],
+        true,
+    );
+    let yaml = format!(
+        "onboot:\n  - name: x\n    image: \"{image}\"\n    binds:\n      - vol:/vol\nvolumes:\n  - name: vol\n    image: \"{image}\"\n    format: oci\n"
+    );
+    let a = hostile(tmp.path(), &yaml);
+    assert!(a.get_output().status.success(), "{}", stderr(&a));
+    let unpacked = tmp.path().join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&unpacked)
+        .arg("-xf")
+        .arg(tmp.path().join("out/x.tar"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let lower = unpacked.join("containers/volumes/vol/lower");
+    assert!(lower.join("oci-layout").is_file() && unpacked.join("containers/volumes/vol/merged").is_dir());
+    let skopeo = |args: &[&str]| {
+        let out = std::process::Command::new("skopeo").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let inspected: serde_json::Value =
+        serde_json::from_slice(&skopeo(&["inspect", &format!("oci:{}", lower.display())])).unwrap();
+    let manifest = std::fs::read(tmp.path().join("image/index.json")).unwrap();
+    let index: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    assert_eq!(inspected["Digest"], index["manifests"][0]["digest"]);
+    skopeo(&[
+        "copy",
+        &format!("oci:{}", lower.display()),
+        &format!("oci:{}", tmp.path().join("copy").display()),
+    ]);
+
+    // Another platform than the build's cannot be written: the store holds one.
+    let second = tmp.path().join("second");
+    std::fs::create_dir_all(&second).unwrap();
+    let a = hostile(
+        &second,
+        &format!("volumes:\n  - name: vol\n    image: \"{image}\"\n    format: oci\n    platforms: [linux/arm64]\n"),
+    );
+    assert_eq!(a.get_output().status.code(), Some(2), "{}", stderr(&a));
+    assert!(stderr(&a).contains("linux/arm64"), "{}", stderr(&a));
+}

@@ -64,6 +64,8 @@ const APK_DB_LIMIT: u64 = 64 << 20;
 /// Everything `assemble` needs besides the images.
 pub struct Inputs<'a> {
     pub loaded: &'a Loaded,
+    /// Where the images' blobs are (volumes in `format: oci` copy them).
+    pub store: &'a crate::image::Store,
     pub plan: &'a Plan,
     pub unpacked: &'a [Unpacked<'a>],
     /// The merged SPDX document of every image, written at /sbom.spdx.json.
@@ -111,12 +113,22 @@ pub fn assemble(inputs: &Inputs, spool: &mut Spool) -> Result<Tree, BuildError> 
         let base = format!("{}/{}", VOLUMES_DIR.trim_start_matches('/'), name.value);
         match (&volume.value.image, volume.value.format) {
             (Some(image), Some(VolumeFormat::Oci)) => {
-                return Err(BuildError::Input {
-                    what: format!("volumes[{i}] ({})", image.value),
-                    message: "volumes in `format: oci` (an OCI layout of the image) are not built by this version"
-                        .into(),
-                    hint: "use `format: filesystem`, or build this configuration with LinuxKit".into(),
-                });
+                let resolved = inputs
+                    .plan
+                    .layouts
+                    .iter()
+                    .find(|(index, _)| *index == i)
+                    .map(|(_, image)| image)
+                    .ok_or_else(|| missing(&location))?;
+                let origin = Origin::new(&image.value, &location);
+                add_layout(
+                    &mut tree,
+                    &format!("{base}/lower"),
+                    resolved,
+                    inputs.store,
+                    spool,
+                    &origin,
+                )?;
             }
             (Some(_), _) => {
                 let unpacked = find(&location).ok_or_else(|| missing(&location))?;
@@ -171,6 +183,85 @@ pub fn assemble(inputs: &Inputs, spool: &mut Spool) -> Result<Tree, BuildError> 
         )?;
     }
     Ok(tree)
+}
+
+/// A volume in `format: oci`: the image as an OCI image layout (LinuxKit's `ImageOCITar`) —
+/// `oci-layout`, `index.json` naming its manifest for the build's platform, and the manifest,
+/// config and layer blobs, each copied from the store and verified against its digest on the way.
+fn add_layout(
+    tree: &mut Tree,
+    dir: &str,
+    image: &crate::image::ResolvedImage,
+    store: &crate::image::Store,
+    spool: &mut Spool,
+    origin: &Origin,
+) -> Result<(), BuildError> {
+    make_dirs(tree, &format!("{dir}/blobs/sha256"), origin)?;
+    let parse = |digest: String| {
+        digest
+            .parse()
+            .map_err(|e: crate::image::digest::BadDigest| BuildError::Input {
+                what: format!("{} {}", origin.location, origin.source),
+                message: e.to_string(),
+                hint: "import the image again".into(),
+            })
+    };
+    let mut digests = vec![
+        image.manifest_digest.clone(),
+        parse(image.manifest.config().digest().to_string())?,
+    ];
+    for layer in image.layers() {
+        digests.push(parse(layer.digest().to_string())?);
+    }
+    let mut manifest_size = 0;
+    for digest in &digests {
+        let mut blob = store.open_blob(digest, None)?;
+        let content = spool.append(&mut blob).map_err(|e| BuildError::Io {
+            path: store.blob_path(digest).display().to_string(),
+            source: e,
+            hint: "the store's copy is corrupt, or the output disk is full: import the image again or free space"
+                .into(),
+        })?;
+        if digest == &image.manifest_digest {
+            manifest_size = content.len();
+        }
+        tree.insert(
+            &format!("{dir}/blobs/sha256/{}", digest.hex()),
+            Node::made(NodeKind::File(content), 0o644, origin),
+        )?;
+    }
+    let media_type = image
+        .manifest
+        .media_type()
+        .as_ref()
+        .map_or("application/vnd.oci.image.manifest.v1+json".to_owned(), |m| {
+            m.to_string()
+        });
+    let mut platform = serde_json::json!({"architecture": image.platform.architecture, "os": image.platform.os});
+    if let Some(variant) = &image.platform.variant {
+        platform["variant"] = variant.clone().into();
+    }
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": media_type,
+            "digest": image.manifest_digest.to_string(),
+            "size": manifest_size,
+            "platform": platform,
+        }],
+    });
+    let index = serde_json::to_vec_pretty(&index).map_err(|e| BuildError::Input {
+        what: dir.to_owned(),
+        message: e.to_string(),
+        hint: "report this as a sealkit bug".into(),
+    })?;
+    tree.insert(&format!("{dir}/index.json"), Node::inline(index, 0o644, origin))?;
+    tree.insert(
+        &format!("{dir}/oci-layout"),
+        Node::inline(&br#"{"imageLayoutVersion":"1.0.0"}"#[..], 0o644, origin),
+    )?;
+    Ok(())
 }
 
 /// `to_go_json` for the two documents a bundle holds, behind one signature.

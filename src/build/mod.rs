@@ -221,6 +221,7 @@ pub fn build(loaded: &Loaded, resolver: &Resolver, store: &Store, request: &Requ
     let tree = assemble::assemble(
         &Inputs {
             loaded,
+            store,
             plan: &plan,
             unpacked: &unpacked,
             sbom,

@@ -32,6 +32,9 @@ pub struct Plan {
     pub containers: Vec<Component>,
     /// The images to unpack, in LinuxKit's order: kernel, init, volumes, containers.
     pub images: Vec<ImageUse>,
+    /// Volumes in `format: oci`, by their index in `volumes`: each image is written as an OCI
+    /// layout, not unpacked.
+    pub layouts: Vec<(usize, ResolvedImage)>,
 }
 
 /// Resolves every image of `loaded` through `resolver` (and its lock) and computes each
@@ -41,6 +44,7 @@ pub fn plan(loaded: &Loaded, resolver: &Resolver) -> Result<Plan, BuildError> {
     let containers = effective::compute(loaded, &facts)?;
     let config = &loaded.config;
     let mut images = Vec::new();
+    let mut layouts = Vec::new();
     let mut add = |location: String, name: String, reference: &str, prefix: String| -> Result<(), BuildError> {
         images.push(ImageUse {
             image: resolver.resolve(reference)?,
@@ -73,7 +77,21 @@ pub fn plan(loaded: &Loaded, resolver: &Resolver) -> Result<Plan, BuildError> {
             continue;
         };
         if volume.format == Some(VolumeFormat::Oci) {
-            continue; // an OCI layout, not a filesystem: nothing to catalog as files
+            // The store keeps the one platform an image was resolved for.
+            for wanted in volume.platforms.iter().flatten() {
+                if wanted.parse::<crate::image::Platform>().ok().as_ref() != Some(&resolver.platform) {
+                    return Err(BuildError::Input {
+                        what: format!("volumes[{i}] ({})", image.value),
+                        message: format!(
+                            "platform {wanted} is asked for, but this build holds only {}",
+                            resolver.platform
+                        ),
+                        hint: "list only the build's platform (--platform), or leave platforms out".into(),
+                    });
+                }
+            }
+            layouts.push((i, resolver.resolve(&image.value)?));
+            continue;
         }
         add(
             format!("volume[{i}]"),
@@ -100,5 +118,9 @@ pub fn plan(loaded: &Loaded, resolver: &Resolver) -> Result<Plan, BuildError> {
             format!("{}/{root}/", c.path),
         )?;
     }
-    Ok(Plan { containers, images })
+    Ok(Plan {
+        containers,
+        images,
+        layouts,
+    })
 }
