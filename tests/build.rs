@@ -806,3 +806,31 @@ fn an_oci_volume_is_a_layout_skopeo_reads() {
     assert_eq!(a.get_output().status.code(), Some(2), "{}", stderr(&a));
     assert!(stderr(&a).contains("linux/arm64"), "{}", stderr(&a));
 }
+
+/// Hard links stay hard links; empty files that merely sit side by side do not become one.
+#[test]
+fn only_real_hard_links_are_linked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = layout(
+        &tmp.path().join("image"),
+        &[layer(&[
+            E::File("a", 0o600, b""),
+            E::File("b", 0o755, b""),
+            E::File("c", 0o644, b"shared"),
+            E::Hardlink("d", "c"),
+        ])],
+        true,
+    );
+    let a = hostile(tmp.path(), &format!("onboot:\n  - name: x\n    image: \"{image}\"\n"));
+    assert!(a.get_output().status.success(), "{}", stderr(&a));
+    let list = members(&std::fs::read(tmp.path().join("out/x.tar")).unwrap());
+    let tree: BTreeMap<&str, &Member> = list.iter().map(|(n, m)| (n.as_str(), m)).collect();
+    let lower = "containers/onboot/000-x/lower";
+    assert_eq!(tree[format!("{lower}/a").as_str()].kind, tar::EntryType::Regular);
+    assert_eq!(tree[format!("{lower}/a").as_str()].mode, 0o600);
+    assert_eq!(tree[format!("{lower}/b").as_str()].kind, tar::EntryType::Regular);
+    assert_eq!(tree[format!("{lower}/b").as_str()].mode, 0o755);
+    let d = tree[format!("{lower}/d").as_str()];
+    assert_eq!(d.kind, tar::EntryType::Link);
+    assert_eq!(d.link.as_deref(), Some(format!("{lower}/c").as_str()));
+}

@@ -490,10 +490,7 @@ fn add_tar_members(
         };
         let kind = match header.entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let content = Content::Spool {
-                    offset: base + entry.raw_file_position(),
-                    len: entry.size(),
-                };
+                let content = Spool::content(base + entry.raw_file_position(), entry.size());
                 contents.insert(path.clone(), content.clone());
                 NodeKind::File(content)
             }

@@ -41,7 +41,16 @@ impl Spool {
         let offset = self.len;
         let copied = io::copy(from, &mut self.writer)?;
         self.len += copied;
-        Ok(Content::Spool { offset, len: copied })
+        Ok(Self::content(offset, copied))
+    }
+
+    /// A stored range. A range is the identity the writers make hard links by, and every empty
+    /// file would share its offset with the next: empty contents are not ranges.
+    pub fn content(offset: u64, len: u64) -> Content {
+        match len {
+            0 => Content::Inline(Vec::new().into()),
+            len => Content::Spool { offset, len },
+        }
     }
 
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -117,13 +126,7 @@ impl Tap for SpoolTap<'_> {
 
     fn end(&mut self) {
         if let Some((at, offset)) = self.current.take() {
-            self.stored.insert(
-                at,
-                Content::Spool {
-                    offset,
-                    len: self.spool.len - offset,
-                },
-            );
+            self.stored.insert(at, Spool::content(offset, self.spool.len - offset));
         }
     }
 }
