@@ -834,3 +834,23 @@ fn only_real_hard_links_are_linked() {
     assert_eq!(d.kind, tar::EntryType::Link);
     assert_eq!(d.link.as_deref(), Some(format!("{lower}/c").as_str()));
 }
+
+/// A file name that is not UTF-8 is refused by name, not silently rewritten.
+#[test]
+fn a_name_that_is_not_utf8_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bytes = layer(&[E::File("bin/bad-X", 0o644, b"x")]);
+    let at = bytes[..100].iter().position(|&b| b == b'X').unwrap();
+    bytes[at] = 0xff;
+    bytes[148..156].copy_from_slice(b"        ");
+    let sum: u32 = bytes[..512].iter().map(|&b| u32::from(b)).sum();
+    bytes[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let image = layout(&tmp.path().join("image"), &[bytes], true);
+    let a = hostile(tmp.path(), &format!("onboot:\n  - name: x\n    image: \"{image}\"\n"));
+    assert_eq!(a.get_output().status.code(), Some(2), "{}", stderr(&a));
+    assert!(
+        stderr(&a).contains("is not a UTF-8 name") && stderr(&a).contains("onboot[0]"),
+        "{}",
+        stderr(&a)
+    );
+}

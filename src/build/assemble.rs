@@ -329,6 +329,16 @@ fn node_of(entry: &Entry, stored: &BTreeMap<ContentRef, Content>, origin: &Origi
     }
 }
 
+/// A path as text. Names that are not UTF-8 are refused rather than rewritten: a lossy rewrite
+/// could make two names one.
+fn utf8<'a>(path: &'a Path, origin: &Origin) -> Result<&'a str, BuildError> {
+    path.to_str().ok_or_else(|| BuildError::Input {
+        what: format!("{} {}", origin.location, origin.source),
+        message: format!("{} is not a UTF-8 name", path.display()),
+        hint: "rename the file in the image: sealkit builds images whose names are UTF-8".into(),
+    })
+}
+
 fn excluded(path: &str) -> bool {
     EXCLUDE
         .iter()
@@ -348,12 +358,12 @@ fn add_image(tree: &mut Tree, unpacked: &Unpacked, resolv: Option<&str>) -> Resu
         None => replaced(template, RESOLV_STUB, &origin),
     };
     for (path, entry) in &unpacked.rootfs.entries {
-        let rel = path.to_string_lossy();
-        if excluded(&rel) {
+        let rel = utf8(path, &origin)?;
+        if excluded(rel) {
             continue;
         }
         let mut node = node_of(entry, unpacked.stored, &origin);
-        match rel.as_ref() {
+        match rel {
             "etc/hosts" => node = replaced(Some(&node), HOSTS, &origin),
             "etc/resolv.conf" => node = resolv_node(Some(&node)),
             _ => {}
@@ -479,7 +489,7 @@ fn add_tar_members(
         let Some(clean) = crate::image::resolve::clean_member_path(&raw).filter(|_| !raw.is_absolute()) else {
             return Err(bad(&raw.display().to_string(), "the member leaves the root".into()));
         };
-        let path = clean.to_string_lossy().into_owned();
+        let path = utf8(&clean, origin)?.to_owned();
         if path.is_empty() {
             continue;
         }
