@@ -42,7 +42,8 @@ pub struct Package {
     pub version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
-    /// The source package and its version (dpkg `Source:`), for vulnerability matching.
+    /// The source package and its version (dpkg `Source:`, rpm `SOURCERPM`), for vulnerability
+    /// matching.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
