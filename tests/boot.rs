@@ -8,13 +8,8 @@ use std::path::Path;
 
 mod common;
 
-const IMAGES: [&str; 6] = ["kernel", "init", "getty", "sshd", "hello", "selftest"];
-
 #[test]
 fn the_demo_boots_and_its_selftest_passes() {
-    let Some(layouts) = common::fixture_layouts(&IMAGES) else {
-        return;
-    };
     if std::process::Command::new("qemu-system-x86_64")
         .arg("--version")
         .output()
@@ -27,11 +22,10 @@ fn the_demo_boots_and_its_selftest_passes() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let store = tmp.path().join("store");
-    common::import_fixtures(&store, &layouts, &IMAGES);
+    let Some((store, config)) = common::demo(tmp.path(), &common::DEMO_IMAGES) else {
+        return;
+    };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = tmp.path().join("demo.yml");
-    std::fs::copy(root.join("examples/demo.yml"), &config).unwrap();
     let out = tmp.path().join("out");
     common::sealkit(&store)
         .arg("build")

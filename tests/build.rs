@@ -8,21 +8,9 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{E, layer, layout, sealkit, sha256};
+use common::{DEMO_IMAGES as IMAGES, E, demo, layer, layout, sealkit, sha256};
 
-const IMAGES: [&str; 6] = ["kernel", "init", "getty", "sshd", "hello", "selftest"];
 const EPOCH: u64 = 1_492_533_000;
-
-/// A store holding the demo's images, and a copy of the demo configuration beside no lock file.
-fn demo(tmp: &Path, order: &[&str]) -> Option<(PathBuf, PathBuf)> {
-    let dir = common::fixture_layouts(&IMAGES)?;
-    let store = tmp.join("store");
-    common::import_fixtures(&store, &dir, order);
-    let config = tmp.join("config/demo.yml");
-    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
-    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.yml"), &config).unwrap();
-    Some((store, config))
-}
 
 struct Member {
     kind: tar::EntryType,
@@ -744,6 +732,25 @@ fn iso_efi_without_its_tools_names_the_package() {
     assert!(
         err.contains("grub-mkimage is not installed") && err.contains("apt-get install grub-efi-amd64-bin"),
         "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing is left behind");
+
+    // A line break in the command line would be a command of its own in grub.cfg.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("panic=-1", "panic=-1\\nsearch");
+    std::fs::write(&config, text).unwrap();
+    let a = sealkit(&store)
+        .arg("build")
+        .arg(&config)
+        .args(["--format", "iso-efi", "-o"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&a).contains("kernel.cmdline") && stderr(&a).contains("line break"),
+        "{}",
+        stderr(&a)
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing is left behind");
 }

@@ -352,24 +352,10 @@ fn python_and_npm_packages() {
 /// final image, unique SPDXIDs, valid and reproducible.
 #[test]
 fn whole_image_sbom_of_the_demo() {
-    let Some(layout) = sshd_layout() else { return };
-    let oci = layout.parent().unwrap().to_path_buf();
     let tmp = tempfile::tempdir().unwrap();
-    let store = tmp.path().join("store");
-    for image in ["kernel", "init", "getty", "sshd", "hello", "selftest"] {
-        sealkit(&store)
-            .args([
-                "image",
-                "import",
-                &format!("oci:{}:1", oci.join(image).display()),
-                "--tag",
-                &format!("sealkit-fixtures/{image}:1"),
-            ])
-            .assert()
-            .success();
-    }
-    let yaml = tmp.path().join("demo.yml");
-    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.yml"), &yaml).unwrap();
+    let Some((store, yaml)) = common::demo(tmp.path(), &common::DEMO_IMAGES) else {
+        return;
+    };
     sealkit(&store)
         .arg("lock")
         .arg(&yaml)

@@ -151,16 +151,9 @@ pub fn assemble(inputs: &Inputs, spool: &mut Spool) -> Result<Tree, BuildError> 
             Some(unpacked) => add_image(&mut tree, unpacked, None)?,
             None => make_dirs(&mut tree, &c.path, &origin)?,
         }
-        let json = |value: &dyn erased::Json, what: &str| {
-            value.go_json().map_err(|e| BuildError::Input {
-                what: format!("{location} {what}"),
-                message: e.to_string(),
-                hint: "report this as a sealkit bug".into(),
-            })
-        };
         tree.insert(
             &format!("{}/config.json", c.path),
-            Node::inline(json(&c.config, "config.json")?, 0o644, &origin),
+            Node::inline(go_json(&c.config, &location, "config.json")?, 0o644, &origin),
         )?;
         if !readonly {
             tree.insert(&format!("{}/tmp", c.path), Node::dir(0o755, &origin))?;
@@ -170,7 +163,7 @@ pub fn assemble(inputs: &Inputs, spool: &mut Spool) -> Result<Tree, BuildError> 
         }
         tree.insert(
             &format!("{}/runtime.json", c.path),
-            Node::inline(json(&c.runtime, "runtime.json")?, 0o644, &origin),
+            Node::inline(go_json(&c.runtime, &location, "runtime.json")?, 0o644, &origin),
         )?;
     }
 
@@ -264,16 +257,13 @@ fn add_layout(
     Ok(())
 }
 
-/// `to_go_json` for the two documents a bundle holds, behind one signature.
-mod erased {
-    pub trait Json {
-        fn go_json(&self) -> Result<Vec<u8>, serde_json::Error>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn go_json(&self) -> Result<Vec<u8>, serde_json::Error> {
-            super::to_go_json(self)
-        }
-    }
+/// A bundle document as LinuxKit writes it (Go's `json.MarshalIndent`).
+fn go_json<T: serde::Serialize>(value: &T, location: &str, what: &str) -> Result<Vec<u8>, BuildError> {
+    to_go_json(value).map_err(|e| BuildError::Input {
+        what: format!("{location} {what}"),
+        message: e.to_string(),
+        hint: "report this as a sealkit bug".into(),
+    })
 }
 
 fn missing(location: &str) -> BuildError {

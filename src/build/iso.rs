@@ -140,6 +140,14 @@ fn set_mtime(path: &Path, epoch: u64) -> Result<(), BuildError> {
 
 /// Writes the ISO at `out`, working in `scratch` (an empty folder).
 pub fn write_iso(boot: &Boot, scratch: &Path, out: &Path) -> Result<(), BuildError> {
+    // grub.cfg is a script: a line break in the command line would start a command of its own.
+    if boot.cmdline.chars().any(char::is_control) {
+        return Err(BuildError::Input {
+            what: "kernel.cmdline".into(),
+            message: format!("{:?} holds a line break or control character", boot.cmdline),
+            hint: "write the kernel command line on one line, without control characters".into(),
+        });
+    }
     if !Path::new(GRUB_MODULES).join("linux.mod").is_file() {
         return Err(tool_error("GRUB for x86_64-efi", "grub-efi-amd64-bin"));
     }
@@ -152,13 +160,14 @@ pub fn write_iso(boot: &Boot, scratch: &Path, out: &Path) -> Result<(), BuildErr
         "/boot/ucode.cpio /boot/initrd.img".to_owned()
     };
     write(&tree.join("boot/kernel"), boot.kernel, epoch)?;
-    let initrd = std::fs::read(boot.initrd).map_err(|e| BuildError::Io {
-        path: boot.initrd.display().to_string(),
+    // Copied, not read into memory: an initrd can be hundreds of MiB.
+    let staged_initrd = tree.join("boot/initrd.img");
+    std::fs::copy(boot.initrd, &staged_initrd).map_err(|e| BuildError::Io {
+        path: staged_initrd.display().to_string(),
         source: e,
-        hint: "check the output disk".into(),
+        hint: "check the space left on the output disk".into(),
     })?;
-    write(&tree.join("boot/initrd.img"), &initrd, epoch)?;
-    drop(initrd);
+    set_mtime(&staged_initrd, epoch)?;
     write(&tree.join(MARKER), b"sealkit\n", epoch)?;
     let config = format!(
         "set timeout=0\nlinux /boot/kernel {}\ninitrd {initrds}\nboot\n",

@@ -40,6 +40,21 @@ pub fn import_fixtures(store: &Path, dir: &Path, images: &[&str]) {
     }
 }
 
+/// The images examples/demo.yml uses.
+pub const DEMO_IMAGES: [&str; 6] = ["kernel", "init", "getty", "sshd", "hello", "selftest"];
+
+/// A store in `dir` holding the demo's images (imported in `order`), and a copy of the demo
+/// configuration in `dir/config/`, beside no lock file; `None` when the fixtures are not built.
+pub fn demo(dir: &Path, order: &[&str]) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let layouts = fixture_layouts(&DEMO_IMAGES)?;
+    let store = dir.join("store");
+    import_fixtures(&store, &layouts, order);
+    let config = dir.join("config/demo.yml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.yml"), &config).unwrap();
+    Some((store, config))
+}
+
 pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
