@@ -10,4 +10,5 @@ pub mod config;
 pub mod effective;
 pub mod image;
 pub mod inspect;
+pub mod reference;
 pub mod report;

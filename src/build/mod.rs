@@ -35,7 +35,7 @@ pub const DEFAULT_EPOCH: u64 = 1_492_533_000;
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("{0}")]
-    Image(#[from] ImageError),
+    Image(Box<ImageError>),
     #[error("{0}")]
     Effective(#[from] EffectiveError),
     #[error("{0}")]
@@ -52,6 +52,12 @@ pub enum BuildError {
         source: io::Error,
         hint: String,
     },
+}
+
+impl From<ImageError> for BuildError {
+    fn from(e: ImageError) -> Self {
+        BuildError::Image(Box::new(e))
+    }
 }
 
 /// The output formats, as LinuxKit names them.

@@ -119,7 +119,7 @@ pub fn run(args: &ImageArgs) -> Outcome {
             let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(here);
             let tmp = tempfile::NamedTempFile::new_in(dir)
                 .map_err(|e| Failure::usage(format!("error: {}: {e}", dir.display())))?;
-            image::rootfs::export(&store, &resolved, &rootfs, std::io::BufWriter::new(tmp.as_file()))?;
+            image::export::export(&store, &resolved, &rootfs, std::io::BufWriter::new(tmp.as_file()))?;
             tmp.persist(output)
                 .map_err(|e| Failure::usage(format!("error: {}: {}", output.display(), e.error)))?;
             eprintln!(

@@ -33,7 +33,7 @@ impl Failure {
 
 impl From<ImageError> for Failure {
     fn from(e: ImageError) -> Self {
-        Failure::usage(format!("error: {e}"))
+        Failure::usage(format!("error[{}]: {e}", e.code()))
     }
 }
 

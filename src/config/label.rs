@@ -13,7 +13,7 @@ use super::diag::{ConfigError, Findings};
 use super::model::{ImageSpec, S};
 use super::validate::{SpecKind, check_spec_alone};
 use super::{MAX_FILE_BYTES, Typing, parse_yaml, read_text};
-use crate::image::ImageRef;
+use crate::reference::ImageRef;
 
 /// The image label LinuxKit reads runtime defaults from.
 pub const LABEL_KEY: &str = "org.mobyproject.config";

@@ -10,7 +10,7 @@ use serde_saphyr::Location;
 use super::diag::{Diagnostic, Findings};
 use super::model::{Config, File, Id, ImageSpec, Mount, S, Volume, VolumeFormat};
 use crate::caps;
-use crate::image::ImageRef;
+use crate::reference::ImageRef;
 
 /// Whether an `ImageSpec` is a container entry of the YAML or an image's label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

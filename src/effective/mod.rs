@@ -19,7 +19,7 @@ use crate::config::validate::{
     mount_type_and_destination, parse_bind, parse_mode, parse_rlimit, parse_tmpfs, sections,
 };
 use crate::config::{Loaded, Origins};
-use crate::image::ImageRef;
+use crate::reference::ImageRef;
 use oci::{
     BindNs, Capabilities, Device, InterfaceJson, Linux, Mount, Namespace, NamespaceKind, Process, Resources, Rlimit,
     Root, RuntimeJson, Spec, User,
@@ -32,6 +32,18 @@ pub struct ImageDefaults {
     pub cmd: Vec<String>,
     pub env: Vec<String>,
     pub working_dir: String,
+}
+
+impl ImageDefaults {
+    pub fn of(image: &crate::image::ResolvedImage) -> Self {
+        let c = image.config.config().as_ref();
+        ImageDefaults {
+            entrypoint: c.and_then(|c| c.entrypoint().clone()).unwrap_or_default(),
+            cmd: c.and_then(|c| c.cmd().clone()).unwrap_or_default(),
+            env: c.and_then(|c| c.env().clone()).unwrap_or_default(),
+            working_dir: c.and_then(|c| c.working_dir().clone()).unwrap_or_default(),
+        }
+    }
 }
 
 /// What is known of one image: its label and its config, each only if it could be read.
@@ -135,7 +147,7 @@ pub fn image_facts(
             };
             Ok(ImageFacts {
                 label,
-                defaults: Some(image.defaults()),
+                defaults: Some(ImageDefaults::of(&image)),
             })
         }
         Err(crate::image::ImageError::NotFound { .. }) => Ok(ImageFacts {
@@ -163,7 +175,7 @@ pub fn compute(loaded: &Loaded, facts: &FactSource) -> Result<Vec<Component>, Ef
             let image_text = spec.image.as_ref().map(|i| i.value.clone()).unwrap_or_default();
             let image: ImageRef = image_text
                 .parse()
-                .map_err(|e: crate::image::ReferenceError| EffectiveError {
+                .map_err(|e: crate::reference::ReferenceError| EffectiveError {
                     file: loaded.origins.file(section, index).display().to_string(),
                     field: format!("{section}[{index}].image"),
                     message: e.message,

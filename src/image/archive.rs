@@ -11,7 +11,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifestBuilder, MediaType};
 use serde::Deserialize;
 
 use super::digest::Digest;
-use super::error::{ImageError, Result};
+use super::error::{Code, ImageError, Result};
 use super::resolve::{BlobSource, MAX_BLOB_BYTES, Platform, clean_member_path, import_from, section};
 use super::store::{MAX_METADATA_BYTES, REF_NAME, Store};
 
@@ -27,11 +27,18 @@ const MAX_MEMBERS: usize = 1_000_000;
 
 impl Members {
     fn scan(path: &Path, what: &str) -> Result<Self> {
-        let file = File::open(path)
-            .map_err(|e| ImageError::invalid(what, format!("cannot open {}: {e}", path.display()), "check the path"))?;
+        let file = File::open(path).map_err(|e| {
+            ImageError::invalid(
+                Code::BadSource,
+                what,
+                format!("cannot open {}: {e}", path.display()),
+                "check the path",
+            )
+        })?;
         let mut files = BTreeMap::new();
         let bad = |e: io::Error| {
             ImageError::invalid(
+                Code::BadSource,
                 what,
                 format!("not a readable tar archive: {e}"),
                 "pass the file `docker save` wrote, uncompressed",
@@ -42,6 +49,7 @@ impl Members {
             let entry = entry.map_err(bad)?;
             if files.len() >= MAX_MEMBERS {
                 return Err(ImageError::invalid(
+                    Code::LimitExceeded,
                     what,
                     "the archive has too many members",
                     "this is not a docker-archive",
@@ -50,6 +58,7 @@ impl Members {
             let name = entry.path().map_err(bad)?.into_owned();
             let Some(clean) = clean_member_path(&name) else {
                 return Err(ImageError::invalid(
+                    Code::HostileLayer,
                     what,
                     format!("member {} escapes the archive root", name.display()),
                     "this archive is hostile or corrupt; do not use it",
@@ -69,13 +78,14 @@ impl Members {
     fn open(&self, name: &Path) -> Result<impl Read + '_> {
         let (offset, size) = *self.files.get(name).ok_or_else(|| {
             ImageError::invalid(
+                Code::BadSource,
                 &self.what,
                 format!("member {} is missing", name.display()),
                 "the archive is incomplete",
             )
         })?;
         section(&self.file, offset, size)
-            .map_err(|e| ImageError::invalid(&self.what, e.to_string(), "the archive is unreadable"))
+            .map_err(|e| ImageError::invalid(Code::BadSource, &self.what, e.to_string(), "the archive is unreadable"))
     }
 
     fn read_small(&self, name: &Path) -> Result<Vec<u8>> {
@@ -83,9 +93,17 @@ impl Members {
         self.open(name)?
             .take(MAX_METADATA_BYTES + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| ImageError::invalid(&self.what, e.to_string(), ""))?;
+            .map_err(|e| {
+                ImageError::invalid(
+                    Code::BadSource,
+                    &self.what,
+                    e.to_string(),
+                    "check that the source is complete and readable",
+                )
+            })?;
         if bytes.len() as u64 > MAX_METADATA_BYTES {
             return Err(ImageError::invalid(
+                Code::LimitExceeded,
                 &self.what,
                 format!("{} is implausibly large", name.display()),
                 "this is not a docker-archive",
@@ -113,6 +131,7 @@ pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) ->
     let manifest_bytes = members.read_small(Path::new("manifest.json"))?;
     let entries: Vec<ArchiveManifest> = serde_json::from_slice(&manifest_bytes).map_err(|e| {
         ImageError::invalid(
+            Code::BadMetadata,
             &what,
             format!("manifest.json is not a docker-archive manifest: {e}"),
             "pass the file `docker save` wrote",
@@ -120,6 +139,7 @@ pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) ->
     })?;
     let [entry] = entries.as_slice() else {
         return Err(ImageError::invalid(
+            Code::Unsupported,
             &what,
             format!("the archive holds {} images", entries.len()),
             "save one image per archive (docker save IMAGE)",
@@ -128,6 +148,7 @@ pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) ->
     let member = |name: &str| {
         clean_member_path(Path::new(name)).ok_or_else(|| {
             ImageError::invalid(
+                Code::HostileLayer,
                 &what,
                 format!("manifest.json names {name:?}, outside the archive"),
                 "the archive is hostile or corrupt",
@@ -137,6 +158,7 @@ pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) ->
     let config_bytes = members.read_small(&member(&entry.config)?)?;
     let config: oci_spec::image::ImageConfiguration = serde_json::from_slice(&config_bytes).map_err(|e| {
         ImageError::invalid(
+            Code::BadMetadata,
             &what,
             format!("the image config is not valid: {e}"),
             "the archive is corrupt",
@@ -145,6 +167,7 @@ pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) ->
     let diff_ids = config.rootfs().diff_ids();
     if diff_ids.len() != entry.layers.len() {
         return Err(ImageError::invalid(
+            Code::BadMetadata,
             &what,
             format!(
                 "{} layers but {} diff_ids in the config",
@@ -162,6 +185,7 @@ pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) ->
         let media = layer_media_type(store, &digest, &what)?;
         if media == MediaType::ImageLayer && &digest.to_string() != diff_id {
             return Err(ImageError::invalid(
+                Code::DigestMismatch,
                 &what,
                 format!("layer {name} hashes to {digest}, but the config's diff_id is {diff_id}"),
                 "the archive is corrupt or was tampered with",
@@ -179,7 +203,7 @@ fn layer_media_type(store: &Store, digest: &Digest, what: &str) -> Result<MediaT
     let mut reader = File::open(store.blob_path(digest)).map_err(|e| ImageError::io(store.blob_path(digest), e))?;
     let n = reader
         .read(&mut magic)
-        .map_err(|e| ImageError::invalid(what, e.to_string(), ""))?;
+        .map_err(|e| ImageError::invalid(Code::Io, what, e.to_string(), "check the path and the free space"))?;
     Ok(match &magic[..n] {
         [0x1f, 0x8b, ..] => MediaType::ImageLayerGzip,
         [0x28, 0xb5, 0x2f, 0xfd] => MediaType::ImageLayerZstd,
@@ -194,8 +218,22 @@ fn store_manifest(store: &Store, config: Descriptor, layers: Vec<Descriptor>, wh
         .config(config)
         .layers(layers)
         .build()
-        .map_err(|e| ImageError::invalid(what, e.to_string(), ""))?;
-    let bytes = serde_json::to_vec(&manifest).map_err(|e| ImageError::invalid(what, e.to_string(), ""))?;
+        .map_err(|e| {
+            ImageError::invalid(
+                Code::BadMetadata,
+                what,
+                e.to_string(),
+                "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
+            )
+        })?;
+    let bytes = serde_json::to_vec(&manifest).map_err(|e| {
+        ImageError::invalid(
+            Code::BadMetadata,
+            what,
+            e.to_string(),
+            "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
+        )
+    })?;
     let digest = store.write_bytes(&bytes, what)?;
     Ok(Descriptor::new(MediaType::ImageManifest, bytes.len() as u64, &digest))
 }
@@ -223,6 +261,7 @@ fn import_oci_in_archive(
     let what = &members.what;
     let index: ImageIndex = serde_json::from_slice(&members.read_small(Path::new("index.json"))?).map_err(|e| {
         ImageError::invalid(
+            Code::BadMetadata,
             what,
             format!("index.json is not an OCI index: {e}"),
             "the archive is corrupt",
@@ -230,6 +269,7 @@ fn import_oci_in_archive(
     })?;
     let [root] = index.manifests().as_slice() else {
         return Err(ImageError::invalid(
+            Code::Unsupported,
             what,
             format!("the archive holds {} images", index.manifests().len()),
             "save one image per archive",
@@ -247,10 +287,17 @@ fn import_oci_in_archive(
 /// as links (never followed), hard links recorded once.
 pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Descriptor> {
     let what = format!("dir:{}", dir.display());
-    let meta = fs::symlink_metadata(dir)
-        .map_err(|e| ImageError::invalid(&what, format!("cannot read the folder: {e}"), "check the path"))?;
+    let meta = fs::symlink_metadata(dir).map_err(|e| {
+        ImageError::invalid(
+            Code::BadSource,
+            &what,
+            format!("cannot read the folder: {e}"),
+            "check the path",
+        )
+    })?;
     if !meta.is_dir() {
         return Err(ImageError::invalid(
+            Code::BadSource,
             &what,
             "not a folder",
             "dir: takes a folder holding a root filesystem",
@@ -265,14 +312,34 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
     while let Some(rel) = stack.pop() {
         let full = dir.join(&rel);
         let mut children: Vec<PathBuf> = fs::read_dir(&full)
-            .map_err(|e| ImageError::invalid(&what, format!("{}: {e}", full.display()), "make the folder readable"))?
+            .map_err(|e| {
+                ImageError::invalid(
+                    Code::BadSource,
+                    &what,
+                    format!("{}: {e}", full.display()),
+                    "make the folder readable",
+                )
+            })?
             .map(|e| e.map(|e| rel.join(e.file_name())))
             .collect::<io::Result<_>>()
-            .map_err(|e| ImageError::invalid(&what, e.to_string(), ""))?;
+            .map_err(|e| {
+                ImageError::invalid(
+                    Code::BadSource,
+                    &what,
+                    e.to_string(),
+                    "check that the source is complete and readable",
+                )
+            })?;
         children.sort();
         for child in children.into_iter().rev() {
-            let m =
-                fs::symlink_metadata(dir.join(&child)).map_err(|e| ImageError::invalid(&what, e.to_string(), ""))?;
+            let m = fs::symlink_metadata(dir.join(&child)).map_err(|e| {
+                ImageError::invalid(
+                    Code::BadSource,
+                    &what,
+                    e.to_string(),
+                    "check that the source is complete and readable",
+                )
+            })?;
             if m.is_dir() {
                 stack.push(child.clone());
             }
@@ -282,6 +349,7 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
     paths.sort();
     let write_err = |e: io::Error| {
         ImageError::invalid(
+            Code::Io,
             &what,
             format!("writing the layer failed: {e}"),
             "check free space in the store",
@@ -289,7 +357,14 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
     };
     for rel in &paths {
         let full = dir.join(rel);
-        let m = fs::symlink_metadata(&full).map_err(|e| ImageError::invalid(&what, e.to_string(), ""))?;
+        let m = fs::symlink_metadata(&full).map_err(|e| {
+            ImageError::invalid(
+                Code::BadSource,
+                &what,
+                e.to_string(),
+                "check that the source is complete and readable",
+            )
+        })?;
         let mut header = tar::Header::new_gnu();
         header.set_metadata_in_mode(&m, tar::HeaderMode::Complete);
         header.set_mtime(clamp_mtime(m.mtime()));
@@ -304,11 +379,23 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
         }
         if m.is_file() {
             let f = File::open(&full).map_err(|e| {
-                ImageError::invalid(&what, format!("{}: {e}", full.display()), "make the file readable")
+                ImageError::invalid(
+                    Code::BadSource,
+                    &what,
+                    format!("{}: {e}", full.display()),
+                    "make the file readable",
+                )
             })?;
             builder.append_data(&mut header, rel, f).map_err(write_err)?;
         } else if m.file_type().is_symlink() {
-            let target = fs::read_link(&full).map_err(|e| ImageError::invalid(&what, e.to_string(), ""))?;
+            let target = fs::read_link(&full).map_err(|e| {
+                ImageError::invalid(
+                    Code::BadSource,
+                    &what,
+                    e.to_string(),
+                    "check that the source is complete and readable",
+                )
+            })?;
             builder.append_link(&mut header, rel, target).map_err(write_err)?;
         } else {
             let name = if m.is_dir() { rel.join("") } else { rel.clone() };
@@ -326,7 +413,14 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
         "config": {},
         "rootfs": {"type": "layers", "diff_ids": [layer_digest.to_string()]},
     });
-    let config_bytes = serde_json::to_vec(&config).map_err(|e| ImageError::invalid(&what, e.to_string(), ""))?;
+    let config_bytes = serde_json::to_vec(&config).map_err(|e| {
+        ImageError::invalid(
+            Code::BadMetadata,
+            &what,
+            e.to_string(),
+            "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
+        )
+    })?;
     let config_digest = store.write_bytes(&config_bytes, &what)?;
     store_manifest(
         store,

@@ -14,7 +14,7 @@ use std::io::Read;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
 use super::digest::Digest;
-use super::error::{ImageError, Result};
+use super::error::{Code, ImageError, Result};
 use super::resolve::{BlobSource, ResolvedImage};
 use super::store::{MAX_METADATA_BYTES, Store};
 
@@ -70,8 +70,14 @@ fn copy_if_available(
     limit: u64,
     what: &str,
 ) -> Result<bool> {
-    let digest = Digest::try_from(d.digest())
-        .map_err(|e| ImageError::invalid(what, e.to_string(), "only sha256 content is supported"))?;
+    let digest = Digest::try_from(d.digest()).map_err(|e| {
+        ImageError::invalid(
+            Code::Unsupported,
+            what,
+            e.to_string(),
+            "only sha256 content is supported",
+        )
+    })?;
     if store.has_blob(&digest) && store.verify_blob(&digest, what).is_ok() {
         return Ok(true);
     }
@@ -132,9 +138,17 @@ pub(crate) fn import(
 }
 
 fn read_manifest(store: &Store, d: &Descriptor, what: &str) -> Result<ImageManifest> {
-    let digest = Digest::try_from(d.digest()).map_err(|e| ImageError::invalid(what, e.to_string(), ""))?;
+    let digest = Digest::try_from(d.digest()).map_err(|e| {
+        ImageError::invalid(
+            Code::Unsupported,
+            what,
+            e.to_string(),
+            "only sha256 digests are supported",
+        )
+    })?;
     serde_json::from_slice(&store.read_blob(&digest, what)?).map_err(|e| {
         ImageError::invalid(
+            Code::BadMetadata,
             what,
             format!("attestation manifest {digest} is not an image manifest: {e}"),
             "the attestation is corrupt",

@@ -1,21 +1,108 @@
-//! Errors of the image stage: each names the image, and where it matters the blob, layer and path.
+//! Errors of the image stage: each names the image, and where it matters the blob, layer and path,
+//! says what to do, and carries a stable [`Code`] (docs/errors.md) for machines.
 
+use std::fmt;
 use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// The kind of an image error: a stable kebab-case name that scripts, the JSON outputs and
+/// docs/errors.md use. Never renamed once released; new kinds get new names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// A file could not be read or written (the store, a source, an output).
+    Io,
+    /// The text is not an image reference.
+    BadReference,
+    /// The image is not in the local store (and was not to be pulled).
+    NotInStore,
+    /// An OCI layout, docker-archive or folder is not one, or lacks a part it names.
+    BadSource,
+    /// Neither the index nor the image offers the platform asked for.
+    NoSuchPlatform,
+    /// A manifest, index or config is not what it claims, or contradicts another.
+    BadMetadata,
+    /// Content does not hash to its digest, or its size differs from its descriptor.
+    DigestMismatch,
+    /// A stored blob is corrupt or missing: the store needs the image again.
+    CorruptStore,
+    /// Something is larger or more numerous than a documented limit (docs/limits.md).
+    LimitExceeded,
+    /// A layer tries to place or point something outside the image, or to hide one file behind
+    /// another.
+    HostileLayer,
+    /// A layer is not a readable tar stream, or ends inside an entry.
+    CorruptLayer,
+    /// A format, version or entry type sealkit does not read.
+    Unsupported,
+    /// The lock file is unreadable, or pins another image than the one found.
+    Lock,
+    /// The registry refused, failed or served something else than asked.
+    Registry,
+}
+
+impl Code {
+    pub const ALL: [Code; 14] = [
+        Code::Io,
+        Code::BadReference,
+        Code::NotInStore,
+        Code::BadSource,
+        Code::NoSuchPlatform,
+        Code::BadMetadata,
+        Code::DigestMismatch,
+        Code::CorruptStore,
+        Code::LimitExceeded,
+        Code::HostileLayer,
+        Code::CorruptLayer,
+        Code::Unsupported,
+        Code::Lock,
+        Code::Registry,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Io => "io",
+            Code::BadReference => "bad-reference",
+            Code::NotInStore => "not-in-store",
+            Code::BadSource => "bad-source",
+            Code::NoSuchPlatform => "no-such-platform",
+            Code::BadMetadata => "bad-metadata",
+            Code::DigestMismatch => "digest-mismatch",
+            Code::CorruptStore => "corrupt-store",
+            Code::LimitExceeded => "limit-exceeded",
+            Code::HostileLayer => "hostile-layer",
+            Code::CorruptLayer => "corrupt-layer",
+            Code::Unsupported => "unsupported",
+            Code::Lock => "lock",
+            Code::Registry => "registry",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}\n  hint: check that the path exists, is readable and that its disk has room", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 
     #[error("{image}: {message}\n  hint: {hint}")]
     Invalid {
+        code: Code,
         image: String,
         message: String,
         hint: String,
     },
 
-    #[error("{image}: layer {layer}: {path}: {message}\n  hint: {hint}")]
+    /// A problem inside one layer: the entry path is empty when it concerns the whole layer.
+    #[error("{image}: layer {layer}: {}{message}\n  hint: {hint}", entry_prefix(path))]
     Layer {
+        code: Code,
         image: String,
         layer: String,
         path: String,
@@ -23,8 +110,12 @@ pub enum ImageError {
         hint: String,
     },
 
-    #[error("{reference}: not in the local store\n  hint: {hint}")]
-    NotFound { reference: String, hint: String },
+    #[error("{reference}: not in the local store {}\n  hint: {hint}", store.display())]
+    NotFound {
+        reference: String,
+        store: PathBuf,
+        hint: String,
+    },
 
     #[error("{image}: registry {registry}: {message}\n  hint: {hint}")]
     Registry {
@@ -35,6 +126,14 @@ pub enum ImageError {
     },
 }
 
+fn entry_prefix(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    }
+}
+
 impl ImageError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ImageError::Io {
@@ -43,13 +142,51 @@ impl ImageError {
         }
     }
 
-    pub fn invalid(image: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub fn invalid(code: Code, image: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
         ImageError::Invalid {
+            code,
             image: image.into(),
             message: message.into(),
             hint: hint.into(),
         }
     }
+
+    pub fn code(&self) -> Code {
+        match self {
+            ImageError::Io { .. } => Code::Io,
+            ImageError::Invalid { code, .. } | ImageError::Layer { code, .. } => *code,
+            ImageError::NotFound { .. } => Code::NotInStore,
+            ImageError::Registry { .. } => Code::Registry,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, ImageError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_layer_error_has_no_empty_segment() {
+        let e = ImageError::Layer {
+            code: Code::CorruptLayer,
+            image: "oci:x".into(),
+            layer: "sha256:ab".into(),
+            path: String::new(),
+            message: "truncated".into(),
+            hint: "fetch it again".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "oci:x: layer sha256:ab: truncated\n  hint: fetch it again"
+        );
+    }
+
+    #[test]
+    fn codes_are_their_serde_names() {
+        for code in Code::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+}

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::digest::Digest;
-use super::error::{ImageError, Result};
-use super::reference::ImageRef;
+use super::error::{Code, ImageError, Result};
 use super::registry::{self, RegistryOptions};
 use super::resolve::{Platform, ResolvedImage, resolve, resolve_manifest};
 use super::store::Store;
 use crate::config::Config;
+use crate::reference::ImageRef;
 
 pub const LOCK_SCHEMA: &str = "https://sealkit.dev/schemas/lock/v1";
 
@@ -50,6 +50,7 @@ impl Lock {
         };
         let lock: Lock = serde_json::from_slice(&bytes).map_err(|e| {
             ImageError::invalid(
+                Code::Lock,
                 path.display().to_string(),
                 format!("not a sealkit lock file: {e}"),
                 "run sealkit lock again",
@@ -57,6 +58,7 @@ impl Lock {
         })?;
         if lock.schema != LOCK_SCHEMA {
             return Err(ImageError::invalid(
+                Code::Lock,
                 path.display().to_string(),
                 format!("unknown lock schema {}", lock.schema),
                 "run sealkit lock again",
@@ -118,13 +120,13 @@ impl Resolver<'_> {
     pub fn resolve(&self, text: &str) -> Result<ResolvedImage> {
         let reference: ImageRef = text
             .parse()
-            .map_err(|e: super::ReferenceError| ImageError::invalid(text, e.message, e.hint))?;
+            .map_err(|e: super::ReferenceError| ImageError::invalid(Code::BadReference, text, e.message, e.hint))?;
         let pin = self.lock.as_ref().and_then(|l| l.images.get(text));
         let resolved = match (&reference, pin) {
             // A pinned registry image is taken by digest, so a moved tag cannot change it.
             (ImageRef::Registry(r), Some(pin)) => {
                 let digest: Digest = pin.manifest.parse().map_err(|e: super::digest::BadDigest| {
-                    ImageError::invalid(text, e.to_string(), "run sealkit lock again")
+                    ImageError::invalid(Code::Lock, text, e.to_string(), "run sealkit lock again")
                 })?;
                 match resolve_manifest(self.store, text, &digest, &self.platform)? {
                     Some(image) => image,
@@ -135,10 +137,10 @@ impl Resolver<'_> {
                         &self.options,
                     )?,
                     None => {
-                        return Err(ImageError::NotFound {
-                            reference: format!("{text} ({})", pin.manifest),
-                            hint: format!("pull it: sealkit image pull {}@{}", r.whole(), pin.manifest),
-                        });
+                        return Err(self.store.not_found(
+                            &format!("{text} ({})", pin.manifest),
+                            &format!("pull it (sealkit image pull {}@{})", r.whole(), pin.manifest),
+                        ));
                     }
                 }
             }
@@ -154,6 +156,7 @@ impl Resolver<'_> {
             && pin.manifest != resolved.manifest_digest.to_string()
         {
             return Err(ImageError::invalid(
+                Code::Lock,
                 text,
                 format!(
                     "the lock pins {}, but the image is now {}",

@@ -16,7 +16,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 
 use super::attestation::MAX_STATEMENT_BYTES;
 use super::digest::Digest;
-use super::error::{ImageError, Result};
+use super::error::{Code, ImageError, Result};
 use super::resolve::{BlobSource, MAX_BLOB_BYTES, Platform, ResolvedImage};
 use super::store::Store;
 
@@ -281,6 +281,7 @@ pub fn pull(
     let root_digest = store.write_bytes(&bytes, &name)?;
     if !header_digest.is_empty() && header_digest != root_digest.to_string() {
         return Err(ImageError::invalid(
+            Code::DigestMismatch,
             &name,
             format!("the registry says the manifest is {header_digest}, its content hashes to {root_digest}"),
             "the registry or a proxy altered the manifest",
@@ -290,6 +291,7 @@ pub fn pull(
         && pinned != root_digest.to_string()
     {
         return Err(ImageError::invalid(
+            Code::DigestMismatch,
             &name,
             format!("pinned to {pinned}, but the registry served {root_digest}"),
             "the registry or a proxy altered the image",
@@ -297,6 +299,7 @@ pub fn pull(
     }
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         ImageError::invalid(
+            Code::BadMetadata,
             &name,
             format!("the manifest is not JSON: {e}"),
             "the registry served something else",
@@ -316,10 +319,14 @@ pub fn pull(
     let root = Descriptor::new(root_media, bytes.len() as u64, &root_digest);
 
     let index: Option<ImageIndex> = if is_index {
-        Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| ImageError::invalid(&name, format!("not an image index: {e}"), ""))?,
-        )
+        Some(serde_json::from_slice(&bytes).map_err(|e| {
+            ImageError::invalid(
+                Code::BadMetadata,
+                &name,
+                format!("not an image index: {e}"),
+                "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
+            )
+        })?)
     } else {
         None
     };
@@ -329,16 +336,36 @@ pub fn pull(
         let (mbytes, _) = s.retry("manifest", || {
             s.client.pull_manifest_raw(&by_digest, &s.auth, &MANIFEST_TYPES)
         })?;
-        let expected = Digest::try_from(chosen.digest()).map_err(|e| ImageError::invalid(&name, e.to_string(), ""))?;
+        let expected = Digest::try_from(chosen.digest()).map_err(|e| {
+            ImageError::invalid(
+                Code::Unsupported,
+                &name,
+                e.to_string(),
+                "only sha256 digests are supported",
+            )
+        })?;
         store.write_blob(&mbytes[..], Some(&expected), mbytes.len() as u64, &name)?;
         expected
     } else {
         root_digest.clone()
     };
-    let manifest: ImageManifest = serde_json::from_slice(&store.read_blob(&manifest_digest, &name)?)
-        .map_err(|e| ImageError::invalid(&name, format!("not an image manifest: {e}"), ""))?;
+    let manifest: ImageManifest = serde_json::from_slice(&store.read_blob(&manifest_digest, &name)?).map_err(|e| {
+        ImageError::invalid(
+            Code::BadMetadata,
+            &name,
+            format!("not an image manifest: {e}"),
+            "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
+        )
+    })?;
     for desc in std::iter::once(manifest.config()).chain(manifest.layers()) {
-        let digest = Digest::try_from(desc.digest()).map_err(|e| ImageError::invalid(&name, e.to_string(), ""))?;
+        let digest = Digest::try_from(desc.digest()).map_err(|e| {
+            ImageError::invalid(
+                Code::Unsupported,
+                &name,
+                e.to_string(),
+                "only sha256 digests are supported",
+            )
+        })?;
         if store.has_blob(&digest) && store.verify_blob(&digest, &name).is_ok() {
             continue;
         }
@@ -376,7 +403,14 @@ pub fn push(
     let s = Session::new(destination, options)?;
     let name = destination.whole();
     for desc in std::iter::once(image.manifest.config()).chain(image.layers()) {
-        let digest = Digest::try_from(desc.digest()).map_err(|e| ImageError::invalid(&name, e.to_string(), ""))?;
+        let digest = Digest::try_from(desc.digest()).map_err(|e| {
+            ImageError::invalid(
+                Code::Unsupported,
+                &name,
+                e.to_string(),
+                "only sha256 digests are supported",
+            )
+        })?;
         let digest_text = digest.to_string();
         if s.retry("blob check", || s.client.blob_exists(destination, &digest_text))? {
             continue;
@@ -410,7 +444,8 @@ pub fn push(
 }
 
 fn http_header(value: &str, image: &str) -> Result<http::HeaderValue> {
-    http::HeaderValue::from_str(value).map_err(|e| ImageError::invalid(image, e.to_string(), ""))
+    http::HeaderValue::from_str(value)
+        .map_err(|e| ImageError::invalid(Code::Registry, image, e.to_string(), "report this as a sealkit bug"))
 }
 
 /// A file as a stream of 1 MiB chunks, for blob uploads.
@@ -443,9 +478,23 @@ pub fn referrers(
     let subject = reference.clone_with_digest(digest.to_string());
     match s.runtime.block_on(s.client.pull_referrers(&subject, artifact_type)) {
         Ok(index) => {
-            let value = serde_json::to_value(&index).map_err(|e| ImageError::invalid(&s.image, e.to_string(), ""))?;
+            let value = serde_json::to_value(&index).map_err(|e| {
+                ImageError::invalid(
+                    Code::BadMetadata,
+                    &s.image,
+                    e.to_string(),
+                    "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
+                )
+            })?;
             let manifests = value.get("manifests").cloned().unwrap_or_default();
-            serde_json::from_value(manifests).map_err(|e| ImageError::invalid(&s.image, e.to_string(), ""))
+            serde_json::from_value(manifests).map_err(|e| {
+                ImageError::invalid(
+                    Code::BadMetadata,
+                    &s.image,
+                    e.to_string(),
+                    "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
+                )
+            })
         }
         Err(e) if e.to_string().contains("404") || matches!(e, OciDistributionError::ImageManifestNotFoundError(_)) => {
             Ok(Vec::new())

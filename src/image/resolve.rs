@@ -12,9 +12,9 @@ use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest,
 use serde::Serialize;
 
 use super::digest::Digest;
-use super::error::{ImageError, Result};
-use super::reference::ImageRef;
+use super::error::{Code, ImageError, Result};
 use super::store::{MAX_METADATA_BYTES, Store};
+use crate::reference::ImageRef;
 
 /// The largest blob accepted from any source (a layer); a bound, not an expectation.
 pub const MAX_BLOB_BYTES: u64 = 64 << 30;
@@ -103,17 +103,6 @@ impl ResolvedImage {
         self.manifest.layers()
     }
 
-    /// The image's own runtime defaults, for the effective config.
-    pub fn defaults(&self) -> crate::effective::ImageDefaults {
-        let c = self.config.config().as_ref();
-        crate::effective::ImageDefaults {
-            entrypoint: c.and_then(|c| c.entrypoint().clone()).unwrap_or_default(),
-            cmd: c.and_then(|c| c.cmd().clone()).unwrap_or_default(),
-            env: c.and_then(|c| c.env().clone()).unwrap_or_default(),
-            working_dir: c.and_then(|c| c.working_dir().clone()).unwrap_or_default(),
-        }
-    }
-
     pub fn labels(&self) -> BTreeMap<String, String> {
         self.config
             .config()
@@ -148,6 +137,7 @@ impl BlobSource for LayoutDir {
         let path = self.dir.join("blobs/sha256").join(digest.hex());
         let file = File::open(&path).map_err(|e| {
             ImageError::invalid(
+                Code::BadSource,
                 self.describe(),
                 format!("blob {digest} is missing ({}: {e})", path.display()),
                 "the layout is incomplete: copy it again (skopeo copy … oci:DIR:TAG)",
@@ -163,15 +153,23 @@ fn layout_root(dir: &Path, tag: Option<&str>) -> Result<Descriptor> {
     let layout = dir.join("oci-layout");
     let marker = std::fs::read(&layout).map_err(|e| {
         ImageError::invalid(
+            Code::BadSource,
             &what,
             format!("not an OCI image layout ({}: {e})", layout.display()),
             "point at a folder that holds oci-layout and index.json",
         )
     })?;
-    let marker: serde_json::Value = serde_json::from_slice(&marker)
-        .map_err(|e| ImageError::invalid(&what, format!("oci-layout is not JSON: {e}"), "repair the layout"))?;
+    let marker: serde_json::Value = serde_json::from_slice(&marker).map_err(|e| {
+        ImageError::invalid(
+            Code::BadSource,
+            &what,
+            format!("oci-layout is not JSON: {e}"),
+            "repair the layout",
+        )
+    })?;
     if marker["imageLayoutVersion"] != "1.0.0" {
         return Err(ImageError::invalid(
+            Code::Unsupported,
             &what,
             format!("unsupported imageLayoutVersion {}", marker["imageLayoutVersion"]),
             "use an OCI layout of version 1.0.0",
@@ -181,6 +179,7 @@ fn layout_root(dir: &Path, tag: Option<&str>) -> Result<Descriptor> {
     let bytes = read_bounded(&index_path, &what)?;
     let index: ImageIndex = serde_json::from_slice(&bytes).map_err(|e| {
         ImageError::invalid(
+            Code::BadSource,
             &what,
             format!("index.json is not an OCI image index: {e}"),
             "repair the layout",
@@ -195,6 +194,7 @@ fn layout_root(dir: &Path, tag: Option<&str>) -> Result<Descriptor> {
             .ok_or_else(|| {
                 let tags: Vec<&str> = manifests.iter().filter_map(ref_name).collect();
                 ImageError::invalid(
+                    Code::BadSource,
                     &what,
                     format!("no image is tagged {tag:?}"),
                     format!(
@@ -209,6 +209,7 @@ fn layout_root(dir: &Path, tag: Option<&str>) -> Result<Descriptor> {
             }),
         None if manifests.len() == 1 => Ok(manifests[0].clone()),
         None => Err(ImageError::invalid(
+            Code::BadSource,
             &what,
             format!("the layout holds {} images and no tag was given", manifests.len()),
             "write oci:DIR:TAG",
@@ -225,13 +226,14 @@ fn ref_name(d: &Descriptor) -> Option<&str> {
 
 fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>> {
     let file = File::open(path)
-        .map_err(|e| ImageError::invalid(what, format!("{}: {e}", path.display()), "check the path"))?;
+        .map_err(|e| ImageError::invalid(Code::Io, what, format!("{}: {e}", path.display()), "check the path"))?;
     let mut bytes = Vec::new();
     file.take(MAX_METADATA_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| ImageError::io(path, e))?;
     if bytes.len() as u64 > MAX_METADATA_BYTES {
         return Err(ImageError::invalid(
+            Code::LimitExceeded,
             what,
             format!("{} is implausibly large", path.display()),
             "check the path",
@@ -241,8 +243,14 @@ fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>> {
 }
 
 fn descriptor_digest(d: &Descriptor, what: &str) -> Result<Digest> {
-    Digest::try_from(d.digest())
-        .map_err(|e| ImageError::invalid(what, e.to_string(), "only sha256 content is supported"))
+    Digest::try_from(d.digest()).map_err(|e| {
+        ImageError::invalid(
+            Code::Unsupported,
+            what,
+            e.to_string(),
+            "only sha256 content is supported",
+        )
+    })
 }
 
 fn is_index(media_type: &MediaType) -> bool {
@@ -297,6 +305,7 @@ pub(crate) fn import_from(
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str, kind: &str) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         ImageError::invalid(
+            Code::BadMetadata,
             what,
             format!("not a valid {kind}: {e}"),
             "the image is corrupt or not an OCI/Docker image",
@@ -322,6 +331,7 @@ pub(crate) fn select_platform(index: &ImageIndex, platform: &Platform, what: &st
         ));
     }
     Err(ImageError::invalid(
+        Code::NoSuchPlatform,
         what,
         format!("the index has no image for {platform}"),
         format!(
@@ -354,6 +364,7 @@ fn load_resolved(
     let config_bytes = store.read_blob(&config_digest, reference)?;
     if config_bytes.len() as u64 != config_desc.size() {
         return Err(ImageError::invalid(
+            Code::BadMetadata,
             reference,
             "the config's size differs from its descriptor",
             "the image is corrupt",
@@ -363,6 +374,7 @@ fn load_resolved(
     let (os, arch) = (config.os().to_string(), config.architecture().to_string());
     if !platform.matches(&os, &arch, config.variant().as_deref()) {
         return Err(ImageError::invalid(
+            Code::NoSuchPlatform,
             reference,
             format!("the image is for {os}/{arch}, not {platform}"),
             "use the image built for this platform, or pass --platform",
@@ -371,6 +383,7 @@ fn load_resolved(
     let diff_ids = config.rootfs().diff_ids();
     if diff_ids.len() != manifest.layers().len() {
         return Err(ImageError::invalid(
+            Code::BadMetadata,
             reference,
             format!(
                 "the manifest has {} layers but the config lists {} diff_ids",
@@ -384,6 +397,7 @@ fn load_resolved(
         let d = descriptor_digest(layer, reference)?;
         if !store.has_blob(&d) {
             return Err(ImageError::invalid(
+                Code::CorruptStore,
                 reference,
                 format!("layer {d} is missing from the store"),
                 "import or pull the image again",
@@ -422,11 +436,13 @@ pub fn resolve(store: &Store, reference: &ImageRef, platform: &Platform, base: &
             load_resolved(store, &text, &manifest, None, platform)
         }
         ImageRef::Registry(_) => {
-            let desc = store.lookup(&text)?.ok_or_else(|| ImageError::NotFound {
-                reference: text.clone(),
-                hint: format!(
-                    "pull it (sealkit image pull {text}) or import it (sealkit image import SRC --tag {text})"
-                ),
+            let desc = store.lookup(&text)?.ok_or_else(|| {
+                store.not_found(
+                    &text,
+                    &format!(
+                        "pull it (sealkit image pull {text}) or import it (sealkit image import SRC --tag {text})"
+                    ),
+                )
             })?;
             if is_index(desc.media_type()) {
                 let index_digest = descriptor_digest(&desc, &text)?;
@@ -476,7 +492,14 @@ pub fn import(store: &Store, source: &ImageRef, name: &str, platform: &Platform)
             .os(resolved.platform.os.as_str())
             .architecture(resolved.platform.architecture.as_str())
             .build()
-            .map_err(|e| ImageError::invalid(name, e.to_string(), ""))?,
+            .map_err(|e| {
+                ImageError::invalid(
+                    Code::BadMetadata,
+                    name,
+                    e.to_string(),
+                    "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
+                )
+            })?,
     ));
     store.set_name(name, &desc)?;
     Ok(resolved)

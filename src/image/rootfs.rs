@@ -18,7 +18,7 @@ use oci_spec::image::{Descriptor, MediaType};
 use serde::Serialize;
 
 use super::digest::{Digest, HashingWriter};
-use super::error::{ImageError, Result};
+use super::error::{Code, ImageError, Result};
 use super::resolve::{ResolvedImage, clean_member_path};
 use super::store::Store;
 
@@ -139,14 +139,16 @@ pub struct Rootfs {
     pub layers: Vec<Descriptor>,
 }
 
-struct LayerCtx<'a> {
-    image: &'a str,
-    layer: String,
+/// Names the image and layer in every error about one of its entries.
+pub(crate) struct LayerCtx<'a> {
+    pub image: &'a str,
+    pub layer: String,
 }
 
 impl LayerCtx<'_> {
-    fn err(&self, path: impl AsRef<Path>, message: impl Into<String>, hint: &str) -> ImageError {
+    pub fn err(&self, code: Code, path: impl AsRef<Path>, message: impl Into<String>, hint: &str) -> ImageError {
         ImageError::Layer {
+            code,
             image: self.image.to_owned(),
             layer: self.layer.clone(),
             path: path.as_ref().display().to_string(),
@@ -154,9 +156,20 @@ impl LayerCtx<'_> {
             hint: hint.to_owned(),
         }
     }
+
+    /// The layer tries to escape the root or to hide a file: never the result of a mishap.
+    pub fn hostile(&self, path: impl AsRef<Path>, message: impl Into<String>) -> ImageError {
+        self.err(Code::HostileLayer, path, message, HOSTILE)
+    }
+
+    /// The layer cannot be read as a tar stream.
+    pub fn corrupt(&self, path: impl AsRef<Path>, message: impl Into<String>) -> ImageError {
+        self.err(Code::CorruptLayer, path, message, CORRUPT)
+    }
 }
 
-const HOSTILE: &str = "the layer is hostile or corrupt: rebuild the image from trusted sources";
+const HOSTILE: &str = "the layer is hostile: rebuild the image from trusted sources";
+const CORRUPT: &str = "the layer is corrupt or truncated: import or pull the image again, or rebuild it";
 
 /// Counts decompressed bytes and fails past a limit, so a bomb costs bounded time and no memory.
 pub struct Bounded<R> {
@@ -379,21 +392,38 @@ impl Drop for LayerStream {
 /// compressed blob's digest is verified when the stream ends.
 pub fn open_layer(store: &Store, image: &ResolvedImage, index: usize) -> Result<LayerStream> {
     let desc = &image.layers()[index];
-    let digest =
-        Digest::try_from(desc.digest()).map_err(|e| ImageError::invalid(&image.reference, e.to_string(), ""))?;
+    let digest = Digest::try_from(desc.digest()).map_err(|e| {
+        ImageError::invalid(
+            Code::Unsupported,
+            &image.reference,
+            e.to_string(),
+            "only sha256 digests are supported",
+        )
+    })?;
     let mut blob = io::BufReader::with_capacity(1 << 17, store.open_blob(&digest, Some(desc.size()))?);
     let head = io::BufRead::fill_buf(&mut blob)
-        .map_err(|e| ImageError::invalid(&image.reference, e.to_string(), ""))?
+        .map_err(|e| {
+            ImageError::invalid(
+                Code::CorruptStore,
+                &image.reference,
+                format!("layer {digest}: {e}"),
+                CORRUPT,
+            )
+        })?
         .to_vec();
     let compression = compression_of(desc.media_type(), &head);
     let plain = matches!(compression, Compression::None);
     let decoded: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(blob),
         Compression::Gzip => Box::new(super::gunzip::MultiGzDecoder::new(blob)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(blob)
-                .map_err(|e| ImageError::invalid(&image.reference, format!("layer {digest}: {e}"), HOSTILE))?,
-        ),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(blob).map_err(|e| {
+            ImageError::invalid(
+                Code::CorruptLayer,
+                &image.reference,
+                format!("layer {digest}: {e}"),
+                CORRUPT,
+            )
+        })?),
     };
     let limit = desc.size().saturating_mul(BOMB_RATIO).max(BOMB_FLOOR);
     let reader = Bounded {
@@ -408,6 +438,7 @@ pub fn open_layer(store: &Store, image: &ResolvedImage, index: usize) -> Result<
         .spawn(move || inflate_layer(reader, !plain, digest, full_tx, empty_rx))
         .map_err(|e| {
             ImageError::invalid(
+                Code::Io,
                 &image.reference,
                 format!("starting a thread to read layer {index} failed: {e}"),
                 "the system is out of threads or memory: retry with fewer programs running",
@@ -444,9 +475,10 @@ impl Rootfs {
             };
             let mut stream = open_layer(store, image, index)?;
             rootfs.apply_layer(&mut stream, index, &ctx, tap)?;
-            let diff_id = stream.finish().map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
+            let diff_id = stream.finish().map_err(|e| ctx.corrupt("", e.to_string()))?;
             if diff_ids.get(index).map(String::as_str) != Some(diff_id.to_string().as_str()) {
                 return Err(ctx.err(
+                    Code::DigestMismatch,
                     "",
                     format!(
                         "uncompressed content hashes to {diff_id}, but the config's diff_id is {}",
@@ -465,18 +497,18 @@ impl Rootfs {
         let mut written: BTreeSet<PathBuf> = BTreeSet::new();
         let entries = archive
             .entries()
-            .map_err(|e| ctx.err("", format!("not a tar stream: {e}"), HOSTILE))?;
+            .map_err(|e| ctx.corrupt("", format!("not a tar stream: {e}")))?;
         for (ordinal, entry) in entries.enumerate() {
-            let mut entry = entry.map_err(|e| ctx.err("", format!("corrupt or truncated: {e}"), HOSTILE))?;
+            let mut entry = entry.map_err(|e| ctx.corrupt("", format!("corrupt or truncated: {e}")))?;
             let raw = entry
                 .path()
-                .map_err(|e| ctx.err("", format!("unreadable entry name: {e}"), HOSTILE))?
+                .map_err(|e| ctx.corrupt("", format!("unreadable entry name: {e}")))?
                 .into_owned();
             if raw.is_absolute() {
-                return Err(ctx.err(&raw, "absolute entry name", HOSTILE));
+                return Err(ctx.hostile(&raw, "absolute entry name"));
             }
             let Some(path) = clean_member_path(&raw) else {
-                return Err(ctx.err(&raw, "the entry climbs out of the root with `..`", HOSTILE));
+                return Err(ctx.hostile(&raw, "the entry climbs out of the root with `..`"));
             };
             if path.as_os_str().is_empty() {
                 continue; // "./" itself: the root's metadata is not part of the view
@@ -499,13 +531,13 @@ impl Rootfs {
                 continue;
             }
             if !written.insert(path.clone()) {
-                return Err(ctx.err(&path, "the layer writes this path twice", HOSTILE));
+                return Err(ctx.hostile(&path, "the layer writes this path twice"));
             }
             let xattrs = xattrs_of(&mut entry, ctx, &path)?;
             let header = entry.header().clone();
-            let mode = header.mode().map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))? & 0o7777;
-            let uid = header.uid().map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?;
-            let gid = header.gid().map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?;
+            let mode = header.mode().map_err(|e| ctx.hostile(&path, e.to_string()))? & 0o7777;
+            let uid = header.uid().map_err(|e| ctx.hostile(&path, e.to_string()))?;
+            let gid = header.gid().map_err(|e| ctx.hostile(&path, e.to_string()))?;
             let mtime = header.mtime().unwrap_or(0);
             let entry_type = header.entry_type();
             let mut new = Entry {
@@ -533,12 +565,11 @@ impl Rootfs {
                     loop {
                         let n = entry
                             .read(&mut buf)
-                            .map_err(|e| ctx.err(&path, format!("reading the file failed: {e}"), HOSTILE))?;
+                            .map_err(|e| ctx.corrupt(&path, format!("reading the file failed: {e}")))?;
                         if n == 0 {
                             break;
                         }
-                        io::Write::write_all(&mut hasher, &buf[..n])
-                            .map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?;
+                        io::Write::write_all(&mut hasher, &buf[..n]).map_err(|e| ctx.hostile(&path, e.to_string()))?;
                         if watching {
                             tap.chunk(&buf[..n]);
                         }
@@ -555,43 +586,34 @@ impl Rootfs {
                 tar::EntryType::Symlink => {
                     let target = entry
                         .link_name()
-                        .map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?
-                        .ok_or_else(|| ctx.err(&path, "symlink without a target", HOSTILE))?;
+                        .map_err(|e| ctx.hostile(&path, e.to_string()))?
+                        .ok_or_else(|| ctx.hostile(&path, "symlink without a target"))?;
                     let target_text = target.to_string_lossy().into_owned();
                     if !target.is_absolute() && escapes(&parent, &target) {
-                        return Err(ctx.err(
-                            &path,
-                            format!("symlink target {target_text:?} climbs out of the root"),
-                            HOSTILE,
-                        ));
+                        return Err(
+                            ctx.hostile(&path, format!("symlink target {target_text:?} climbs out of the root"))
+                        );
                     }
                     new.kind = Kind::Symlink { target: target_text };
                 }
                 tar::EntryType::Link => {
                     let target = entry
                         .link_name()
-                        .map_err(|e| ctx.err(&path, e.to_string(), HOSTILE))?
-                        .ok_or_else(|| ctx.err(&path, "hard link without a target", HOSTILE))?;
+                        .map_err(|e| ctx.hostile(&path, e.to_string()))?
+                        .ok_or_else(|| ctx.hostile(&path, "hard link without a target"))?;
                     let Some(target) = clean_member_path(&target).filter(|t| !t.as_os_str().is_empty()) else {
-                        return Err(ctx.err(
-                            &path,
-                            format!("hard link target {} leaves the root", target.display()),
-                            HOSTILE,
-                        ));
+                        return Err(
+                            ctx.hostile(&path, format!("hard link target {} leaves the root", target.display()))
+                        );
                     };
                     let Some(existing) = self.entries.get(&target) else {
-                        return Err(ctx.err(
+                        return Err(ctx.hostile(
                             &path,
                             format!("hard link to {}, which does not exist", target.display()),
-                            HOSTILE,
                         ));
                     };
                     if existing.kind == Kind::Dir {
-                        return Err(ctx.err(
-                            &path,
-                            format!("hard link to the directory {}", target.display()),
-                            HOSTILE,
-                        ));
+                        return Err(ctx.hostile(&path, format!("hard link to the directory {}", target.display())));
                     }
                     // A hard link shares the inode: same content, mode and owner.
                     new = Entry {
@@ -612,6 +634,7 @@ impl Rootfs {
                 tar::EntryType::Fifo => new.kind = Kind::Fifo,
                 other => {
                     return Err(ctx.err(
+                        Code::Unsupported,
                         &path,
                         format!("unsupported tar entry type {other:?}"),
                         "layers hold files, folders, links, devices and fifos only",
@@ -631,18 +654,10 @@ impl Rootfs {
             prefix.push(component);
             match self.entries.get(&prefix) {
                 Some(e) if matches!(e.kind, Kind::Symlink { .. }) => {
-                    return Err(ctx.err(
-                        path,
-                        format!("written through the symlink {}", prefix.display()),
-                        HOSTILE,
-                    ));
+                    return Err(ctx.hostile(path, format!("written through the symlink {}", prefix.display())));
                 }
                 Some(e) if e.kind != Kind::Dir => {
-                    return Err(ctx.err(
-                        path,
-                        format!("its parent {} is not a directory", prefix.display()),
-                        HOSTILE,
-                    ));
+                    return Err(ctx.hostile(path, format!("its parent {} is not a directory", prefix.display())));
                 }
                 Some(_) => {}
                 None => {
@@ -741,6 +756,7 @@ impl Rootfs {
                 && let Err(message) = self.resolve(path)
             {
                 return Err(ImageError::Layer {
+                    code: Code::HostileLayer,
                     image: image.to_owned(),
                     layer: self
                         .layers
@@ -783,12 +799,12 @@ fn xattrs_of<R: Read>(entry: &mut tar::Entry<R>, ctx: &LayerCtx, path: &Path) ->
     let mut out = BTreeMap::new();
     let Some(extensions) = entry
         .pax_extensions()
-        .map_err(|e| ctx.err(path, format!("bad PAX header: {e}"), HOSTILE))?
+        .map_err(|e| ctx.corrupt(path, format!("bad PAX header: {e}")))?
     else {
         return Ok(out);
     };
     for ext in extensions {
-        let ext = ext.map_err(|e| ctx.err(path, format!("bad PAX record: {e}"), HOSTILE))?;
+        let ext = ext.map_err(|e| ctx.corrupt(path, format!("bad PAX record: {e}")))?;
         if let Ok(key) = ext.key()
             && let Some(name) = key.strip_prefix("SCHILY.xattr.")
         {
@@ -796,100 +812,6 @@ fn xattrs_of<R: Read>(entry: &mut tar::Entry<R>, ctx: &LayerCtx, path: &Path) ->
         }
     }
     Ok(out)
-}
-
-/// Writes the flattened filesystem as one tar (what `crane export` does): folders, links and
-/// devices first in path order, then regular files in the order the layers hold their content,
-/// each content once, further paths of it as hard links. Deterministic for a given image.
-pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl io::Write) -> Result<()> {
-    let what = &image.reference;
-    let write_err = |e: io::Error| {
-        ImageError::invalid(
-            what,
-            format!("writing the export failed: {e}"),
-            "check the output path and free space",
-        )
-    };
-    let mut builder = tar::Builder::new(out);
-    let header_for = |e: &Entry| {
-        let mut h = tar::Header::new_gnu();
-        h.set_mode(e.mode);
-        h.set_uid(e.uid);
-        h.set_gid(e.gid);
-        h.set_mtime(e.mtime);
-        h.set_size(0);
-        h
-    };
-    let mut by_content: BTreeMap<ContentRef, Vec<&PathBuf>> = BTreeMap::new();
-    for (path, e) in &rootfs.entries {
-        let mut h = header_for(e);
-        match &e.kind {
-            Kind::File => {
-                if let Some(c) = e.content {
-                    by_content.entry(c).or_default().push(path);
-                }
-                continue;
-            }
-            Kind::Dir => {
-                h.set_entry_type(tar::EntryType::Directory);
-                builder
-                    .append_data(&mut h, path.join(""), io::empty())
-                    .map_err(write_err)?;
-            }
-            Kind::Symlink { target } => {
-                h.set_entry_type(tar::EntryType::Symlink);
-                builder.append_link(&mut h, path, target).map_err(write_err)?;
-            }
-            Kind::Char { major, minor } | Kind::Block { major, minor } => {
-                h.set_entry_type(if matches!(e.kind, Kind::Char { .. }) {
-                    tar::EntryType::Char
-                } else {
-                    tar::EntryType::Block
-                });
-                h.set_device_major(*major).map_err(write_err)?;
-                h.set_device_minor(*minor).map_err(write_err)?;
-                builder.append_data(&mut h, path, io::empty()).map_err(write_err)?;
-            }
-            Kind::Fifo => {
-                h.set_entry_type(tar::EntryType::Fifo);
-                builder.append_data(&mut h, path, io::empty()).map_err(write_err)?;
-            }
-        }
-    }
-    for layer in 0..image.layers().len() {
-        if !by_content.keys().any(|c| c.layer == layer) {
-            continue;
-        }
-        let ctx = LayerCtx {
-            image: what,
-            layer: image.layers()[layer].digest().to_string(),
-        };
-        let mut stream = open_layer(store, image, layer)?;
-        let mut archive = tar::Archive::new(&mut stream);
-        let entries = archive.entries().map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
-        for (ordinal, entry) in entries.enumerate() {
-            let mut entry = entry.map_err(|e| ctx.err("", e.to_string(), HOSTILE))?;
-            let Some(paths) = by_content.get(&ContentRef {
-                layer,
-                ordinal: ordinal as u64,
-            }) else {
-                continue;
-            };
-            let first = paths[0];
-            let e = &rootfs.entries[first];
-            let mut h = header_for(e);
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_size(e.size);
-            builder.append_data(&mut h, first, &mut entry).map_err(write_err)?;
-            for other in &paths[1..] {
-                let mut h = header_for(e);
-                h.set_entry_type(tar::EntryType::Link);
-                builder.append_link(&mut h, other, first).map_err(write_err)?;
-            }
-        }
-    }
-    let mut out = builder.into_inner().map_err(write_err)?;
-    out.flush().map_err(write_err)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, MediaType};
 
 use super::digest::{Digest, HashingWriter, VerifyingReader};
-use super::error::{ImageError, Result};
+use super::error::{Code, ImageError, Result};
 
 /// The annotation OCI layouts (and LinuxKit's cache) keep an image's name in.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -66,6 +66,15 @@ impl Store {
             }
         }
         Ok(store)
+    }
+
+    /// The error for an image this store lacks: names the store, and how to use another.
+    pub fn not_found(&self, reference: &str, fetch: &str) -> ImageError {
+        ImageError::NotFound {
+            reference: reference.to_owned(),
+            store: self.root.clone(),
+            hint: format!("{fetch}, or point at the store that holds it with --store DIR or SEALKIT_STORE=DIR"),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -131,6 +140,7 @@ impl Store {
         let mut writer = self.blob_writer(limit, what)?;
         io::copy(&mut reader.take(limit + 1), &mut writer).map_err(|e| {
             ImageError::invalid(
+                Code::BadSource,
                 what,
                 format!("reading the blob failed: {e}"),
                 "check that the source is complete and readable",
@@ -160,6 +170,7 @@ impl Store {
         let file = File::open(&path).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {
                 ImageError::invalid(
+                    Code::CorruptStore,
                     digest.to_string(),
                     format!("blob {digest} is missing from the store at {}", self.root.display()),
                     "import or pull the image again",
@@ -183,6 +194,7 @@ impl Store {
             .read_to_end(&mut bytes)
             .map_err(|e| {
                 ImageError::invalid(
+                    Code::CorruptStore,
                     what,
                     e.to_string(),
                     "the store copy is corrupt: remove the image and fetch it again",
@@ -190,6 +202,7 @@ impl Store {
             })?;
         if bytes.len() as u64 > MAX_METADATA_BYTES {
             return Err(ImageError::invalid(
+                Code::LimitExceeded,
                 what,
                 format!("{digest} is larger than {MAX_METADATA_BYTES} bytes"),
                 "manifests and configs are small JSON documents; this one is not plausible",
@@ -203,6 +216,7 @@ impl Store {
         let mut reader = self.open_blob(digest, None)?;
         io::copy(&mut reader, &mut io::sink()).map_err(|e| {
             ImageError::invalid(
+                Code::CorruptStore,
                 what,
                 e.to_string(),
                 "the store copy is corrupt: remove the image and fetch it again",
@@ -215,6 +229,7 @@ impl Store {
         let bytes = fs::read(&path).map_err(|e| ImageError::io(&path, e))?;
         serde_json::from_slice(&bytes).map_err(|e| {
             ImageError::invalid(
+                Code::CorruptStore,
                 path.display().to_string(),
                 format!("not an OCI image index: {e}"),
                 "repair or remove the store",
@@ -223,8 +238,14 @@ impl Store {
     }
 
     fn save_index(&self, index: &ImageIndex) -> Result<()> {
-        let bytes =
-            serde_json::to_vec_pretty(index).map_err(|e| ImageError::invalid("index.json", e.to_string(), ""))?;
+        let bytes = serde_json::to_vec_pretty(index).map_err(|e| {
+            ImageError::invalid(
+                Code::Io,
+                "index.json",
+                e.to_string(),
+                "check the path and the free space",
+            )
+        })?;
         self.write_atomically(&self.root.join("index.json"), &bytes)
     }
 
@@ -342,6 +363,7 @@ impl BlobWriter<'_> {
         let (buffered, digest, size) = self.inner.finish();
         if size > self.limit {
             return Err(ImageError::invalid(
+                Code::LimitExceeded,
                 &what,
                 format!("the blob is larger than {} bytes", self.limit),
                 "this is not a plausible image component",
@@ -351,6 +373,7 @@ impl BlobWriter<'_> {
             && &digest != expected
         {
             return Err(ImageError::invalid(
+                Code::DigestMismatch,
                 &what,
                 format!("blob {expected} does not match its digest: its content hashes to {digest}"),
                 "the source is corrupt or was tampered with; fetch it again from a trusted source",
