@@ -255,7 +255,35 @@ fn hostile_yaml_is_bounded() {
     rejects(&bomb, &["bad.yml"]);
     let deep = format!("onboot: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
     rejects(&deep, &["bad.yml"]);
-    rejects(&format!("{HEAD}---\n{HEAD}"), &["bad.yml"]);
+    // The YAML library's own words (its function names, its budget counters) never reach people.
+    rejects(
+        &format!("{HEAD}---\n{HEAD}"),
+        &[
+            "error[yaml-syntax]",
+            "more than one YAML document",
+            "pass several files",
+        ],
+    );
+    let mut aliases = format!(
+        "{HEAD}files:\n  - path: a\n    contents: &a \"{}\"\n",
+        "x".repeat(1 << 20)
+    );
+    for i in 0..900 {
+        aliases.push_str(&format!("  - path: b{i}\n    contents: *a\n"));
+    }
+    rejects(
+        &aliases,
+        &["error[yaml-syntax]", "far beyond what a configuration needs"],
+    );
+    for yaml in [format!("{HEAD}---\n{HEAD}"), aliases] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "bad.yml", yaml.as_bytes());
+        let out = sealkit().arg("config").arg(&file).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for internal in ["from_str", "budget", "Budget", "ScalarBytes", "{"] {
+            assert!(!stderr.contains(internal), "{internal:?} leaks into:\n{stderr}");
+        }
+    }
 }
 
 #[test]

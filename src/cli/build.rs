@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use sealkit::build::{self, Format, Request};
 use sealkit::config;
-use sealkit::image::lock::{Lock, Resolver, lock_path};
+use sealkit::plan::{self, Allowance};
 
 use super::{Failure, Outcome, StoreArgs};
 
@@ -64,24 +64,18 @@ pub fn run(args: &BuildArgs) -> Outcome {
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
-    let (store, platform, options) = args.store.open()?;
-    let resolver = Resolver {
-        store: &store,
-        platform,
-        options,
-        base: args.files[0].parent().map(PathBuf::from).unwrap_or_default(),
-        lock: Lock::read(&lock_path(&args.files[0]))?,
-        pull: args.pull,
-    };
+    let epoch = sealkit::epoch::source_date_epoch()?;
+    let resolver = args.store.resolver(&args.files[0], args.pull)?;
+    let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
     let request = Request {
         output: &args.output,
         name: &name,
         formats: &args.format,
         force: args.force,
         sbom: !args.no_sbom,
+        epoch,
     };
-    let built =
-        build::build(&loaded, &resolver, &store, &request).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let built = build::build(&loaded, &plan, &resolver.store, &request)?;
     eprintln!(
         "built {name}: {} images, {} entries, {} packages in its SBOM",
         built.images, built.entries, built.packages

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use sealkit::config;
-use sealkit::image::lock::{Resolver, lock_path};
+use sealkit::image::lock::lock_path;
 
 use super::{Failure, Outcome, StoreArgs};
 
@@ -24,18 +24,10 @@ pub fn run(args: &LockArgs) -> Outcome {
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
-    let (store, platform, options) = args.store.open()?;
-    let base = args.file.parent().map(PathBuf::from).unwrap_or_default();
+    let mut resolver = args.store.resolver(&args.file, !args.offline)?;
     // Re-locking starts from nothing: the point is to see what the references are now.
-    let resolver = Resolver {
-        store: &store,
-        platform,
-        options,
-        base,
-        lock: None,
-        pull: !args.offline,
-    };
-    let lock = resolver.lock(&loaded.config)?;
+    resolver.lock = None;
+    let lock = resolver.lock(&loaded)?;
     let path = lock_path(&args.file);
     let tmp_dir = path
         .parent()

@@ -8,8 +8,9 @@ pub mod sbom;
 pub mod scan;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use sealkit::image::lock::Resolver;
 use sealkit::image::registry::RegistryOptions;
 use sealkit::image::{ImageError, Platform, Store};
 
@@ -31,9 +32,34 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// Bad input, rendered as `error[CODE]: …` with the error's stable code (docs/errors.md).
+    pub fn input(code: &str, error: impl std::fmt::Display) -> Self {
+        Failure::usage(format!("error[{code}]: {error}"))
+    }
+}
+
 impl From<ImageError> for Failure {
     fn from(e: ImageError) -> Self {
-        Failure::usage(format!("error[{}]: {e}", e.code()))
+        Failure::input(e.code().as_str(), e)
+    }
+}
+
+impl From<sealkit::plan::PlanError> for Failure {
+    fn from(e: sealkit::plan::PlanError) -> Self {
+        Failure::input(e.code(), e)
+    }
+}
+
+impl From<sealkit::build::BuildError> for Failure {
+    fn from(e: sealkit::build::BuildError) -> Self {
+        Failure::input(e.code(), e)
+    }
+}
+
+impl From<sealkit::epoch::EpochError> for Failure {
+    fn from(e: sealkit::epoch::EpochError) -> Self {
+        Failure::input(e.code().as_str(), e)
     }
 }
 
@@ -44,7 +70,7 @@ impl From<sealkit::config::ConfigError> for Failure {
             ConfigError::Invalid(list) => {
                 let mut out = String::new();
                 for d in list {
-                    out.push_str(&format!("error: {d}\n"));
+                    out.push_str(&format!("error[{}]: {d}\n", d.code));
                 }
                 out.push_str(&format!(
                     "{} problem{}; nothing was done",
@@ -53,7 +79,7 @@ impl From<sealkit::config::ConfigError> for Failure {
                 ));
                 out
             }
-            ConfigError::Read { .. } => format!("error: {e}"),
+            ConfigError::Read { .. } => format!("error[{}]: {e}", sealkit::config::Code::Unreadable),
         };
         Failure::usage(message)
     }
@@ -100,6 +126,14 @@ impl StoreArgs {
             timeout: None,
         };
         Ok((store, platform, options))
+    }
+
+    /// A resolver for the configuration `config`, pinned by its lock file when there is one.
+    pub fn resolver(&self, config: &Path, pull: bool) -> Result<Resolver, Failure> {
+        let (store, platform, options) = self.open()?;
+        let mut resolver = Resolver::for_config(store, platform, options, config)?;
+        resolver.pull = pull;
+        Ok(resolver)
     }
 }
 

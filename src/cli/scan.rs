@@ -2,9 +2,11 @@
 
 use std::path::Path;
 
-use sealkit::image::{self, ImageRef, Rootfs};
+use sealkit::image::rootfs::NoTap;
+use sealkit::image::{self, ImageRef};
 use sealkit::inspect::elf::{Inspection, Verdict};
 use sealkit::inspect::scan::{self, BinaryReport};
+use sealkit::inspect::{Depth, inspect_image};
 
 use super::image::parse_ref;
 use super::{Failure, Outcome, StoreArgs, json_error, print};
@@ -38,17 +40,7 @@ pub fn run(args: &ScanArgs) -> Outcome {
         _ => {
             let (store, platform, _) = args.store.open()?;
             let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
-            // ELF files are inspected while the image is flattened: one pass over each layer.
-            let mut gather = sealkit::inspect::sbom::gather::Gather::new(&|_| false, 0);
-            let rootfs = Rootfs::flatten_tapped(&store, &resolved, &mut gather)?;
-            gather.finish();
-            let binaries: Vec<BinaryReport> = rootfs
-                .files()
-                .filter_map(|(path, entry)| {
-                    let inspection = gather.elf.get(&entry.content?)?;
-                    Some(scan::binary_report(path, entry, inspection.clone()))
-                })
-                .collect();
+            let binaries = inspect_image(&store, &resolved, Depth::Binaries, &mut NoTap)?.binaries;
             (
                 serde_json::json!({"reference": resolved.reference, "manifest": resolved.manifest_digest.to_string()}),
                 binaries,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_saphyr::Location;
 
-use super::diag::{Diagnostic, Findings};
+use super::diag::{Code, Diagnostic, Findings};
 use super::model::{Config, File, Id, ImageSpec, Mount, S, Volume, VolumeFormat};
 use crate::caps;
 use crate::reference::ImageRef;
@@ -82,7 +82,8 @@ pub fn check_file(config: &Config, file: &Path, findings: &mut Findings) {
                 "trust",
                 "`trust` is deprecated and IGNORED: LinuxKit removed Docker Content Trust in 2021 and verifies no signature",
             )
-            .hint("remove the `trust` block; pin images by digest (sealkit lock) and verify signatures with sealkit verify"),
+            .hint("remove the `trust` block; pin images by digest (sealkit lock) and verify signatures with sealkit verify")
+            .code(Code::TrustIgnored),
         );
     }
 }
@@ -642,7 +643,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                             first_at.line()
                         ),
                     )
-                    .hint("services run side by side under their names: give each its own"),
+                    .hint("services run side by side under their names: give each its own")
+                    .code(Code::DuplicateName),
                 );
             }
             users.push((section, i, name.referenced));
@@ -660,7 +662,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                     format!("volumes[{i}].name"),
                     format!("duplicate volume name {:?}", name.value),
                 )
-                .hint("give each volume its own name"),
+                .hint("give each volume its own name")
+                .code(Code::DuplicateName),
             );
         }
     }
@@ -673,7 +676,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
         match owners.get(name.as_str()).map(Vec::as_slice) {
             None | Some([]) => findings.error(
                 Diagnostic::new(file, id.referenced, field, format!("no container is named {name:?}"))
-                    .hint("use a number, root, or the name of an onboot, onshutdown or service container"),
+                    .hint("use a number, root, or the name of an onboot, onshutdown or service container")
+                    .code(Code::DanglingName),
             ),
             Some([_]) => {}
             Some(several) => findings.error(
@@ -686,7 +690,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                         several.len()
                     ),
                 )
-                .hint("rename the containers apart, or give the id as a number"),
+                .hint("rename the containers apart, or give the id as a number")
+                .code(Code::DanglingName),
             ),
         }
     };
@@ -719,7 +724,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                                 field,
                                 format!("bind source {:?} is neither an absolute path nor a volume", b.source),
                             )
-                            .hint("write an absolute host path, or declare the volume under `volumes:`"),
+                            .hint("write an absolute host path, or declare the volume under `volumes:`")
+                            .code(Code::DanglingName),
                         ),
                         Some(v) if v.readonly == Some(true) && b.options != Some("ro") => findings.error(
                             Diagnostic::new(
@@ -749,7 +755,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                             field,
                             format!("bind mount source {source:?} is neither an absolute path nor a volume"),
                         )
-                        .hint("write an absolute host path, or declare the volume under `volumes:`"),
+                        .hint("write an absolute host path, or declare the volume under `volumes:`")
+                        .code(Code::DanglingName),
                     ),
                     Some(v) if v.readonly == Some(true) && !mount_is_read_only(m) => findings.error(
                         Diagnostic::new(
