@@ -189,8 +189,11 @@ mod tests {
         }
     }
 
+    /// Path, type, size, uid (PAX record included), link target, bytes.
+    type ReadBack = (String, tar::EntryType, u64, u64, Option<String>, Vec<u8>);
+
     /// What the tar crate (and so GNU tar, which agrees on PAX) reads back.
-    fn read_back(bytes: &[u8]) -> Vec<(String, tar::EntryType, u64, u64, Option<String>, Vec<u8>)> {
+    fn read_back(bytes: &[u8]) -> Vec<ReadBack> {
         let mut out = Vec::new();
         let mut archive = tar::Archive::new(bytes);
         for entry in archive.entries().unwrap() {
