@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Loaded;
 use crate::image::rootfs::ContentRef;
 use crate::image::{ImageError, Store};
-use crate::inspect::{ComponentFacts, Depth, inspect_image};
+use crate::inspect::{ComponentFacts, inspect_image};
 use crate::plan::Plan;
 use crate::report::{self, ComponentSbom, SbomInput};
 
@@ -205,7 +205,7 @@ pub fn unpack(plan: &Plan, store: &Store, request: &Request) -> Result<Unpacked,
     let mut stored = Vec::new();
     for image in &plan.images {
         let mut tap = SpoolTap::new(&mut spool);
-        components.push(inspect_image(store, &image.image, Depth::Everything, &mut tap)?);
+        components.push(inspect_image(store, &image.image, &mut tap)?);
         stored.push(
             tap.finish()
                 .map_err(io_error(&spool_path, "check the space left on the output disk"))?,

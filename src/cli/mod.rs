@@ -157,6 +157,13 @@ pub fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> 
     }
 }
 
+/// Whether a subject names a LinuxKit configuration (an existing .yml/.yaml file) rather than
+/// an image.
+pub fn is_config(subject: &str) -> bool {
+    let p = Path::new(subject);
+    p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml")
+}
+
 pub fn json_error(e: serde_json::Error) -> Failure {
     Failure::usage(format!("error: {e}"))
 }

@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 
 use sealkit::config::{self};
 use sealkit::image;
-use sealkit::inspect::{ComponentFacts, Depth, inspect_image};
+use sealkit::inspect::{ComponentFacts, inspect_image};
 use sealkit::plan::{self, Allowance};
 use sealkit::report::{self, ComponentSbom, SbomInput};
 
 use sealkit::image::rootfs::NoTap;
 
 use super::image::parse_ref;
-use super::{Failure, Outcome, StoreArgs, print_with};
+use super::{Failure, Outcome, StoreArgs, is_config, print_with};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -37,11 +37,6 @@ pub struct SbomArgs {
     store: StoreArgs,
 }
 
-fn is_config(subject: &str) -> bool {
-    let p = Path::new(subject);
-    p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml")
-}
-
 pub fn run(args: &SbomArgs) -> Outcome {
     let created = sealkit::epoch::rfc3339(sealkit::epoch::source_date_epoch()?);
     // Each image with its facts: (name, image, prefix, supplier).
@@ -53,19 +48,14 @@ pub fn run(args: &SbomArgs) -> Outcome {
         let resolver = args.store.resolver(&file, false)?;
         let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
         for image in plan.images {
-            facts.push(inspect_image(
-                &resolver.store,
-                &image.image,
-                Depth::Everything,
-                &mut NoTap,
-            )?);
+            facts.push(inspect_image(&resolver.store, &image.image, &mut NoTap)?);
             let supplier = report::supplier_of(&image.reference);
             subjects.push((image.name, image.image, image.prefix, supplier));
         }
     } else {
         let (store, platform, _) = args.store.open()?;
         let image = image::resolve(&store, &parse_ref(&args.subject)?, &platform, Path::new("."))?;
-        facts.push(inspect_image(&store, &image, Depth::Everything, &mut NoTap)?);
+        facts.push(inspect_image(&store, &image, &mut NoTap)?);
         subjects.push((
             args.subject.clone(),
             image,
