@@ -26,6 +26,49 @@ use crate::reference::ImageRef;
 /// The `schema` of the document; a breaking change gets a new version.
 pub const SCHEMA: &str = "sealkit.dev/evidence/v1";
 
+/// Everything an OS image's evidence rests on, gathered: the configuration, its plan, and each
+/// planned image inspected once. [`Gathered::evidence`] arranges it as the document.
+pub struct Gathered {
+    pub name: String,
+    pub loaded: Loaded,
+    pub plan: Plan,
+    pub facts: Vec<ComponentFacts>,
+    /// The configuration files and lock file, hashed in the document.
+    pub inputs: Vec<std::path::PathBuf>,
+}
+
+impl Gathered {
+    /// Plans `loaded` through `resolver` and inspects every image it names.
+    pub fn of_config(
+        name: &str,
+        loaded: Loaded,
+        resolver: &crate::image::lock::Resolver,
+        inputs: Vec<std::path::PathBuf>,
+    ) -> Result<Self, crate::plan::PlanError> {
+        let plan = crate::plan::plan(&loaded, resolver, &crate::plan::Allowance::default())?;
+        let mut facts = Vec::new();
+        for image in &plan.images {
+            facts.push(crate::inspect::inspect_image(
+                &resolver.store,
+                &image.image,
+                &mut crate::image::rootfs::NoTap,
+            )?);
+        }
+        Ok(Gathered {
+            name: name.to_owned(),
+            loaded,
+            plan,
+            facts,
+            inputs,
+        })
+    }
+
+    pub fn evidence(&self) -> std::io::Result<Evidence<'_>> {
+        let inputs: Vec<&Path> = self.inputs.iter().map(|p| p.as_path()).collect();
+        of_os_image(&self.name, &self.loaded, &self.plan, &self.facts, &inputs)
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Evidence<'a> {
     pub schema: &'static str,

@@ -5,13 +5,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use sealkit::config;
-use sealkit::evidence::{self, ComponentEvidence, Evidence};
+use sealkit::evidence::{self, ComponentEvidence, Evidence, Gathered};
 use sealkit::image::rootfs::NoTap;
 use sealkit::image::{self, ImageRef};
 use sealkit::inspect::elf::{Inspection, Relro, Verdict};
+use sealkit::inspect::inspect_image;
 use sealkit::inspect::scan::{self, BinaryReport};
-use sealkit::inspect::{ComponentFacts, inspect_image};
-use sealkit::plan::{self, Allowance};
 
 use super::image::parse_ref;
 use super::{Failure, Outcome, StoreArgs, is_config, json_error, print};
@@ -59,28 +58,30 @@ pub fn run(args: &ScanArgs) -> Outcome {
 }
 
 fn scan_config(args: &ScanArgs) -> Outcome {
-    let file = PathBuf::from(&args.subject);
-    let loaded = config::load(std::slice::from_ref(&file))?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
-    }
-    let resolver = args.store.resolver(&file, false)?;
-    let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
-    let mut facts: Vec<ComponentFacts> = Vec::new();
-    for image in &plan.images {
-        facts.push(inspect_image(&resolver.store, &image.image, &mut NoTap)?);
-    }
-    let lock = sealkit::image::lock::lock_path(&file);
-    let mut inputs = vec![file.as_path()];
-    if lock.is_file() {
-        inputs.push(&lock);
-    }
-    let doc = evidence::of_os_image(&args.subject, &loaded, &plan, &facts, &inputs)
+    let gathered = gather(&args.subject, &args.store)?;
+    let doc = gathered
+        .evidence()
         .map_err(|e| Failure::usage(format!("error: reading the configuration again: {e}")))?;
     match args.format {
         Format::Json => print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?),
         Format::Table => print(summary(&doc).trim_end().as_bytes()),
     }
+}
+
+/// Loads the configuration `subject`, plans it through its lock and inspects every image.
+pub fn gather(subject: &str, store: &StoreArgs) -> Result<Gathered, Failure> {
+    let file = PathBuf::from(subject);
+    let loaded = config::load(std::slice::from_ref(&file))?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let resolver = store.resolver(&file, false)?;
+    let lock = sealkit::image::lock::lock_path(&file);
+    let mut inputs = vec![file];
+    if lock.is_file() {
+        inputs.push(lock);
+    }
+    Ok(Gathered::of_config(subject, loaded, &resolver, inputs)?)
 }
 
 /// A folder is read in place: its ELF files' facts only, for now (the evidence of a folder comes
