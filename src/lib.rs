@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod image;
 pub mod inspect;
 pub mod plan;
+pub mod policy;
 pub mod reference;
 pub mod report;
 
@@ -35,6 +36,7 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         .chain(stage("effective", effective::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("plan", plan::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("build", build::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("policy", policy::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("epoch", epoch::Code::ALL, |c| (c.as_str(), c.meaning())))
         .collect()
 }

@@ -29,7 +29,12 @@ enum Command {
     /// Write the software bill of materials (SPDX, CycloneDX)
     Sbom(cli::sbom::SbomArgs),
     /// Evaluate the policy over the evidence, without building
-    Check(cli::Pending),
+    Check(cli::check::CheckArgs),
+    /// Policy authoring: run the Rego unit tests of policy folders
+    Policy(cli::policy::PolicyArgs),
+    /// The policy evaluator, run by sealkit itself with bounded time and memory
+    #[command(name = "__evaluate-policy", hide = true)]
+    EvaluatePolicy(cli::policy::ServeArgs),
     /// The whole pipeline: resolve, inspect, enforce policy, build, sign
     Gate(cli::Pending),
     /// Sign a built image
@@ -55,7 +60,9 @@ fn main() -> ExitCode {
         Command::Scan(args) => cli::scan::run(args),
         Command::Sbom(args) => cli::sbom::run(args),
         Command::Build(args) => cli::build::run(args),
-        Command::Check(_) => cli::pending("check"),
+        Command::Check(args) => cli::check::run(args),
+        Command::Policy(args) => cli::policy::run(args),
+        Command::EvaluatePolicy(args) => cli::policy::serve(args),
         Command::Gate(_) => cli::pending("gate"),
         Command::Sign(_) => cli::pending("sign"),
         Command::Attest(_) => cli::pending("attest"),

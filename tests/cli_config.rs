@@ -444,7 +444,7 @@ fn pkg_templates_resolve_to_the_git_tree_hash() {
 #[test]
 fn unbuilt_commands_say_so() {
     sealkit()
-        .args(["check", "examples/demo.yml"])
+        .args(["gate", "examples/demo.yml"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not yet available"));

@@ -1,9 +1,11 @@
 //! The command implementations: each turns arguments into library calls and renders the outcome.
 
 pub mod build;
+pub mod check;
 pub mod config;
 pub mod image;
 pub mod lock;
+pub mod policy;
 pub mod sbom;
 pub mod scan;
 

@@ -1,6 +1,8 @@
 //! Output formats other tools read: SPDX 2.3 and CycloneDX 1.6 JSON (more to come: SARIF).
 
 pub mod cyclonedx;
+pub mod junit;
+pub mod sarif;
 pub mod spdx;
 
 use crate::image::{Digest, ResolvedImage};

@@ -1,0 +1,244 @@
+//! `sealkit check FILE.yml|IMAGE`: the policy's decision on the evidence, without building.
+//! Exit 0 pass, 1 denied, 2 when it cannot judge (bad input, a policy that fails or runs away).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use sealkit::evidence;
+use sealkit::image::rootfs::NoTap;
+use sealkit::image::{self, ImageRef};
+use sealkit::inspect::inspect_image;
+use sealkit::policy::decision::{Basis, Decision, Judged, Status, Verdict};
+use sealkit::policy::exceptions::{self, Date, Exceptions};
+use sealkit::policy::sandbox::{self, Answer, Task};
+use sealkit::policy::{Code, DataFile, PolicyError, PolicySet, Purpose, metadata};
+use sealkit::report::{junit, sarif};
+
+use super::image::parse_ref;
+use super::policy::{LimitArgs, evaluator, policy_failure};
+use super::{Failure, Outcome, StoreArgs, is_config, json_error, print};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Sarif,
+    Junit,
+}
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// A LinuxKit FILE.yml (the whole OS image, through its lock) or an image reference
+    #[arg(value_name = "FILE.yml|IMAGE")]
+    subject: String,
+    /// A folder of .rego policies (and .json data) to add to the baseline; may be repeated
+    #[arg(long = "policy", value_name = "DIR")]
+    policies: Vec<PathBuf>,
+    /// Leave the built-in baseline out (then --policy must give the rules)
+    #[arg(long)]
+    no_baseline: bool,
+    /// A JSON or YAML data file, merged into `data` (allow-lists); may be repeated
+    #[arg(long = "data", value_name = "FILE")]
+    data: Vec<PathBuf>,
+    /// The exceptions file [default: NAME.exceptions.yaml beside NAME.yml, when there is one]
+    #[arg(long, value_name = "FILE")]
+    exceptions: Option<PathBuf>,
+    /// The day exceptions are judged on [default: SOURCE_DATE_EPOCH's; never the clock]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    now: Option<String>,
+    /// `table` for people; `json` (the decision), `sarif` (2.1.0), `junit` (XML) for machines
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write the report to FILE instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn run(args: &CheckArgs) -> Outcome {
+    let evaluated_on = evaluation_date(args.now.as_deref())?;
+    let mut set = PolicySet::load(!args.no_baseline, &args.policies, Purpose::Check).map_err(policy_failure)?;
+    let mut data_files = Vec::new();
+    for file in &args.data {
+        data_files.push(set.add_data_file(file).map_err(policy_failure)?);
+    }
+    let rules = metadata::rules(&set.files).map_err(policy_failure)?;
+    let config = is_config(&args.subject).then(|| PathBuf::from(&args.subject));
+    let exceptions_file = args
+        .exceptions
+        .clone()
+        .or_else(|| config.as_deref().map(exceptions::beside).filter(|p| p.is_file()));
+    let exceptions = match &exceptions_file {
+        Some(path) => Exceptions::load(path).map_err(policy_failure)?,
+        None => Exceptions::default(),
+    };
+    if !exceptions.list.is_empty() && evaluated_on.is_none() {
+        return Err(policy_failure(PolicyError::new(
+            Code::NoEvaluationDate,
+            format!(
+                "{}: exceptions expire, and there is no date to judge them on",
+                exceptions_file.as_deref().unwrap_or(Path::new("")).display()
+            ),
+            "pass --now YYYY-MM-DD or set SOURCE_DATE_EPOCH (sealkit never reads the clock: a decision must be \
+             reproducible)",
+        )));
+    }
+    let (input, components) = evidence_of(args, config.as_deref())?;
+    let answer =
+        sandbox::evaluate(&evaluator()?, Task::Check, &set, &input, args.limits.limits()).map_err(policy_failure)?;
+    let Answer::Findings(findings) = answer else {
+        return Err(Failure::usage(
+            "error: the evaluator answered something else than findings",
+        ));
+    };
+    let basis = Basis {
+        policy_files: set.listing(),
+        policy_digest: set.digest(),
+        data_files,
+        exceptions_file: match (&exceptions.file, &exceptions.sha256) {
+            (Some(path), Some(sha256)) => Some(DataFile {
+                path: path.display().to_string(),
+                sha256: sha256.clone(),
+            }),
+            _ => None,
+        },
+        evaluated_on,
+    };
+    let decision = Decision::new(Judged {
+        subject: &args.subject,
+        components,
+        findings,
+        rules,
+        exceptions: &exceptions,
+        basis,
+    });
+    let report = match args.format {
+        Format::Table => table(&decision).into_bytes(),
+        Format::Json => serde_json::to_vec_pretty(&decision).map_err(json_error)?,
+        Format::Sarif => serde_json::to_vec_pretty(&sarif::write(&decision)).map_err(json_error)?,
+        Format::Junit => junit::write(&decision).into_bytes(),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &report)
+            .map_err(|e| Failure::usage(format!("error: writing {}: {e}", path.display())))?,
+        None => print(report.trim_ascii_end())?,
+    }
+    match decision.verdict {
+        Verdict::Pass => Ok(()),
+        Verdict::Deny => Err(Failure {
+            message: format!("denied: {}", summary(&decision)),
+            code: 1,
+        }),
+    }
+}
+
+/// `--now`, else SOURCE_DATE_EPOCH's day, else none: the clock is never read.
+fn evaluation_date(now: Option<&str>) -> Result<Option<Date>, Failure> {
+    if let Some(text) = now {
+        return Date::parse(text).map(Some).ok_or_else(|| {
+            policy_failure(PolicyError::new(
+                Code::NoEvaluationDate,
+                format!("--now {text:?} is not a date"),
+                "write it YYYY-MM-DD, e.g. --now 2026-12-01",
+            ))
+        });
+    }
+    Ok(sealkit::epoch::from_env()?.map(Date::of_epoch))
+}
+
+/// The evidence document as JSON, and its components' names.
+fn evidence_of(args: &CheckArgs, config: Option<&Path>) -> Result<(Vec<u8>, Vec<String>), Failure> {
+    let names = |doc: &evidence::Evidence| doc.components.iter().map(|c| c.name.clone()).collect();
+    if config.is_some() {
+        let gathered = super::scan::gather(&args.subject, &args.store)?;
+        let doc = gathered
+            .evidence()
+            .map_err(|e| Failure::usage(format!("error: reading the configuration again: {e}")))?;
+        return Ok((serde_json::to_vec(&doc).map_err(json_error)?, names(&doc)));
+    }
+    let reference = parse_ref(&args.subject)?;
+    if let ImageRef::Dir { .. } = reference {
+        return Err(Failure::usage(
+            "error: check judges an image or a configuration; a dir: folder has no evidence document yet\n  hint: \
+             import it first (sealkit image import)",
+        ));
+    }
+    let (store, platform, _) = args.store.open()?;
+    let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
+    let facts = inspect_image(&store, &resolved, &mut NoTap)?;
+    let doc = evidence::of_image(&args.subject, &resolved, &facts);
+    Ok((serde_json::to_vec(&doc).map_err(json_error)?, names(&doc)))
+}
+
+fn summary(d: &Decision) -> String {
+    let c = d.counts;
+    format!(
+        "{} passed · {} denied · {} warned · {} excepted",
+        c.passed, c.denied, c.warned, c.excepted
+    )
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Denied => "DENIED",
+        Status::Excepted => "excepted",
+        Status::Warned => "warning",
+        Status::Passed => "passed",
+    }
+}
+
+/// For people: the results grouped by component, most severe first, each exception's reason,
+/// owner and expiry under the result it accepts; then one line with the counts and the verdict.
+fn table(d: &Decision) -> String {
+    let mut out = String::new();
+    let b = &d.basis;
+    let _ = writeln!(
+        out,
+        "sealkit check {}: {} policy files ({}), evaluated on {}",
+        d.subject,
+        b.policy_files.len(),
+        b.policy_digest,
+        b.evaluated_on
+            .map_or_else(|| "no date (no exceptions)".to_owned(), |d| d.to_string())
+    );
+    let mut group: Option<Option<&str>> = None;
+    for r in &d.results {
+        if group != Some(r.component.as_deref()) {
+            group = Some(r.component.as_deref());
+            let _ = writeln!(out, "\n== {}", r.component.as_deref().unwrap_or("exceptions"));
+        }
+        let _ = write!(
+            out,
+            "  {:<8} {:<8} {:<18} {}",
+            r.severity.as_str(),
+            status_word(r.status),
+            r.id,
+            r.msg
+        );
+        if let Some(path) = r.path.as_deref().filter(|p| !r.msg.contains(*p)) {
+            let _ = write!(out, " [{path}]");
+        }
+        out.push('\n');
+        if r.status == Status::Excepted
+            && let Some(e) = &r.exception
+        {
+            let _ = writeln!(
+                out,
+                "  {:<36} excepted: {} (owner {}, until {})",
+                "", e.reason, e.owner, e.expires
+            );
+        }
+    }
+    if d.results.is_empty() {
+        out.push_str("\nno rule found anything\n");
+    }
+    let verdict = match d.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Deny => "DENIED",
+    };
+    let _ = write!(out, "\n{verdict}: {}", summary(d));
+    out
+}
