@@ -16,7 +16,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use super::digest::Digest;
 use super::error::{Code, ImageError, Result};
 use super::resolve::{BlobSource, ResolvedImage};
-use super::store::{MAX_METADATA_BYTES, Store};
+use super::store::{Blob, Limit, METADATA, Store};
 
 pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 pub const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
@@ -25,7 +25,10 @@ pub const IN_TOTO: &str = "application/vnd.in-toto+json";
 pub const PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
 
 /// The largest in-toto statement kept and read: an SBOM of a large image is tens of MiB.
-pub const MAX_STATEMENT_BYTES: u64 = 64 << 20;
+pub const STATEMENT: Limit = Limit {
+    bytes: 64 << 20,
+    kind: "an in-toto statement",
+};
 
 /// The manifest digest an attestation manifest's descriptor describes; `None` for anything else
 /// (BuildKit: "if any other value is specified, the entire manifest should be ignored").
@@ -51,55 +54,48 @@ pub fn describing(index: &ImageIndex, manifest: &Digest) -> Vec<Descriptor> {
 /// complete for tools that copy it) and its in-toto layers; other layer types are ignored, as
 /// BuildKit's format asks.
 fn kept_blobs(manifest: &ImageManifest) -> impl Iterator<Item = &Descriptor> {
-    std::iter::once(manifest.config()).chain(
-        manifest
-            .layers()
-            .iter()
-            .filter(|l| l.media_type().to_string() == IN_TOTO),
-    )
+    std::iter::once(manifest.config()).chain(manifest.layers().iter().filter(|l| is_statement(l)))
 }
 
-/// Copies a blob unless the store has it; `Ok(false)` when the source cannot supply it or it is
-/// over `limit` (the attestation is then reported when the image is catalogued), an error when
-/// what it supplies does not match the digest (a corrupt or tampered source, as for every blob).
+fn is_statement(layer: &Descriptor) -> bool {
+    layer.media_type().as_ref() == IN_TOTO
+}
+
+/// Copies a blob unless the store has it intact; `Ok(false)` when the source cannot supply it or
+/// it is over `limit` (the attestation is then reported when the image is catalogued), an error
+/// when what the source supplies is not the blob its descriptor names (a corrupt or tampered
+/// source, as for every blob).
 fn copy_if_available(
     store: &Store,
     source: &dyn BlobSource,
     d: &Descriptor,
     manifest: bool,
-    limit: u64,
+    limit: Limit,
     what: &str,
 ) -> Result<bool> {
-    let digest = Digest::try_from(d.digest()).map_err(|e| {
-        ImageError::invalid(
-            Code::Unsupported,
-            what,
-            e.to_string(),
-            "only sha256 content is supported",
-        )
-    })?;
-    if store.has_blob(&digest) && store.verify_blob(&digest, what).is_ok() {
+    let blob = Blob::of(d, what)?;
+    if store.has_intact(&blob, what)? {
         return Ok(true);
     }
-    if d.size() > limit {
+    if blob.size > limit.bytes {
         eprintln!(
-            "note: {what}: attestation blob {digest} is {} bytes, over the {limit}-byte limit: not kept",
-            d.size()
+            "note: {what}: attestation blob {} is {} bytes, over the {}-byte limit: not kept",
+            blob.digest, blob.size, limit.bytes
         );
         return Ok(false);
     }
     let opened = if manifest {
-        source.open_manifest(&digest)
+        source.open_manifest(&blob.digest)
     } else {
-        source.open(&digest)
+        source.open(&blob.digest)
     };
     match opened {
         Ok(reader) => {
-            store.write_blob(reader, Some(&digest), d.size(), what)?;
+            store.write_blob(reader, Some(&blob), limit, what)?;
             Ok(true)
         }
         Err(e) => {
-            eprintln!("note: attestation blob {digest} not kept: {e}");
+            eprintln!("note: attestation blob {} not kept: {e}", blob.digest);
             Ok(false)
         }
     }
@@ -118,7 +114,7 @@ pub(crate) fn import(
         return Ok(());
     }
     for att in &attestations {
-        if !copy_if_available(store, source, att, true, MAX_METADATA_BYTES, what)? {
+        if !copy_if_available(store, source, att, true, METADATA, what)? {
             continue;
         }
         let Ok(m) = read_manifest(store, att, what) else {
@@ -126,11 +122,7 @@ pub(crate) fn import(
             continue;
         };
         for blob in kept_blobs(&m) {
-            let limit = if blob == m.config() {
-                MAX_METADATA_BYTES
-            } else {
-                MAX_STATEMENT_BYTES
-            };
+            let limit = if blob == m.config() { METADATA } else { STATEMENT };
             copy_if_available(store, source, blob, false, limit, what)?;
         }
     }
@@ -138,14 +130,7 @@ pub(crate) fn import(
 }
 
 fn read_manifest(store: &Store, d: &Descriptor, what: &str) -> Result<ImageManifest> {
-    let digest = Digest::try_from(d.digest()).map_err(|e| {
-        ImageError::invalid(
-            Code::Unsupported,
-            what,
-            e.to_string(),
-            "only sha256 digests are supported",
-        )
-    })?;
+    let digest = Blob::of(d, what)?.digest;
     serde_json::from_slice(&store.read_blob(&digest, what)?).map_err(|e| {
         ImageError::invalid(
             Code::BadMetadata,
@@ -192,11 +177,7 @@ pub fn statements(store: &Store, image: &ResolvedImage, wanted: &dyn Fn(&str) ->
                 continue;
             }
         };
-        for layer in manifest
-            .layers()
-            .iter()
-            .filter(|l| l.media_type().to_string() == IN_TOTO)
-        {
+        for layer in manifest.layers().iter().filter(|l| is_statement(l)) {
             let predicate_type = layer
                 .annotations()
                 .as_ref()
@@ -229,10 +210,11 @@ pub fn subjects(image: &ResolvedImage) -> std::collections::BTreeSet<String> {
 }
 
 fn read_statement(store: &Store, layer: &Descriptor) -> std::result::Result<Vec<u8>, String> {
-    if layer.size() > MAX_STATEMENT_BYTES {
+    if layer.size() > STATEMENT.bytes {
         return Err(format!(
-            "the statement is {} bytes, over the {MAX_STATEMENT_BYTES}-byte limit: not read",
-            layer.size()
+            "the statement is {} bytes, over the {}-byte limit: not read",
+            layer.size(),
+            STATEMENT.bytes
         ));
     }
     let digest = Digest::try_from(layer.digest()).map_err(|e| e.to_string())?;
@@ -243,7 +225,7 @@ fn read_statement(store: &Store, layer: &Descriptor) -> std::result::Result<Vec<
     store
         .open_blob(&digest, Some(layer.size()))
         .map_err(|e| e.to_string())?
-        .take(MAX_STATEMENT_BYTES + 1)
+        .take(STATEMENT.bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("the stored copy is corrupt ({e}): import or pull the image again"))?;
     Ok(bytes)
