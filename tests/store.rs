@@ -1,9 +1,12 @@
 //! The store under hostile and broken inputs: descriptors that lie about sizes, metadata too large
-//! to read, damaged store copies. Every input is made here; every refusal exits 2 with a named
-//! error, and keeps nothing; the work done is bounded by counting bytes (read, stored), never by
-//! the clock.
+//! to read, damaged store copies and killed imports. Every input is made here; every refusal exits
+//! 2 with a named error, and keeps nothing; the work done is bounded by counting bytes (read,
+//! stored), never by the clock.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -309,6 +312,64 @@ fn a_damaged_store_copy_is_repaired_by_importing_again() {
     );
     import();
     check(false);
+}
+
+/// Issue 13 item 10: an import killed mid-copy leaves its temp file, which the next open of the
+/// store removes; a live import's temp file is never touched, while a concurrent `ls` opens the
+/// store. The source is a FIFO the test feeds, so the import is caught mid-copy, by state.
+#[test]
+fn a_killed_import_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("slow");
+    let (reference, blob) = layout_claiming(&dir, b"placeholder", b"", TAR_LAYER, 4 << 20);
+    let fifo = dir.join("blobs/sha256").join(&blob[7..]);
+    std::fs::remove_file(&fifo).unwrap();
+    assert!(Process::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let store = tmp.path().join("store");
+    sealkit(&store).arg("ls").assert().success();
+    let mut importer = Process::new(assert_cmd::cargo::cargo_bin("sealkit"))
+        .arg("image")
+        .arg("--store")
+        .arg(&store)
+        .args(["import", &reference, "--tag", "x/slow:1"])
+        .spawn()
+        .unwrap();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let feeder = std::thread::spawn(move || {
+        let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        // Cut short if the importer is killed first.
+        let _ = pipe.write_all(&vec![0u8; 1 << 20]);
+        let _ = finished.recv();
+    });
+    // Until the importer has copied most of what it was fed (a failure guard, not a measure).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let live = loop {
+        if let Some((path, _)) = files_under(&store.join("tmp"))
+            .into_iter()
+            .find(|(_, n)| *n >= 512 << 10)
+        {
+            break path;
+        }
+        assert!(importer.try_wait().unwrap().is_none(), "the import ended early");
+        assert!(Instant::now() < deadline, "the import never copied its input");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    sealkit(&store).arg("ls").assert().success();
+    assert!(live.exists(), "a live import's temp file was removed");
+
+    importer.kill().unwrap();
+    importer.wait().unwrap();
+    done.send(()).unwrap();
+    feeder.join().unwrap();
+    // And what an older interruption left: 8 GiB (sparse).
+    std::fs::File::create(store.join("tmp/.tmpOLDER"))
+        .unwrap()
+        .set_len(8 << 30)
+        .unwrap();
+    assert_eq!(temp_files(&store).len(), 2);
+    sealkit(&store).arg("ls").assert().success();
+    assert_eq!(temp_files(&store), Vec::<PathBuf>::new());
+    assert!(stored_bytes(&store) < 64 << 10);
 }
 
 /// Issue 12 item 3: an image the store lacks is named with the store, and how to use another.

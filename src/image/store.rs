@@ -126,6 +126,7 @@ impl Store {
         let blobs = root.join("blobs/sha256");
         fs::create_dir_all(&blobs).map_err(|e| ImageError::io(&blobs, e))?;
         fs::create_dir_all(store.tmp_dir()).map_err(|e| ImageError::io(store.tmp_dir(), e))?;
+        store.remove_stale_temp_files();
         let layout = root.join("oci-layout");
         if !layout.exists() {
             store.write_atomically(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
@@ -178,9 +179,49 @@ impl Store {
         Ok(StoreLock { _file: file })
     }
 
+    /// Held shared while a temp file is created and locked, exclusive while stale ones are
+    /// removed: so the cleaner never sees a live writer's file in the instant before its lock.
+    fn temp_guard(&self) -> Result<File> {
+        let path = self.root.join(".tmp.lock");
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ImageError::io(&path, e))
+    }
+
+    /// A new file in tmp/, exclusively locked (flock) for as long as it is open: the mark of a
+    /// live writer, which a killed one loses.
     fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
         let dir = self.tmp_dir();
-        tempfile::NamedTempFile::new_in(&dir).map_err(|e| ImageError::io(&dir, e))
+        let guard = self.temp_guard()?;
+        guard.lock_shared().map_err(|e| ImageError::io(&dir, e))?;
+        let file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| ImageError::io(&dir, e))?;
+        file.as_file().lock().map_err(|e| ImageError::io(file.path(), e))?;
+        Ok(file)
+    }
+
+    /// Removes what interrupted writers (killed, out of power) left in tmp/: every file no live
+    /// writer holds locked. Best effort, as it only frees space: skipped while another process is
+    /// creating a temp file (the next open does it), and in a store this user cannot write, which
+    /// stays readable.
+    fn remove_stale_temp_files(&self) {
+        let Ok(guard) = self.temp_guard() else { return };
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return;
+        };
+        if guard.try_lock().is_err() {
+            return;
+        }
+        for entry in entries.flatten() {
+            let path = entry.path();
+            // Landed (renamed into blobs/) or removed since the listing: not stale.
+            let Ok(file) = File::open(&path) else { continue };
+            if file.metadata().is_ok_and(|m| m.is_file()) && file.try_lock().is_ok() {
+                let _ = fs::remove_file(&path);
+            }
+        }
     }
 
     fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<()> {
@@ -693,6 +734,21 @@ mod tests {
                 .contains("has 5 bytes in the store, but the image's descriptor says 64424509440"),
             "{err}"
         );
+    }
+
+    /// What a killed writer left in tmp/ goes at the next open; a live writer's file stays.
+    #[test]
+    fn stale_temp_files_are_removed_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let live = store.temp_file().unwrap();
+        let stale = store.tmp_dir().join(".tmpKILLED");
+        File::create(&stale).unwrap().set_len(8 << 30).unwrap();
+        Store::open(dir.path()).unwrap();
+        assert!(!stale.exists());
+        assert!(live.path().exists());
+        drop(live);
+        assert_eq!(temp_files(&store), 0);
     }
 
     #[test]
