@@ -1,7 +1,7 @@
-//! The store under hostile and broken inputs: descriptors that lie about sizes, metadata too large
-//! to read, damaged store copies and killed imports. Every input is made here; every refusal exits
-//! 2 with a named error, and keeps nothing; the work done is bounded by counting bytes (read,
-//! stored), never by the clock.
+//! The store under hostile and broken inputs: descriptors that lie about sizes or kinds, metadata
+//! too large to read, damaged store copies and killed imports. Every input is made here; every
+//! refusal exits 2 with a named error, and keeps nothing; the work done is bounded by counting
+//! bytes (read, stored), never by the clock.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -247,6 +247,61 @@ fn metadata_over_the_limit_is_refused_before_it_is_copied() {
         .code(2)
         .stderr(predicate::str::contains(refusal(&config)));
     assert_kept_nothing(&store, &config);
+}
+
+/// A manifest is read as what it says it is, and so are its config and layers.
+#[test]
+fn manifests_must_say_what_they_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = layer(&[E::File("f", 0o644, b"x")]);
+    // (case, field of the manifest, the type it is given, the error)
+    let cases = [
+        (
+            "index",
+            "/mediaType",
+            "application/vnd.oci.image.index.v1+json",
+            "the image manifest says its mediaType is application/vnd.oci.image.index.v1+json",
+        ),
+        (
+            "list",
+            "/mediaType",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+            "its mediaType is application/vnd.docker.distribution.manifest.list.v2+json",
+        ),
+        (
+            "config-as-layer",
+            "/config/mediaType",
+            TAR_LAYER,
+            "is typed application/vnd.oci.image.layer.v1.tar, not as an image config",
+        ),
+        (
+            "layer-as-config",
+            "/layers/0/mediaType",
+            OCI_CONFIG,
+            "is typed application/vnd.oci.image.config.v1+json, not as a layer",
+        ),
+        (
+            "layer-as-manifest",
+            "/layers/0/mediaType",
+            OCI_MANIFEST,
+            "is typed application/vnd.oci.image.manifest.v1+json, not as a layer",
+        ),
+    ];
+    for (name, field, media_type, message) in cases {
+        let dir = tmp.path().join(name);
+        let (reference, _) = layout_claiming(&dir, &plain, &plain, TAR_LAYER, plain.len() as u64);
+        let manifest_digest = common::manifest_of(&dir);
+        let mut manifest: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("blobs/sha256").join(&manifest_digest[7..])).unwrap())
+                .unwrap();
+        *manifest.pointer_mut(field).unwrap() = json!(media_type);
+        name_manifest(&dir, &manifest, None);
+        sealkit(&tmp.path().join(format!("store-{name}")))
+            .args(["import", &reference, "--tag", "x/typed:1"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("error[bad-metadata]").and(predicate::str::contains(message)));
+    }
 }
 
 /// Issue 13 item 10: a damaged store copy (changed, truncated) is reported with a hint that

@@ -12,12 +12,12 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
+use oci_spec::image::{Descriptor, ImageIndex, MediaType};
 
 use super::attestation::STATEMENT;
 use super::digest::Digest;
 use super::error::{Code, ImageError, Result};
-use super::resolve::{BlobSource, Platform, ResolvedImage};
+use super::resolve::{BlobSource, Platform, ResolvedImage, parse_index, parse_manifest};
 use super::store::{Blob, LAYER, METADATA, Store};
 
 const MANIFEST_TYPES: [&str; 4] = [
@@ -320,14 +320,7 @@ pub fn pull(
     let root = Descriptor::new(root_media, bytes.len() as u64, &root_digest);
 
     let index: Option<ImageIndex> = if is_index {
-        Some(serde_json::from_slice(&bytes).map_err(|e| {
-            ImageError::invalid(
-                Code::BadMetadata,
-                &name,
-                format!("not an image index: {e}"),
-                "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
-            )
-        })?)
+        Some(parse_index(&bytes, &name)?)
     } else {
         None
     };
@@ -345,14 +338,7 @@ pub fn pull(
     } else {
         root_digest.clone()
     };
-    let manifest: ImageManifest = serde_json::from_slice(&store.read_blob(&manifest_digest, &name)?).map_err(|e| {
-        ImageError::invalid(
-            Code::BadMetadata,
-            &name,
-            format!("not an image manifest: {e}"),
-            "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
-        )
-    })?;
+    let manifest = parse_manifest(&store.read_blob(&manifest_digest, &name)?, &name)?;
     let config = std::iter::once((manifest.config(), METADATA));
     for (desc, limit) in config.chain(manifest.layers().iter().map(|l| (l, LAYER))) {
         let blob = Blob::of(desc, &name)?;
