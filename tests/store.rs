@@ -1,7 +1,7 @@
 //! The store under hostile and broken inputs: descriptors that lie about sizes or kinds, metadata
-//! too large to read, damaged store copies and killed imports. Every input is made here; every
-//! refusal exits 2 with a named error, and keeps nothing; the work done is bounded by counting
-//! bytes (read, stored), never by the clock.
+//! too large to read, attestation floods, damaged store copies and killed imports. Every input is
+//! made here; every refusal exits 2 with a named error, and keeps nothing; the work done is bounded
+//! by counting bytes (read, stored), never by the clock.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -302,6 +302,55 @@ fn manifests_must_say_what_they_are() {
             .code(2)
             .stderr(predicate::str::contains("error[bad-metadata]").and(predicate::str::contains(message)));
     }
+}
+
+/// 9,000 attestation manifests, none of whose blobs the source has: the first 16 are recorded
+/// (cataloguing reports them), the rest left out, and one line says so.
+#[test]
+fn attestations_are_bounded_and_summed_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("flood");
+    layout(&dir, &[layer(&[E::File("f", 0o644, b"x")])], false);
+    let image = common::manifest_of(&dir);
+    let mut manifests = vec![json!({"mediaType": OCI_MANIFEST, "digest": image, "size": 1,
+                                    "platform": {"architecture": "amd64", "os": "linux"}})];
+    let top: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    manifests[0]["size"] = top["manifests"][0]["size"].clone();
+    for i in 0..9000 {
+        manifests.push(json!({"mediaType": OCI_MANIFEST, "digest": sha256(format!("absent {i}").as_bytes()), "size": 500,
+            "platform": {"architecture": "unknown", "os": "unknown"},
+            "annotations": {"vnd.docker.reference.digest": image, "vnd.docker.reference.type": "attestation-manifest"}}));
+    }
+    let index = serde_json::to_vec(&json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}))
+    .unwrap();
+    let (index_digest, index_size) = put_blob(&dir, &index);
+    let top = json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": index_digest, "size": index_size, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+    let store = tmp.path().join("store");
+    let out = sealkit(&store)
+        .args(["import", &format!("oci:{}:latest", dir.display()), "--tag", "x/flood:1"])
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    let first_missing = sha256(b"absent 0");
+    assert!(
+        lines[0].starts_with(&format!(
+            "note: oci:{}: attestations not kept whole (17 problems): 8984 attestation manifests beyond the first 16 left out; blob {first_missing} is missing",
+            dir.display()
+        )) && lines[0].ends_with("; and 14 more"),
+        "{}",
+        lines[0]
+    );
+    let recorded: Value = serde_json::from_slice(&std::fs::read(store.join("index.json")).unwrap()).unwrap();
+    assert_eq!(recorded["manifests"].as_array().unwrap().len(), 1 + 16);
+    assert!(std::fs::metadata(store.join("index.json")).unwrap().len() < 16 << 10);
 }
 
 /// Issue 13 item 10: a damaged store copy (changed, truncated) is reported with a hint that

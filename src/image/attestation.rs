@@ -7,14 +7,15 @@
 //! in-toto layers, each verified like every blob), and the store records their descriptors so
 //! the image finds them however it is named later. An attestation that could not be copied (the
 //! source lacks a blob, a statement is too large) is still recorded: cataloging then reports it,
-//! rather than the SBOM silently losing it.
+//! rather than the SBOM silently losing it. Past [`MAX_ATTESTATIONS`] per image (or
+//! [`MAX_STATEMENTS`] in one), attestations are left out, and the import's one-line note says so.
 
 use std::io::Read;
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
 use super::digest::Digest;
-use super::error::{Code, ImageError, Result};
+use super::error::{Code, ImageError, Result, examples, plural};
 use super::resolve::{BlobSource, ResolvedImage};
 use super::store::{Blob, Limit, METADATA, Store};
 
@@ -29,6 +30,12 @@ pub const STATEMENT: Limit = Limit {
     bytes: 64 << 20,
     kind: "an in-toto statement",
 };
+
+/// The most attestation manifests kept per image, and statements per attestation manifest.
+/// BuildKit attaches one manifest holding a statement or two (SBOM, provenance); the bounds keep
+/// a hostile index from filling the store's index.json, and the import's output, with thousands.
+pub const MAX_ATTESTATIONS: usize = 16;
+pub const MAX_STATEMENTS: usize = 16;
 
 /// The manifest digest an attestation manifest's descriptor describes; `None` for anything else
 /// (BuildKit: "if any other value is specified, the entire manifest should be ignored").
@@ -62,9 +69,9 @@ fn is_statement(layer: &Descriptor) -> bool {
 }
 
 /// Copies a blob unless the store has it intact; `Ok(false)` when the source cannot supply it or
-/// it is over `limit` (the attestation is then reported when the image is catalogued), an error
-/// when what the source supplies is not the blob its descriptor names (a corrupt or tampered
-/// source, as for every blob).
+/// it is over `limit`, with the reason added to `problems` (the attestation is then reported when
+/// the image is catalogued); an error when what the source supplies is not the blob its
+/// descriptor names (a corrupt or tampered source, as for every blob).
 fn copy_if_available(
     store: &Store,
     source: &dyn BlobSource,
@@ -72,36 +79,45 @@ fn copy_if_available(
     manifest: bool,
     limit: Limit,
     what: &str,
+    problems: &mut Vec<String>,
 ) -> Result<bool> {
     let blob = Blob::of(d, what)?;
     if store.has_intact(&blob, what)? {
         return Ok(true);
     }
-    if blob.size > limit.bytes {
-        eprintln!(
-            "note: {what}: attestation blob {} is {} bytes, over the {}-byte limit: not kept",
-            blob.digest, blob.size, limit.bytes
-        );
-        return Ok(false);
-    }
-    let opened = if manifest {
-        source.open_manifest(&blob.digest)
-    } else {
-        source.open(&blob.digest)
-    };
+    let opened = blob.check(limit, what).and_then(|()| {
+        if manifest {
+            source.open_manifest(&blob.digest)
+        } else {
+            source.open(&blob.digest)
+        }
+    });
     match opened {
         Ok(reader) => {
             store.write_blob(reader, Some(&blob), limit, what)?;
             Ok(true)
         }
         Err(e) => {
-            eprintln!("note: attestation blob {} not kept: {e}", blob.digest);
+            problems.push(reason(&e, what));
             Ok(false)
         }
     }
 }
 
-/// Copies the attestations of `manifest` listed in `index` into the store and records them.
+/// The first line of an error (its hint is for whole failures, not a note's examples), without
+/// the source's name the note already gives.
+fn reason(e: &ImageError, what: &str) -> String {
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.strip_prefix(what)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(line)
+        .to_owned()
+}
+
+/// Copies the attestations of `manifest` listed in `index` into the store and records them: at
+/// most [`MAX_ATTESTATIONS`], each with at most [`MAX_STATEMENTS`]. What could not be kept is
+/// summed up in one note.
 pub(crate) fn import(
     store: &Store,
     source: &dyn BlobSource,
@@ -109,24 +125,48 @@ pub(crate) fn import(
     manifest: &Digest,
     what: &str,
 ) -> Result<()> {
-    let attestations = describing(index, manifest);
-    if attestations.is_empty() {
-        return Ok(());
+    let mut listed = describing(index, manifest);
+    let mut problems = Vec::new();
+    if listed.len() > MAX_ATTESTATIONS {
+        problems.push(format!(
+            "{} beyond the first {MAX_ATTESTATIONS} left out",
+            plural(
+                listed.len() - MAX_ATTESTATIONS,
+                "attestation manifest",
+                "attestation manifests"
+            )
+        ));
+        listed.truncate(MAX_ATTESTATIONS);
     }
-    for att in &attestations {
-        if !copy_if_available(store, source, att, true, METADATA, what)? {
-            continue;
+    let mut kept = Vec::new();
+    for att in listed {
+        let copied = copy_if_available(store, source, &att, true, METADATA, what, &mut problems)?;
+        // A missing or unreadable attestation manifest is recorded as it came: cataloguing the
+        // image reports it.
+        if copied && let Ok(m) = read_manifest(store, &att, what) {
+            let statements = m.layers().iter().filter(|l| is_statement(l)).count();
+            if statements > MAX_STATEMENTS {
+                problems.push(format!(
+                    "attestation manifest {} left out: it lists {statements} statements, more than {MAX_STATEMENTS}",
+                    att.digest()
+                ));
+                continue;
+            }
+            for blob in kept_blobs(&m) {
+                let limit = if blob == m.config() { METADATA } else { STATEMENT };
+                copy_if_available(store, source, blob, false, limit, what, &mut problems)?;
+            }
         }
-        let Ok(m) = read_manifest(store, att, what) else {
-            // Not a manifest: kept as it came, and reported when catalogued.
-            continue;
-        };
-        for blob in kept_blobs(&m) {
-            let limit = if blob == m.config() { METADATA } else { STATEMENT };
-            copy_if_available(store, source, blob, false, limit, what)?;
-        }
+        kept.push(att);
     }
-    store.record_attestations(&attestations)
+    if !problems.is_empty() {
+        eprintln!(
+            "note: {what}: attestations not kept whole ({}): {}",
+            plural(problems.len(), "problem", "problems"),
+            examples(&problems)
+        );
+    }
+    store.record_attestations(&kept)
 }
 
 fn read_manifest(store: &Store, d: &Descriptor, what: &str) -> Result<ImageManifest> {
