@@ -1,7 +1,7 @@
 //! The store under hostile and broken inputs: descriptors that lie about sizes or kinds, metadata
-//! too large to read, attestation floods, damaged store copies and killed imports. Every input is
-//! made here; every refusal exits 2 with a named error, and keeps nothing; the work done is bounded
-//! by counting bytes (read, stored), never by the clock.
+//! too large to read, attestation floods, sockets in folders, damaged store copies and killed
+//! imports. Every input is made here; every refusal exits 2 with a named error, and keeps
+//! nothing; the work done is bounded by counting bytes (read, stored), never by the clock.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -351,6 +351,35 @@ fn attestations_are_bounded_and_summed_up() {
     let recorded: Value = serde_json::from_slice(&std::fs::read(store.join("index.json")).unwrap()).unwrap();
     assert_eq!(recorded["manifests"].as_array().unwrap().len(), 1 + 16);
     assert!(std::fs::metadata(store.join("index.json")).unwrap().len() < 16 << 10);
+}
+
+/// A socket cannot go in a tar: left out of a `dir:` import with one note, and the image reads.
+#[test]
+fn sockets_in_a_folder_are_left_out_with_a_note() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("run")).unwrap();
+    std::fs::write(root.join("run/kept"), b"kept").unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(root.join("run/app.sock")).unwrap();
+    let store = tmp.path().join("store");
+    sealkit(&store)
+        .args(["import", &format!("dir:{}", root.display()), "--tag", "x/sockets:1"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "note: dir:{}: 1 entry left out, as a tar layer cannot hold it: run/app.sock (a socket)\n",
+            root.display()
+        )));
+    let out = sealkit(&store)
+        .args(["inspect", "--files", "x/sockets:1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let files = &serde_json::from_slice::<Value>(&out).unwrap()["files"];
+    assert_eq!(files["run/kept"]["type"], "file");
+    assert!(files.get("run/app.sock").is_none(), "{files:#}");
 }
 
 /// Issue 13 item 10: a damaged store copy (changed, truncated) is reported with a hint that

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifestBuilder, MediaType};
 use serde::Deserialize;
 
 use super::digest::Digest;
-use super::error::{Code, ImageError, Result};
+use super::error::{Code, ImageError, Result, examples, plural};
 use super::resolve::{BlobSource, Platform, clean_member_path, import_from, section};
 use super::store::{BlobWriter, LAYER, METADATA, REF_NAME, Store};
 
@@ -292,7 +292,9 @@ fn import_oci_in_archive(
 }
 
 /// Imports a folder as a one-layer image: a plain tar of its tree, entries sorted, symlinks kept
-/// as links (never followed), hard links recorded once, written straight into the store.
+/// as links (never followed), hard links recorded once, written straight into the store. What a
+/// tar cannot hold (sockets; doors elsewhere) is left out, with one note naming it: kept, it
+/// would make every later reading of the layer fail.
 pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Descriptor> {
     let what = format!("dir:{}", dir.display());
     let meta = fs::symlink_metadata(dir).map_err(|e| {
@@ -364,6 +366,7 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
             )
         })
     };
+    let mut left_out = Vec::new();
     for rel in &paths {
         let full = dir.join(rel);
         let m = fs::symlink_metadata(&full).map_err(|e| {
@@ -374,6 +377,22 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
                 "check that the source is complete and readable",
             )
         })?;
+        let kind = m.file_type();
+        if !(kind.is_file()
+            || kind.is_dir()
+            || kind.is_symlink()
+            || kind.is_char_device()
+            || kind.is_block_device()
+            || kind.is_fifo())
+        {
+            let name = if kind.is_socket() {
+                "a socket"
+            } else {
+                "not a file type tar holds"
+            };
+            left_out.push(format!("{} ({name})", rel.display()));
+            continue;
+        }
         let mut header = tar::Header::new_gnu();
         header.set_metadata_in_mode(&m, tar::HeaderMode::Complete);
         header.set_mtime(clamp_mtime(m.mtime()));
@@ -425,6 +444,14 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
         .into_inner()
         .map_err(|e| ImageError::io(store.root(), e))?
         .commit()?;
+    if !left_out.is_empty() {
+        eprintln!(
+            "note: {what}: {} left out, as a tar layer cannot hold {}: {}",
+            plural(left_out.len(), "entry", "entries"),
+            if left_out.len() == 1 { "it" } else { "them" },
+            examples(&left_out)
+        );
+    }
     let (layer_digest, layer_size) = (layer.digest, layer.size);
     let config = serde_json::json!({
         "architecture": platform.architecture,
