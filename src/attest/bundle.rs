@@ -1,7 +1,7 @@
 //! Sigstore bundles (v0.3, `application/vnd.dev.sigstore.bundle.v0.3+json`) holding one DSSE
 //! envelope, verified with a key known out of band: `verificationMaterial.publicKey.hint` is the
-//! key id, there is no certificate and no transparency-log entry. This is the shape cosign
-//! writes for `--key` signing, and that @sigstore/verify and sigstore-go accept.
+//! key id, there is no certificate and no transparency-log entry: the shape of a key-signed
+//! bundle, which @sigstore/verify accepts (tests/sign.rs).
 
 use std::io::Read as _;
 use std::path::Path;
