@@ -74,7 +74,7 @@ impl BuildError {
     /// The stable code of the error (docs/errors.md).
     pub fn code(&self) -> &'static str {
         match self {
-            BuildError::Image(e) => e.code().as_str(),
+            BuildError::Image(e) => e.code(),
             BuildError::Conflict(_) => Code::PathConflict.as_str(),
             BuildError::Input { code, .. } => code.as_str(),
             BuildError::Io { .. } => Code::Io.as_str(),

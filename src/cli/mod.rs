@@ -41,7 +41,7 @@ impl Failure {
 
 impl From<ImageError> for Failure {
     fn from(e: ImageError) -> Self {
-        Failure::input(e.code().as_str(), e)
+        Failure::input(e.code(), e)
     }
 }
 
