@@ -460,3 +460,43 @@ fn corrupt_embedded_package_lists() {
         s["rust"]["elf"]
     );
 }
+
+/// A DT_NEEDED entry whose name lies outside the dynamic string table: the loader does not check
+/// DT_STRSZ and may still load something, so the scan says the entry is unreadable instead of
+/// listing no library.
+#[test]
+fn an_unreadable_needed_entry_is_a_malformed_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    gcc(tmp.path(), "prog", &["-O2"]);
+    let path = tmp.path().join("prog");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (offset, size) = {
+        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+        assert_eq!(elf.libraries, ["libc.so.6"]);
+        let s = elf
+            .section_headers
+            .iter()
+            .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".dynamic"))
+            .unwrap();
+        (s.sh_offset as usize, s.sh_size as usize)
+    };
+    let needed = bytes[offset..offset + size]
+        .chunks_exact_mut(16)
+        .find(|entry| u64::from_le_bytes(entry[..8].try_into().unwrap()) == 1)
+        .expect("a DT_NEEDED entry");
+    needed[8..].copy_from_slice(&0x7fff_ffffu64.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let s = scan(tmp.path());
+    let elf = &s["prog"]["elf"];
+    assert_eq!(elf["status"], "elf", "{elf}");
+    assert_eq!(elf["needed"], serde_json::json!([]));
+    let parts = elf["malformed_parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 1, "{elf}");
+    let part = parts[0].as_str().unwrap();
+    assert!(
+        part.starts_with("DT_NEEDED: string offset 2147483647 is outside the ")
+            && part.ends_with("-byte dynamic string table"),
+        "{part}"
+    );
+    assert_eq!(result(&s["prog"], "pie"), "pass", "the other facts stand");
+}
