@@ -75,6 +75,7 @@ fn table(binaries: &[BinaryReport]) -> String {
         "PATH", "KIND", "PIE", "RELRO", "NX", "CANARY", "FORTIFY", "NOTES"
     );
     let mut malformed = 0;
+    let mut skipped = 0;
     for b in binaries {
         match &b.elf {
             Inspection::Elf(f) => {
@@ -120,8 +121,15 @@ fn table(binaries: &[BinaryReport]) -> String {
                 malformed += 1;
                 out.push_str(&format!("{:<48} malformed: {reason}\n", b.path));
             }
+            Inspection::NotInspected { reason } => {
+                skipped += 1;
+                out.push_str(&format!("{:<48} not inspected: {reason}\n", b.path));
+            }
         }
     }
-    out.push_str(&format!("{} ELF files, {} malformed", binaries.len(), malformed));
+    out.push_str(&format!(
+        "{} ELF files, {malformed} malformed, {skipped} not inspected",
+        binaries.len()
+    ));
     out
 }

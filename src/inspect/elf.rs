@@ -147,7 +147,15 @@ pub struct ElfFacts {
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Inspection {
     Elf(Box<ElfFacts>),
-    Malformed { reason: String },
+    Malformed {
+        reason: String,
+    },
+    /// Not read (too large, unreadable): listed all the same, so that no file drops out of a
+    /// scan unseen; policy decides what that means.
+    #[serde(rename = "not-inspected")]
+    NotInspected {
+        reason: String,
+    },
 }
 
 /// The fortifiable libc functions, hardening-check's `%libc` list (devscripts 2.23): FORTIFY
