@@ -890,6 +890,83 @@ fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
+/// `files: source:` takes a regular file, or a symlink to one: a device would be read forever
+/// (/dev/zero filled 24 GB in a minute) and a FIFO would wait for a writer, so both are refused
+/// before they are opened, and a source over 1 GiB before it is read (the sparse one here costs
+/// nothing). Each refusal leaves the output folder empty.
+#[test]
+fn a_files_source_is_a_regular_file_of_bounded_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let status = std::process::Command::new("mkfifo")
+        .arg(d.join("fifo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero-link")).unwrap();
+    std::fs::create_dir(d.join("folder")).unwrap();
+    std::fs::File::create(d.join("huge"))
+        .unwrap()
+        .set_len((1 << 30) + 1)
+        .unwrap();
+    std::fs::write(d.join("motd"), "hello\n").unwrap();
+    std::os::unix::fs::symlink("motd", d.join("motd-link")).unwrap();
+    let build = |source: &str| {
+        let config = small_config(d, &format!("files:\n  - path: etc/motd\n    source: {source}\n"));
+        let out = d.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        let assert = sealkit(&d.join("store"))
+            .arg("build")
+            .arg(&config)
+            .args(["--format", "tar", "-o"])
+            .arg(&out)
+            // Guards against a hang only: a refused FIFO returns at once.
+            .timeout(std::time::Duration::from_secs(300))
+            .assert();
+        if !assert.get_output().status.success() {
+            assert_eq!(
+                listing(&out),
+                Vec::<String>::new(),
+                "a failed build leaves nothing behind"
+            );
+        }
+        assert
+    };
+    for (source, kind) in [
+        ("/dev/zero", "a character device"),
+        ("zero-link", "a character device"),
+        ("fifo", "a FIFO"),
+        ("folder", "a folder"),
+    ] {
+        let a = build(source);
+        let err = stderr(&a);
+        assert_eq!(a.get_output().status.code(), Some(2), "{source}: {err}");
+        assert!(
+            err.contains("error[bad-file-entry]")
+                && err.contains("files[0]")
+                && err.contains(&format!("is {kind}, not a regular file"))
+                && err.contains("hint: name a regular file"),
+            "{source}: {err}"
+        );
+    }
+    let a = build("huge");
+    let err = stderr(&a);
+    assert_eq!(a.get_output().status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error[source-too-large]") && err.contains("is larger than 1073741824 bytes"),
+        "{err}"
+    );
+
+    let a = build("motd-link");
+    assert!(a.get_output().status.success(), "{}", stderr(&a));
+    let list = members(&std::fs::read(d.join("out/x.tar")).unwrap());
+    let motd = list.iter().find(|(n, _)| n == "etc/motd").unwrap();
+    assert_eq!(
+        (motd.1.kind, motd.1.data.as_slice()),
+        (tar::EntryType::Regular, &b"hello\n"[..])
+    );
+}
+
 /// The build's -o names a folder: a device, a symlink to one or a file there is refused and left
 /// as it was, and inside the folder only regular files of the outputs' names are replaced.
 /// Outputs follow the umask, as LinuxKit's do.
