@@ -60,35 +60,33 @@ enum Target {
 }
 
 /// Where writing `path` goes. A symlink is followed, so a link to a file replaces the file
-/// (the link stays) and a link to /dev/null writes there.
+/// (the link stays) and a link to /dev/null writes there. `stat` follows /proc's links too, so
+/// `/dev/stdout` and `/dev/fd/N` on a pipe (whose link text names no file) are FIFOs.
 fn target(path: &Path) -> Result<Target, BuildError> {
-    let meta = match path.symlink_metadata() {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Target::Replace(path.to_path_buf())),
+    let kind = match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return match path.symlink_metadata() {
+                Ok(_) => Err(clash(
+                    path,
+                    "is a symlink to nothing".into(),
+                    "remove the symlink, or name the file it should point at",
+                )),
+                Err(_) => Ok(Target::Replace(path.to_path_buf())),
+            };
+        }
         Err(e) => return Err(io_error(path)(e)),
-        Ok(m) => m,
+        Ok(m) => m.file_type(),
     };
-    let resolved = match meta.file_type().is_symlink() {
-        true => std::fs::canonicalize(path).map_err(|e| {
-            clash(
-                path,
-                format!("is a symlink whose target cannot be reached ({e})"),
-                "remove the symlink, or name the file it should point at",
-            )
-        })?,
-        false => path.to_path_buf(),
-    };
-    let kind = std::fs::metadata(&resolved).map_err(io_error(&resolved))?.file_type();
+    // The file itself is replaced, in its own folder, and a link to it stays a link.
+    let replace = || Ok(Target::Replace(std::fs::canonicalize(path).map_err(io_error(path))?));
     if kind.is_file() {
-        return Ok(Target::Replace(resolved));
+        return replace();
     }
     if kind.is_char_device() || kind.is_fifo() {
-        let file = File::options()
-            .write(true)
-            .open(&resolved)
-            .map_err(io_error(&resolved))?;
+        let file = File::options().write(true).open(path).map_err(io_error(path))?;
         // Swapped for a regular file since it was looked at: that one is replaced whole.
-        return match file.metadata().map_err(io_error(&resolved))?.file_type().is_file() {
-            true => Ok(Target::Replace(resolved)),
+        return match file.metadata().map_err(io_error(path))?.file_type().is_file() {
+            true => replace(),
             false => Ok(Target::Through(file)),
         };
     }
