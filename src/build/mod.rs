@@ -224,7 +224,7 @@ fn prepare_output(request: &Request) -> Result<Staging, BuildError> {
     for entry in entries {
         let entry = entry.map_err(io_error(dir, "choose an output folder you can read"))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        // Live builds' (another build into this folder, of other names).
+        // A live build's staging folder (another build into this folder) is not content.
         if !name.starts_with(STAGING) {
             present.push(name);
         }
