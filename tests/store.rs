@@ -159,7 +159,7 @@ fn a_descriptor_must_give_its_blobs_size() {
     )
     .unwrap_err();
     let read = bytes_read_by_this_thread() - before;
-    assert_eq!(err.code(), sealkit::image::Code::DigestMismatch);
+    assert_eq!(err.code(), sealkit::image::Code::DigestMismatch.as_str());
     assert!(read < (1 << 20) + (256 << 10), "{read} bytes read");
 }
 
@@ -188,7 +188,7 @@ fn the_decompression_bound_is_the_stored_size() {
         .unwrap()
         .unwrap();
     let err = sealkit::image::Rootfs::flatten(&store, &image).err().unwrap();
-    assert_eq!(err.code(), sealkit::image::Code::CorruptStore);
+    assert_eq!(err.code(), sealkit::image::Code::CorruptStore.as_str());
     assert!(
         err.to_string().contains(&format!(
             "blob {layer} has {} bytes in the store, but the image's descriptor says 64424509440",
@@ -526,4 +526,44 @@ fn an_image_not_in_the_store_names_the_store() {
         .assert()
         .code(2)
         .stderr(expected);
+}
+
+/// A folder's import clamps mtimes to SOURCE_DATE_EPOCH; a value that is not a number is an
+/// error, never silently ignored (which would make the layer depend on the clock).
+#[test]
+fn a_folder_import_refuses_a_bad_source_date_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("a"), b"a").unwrap();
+    let store = tmp.path().join("store");
+    sealkit(&store)
+        .env("SOURCE_DATE_EPOCH", "yesterday")
+        .args(["import", &format!("dir:{}", root.display()), "--tag", "x:1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error[bad-source-date-epoch]: SOURCE_DATE_EPOCH: \"yesterday\"",
+        ));
+    let imported = |epoch: &str| {
+        sealkit(&store)
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .args(["import", &format!("dir:{}", root.display()), "--tag", "x:1"])
+            .assert()
+            .success();
+        let out = sealkit(&store).args(["inspect", "x:1"]).output().unwrap();
+        let digest = serde_json::from_slice::<Value>(&out.stdout).unwrap()["manifest"].clone();
+        assert!(digest.as_str().is_some_and(|d| d.starts_with("sha256:")), "{digest}");
+        digest
+    };
+    assert_eq!(
+        imported("1"),
+        imported("1"),
+        "the same tree and epoch give the same image"
+    );
+    assert_ne!(
+        imported("1"),
+        imported("4000000000"),
+        "the epoch clamps the files' times"
+    );
 }

@@ -297,6 +297,7 @@ fn import_oci_in_archive(
 /// would make every later reading of the layer fail.
 pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Descriptor> {
     let what = format!("dir:{}", dir.display());
+    let epoch = crate::epoch::from_env()?;
     let meta = fs::symlink_metadata(dir).map_err(|e| {
         ImageError::invalid(
             Code::BadSource,
@@ -395,7 +396,7 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
         }
         let mut header = tar::Header::new_gnu();
         header.set_metadata_in_mode(&m, tar::HeaderMode::Complete);
-        header.set_mtime(clamp_mtime(m.mtime()));
+        header.set_mtime(clamp_mtime(m.mtime(), epoch));
         if m.is_file() && m.nlink() > 1 {
             if let Some(first) = seen_inodes.get(&(m.dev(), m.ino())) {
                 header.set_entry_type(tar::EntryType::Link);
@@ -478,13 +479,7 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
 
 /// Modification times no later than SOURCE_DATE_EPOCH, when it is set, so an import of the same
 /// tree is the same layer.
-fn clamp_mtime(mtime: i64) -> u64 {
+fn clamp_mtime(mtime: i64, epoch: Option<u64>) -> u64 {
     let mtime = mtime.max(0) as u64;
-    match std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    {
-        Some(epoch) => mtime.min(epoch),
-        None => mtime,
-    }
+    epoch.map_or(mtime, |epoch| mtime.min(epoch))
 }

@@ -51,6 +51,9 @@ pub enum ImageError {
         hint: String,
     },
 
+    #[error("{0}")]
+    Epoch(#[from] crate::epoch::EpochError),
+
     #[error("{image}: registry {registry}: {message}\n  hint: {hint}")]
     Registry {
         image: String,
@@ -85,12 +88,14 @@ impl ImageError {
         }
     }
 
-    pub fn code(&self) -> Code {
+    /// The stable code (docs/errors.md): the image stage's own, or the epoch's.
+    pub fn code(&self) -> &'static str {
         match self {
-            ImageError::Io { .. } => Code::Io,
-            ImageError::Invalid { code, .. } | ImageError::Layer { code, .. } => *code,
-            ImageError::NotFound { .. } => Code::NotInStore,
-            ImageError::Registry { .. } => Code::Registry,
+            ImageError::Io { .. } => Code::Io.as_str(),
+            ImageError::Invalid { code, .. } | ImageError::Layer { code, .. } => code.as_str(),
+            ImageError::NotFound { .. } => Code::NotInStore.as_str(),
+            ImageError::Epoch(e) => e.code().as_str(),
+            ImageError::Registry { .. } => Code::Registry.as_str(),
         }
     }
 }

@@ -614,7 +614,7 @@ mod tests {
         let err = store
             .write_blob(&b"layer"[..], Some(&wrong), LAYER, "test")
             .unwrap_err();
-        assert_eq!(err.code(), Code::DigestMismatch);
+        assert_eq!(err.code(), Code::DigestMismatch.as_str());
         assert!(err.to_string().contains("does not match its digest"), "{err}");
         assert!(!store.has_blob(&wrong.digest));
         let err = store
@@ -627,7 +627,7 @@ mod tests {
                 "test",
             )
             .unwrap_err();
-        assert_eq!(err.code(), Code::LimitExceeded);
+        assert_eq!(err.code(), Code::LimitExceeded.as_str());
         assert!(err.to_string().contains("larger than a test may be (5 bytes)"), "{err}");
         assert_eq!(temp_files(&store), 0, "a refused blob leaves nothing behind");
     }
@@ -643,7 +643,7 @@ mod tests {
         for damage in [&b"LAYER"[..], b"lay", b""] {
             fs::write(store.blob_path(&good.digest), damage).unwrap();
             let err = store.read_blob(&good.digest, "test").unwrap_err();
-            assert_eq!(err.code(), Code::CorruptStore);
+            assert_eq!(err.code(), Code::CorruptStore.as_str());
             assert!(err.to_string().contains(REPAIR), "{err}");
             assert!(!store.has_intact(&good, "test").unwrap());
             store.write_blob(&b"layer"[..], Some(&good), LAYER, "test").unwrap();
@@ -655,7 +655,7 @@ mod tests {
             ..good.clone()
         };
         let err = store.has_intact(&lie, "test").unwrap_err();
-        assert_eq!(err.code(), Code::DigestMismatch);
+        assert_eq!(err.code(), Code::DigestMismatch.as_str());
         assert!(
             err.to_string().contains("has 5 bytes, but its descriptor says 6"),
             "{err}"
@@ -679,7 +679,7 @@ mod tests {
         let err = store
             .write_blob(&mut endless, Some(&claimed), LAYER, "test")
             .unwrap_err();
-        assert_eq!(err.code(), Code::DigestMismatch);
+        assert_eq!(err.code(), Code::DigestMismatch.as_str());
         assert!(
             err.to_string()
                 .contains("is longer than its descriptor's 1048576 bytes"),
@@ -711,7 +711,7 @@ mod tests {
         let err = store
             .write_blob(&mut untouched, Some(&huge), METADATA, "test")
             .unwrap_err();
-        assert_eq!(err.code(), Code::LimitExceeded);
+        assert_eq!(err.code(), Code::LimitExceeded.as_str());
         assert!(err.to_string().contains("500000000 bytes by its descriptor"), "{err}");
         assert_eq!(untouched.read, 0);
 
@@ -728,7 +728,7 @@ mod tests {
         let d = store.write_bytes(b"layer", METADATA, "test").unwrap();
         assert!(store.open_blob(&d, Some(5)).is_ok());
         let err = store.open_blob(&d, Some(60 << 30)).err().unwrap();
-        assert_eq!(err.code(), Code::CorruptStore);
+        assert_eq!(err.code(), Code::CorruptStore.as_str());
         assert!(
             err.to_string()
                 .contains("has 5 bytes in the store, but the image's descriptor says 64424509440"),
