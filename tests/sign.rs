@@ -543,6 +543,12 @@ fn files_are_signed_and_attested_like_cosign_blobs() {
         with_password(&mut c);
         c.assert().success();
         let signature = tmp.path().join("image.iso.sigstore.json");
+        // `--bundle -` writes the same bundle to stdout.
+        let mut c = sealkit(f);
+        c.arg("sign").arg(&blob).arg("--key").arg(&key).args(["--bundle", "-"]);
+        with_password(&mut c);
+        let stdout = c.assert().success().get_output().stdout.clone();
+        assert_eq!(stdout, std::fs::read(&signature).unwrap(), "{algorithm}");
         let (code, out) = verify(f, &blob, &public, &["--require", "signature"]);
         assert_eq!(code, 0, "{algorithm}: {out}");
 

@@ -266,26 +266,17 @@ pub fn predicate_statement(
     ))
 }
 
-/// Writes a bundle atomically (a temporary file in the same folder, renamed into place).
-pub fn write_bundle(path: &Path, bundle: &Bundle) -> Result<(), AttestError> {
-    stage(path, &bundle.to_json())?
-        .persist(path)
-        .map_err(|e| AttestError::io(&path.display().to_string(), &e.error))?;
-    Ok(())
-}
-
 fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, AttestError> {
     let origin = path.display().to_string();
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // Mode 0666 less the umask, as every output of sealkit (build::output).
     let mut temp = tempfile::Builder::new()
         .prefix(".sealkit-bundle-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(dir)
         .map_err(|e| AttestError::io(&origin, &e))?;
     temp.write_all(bytes)
         .and_then(|()| temp.as_file().sync_all())
         .map_err(|e| AttestError::io(&origin, &e))?;
-    // Bundles are public documents: readable by all, as the build's outputs are.
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644)).map_err(|e| AttestError::io(&origin, &e))?;
     Ok(temp)
 }

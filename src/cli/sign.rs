@@ -1,6 +1,7 @@
 //! `sealkit sign FILE --key K` and `sealkit attest FILE|DIR --key K …`: Sigstore bundles of DSSE
 //! in-toto statements, like `cosign sign-blob` and `cosign attest-blob` with a key.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum as _;
@@ -41,7 +42,7 @@ pub struct SignArgs {
     file: PathBuf,
     #[command(flatten)]
     key: KeyArgs,
-    /// Where to write the bundle (default FILE.sigstore.json)
+    /// Where to write the bundle (default FILE.sigstore.json; - for stdout)
     #[arg(long, value_name = "OUT")]
     bundle: Option<PathBuf>,
 }
@@ -60,7 +61,7 @@ pub struct AttestArgs {
     /// A file's predicate type: a URI, or slsaprovenance1, spdx, spdxjson, cyclonedx, custom
     #[arg(long = "type", value_name = "URI")]
     predicate_type: Option<String>,
-    /// Where to write a file's bundle (default FILE.sigstore.json)
+    /// Where to write a file's bundle (default FILE.sigstore.json; - for stdout)
     #[arg(long, value_name = "OUT")]
     bundle: Option<PathBuf>,
     /// A folder's configuration files, as given to `sealkit build` (in order)
@@ -96,9 +97,16 @@ fn file_name(file: &Path) -> Result<String, Failure> {
         .ok_or_else(|| Failure::usage(format!("error: {}: name a file", file.display())))
 }
 
+/// Writes one bundle as every command's `-o FILE` is written (`-` is stdout).
 fn write(bundle: &attest::Bundle, out: &Path, key: &SigningKey) -> Outcome {
-    attest::write_bundle(out, bundle)?;
-    eprintln!("wrote {} (signed by {} key {})", out.display(), key.algorithm(), key.public_key().key_id());
+    let json = bundle.to_json();
+    super::write_output(out, |w| w.write_all(&json).map_err(super::output_error(out)))?;
+    eprintln!(
+        "wrote {} (signed by {} key {})",
+        super::output_name(out),
+        key.algorithm(),
+        key.public_key().key_id()
+    );
     Ok(())
 }
 

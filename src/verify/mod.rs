@@ -621,6 +621,69 @@ mod tests {
         assert!(parse_duration("99999999999999999999d").is_err());
     }
 
+    /// Every single-byte change of the signature, of the signed payload (which holds the
+    /// subject's name and digest) and of the file itself fails verification, naming the check.
+    #[test]
+    fn every_flipped_byte_of_signature_payload_or_file_fails() {
+        use crate::attest::{self, Bundle, dsse::Envelope};
+        use crate::keys::{Algorithm, SigningKey};
+        for algorithm in [Algorithm::Ed25519, Algorithm::EcdsaP256] {
+            let key = SigningKey::generate(algorithm).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("image.iso");
+            let content = b"thirty-two bytes of boot image!!".to_vec();
+            std::fs::write(&file, &content).unwrap();
+            let statement = attest::signature_statement("image.iso", &Digest::of(&content));
+            let bundle = attest::sign(&statement, &key);
+            let bundle_path = dir.path().join("image.iso.sigstore.json");
+            let policy = Policy::new(Options {
+                keys: vec![key.public_key().clone()],
+                require: vec![Requirement::Signature],
+                ..Options::default()
+            })
+            .unwrap();
+            let failed_checks = || -> Vec<CheckKind> {
+                let source = Local::open(&file, vec![]).unwrap();
+                let v = verify(&source, &policy).unwrap();
+                assert_eq!(v.passed, v.failed().next().is_none());
+                v.failed().map(|c| c.check).collect()
+            };
+            let write = |envelope: &Envelope| {
+                let b = Bundle::new(envelope.clone(), key.public_key().key_id());
+                std::fs::write(&bundle_path, b.to_json()).unwrap();
+            };
+            write(&bundle.dsse_envelope);
+            assert_eq!(failed_checks(), [], "{algorithm}: the untouched bundle verifies");
+
+            let envelope = &bundle.dsse_envelope;
+            for i in 0..envelope.signatures[0].sig.len() {
+                let mut e = envelope.clone();
+                e.signatures[0].sig[i] ^= 0x01;
+                write(&e);
+                let failed = failed_checks();
+                assert!(failed.contains(&CheckKind::Signature), "{algorithm}: signature byte {i}: {failed:?}");
+            }
+            for i in 0..envelope.payload.len() {
+                let mut e = envelope.clone();
+                e.payload[i] ^= 0x01;
+                write(&e);
+                let failed = failed_checks();
+                assert!(failed.contains(&CheckKind::Signature), "{algorithm}: payload byte {i}: {failed:?}");
+            }
+            write(envelope);
+            for i in 0..content.len() {
+                let mut changed = content.clone();
+                changed[i] ^= 0x01;
+                std::fs::write(&file, &changed).unwrap();
+                let failed = failed_checks();
+                assert!(
+                    failed.contains(&CheckKind::Subject) && failed.contains(&CheckKind::Attested),
+                    "{algorithm}: file byte {i}: {failed:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn contradictory_options_are_refused() {
         let key = crate::keys::SigningKey::generate(crate::keys::Algorithm::Ed25519).unwrap();
