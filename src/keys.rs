@@ -444,7 +444,9 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, KeyError> {
     };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
-    file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_KEY_FILE {
         return Err(KeyError::new(
             Code::KeyFormat,
@@ -510,8 +512,9 @@ impl PublicKey {
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         use signature::Verifier as _;
         match &self.key {
-            Public::Ed25519(k) => ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|s| k.verify_strict(message, &s).is_ok()),
+            Public::Ed25519(k) => {
+                ed25519_dalek::Signature::from_slice(signature).is_ok_and(|s| k.verify_strict(message, &s).is_ok())
+            }
             Public::P256(k) => p256::ecdsa::Signature::from_der(signature)
                 .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
                 .is_ok_and(|s| k.verify(message, &s).is_ok()),
@@ -539,9 +542,9 @@ impl PublicKey {
         }
         let info = pkcs8::SubjectPublicKeyInfoRef::from_der(&der).map_err(|e| malformed(origin, &e))?;
         let key = match algorithm_of(&info.algorithm, origin)? {
-            Algorithm::Ed25519 => {
-                Public::Ed25519(ed25519_dalek::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?)
-            }
+            Algorithm::Ed25519 => Public::Ed25519(
+                ed25519_dalek::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?,
+            ),
             Algorithm::EcdsaP256 => {
                 Public::P256(p256::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?)
             }
@@ -552,7 +555,11 @@ impl PublicKey {
 
 /// Writes `key` as `PREFIX.key` (mode 0600; encrypted with `password` if given) and its public
 /// half as `PREFIX.pub`. Neither file may exist already: a key is never overwritten.
-pub fn write_pair(prefix: &Path, key: &SigningKey, password: Option<&Password>) -> Result<(PathBuf, PathBuf), KeyError> {
+pub fn write_pair(
+    prefix: &Path,
+    key: &SigningKey,
+    password: Option<&Password>,
+) -> Result<(PathBuf, PathBuf), KeyError> {
     if password.is_some_and(|p| p.bytes().is_empty()) {
         return Err(KeyError::new(
             Code::KeyPassword,
@@ -637,7 +644,10 @@ mod tests {
             assert_eq!(back.public_key(), key.public_key());
             let wrong = SigningKey::from_pem(pem.as_bytes(), Some(&Password::new(b"wrong".to_vec())), "k");
             assert_eq!(wrong.unwrap_err().code, Code::KeyPassword);
-            assert_eq!(SigningKey::from_pem(pem.as_bytes(), None, "k").unwrap_err().code, Code::KeyPassword);
+            assert_eq!(
+                SigningKey::from_pem(pem.as_bytes(), None, "k").unwrap_err().code,
+                Code::KeyPassword
+            );
         }
     }
 
@@ -675,10 +685,16 @@ mod tests {
     fn the_wrong_half_or_type_is_named() {
         let key = SigningKey::generate(Algorithm::EcdsaP256).unwrap();
         let public = key.public_key().to_pem();
-        assert_eq!(SigningKey::from_pem(public.as_bytes(), None, "p").unwrap_err().code, Code::KeyFormat);
+        assert_eq!(
+            SigningKey::from_pem(public.as_bytes(), None, "p").unwrap_err().code,
+            Code::KeyFormat
+        );
         let private = key.to_pem(None).unwrap();
         let e = PublicKey::from_pem(private.as_bytes(), "k").unwrap_err();
         assert!(e.message.contains("is a private key"), "{e}");
-        assert_eq!(SigningKey::from_pem(b"not a key", None, "x").unwrap_err().code, Code::KeyFormat);
+        assert_eq!(
+            SigningKey::from_pem(b"not a key", None, "x").unwrap_err().code,
+            Code::KeyFormat
+        );
     }
 }

@@ -63,7 +63,13 @@ fn fixture() -> Option<&'static Fixture> {
                 other_config,
             };
             for (config, out) in [(&f.config, &f.built), (&f.other_config, &f.other_built)] {
-                sealkit(&f).arg("build").arg(config).arg("-o").arg(out).assert().success();
+                sealkit(&f)
+                    .arg("build")
+                    .arg(config)
+                    .arg("-o")
+                    .arg(out)
+                    .assert()
+                    .success();
                 for (format, file) in [("spdx-json", "sbom.spdx.json"), ("cyclonedx-json", "sbom.cdx.json")] {
                     sealkit(&f)
                         .args(["sbom", "--format", format, "-o"])
@@ -73,7 +79,12 @@ fn fixture() -> Option<&'static Fixture> {
                         .success();
                 }
             }
-            sealkit(&f).arg("keygen").arg("-o").arg(f.root.join("ed")).assert().success();
+            sealkit(&f)
+                .arg("keygen")
+                .arg("-o")
+                .arg(f.root.join("ed"))
+                .assert()
+                .success();
             sealkit(&f)
                 .arg("keygen")
                 .arg("-o")
@@ -82,7 +93,12 @@ fn fixture() -> Option<&'static Fixture> {
                 .env("SEALKIT_PASSWORD", PASSWORD)
                 .assert()
                 .success();
-            sealkit(&f).arg("keygen").arg("-o").arg(f.root.join("stranger")).assert().success();
+            sealkit(&f)
+                .arg("keygen")
+                .arg("-o")
+                .arg(f.root.join("stranger"))
+                .assert()
+                .success();
             write_decision(&f.root.join("passed.json"), "PASSED", &[]);
             write_decision(&f.root.join("failed.json"), "FAILED", &["no-root-login"]);
             Some(f)
@@ -107,7 +123,12 @@ fn write_decision(path: &Path, verdict: &str, denied: &[&str]) {
 fn keys(f: &Fixture) -> [(&'static str, PathBuf, PathBuf, Option<&'static str>); 2] {
     [
         ("ed25519", f.root.join("ed.key"), f.root.join("ed.pub"), None),
-        ("ecdsa-p256", f.root.join("p256.key"), f.root.join("p256.pub"), Some(PASSWORD)),
+        (
+            "ecdsa-p256",
+            f.root.join("p256.key"),
+            f.root.join("p256.pub"),
+            Some(PASSWORD),
+        ),
     ]
 }
 
@@ -121,10 +142,19 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A copy of the built image (`other` picks the second one) in `dir`, attested with `key`.
 fn attested(f: &Fixture, dir: &Path, other: bool, key: &Path, password: Option<&str>, decision: &str) -> PathBuf {
-    let (built, config) = if other { (&f.other_built, &f.other_config) } else { (&f.built, &f.config) };
+    let (built, config) = if other {
+        (&f.other_built, &f.other_config)
+    } else {
+        (&f.built, &f.config)
+    };
     copy_dir(built, dir);
     let mut c = sealkit(f);
-    c.arg("attest").arg(dir).arg("--key").arg(key).arg("--config").arg(config);
+    c.arg("attest")
+        .arg(dir)
+        .arg("--key")
+        .arg(key)
+        .arg("--config")
+        .arg(config);
     c.arg("--policy-result").arg(f.root.join(decision));
     if let Some(p) = password {
         c.env("SEALKIT_PASSWORD", p);
@@ -135,7 +165,14 @@ fn attested(f: &Fixture, dir: &Path, other: bool, key: &Path, password: Option<&
 
 /// `sealkit verify DIR --key PUB ARGS…`: (exit code, stdout).
 fn verify(f: &Fixture, target: &Path, public: &Path, args: &[&str]) -> (i32, String) {
-    let out = sealkit(f).arg("verify").arg(target).arg("--key").arg(public).args(args).output().unwrap();
+    let out = sealkit(f)
+        .arg("verify")
+        .arg(target)
+        .arg("--key")
+        .arg(public)
+        .args(args)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -153,12 +190,19 @@ fn bundles(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn image_files(dir: &Path) -> Vec<PathBuf> {
-    ["tiny-kernel", "tiny-initrd.img", "tiny-cmdline"].iter().map(|n| dir.join(n)).collect()
+    ["tiny-kernel", "tiny-initrd.img", "tiny-cmdline"]
+        .iter()
+        .map(|n| dir.join(n))
+        .collect()
 }
 
 fn run(what: &str, cmd: &mut Process) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{what} failed:\n{text}");
     text
 }
@@ -169,7 +213,10 @@ fn sigstore_js() -> Option<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/opt/peers/sigstore-verify"));
     let present = dir.join("node_modules/@sigstore/verify").is_dir();
-    assert!(present || std::env::var_os("CI").is_none(), "CI needs @sigstore/verify (scripts/test)");
+    assert!(
+        present || std::env::var_os("CI").is_none(),
+        "CI needs @sigstore/verify (scripts/test)"
+    );
     present.then_some(dir)
 }
 
@@ -183,7 +230,10 @@ fn python() -> Option<PathBuf> {
         .args(["-c", "import securesystemslib.dsse, in_toto_attestation"])
         .output()
         .is_ok_and(|o| o.status.success());
-    assert!(present || std::env::var_os("CI").is_none(), "CI needs securesystemslib and in-toto-attestation (scripts/test)");
+    assert!(
+        present || std::env::var_os("CI").is_none(),
+        "CI needs securesystemslib and in-toto-attestation (scripts/test)"
+    );
     present.then_some(python)
 }
 
@@ -211,11 +261,16 @@ fn third_parties_accept(public: &Path, artifacts: &[PathBuf], bundles: &[PathBuf
     if let Some(python) = python() {
         log += &run(
             "securesystemslib",
-            Process::new(&python).arg(peers().join("sslib_verify.py")).arg(public).args(bundles),
+            Process::new(&python)
+                .arg(peers().join("sslib_verify.py"))
+                .arg(public)
+                .args(bundles),
         );
         log += &run(
             "in-toto-attestation",
-            Process::new(&python).arg(peers().join("intoto_validate.py")).args(bundles),
+            Process::new(&python)
+                .arg(peers().join("intoto_validate.py"))
+                .args(bundles),
         );
     }
     log
@@ -227,7 +282,10 @@ fn an_attested_image_verifies_here_and_with_third_party_tools() {
     for (algorithm, key, public, password) in keys(f) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = attested(f, &tmp.path().join("out"), false, &key, password, "passed.json");
-        let found: Vec<String> = bundles(&dir).iter().map(|b| b.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let found: Vec<String> = bundles(&dir)
+            .iter()
+            .map(|b| b.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(
             found,
             [
@@ -242,7 +300,12 @@ fn an_attested_image_verifies_here_and_with_third_party_tools() {
             f,
             &dir,
             &public,
-            &["--policy-digest", &policy_digest(), "--expect-config", &f.config.display().to_string()],
+            &[
+                "--policy-digest",
+                &policy_digest(),
+                "--expect-config",
+                &f.config.display().to_string(),
+            ],
         );
         assert_eq!(code, 0, "{algorithm}: {out}");
         assert!(out.contains("verified, all") && !out.contains("FAIL"), "{out}");
@@ -253,15 +316,34 @@ fn an_attested_image_verifies_here_and_with_third_party_tools() {
         let log = third_parties_accept(&public, &image_files(&dir), &bundles(&dir));
         if sigstore_js().is_some() {
             // One line per image file: each file is a subject the library left to us to check.
-            let lines = log.lines().filter(|l| *l == "OK provenance.sigstore.json https://slsa.dev/provenance/v1");
+            let lines = log
+                .lines()
+                .filter(|l| *l == "OK provenance.sigstore.json https://slsa.dev/provenance/v1");
             assert_eq!(lines.count(), 3, "{log}");
         }
         if python().is_some() {
-            assert!(log.contains("OK provenance.sigstore.json https://slsa.dev/provenance/v1 statement and predicate"), "{log}");
-            assert!(log.contains("OK policy-summary.sigstore.json https://slsa.dev/verification_summary/v1 statement and predicate"), "{log}");
+            assert!(
+                log.contains("OK provenance.sigstore.json https://slsa.dev/provenance/v1 statement and predicate"),
+                "{log}"
+            );
+            assert!(
+                log.contains(
+                    "OK policy-summary.sigstore.json https://slsa.dev/verification_summary/v1 statement and predicate"
+                ),
+                "{log}"
+            );
             assert!(log.contains("OK policy-tests.sigstore.json https://in-toto.io/attestation/test-result/v0.1 statement and predicate"), "{log}");
-            let scheme = if algorithm == "ed25519" { "ed25519" } else { "ecdsa-sha2-nistp256" };
-            assert!(log.contains(&format!("OK sbom-spdx.sigstore.json {scheme} https://spdx.dev/Document")), "{log}");
+            let scheme = if algorithm == "ed25519" {
+                "ed25519"
+            } else {
+                "ecdsa-sha2-nistp256"
+            };
+            assert!(
+                log.contains(&format!(
+                    "OK sbom-spdx.sigstore.json {scheme} https://spdx.dev/Document"
+                )),
+                "{log}"
+            );
         }
 
         // The JSON result says what was verified.
@@ -290,19 +372,28 @@ fn provenance_records_the_build() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, key, _, _) = &keys(f)[0];
     let dir = attested(f, &tmp.path().join("out"), false, key, None, "passed.json");
-    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("provenance.sigstore.json")).unwrap()).unwrap();
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("provenance.sigstore.json")).unwrap()).unwrap();
     let payload = base64::engine::general_purpose::STANDARD
         .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
         .unwrap();
     let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
-    let subjects: Vec<&str> = statement["subject"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let subjects: Vec<&str> = statement["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert_eq!(subjects, ["tiny-kernel", "tiny-initrd.img", "tiny-cmdline"]);
     let definition = &statement["predicate"]["buildDefinition"];
     assert_eq!(definition["buildType"], "https://sealkit.dev/build/linuxkit-image/v1");
     let parameters = &definition["externalParameters"];
     assert_eq!(parameters["configs"][0]["name"], "tiny.yml");
     assert_eq!(
-        format!("sha256:{}", parameters["configs"][0]["digest"]["sha256"].as_str().unwrap()),
+        format!(
+            "sha256:{}",
+            parameters["configs"][0]["digest"]["sha256"].as_str().unwrap()
+        ),
         common::sha256(CONFIG.as_bytes())
     );
     assert_eq!(parameters["formats"], serde_json::json!(["kernel+initrd"]));
@@ -324,13 +415,23 @@ fn provenance_records_the_build() {
     );
     let kernel_manifest = common::manifest_of(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/out/oci/kernel"));
     assert_eq!(
-        format!("sha256:{}", definition["resolvedDependencies"][0]["digest"]["sha256"].as_str().unwrap()),
+        format!(
+            "sha256:{}",
+            definition["resolvedDependencies"][0]["digest"]["sha256"]
+                .as_str()
+                .unwrap()
+        ),
         kernel_manifest
     );
     let run_details = &statement["predicate"]["runDetails"];
     assert_eq!(run_details["builder"]["version"]["sealkit"], env!("CARGO_PKG_VERSION"));
     assert_eq!(run_details["metadata"]["finishedOn"], "2023-11-14T22:13:20Z");
-    let byproducts: Vec<&str> = run_details["byproducts"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    let byproducts: Vec<&str> = run_details["byproducts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
     assert_eq!(byproducts, ["sbom.cdx.json", "sbom.spdx.json"]);
 }
 
@@ -339,10 +440,29 @@ fn attestations_are_byte_for_byte_reproducible() {
     let Some(f) = fixture() else { return };
     let tmp = tempfile::tempdir().unwrap();
     for (algorithm, key, _, password) in keys(f) {
-        let a = attested(f, &tmp.path().join(format!("{algorithm}-a")), false, &key, password, "passed.json");
-        let b = attested(f, &tmp.path().join(format!("{algorithm}-b/deeper")), false, &key, password, "passed.json");
+        let a = attested(
+            f,
+            &tmp.path().join(format!("{algorithm}-a")),
+            false,
+            &key,
+            password,
+            "passed.json",
+        );
+        let b = attested(
+            f,
+            &tmp.path().join(format!("{algorithm}-b/deeper")),
+            false,
+            &key,
+            password,
+            "passed.json",
+        );
         for (x, y) in bundles(&a).iter().zip(bundles(&b)) {
-            assert_eq!(std::fs::read(x).unwrap(), std::fs::read(&y).unwrap(), "{algorithm}: {}", x.display());
+            assert_eq!(
+                std::fs::read(x).unwrap(),
+                std::fs::read(&y).unwrap(),
+                "{algorithm}: {}",
+                x.display()
+            );
         }
         assert_eq!(bundles(&a).len(), 5);
     }
@@ -376,7 +496,9 @@ fn flip_in_bundle(path: &Path, field: &str) {
     } else {
         &mut bundle["dsseEnvelope"]["signatures"][0]["sig"]
     };
-    let mut bytes = base64::engine::general_purpose::STANDARD.decode(slot.as_str().unwrap()).unwrap();
+    let mut bytes = base64::engine::general_purpose::STANDARD
+        .decode(slot.as_str().unwrap())
+        .unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     *slot = base64::engine::general_purpose::STANDARD.encode(&bytes).into();
@@ -409,15 +531,30 @@ fn every_tampering_fails_verification_naming_the_check() {
         let (code, out) = verify(f, &dir, public, args);
         assert_eq!(code, 1, "{what}: {out}");
         for check in expect {
-            assert!(out.contains(&format!("FAIL {check}")), "{what}: no failed {check:?} check\n{out}");
+            assert!(
+                out.contains(&format!("FAIL {check}")),
+                "{what}: no failed {check:?} check\n{out}"
+            );
         }
         assert!(out.contains("error: verification failed: "), "{what}: {out}");
     };
     for file in ["tiny-kernel", "tiny-initrd.img", "tiny-cmdline"] {
-        case(&format!("flip a byte of {file}"), &good, &|d| flip_file(&d.join(file)), &[], &["subject", "attested"]);
+        case(
+            &format!("flip a byte of {file}"),
+            &good,
+            &|d| flip_file(&d.join(file)),
+            &[],
+            &["subject", "attested"],
+        );
     }
     for file in ["sbom.spdx.json", "sbom.cdx.json"] {
-        case(&format!("flip a byte of {file}"), &good, &|d| flip_file(&d.join(file)), &[], &["byproduct"]);
+        case(
+            &format!("flip a byte of {file}"),
+            &good,
+            &|d| flip_file(&d.join(file)),
+            &[],
+            &["byproduct"],
+        );
     }
     for bundle in bundles(&good) {
         let name = bundle.file_name().unwrap().to_string_lossy().into_owned();
@@ -435,7 +572,11 @@ fn every_tampering_fails_verification_naming_the_check() {
         "swap in the other image's provenance",
         &good,
         &|d| {
-            std::fs::copy(other.join("provenance.sigstore.json"), d.join("provenance.sigstore.json")).unwrap();
+            std::fs::copy(
+                other.join("provenance.sigstore.json"),
+                d.join("provenance.sigstore.json"),
+            )
+            .unwrap();
         },
         &[],
         &["subject", "attested       tiny-cmdline: provenance"],
@@ -471,8 +612,15 @@ fn every_tampering_fails_verification_naming_the_check() {
         &good,
         &|d| {
             std::fs::copy(
-                attested(f, &d.with_extension("stranger"), false, &f.root.join("stranger.key"), None, "passed.json")
-                    .join("provenance.sigstore.json"),
+                attested(
+                    f,
+                    &d.with_extension("stranger"),
+                    false,
+                    &f.root.join("stranger.key"),
+                    None,
+                    "passed.json",
+                )
+                .join("provenance.sigstore.json"),
                 d.join("provenance.sigstore.json"),
             )
             .unwrap();
@@ -554,7 +702,12 @@ fn files_are_signed_and_attested_like_cosign_blobs() {
 
         let bundle = tmp.path().join(format!("{algorithm}.att.json"));
         let mut c = sealkit(f);
-        c.arg("attest").arg(&blob).arg("--key").arg(&key).arg("--predicate").arg(&predicate);
+        c.arg("attest")
+            .arg(&blob)
+            .arg("--key")
+            .arg(&key)
+            .arg("--predicate")
+            .arg(&predicate);
         c.args(["--type", "slsaprovenance1", "--bundle"]).arg(&bundle);
         with_password(&mut c);
         c.assert().success();
@@ -562,12 +715,26 @@ fn files_are_signed_and_attested_like_cosign_blobs() {
             f,
             &blob,
             &public,
-            &["--require", "provenance,signature", "--bundle", &bundle.display().to_string(), "--bundle", &signature.display().to_string()],
+            &[
+                "--require",
+                "provenance,signature",
+                "--bundle",
+                &bundle.display().to_string(),
+                "--bundle",
+                &signature.display().to_string(),
+            ],
         );
         assert_eq!(code, 0, "{algorithm}: {out}");
-        let log = third_parties_accept(&public, std::slice::from_ref(&blob), &[signature.clone(), bundle.clone()]);
+        let log = third_parties_accept(
+            &public,
+            std::slice::from_ref(&blob),
+            &[signature.clone(), bundle.clone()],
+        );
         if sigstore_js().is_some() {
-            assert!(log.contains("OK image.iso.sigstore.json https://sealkit.dev/attestation/signature/v1"), "{log}");
+            assert!(
+                log.contains("OK image.iso.sigstore.json https://sealkit.dev/attestation/signature/v1"),
+                "{log}"
+            );
         }
 
         std::fs::write(&blob, b"another image").unwrap();
@@ -589,20 +756,68 @@ fn keys_move_between_sealkit_openssl_and_node() {
     let openssl = |args: &[&str]| run("openssl", Process::new("openssl").args(args).current_dir(tmp.path()));
     // Keys OpenSSL makes, plain and encrypted, sign in sealkit and verify with their .pub.
     openssl(&["genpkey", "-algorithm", "ed25519", "-out", "o-ed.key"]);
-    openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "o-ec.key"]);
-    openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:pw", "-out", "o-enc.key"]);
-    openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "o-sec1.key"]);
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "o-ec.key",
+    ]);
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-aes256",
+        "-pass",
+        "pass:pw",
+        "-out",
+        "o-enc.key",
+    ]);
+    openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "o-sec1.key",
+    ]);
     for (name, password) in [("o-ed", None), ("o-ec", None), ("o-enc", Some("pw")), ("o-sec1", None)] {
-        openssl(&["pkey", "-in", &format!("{name}.key"), "-passin", "pass:pw", "-pubout", "-out", &format!("{name}.pub")]);
+        openssl(&[
+            "pkey",
+            "-in",
+            &format!("{name}.key"),
+            "-passin",
+            "pass:pw",
+            "-pubout",
+            "-out",
+            &format!("{name}.pub"),
+        ]);
         let mut c = sealkit(f);
-        c.arg("sign").arg(&blob).arg("--key").arg(tmp.path().join(format!("{name}.key")));
+        c.arg("sign")
+            .arg(&blob)
+            .arg("--key")
+            .arg(tmp.path().join(format!("{name}.key")));
         if let Some(p) = password {
             c.env("SEALKIT_PASSWORD", p);
         }
         c.assert().success();
-        let (code, out) = verify(f, &blob, &tmp.path().join(format!("{name}.pub")), &["--require", "signature"]);
+        let (code, out) = verify(
+            f,
+            &blob,
+            &tmp.path().join(format!("{name}.pub")),
+            &["--require", "signature"],
+        );
         assert_eq!(code, 0, "{name}: {out}");
-        third_parties_accept(&tmp.path().join(format!("{name}.pub")), std::slice::from_ref(&blob), &[tmp.path().join("blob.sigstore.json")]);
+        third_parties_accept(
+            &tmp.path().join(format!("{name}.pub")),
+            std::slice::from_ref(&blob),
+            &[tmp.path().join("blob.sigstore.json")],
+        );
     }
     // Keys sealkit makes load in OpenSSL and Node, and their public halves are the same key.
     let ed = f.root.join("ed.key");
@@ -622,9 +837,18 @@ fn keys_move_between_sealkit_openssl_and_node() {
     );
     assert_eq!(node, ours);
     // A P-256 key written unencrypted (no password) loads in both too.
-    sealkit(f).arg("keygen").arg("-o").arg(tmp.path().join("plain")).args(["--algorithm", "ecdsa-p256"]).assert().success();
+    sealkit(f)
+        .arg("keygen")
+        .arg("-o")
+        .arg(tmp.path().join("plain"))
+        .args(["--algorithm", "ecdsa-p256"])
+        .assert()
+        .success();
     let plain = tmp.path().join("plain.key").display().to_string();
-    assert_eq!(openssl(&["pkey", "-in", &plain, "-pubout"]), std::fs::read_to_string(tmp.path().join("plain.pub")).unwrap());
+    assert_eq!(
+        openssl(&["pkey", "-in", &plain, "-pubout"]),
+        std::fs::read_to_string(tmp.path().join("plain.pub")).unwrap()
+    );
     use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777, 0o600);
 }
@@ -667,7 +891,11 @@ fn bad_input_is_refused_with_exit_2_and_never_a_panic() {
     );
     case(
         "another media type",
-        &|d| edit(d, &|v| v["mediaType"] = "application/vnd.dev.sigstore.bundle.v9+json".into()),
+        &|d| {
+            edit(d, &|v| {
+                v["mediaType"] = "application/vnd.dev.sigstore.bundle.v9+json".into()
+            })
+        },
         &[],
         2,
         "error[bundle-media-type]",
@@ -691,7 +919,9 @@ fn bad_input_is_refused_with_exit_2_and_never_a_panic() {
                 let envelope = &mut v["dsseEnvelope"];
                 for pointer in ["/payload", "/signatures/0/sig"] {
                     let slot = envelope.pointer_mut(pointer).unwrap();
-                    let bytes = base64::engine::general_purpose::STANDARD.decode(slot.as_str().unwrap()).unwrap();
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(slot.as_str().unwrap())
+                        .unwrap();
                     *slot = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes).into();
                 }
             })
@@ -703,35 +933,106 @@ fn bad_input_is_refused_with_exit_2_and_never_a_panic() {
     case(
         "a bundle of 129 MiB",
         &|d| {
-            std::fs::File::create(d.join("huge.sigstore.json")).unwrap().set_len(129 << 20).unwrap();
+            std::fs::File::create(d.join("huge.sigstore.json"))
+                .unwrap()
+                .set_len(129 << 20)
+                .unwrap();
         },
         &[],
         2,
         "error[attest-too-large]",
     );
-    case("contradictory options", &|_| {}, &["--require", "sbom", "--policy-digest", &policy_digest()], 2, "error[verify-options]");
-    case("an unknown requirement", &|_| {}, &["--require", "vibes"], 2, "--require");
+    case(
+        "contradictory options",
+        &|_| {},
+        &["--require", "sbom", "--policy-digest", &policy_digest()],
+        2,
+        "error[verify-options]",
+    );
+    case(
+        "an unknown requirement",
+        &|_| {},
+        &["--require", "vibes"],
+        2,
+        "--require",
+    );
 
     // Keys: the wrong type, the wrong half, a wrong or missing password.
     let run_code = |c: &mut assert_cmd::Command| {
         let out = c.output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!text.contains("panicked"), "{text}");
         (out.status.code().unwrap_or(-1), text)
     };
-    run("openssl", Process::new("openssl").args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out"]).arg(tmp.path().join("rsa.key")));
-    run("openssl", Process::new("openssl").args(["pkey", "-pubout", "-in"]).arg(tmp.path().join("rsa.key")).arg("-out").arg(tmp.path().join("rsa.pub")));
+    run(
+        "openssl",
+        Process::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:1024",
+                "-out",
+            ])
+            .arg(tmp.path().join("rsa.key")),
+    );
+    run(
+        "openssl",
+        Process::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(tmp.path().join("rsa.key"))
+            .arg("-out")
+            .arg(tmp.path().join("rsa.pub")),
+    );
     let (code, text) = verify(f, &good, &tmp.path().join("rsa.pub"), &[]);
     assert_eq!((code, text.contains("error[key-type]")), (2, true), "{text}");
     let (code, text) = verify(f, &good, key, &[]);
     assert_eq!((code, text.contains("is a private key")), (2, true), "{text}");
-    let (code, text) = run_code(sealkit(f).arg("sign").arg(good.join("tiny-cmdline")).arg("--key").arg(tmp.path().join("rsa.key")));
+    let (code, text) = run_code(
+        sealkit(f)
+            .arg("sign")
+            .arg(good.join("tiny-cmdline"))
+            .arg("--key")
+            .arg(tmp.path().join("rsa.key")),
+    );
     assert_eq!((code, text.contains("error[key-type]")), (2, true), "{text}");
     let p256 = f.root.join("p256.key");
-    let (code, text) = run_code(sealkit(f).arg("sign").arg(good.join("tiny-cmdline")).arg("--key").arg(&p256));
-    assert_eq!((code, text.contains("error[key-password]") && text.contains("no password")), (2, true), "{text}");
-    let (code, text) = run_code(sealkit(f).arg("sign").arg(good.join("tiny-cmdline")).arg("--key").arg(&p256).env("SEALKIT_PASSWORD", "wrong"));
-    assert_eq!((code, text.contains("error[key-password]") && text.contains("does not open")), (2, true), "{text}");
+    let (code, text) = run_code(
+        sealkit(f)
+            .arg("sign")
+            .arg(good.join("tiny-cmdline"))
+            .arg("--key")
+            .arg(&p256),
+    );
+    assert_eq!(
+        (
+            code,
+            text.contains("error[key-password]") && text.contains("no password")
+        ),
+        (2, true),
+        "{text}"
+    );
+    let (code, text) = run_code(
+        sealkit(f)
+            .arg("sign")
+            .arg(good.join("tiny-cmdline"))
+            .arg("--key")
+            .arg(&p256)
+            .env("SEALKIT_PASSWORD", "wrong"),
+    );
+    assert_eq!(
+        (
+            code,
+            text.contains("error[key-password]") && text.contains("does not open")
+        ),
+        (2, true),
+        "{text}"
+    );
     assert!(!text.contains("wrong\n") && !text.contains(PASSWORD), "{text}");
     let password_file = tmp.path().join("password");
     std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
@@ -748,9 +1049,23 @@ fn bad_input_is_refused_with_exit_2_and_never_a_panic() {
     assert_eq!(code, 0, "--password-file wins over the environment: {text}");
     let (code, text) = run_code(sealkit(f).arg("keygen").arg("-o").arg(f.root.join("ed")));
     assert_eq!((code, text.contains("error[key-exists]")), (2, true), "{text}");
-    let (code, text) = run_code(sealkit(f).arg("keygen").arg("-o").arg(tmp.path().join("e")).env("SEALKIT_PASSWORD", ""));
+    let (code, text) = run_code(
+        sealkit(f)
+            .arg("keygen")
+            .arg("-o")
+            .arg(tmp.path().join("e"))
+            .env("SEALKIT_PASSWORD", ""),
+    );
     assert_eq!((code, text.contains("error[key-password]")), (2, true), "{text}");
-    let (code, text) = run_code(sealkit(f).arg("attest").arg(&good).arg("--key").arg(key).arg("--predicate").arg(&password_file));
+    let (code, text) = run_code(
+        sealkit(f)
+            .arg("attest")
+            .arg(&good)
+            .arg("--key")
+            .arg(key)
+            .arg("--predicate")
+            .arg(&password_file),
+    );
     assert_eq!(code, 2, "{text}");
     let (code, text) = run_code(
         sealkit(f)

@@ -109,7 +109,10 @@ impl Bundle {
             return Err(AttestError::new(
                 Code::TooLarge,
                 origin,
-                format!("is larger than {} MiB, which sealkit does not read", MAX_BUNDLE_BYTES >> 20),
+                format!(
+                    "is larger than {} MiB, which sealkit does not read",
+                    MAX_BUNDLE_BYTES >> 20
+                ),
                 "check that this is a Sigstore bundle",
             ));
         }
@@ -121,7 +124,8 @@ impl Bundle {
                 "a Sigstore bundle v0.3 with a publicKey hint and one DSSE envelope is expected (docs/signing.md)",
             )
         };
-        let raw: RawBundle = serde_json::from_slice(bytes).map_err(|e| malformed(format!("is not a Sigstore bundle: {e}")))?;
+        let raw: RawBundle =
+            serde_json::from_slice(bytes).map_err(|e| malformed(format!("is not a Sigstore bundle: {e}")))?;
         let media_type = raw.media_type.ok_or_else(|| malformed("has no mediaType".into()))?;
         if !ACCEPTED_MEDIA_TYPES.contains(&media_type.as_str()) {
             return Err(AttestError::new(
@@ -204,26 +208,72 @@ mod tests {
     fn a_bundle_round_trips() {
         let b = parse(&sample()).unwrap();
         assert_eq!(b.dsse_envelope.payload, b"{}");
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&b.to_json()).unwrap(), sample());
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&b.to_json()).unwrap(),
+            sample()
+        );
     }
 
     #[test]
     fn broken_rules_are_named() {
-        let cases: [(&str, Box<dyn Fn(&mut serde_json::Value)>, Code, &str); 8] = [
-            ("media type", Box::new(|v| v["mediaType"] = "application/json".into()), Code::BundleMediaType, "mediaType"),
-            ("two signatures", Box::new(|v| {
-                let s = v["dsseEnvelope"]["signatures"][0].clone();
-                v["dsseEnvelope"]["signatures"].as_array_mut().unwrap().push(s);
-            }), Code::BundleMalformed, "2 signatures"),
-            ("keyid", Box::new(|v| v["dsseEnvelope"]["signatures"][0]["keyid"] = "other".into()), Code::BundleMalformed, "not the publicKey hint"),
-            ("certificate", Box::new(|v| v["verificationMaterial"]["certificate"] = serde_json::json!({"rawBytes": "AA=="})), Code::BundleUnsupported, "certificate"),
-            ("message signature", Box::new(|v| {
-                v.as_object_mut().unwrap().remove("dsseEnvelope");
-                v["messageSignature"] = serde_json::json!({"signature": "AA=="});
-            }), Code::BundleUnsupported, "messageSignature"),
-            ("bad base64", Box::new(|v| v["dsseEnvelope"]["payload"] = "%%%".into()), Code::BundleMalformed, "base64"),
-            ("unknown field", Box::new(|v| v["dsseEnvelope"]["extra"] = 1.into()), Code::BundleMalformed, "unknown field"),
-            ("no hint", Box::new(|v| { v["verificationMaterial"].as_object_mut().unwrap().remove("publicKey"); }), Code::BundleMalformed, "publicKey"),
+        type Change = Box<dyn Fn(&mut serde_json::Value)>;
+        let cases: [(&str, Change, Code, &str); 8] = [
+            (
+                "media type",
+                Box::new(|v| v["mediaType"] = "application/json".into()),
+                Code::BundleMediaType,
+                "mediaType",
+            ),
+            (
+                "two signatures",
+                Box::new(|v| {
+                    let s = v["dsseEnvelope"]["signatures"][0].clone();
+                    v["dsseEnvelope"]["signatures"].as_array_mut().unwrap().push(s);
+                }),
+                Code::BundleMalformed,
+                "2 signatures",
+            ),
+            (
+                "keyid",
+                Box::new(|v| v["dsseEnvelope"]["signatures"][0]["keyid"] = "other".into()),
+                Code::BundleMalformed,
+                "not the publicKey hint",
+            ),
+            (
+                "certificate",
+                Box::new(|v| v["verificationMaterial"]["certificate"] = serde_json::json!({"rawBytes": "AA=="})),
+                Code::BundleUnsupported,
+                "certificate",
+            ),
+            (
+                "message signature",
+                Box::new(|v| {
+                    v.as_object_mut().unwrap().remove("dsseEnvelope");
+                    v["messageSignature"] = serde_json::json!({"signature": "AA=="});
+                }),
+                Code::BundleUnsupported,
+                "messageSignature",
+            ),
+            (
+                "bad base64",
+                Box::new(|v| v["dsseEnvelope"]["payload"] = "%%%".into()),
+                Code::BundleMalformed,
+                "base64",
+            ),
+            (
+                "unknown field",
+                Box::new(|v| v["dsseEnvelope"]["extra"] = 1.into()),
+                Code::BundleMalformed,
+                "unknown field",
+            ),
+            (
+                "no hint",
+                Box::new(|v| {
+                    v["verificationMaterial"].as_object_mut().unwrap().remove("publicKey");
+                }),
+                Code::BundleMalformed,
+                "publicKey",
+            ),
         ];
         for (what, change, code, text) in cases {
             let mut v = sample();
@@ -236,7 +286,9 @@ mod tests {
 
     #[test]
     fn duplicate_keys_and_non_json_are_malformed() {
-        let text = sample().to_string().replacen("\"payloadType\"", "\"payload\":\"e30=\",\"payloadType\"", 1);
+        let text = sample()
+            .to_string()
+            .replacen("\"payloadType\"", "\"payload\":\"e30=\",\"payloadType\"", 1);
         let e = Bundle::parse(text.as_bytes(), "b").unwrap_err();
         assert!(e.to_string().contains("duplicate field"), "{e}");
         assert_eq!(Bundle::parse(b"\xff\xfe", "b").unwrap_err().code, Code::BundleMalformed);

@@ -53,8 +53,9 @@ impl Envelope {
     pub fn signed_by<'k>(&self, keys: &'k [PublicKey]) -> Option<&'k PublicKey> {
         let message = pae(&self.payload_type, &self.payload);
         self.signatures.iter().find_map(|s| {
-            let (hinted, others): (Vec<&PublicKey>, Vec<&PublicKey>) =
-                keys.iter().partition(|k| s.keyid.as_deref() == Some(k.key_id().as_str()));
+            let (hinted, others): (Vec<&PublicKey>, Vec<&PublicKey>) = keys
+                .iter()
+                .partition(|k| s.keyid.as_deref() == Some(k.key_id().as_str()));
             hinted.into_iter().chain(others).find(|k| k.verify(&message, &s.sig))
         })
     }
@@ -64,7 +65,8 @@ impl Envelope {
 /// or not.
 pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    const LENIENT: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
     const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
     let engine = if text.contains(['-', '_']) { URL_SAFE } else { STANDARD };
@@ -136,7 +138,9 @@ mod tests {
         let pem = der.to_pem("PRIVATE KEY", pkcs8::LineEnding::LF).unwrap();
         let key = crate::keys::SigningKey::from_pem(pem.as_bytes(), None, "spec").unwrap();
         let ours = Envelope::sign(SPEC_TYPE, b"hello world".to_vec(), &key);
-        let raw = p256::ecdsa::Signature::from_der(&ours.signatures[0].sig).unwrap().to_bytes();
+        let raw = p256::ecdsa::Signature::from_der(&ours.signatures[0].sig)
+            .unwrap()
+            .to_bytes();
         assert_eq!(encode_base64(&raw), SPEC_SIG);
 
         let mut tampered = envelope.clone();

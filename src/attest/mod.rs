@@ -166,7 +166,9 @@ pub fn statements(request: &Request) -> Result<Vec<Attestation>, AttestError> {
         byproducts,
         request.time,
     );
-    let statement = |predicate_type: &str, predicate: serde_json::Value| Statement::new(subjects.clone(), predicate_type, predicate);
+    let statement = |predicate_type: &str, predicate: serde_json::Value| {
+        Statement::new(subjects.clone(), predicate_type, predicate)
+    };
     let mut out = vec![Attestation {
         file: PROVENANCE_BUNDLE,
         statement: statement(
@@ -176,7 +178,12 @@ pub fn statements(request: &Request) -> Result<Vec<Attestation>, AttestError> {
     }];
     for (bytes, predicate_type, file, what) in [
         (request.spdx, statement::SPDX, SPDX_BUNDLE, "the SPDX SBOM"),
-        (request.cyclonedx, statement::CYCLONEDX, CYCLONEDX_BUNDLE, "the CycloneDX SBOM"),
+        (
+            request.cyclonedx,
+            statement::CYCLONEDX,
+            CYCLONEDX_BUNDLE,
+            "the CycloneDX SBOM",
+        ),
     ] {
         if let Some(bytes) = bytes {
             out.push(Attestation {
@@ -268,7 +275,10 @@ pub fn predicate_statement(
 
 fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, AttestError> {
     let origin = path.display().to_string();
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     // Mode 0666 less the umask, as every output of sealkit (build::output).
     let mut temp = tempfile::Builder::new()
         .prefix(".sealkit-bundle-")

@@ -46,7 +46,10 @@ impl PolicyDecision {
     pub fn check(&self) -> Result<Digest, String> {
         let digest: Digest = self.policy_digest.parse().map_err(|e| format!("policyDigest: {e}"))?;
         match (self.verdict, self.denied.is_empty()) {
-            (Verdict::Passed, false) => Err(format!("the verdict is PASSED but rules denied: {}", self.denied.join(", "))),
+            (Verdict::Passed, false) => Err(format!(
+                "the verdict is PASSED but rules denied: {}",
+                self.denied.join(", ")
+            )),
             (Verdict::Failed, true) => Err("the verdict is FAILED but no rule denied".into()),
             _ => Ok(digest),
         }
@@ -62,7 +65,13 @@ impl PolicyDecision {
 
     /// The `https://slsa.dev/verification_summary/v1` predicate about the image `name`;
     /// `inputs` are the attestations the decision rests on.
-    pub fn summary(&self, digest: &Digest, name: &str, inputs: &[ResourceDescriptor], time: Option<u64>) -> serde_json::Value {
+    pub fn summary(
+        &self,
+        digest: &Digest,
+        name: &str,
+        inputs: &[ResourceDescriptor],
+        time: Option<u64>,
+    ) -> serde_json::Value {
         let passed = self.verdict == Verdict::Passed;
         let mut predicate = serde_json::json!({
             "verifier": {"id": VERIFIER_ID},
@@ -124,7 +133,12 @@ mod tests {
     #[test]
     fn a_decision_must_hold_together() {
         assert!(decision(Verdict::Passed, &[]).check().is_ok());
-        assert!(decision(Verdict::Passed, &["d"]).check().unwrap_err().contains("denied: d"));
+        assert!(
+            decision(Verdict::Passed, &["d"])
+                .check()
+                .unwrap_err()
+                .contains("denied: d")
+        );
         assert!(decision(Verdict::Failed, &[]).check().is_err());
         let mut bad = decision(Verdict::Failed, &["d"]);
         bad.policy_digest = "md5:1".into();
@@ -137,7 +151,10 @@ mod tests {
         let t = d.test_result(&d.check().unwrap());
         assert_eq!(t["result"], "WARNED");
         assert_eq!(t["warnedTests"], serde_json::json!(["w", "e"]));
-        assert_eq!(t["configuration"][0]["annotations"]["excepted"], serde_json::json!(["e"]));
+        assert_eq!(
+            t["configuration"][0]["annotations"]["excepted"],
+            serde_json::json!(["e"])
+        );
         let f = decision(Verdict::Failed, &["d"]);
         let s = f.summary(&f.check().unwrap(), "demo", &[], None);
         assert_eq!(s["verificationResult"], "FAILED");

@@ -67,7 +67,10 @@ impl BuildInputs {
         let mut configs = Vec::new();
         for path in &loaded.origins.files {
             let digest = super::file_digest(path)?;
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             configs.push(ResourceDescriptor::named(&name, &digest));
         }
         let mut images: Vec<ImageInput> = plan

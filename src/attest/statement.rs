@@ -132,7 +132,9 @@ mod tests {
         );
         let text = String::from_utf8(s.to_payload()).unwrap();
         assert!(
-            text.starts_with(r#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"ca978112"#),
+            text.starts_with(
+                r#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"ca978112"#
+            ),
             "{text}"
         );
         assert!(text.ends_with(r#""predicate":{"a":2,"z":1}}"#), "{text}");
@@ -147,15 +149,26 @@ mod tests {
         assert!(e.contains("subject 0 has no sha256"), "{e}");
         let mut other = base.clone();
         other["_type"] = "https://example.com/Statement".into();
-        assert!(Statement::parse(other.to_string().as_bytes()).unwrap_err().contains("_type"));
-        assert!(Statement::parse(b"[1]").unwrap_err().contains("not an in-toto statement"));
+        assert!(
+            Statement::parse(other.to_string().as_bytes())
+                .unwrap_err()
+                .contains("_type")
+        );
+        assert!(
+            Statement::parse(b"[1]")
+                .unwrap_err()
+                .contains("not an in-toto statement")
+        );
     }
 
     #[test]
     fn type_aliases_follow_cosign() {
         assert_eq!(predicate_type("slsaprovenance1"), Some(PROVENANCE));
         assert_eq!(predicate_type("spdxjson"), Some(SPDX));
-        assert_eq!(predicate_type("https://example.com/p/v1"), Some("https://example.com/p/v1"));
+        assert_eq!(
+            predicate_type("https://example.com/p/v1"),
+            Some("https://example.com/p/v1")
+        );
         assert_eq!(predicate_type("provenance"), None);
     }
 }

@@ -47,7 +47,11 @@ pub fn run(args: &KeygenArgs) -> Outcome {
         "wrote {} ({}, {}) and {}\n  key id {}",
         private.display(),
         key.algorithm(),
-        if password.is_some() { "encrypted" } else { "not encrypted" },
+        if password.is_some() {
+            "encrypted"
+        } else {
+            "not encrypted"
+        },
         public.display(),
         key.public_key().key_id()
     );

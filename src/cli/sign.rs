@@ -1,7 +1,6 @@
 //! `sealkit sign FILE --key K` and `sealkit attest FILE|DIR --key K …`: Sigstore bundles of DSSE
 //! in-toto statements, like `cosign sign-blob` and `cosign attest-blob` with a key.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum as _;
@@ -128,7 +127,9 @@ pub fn attest(args: &AttestArgs) -> Outcome {
         ));
     }
     let (Some(predicate), Some(type_name)) = (&args.predicate, &args.predicate_type) else {
-        return Err(Failure::usage("error: attesting a file needs --predicate FILE and --type URI"));
+        return Err(Failure::usage(
+            "error: attesting a file needs --predicate FILE and --type URI",
+        ));
     };
     let predicate_type = attest::statement::predicate_type(type_name).ok_or_else(|| {
         Failure::usage(format!(
@@ -172,7 +173,10 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
     let dir = &args.target;
     let name = match &args.name {
         Some(name) => name.clone(),
-        None => first.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        None => first
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     };
     // The formats built are those whose every file is present.
     let formats: Vec<Format> = Format::value_variants()

@@ -38,7 +38,12 @@ pub struct VerifyArgs {
     bundles: Vec<PathBuf>,
     /// Attestations that must cover every image file: provenance, sbom, policy, signature, or a
     /// predicate type URI
-    #[arg(long, value_delimiter = ',', default_value = "provenance,sbom,policy", value_name = "KIND,…")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "provenance,sbom,policy",
+        value_name = "KIND,…"
+    )]
     require: Vec<String>,
     /// The policy set the verdict must come from
     #[arg(long, value_name = "sha256:…")]
@@ -78,7 +83,10 @@ fn options(args: &VerifyArgs) -> Result<Options, Failure> {
     let mut expect_configs = Vec::new();
     for path in &args.expect_configs {
         let digest = sealkit::attest::file_digest(path)?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         expect_configs.push((name, digest));
     }
     Ok(Options {

@@ -198,7 +198,9 @@ impl Policy {
         let max_age = match options.max_age {
             Some(age) => {
                 needs(Requirement::Policy, "--max-age")?;
-                let now = options.now.ok_or_else(|| VerifyError::options("--max-age needs the current time", "a bug: report it"))?;
+                let now = options
+                    .now
+                    .ok_or_else(|| VerifyError::options("--max-age needs the current time", "a bug: report it"))?;
                 Some((age, now))
             }
             None => None,
@@ -389,7 +391,10 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
             let name = subject.name.as_deref().unwrap_or("");
             match artifacts.files.get(name) {
                 Some(d) if d.hex() == hex => about = true,
-                Some(d) => wrong.push(format!("{name}: the file's sha256 is {}, the statement's {hex}", d.hex())),
+                Some(d) => wrong.push(format!(
+                    "{name}: the file's sha256 is {}, the statement's {hex}",
+                    d.hex()
+                )),
                 None if artifacts.complete => wrong.push(format!("{name}: no such file")),
                 None => about |= artifacts.files.values().any(|d| d.hex() == hex),
             }
@@ -397,7 +402,12 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
         if !wrong.is_empty() {
             checks.add(CheckKind::Subject, &s.bundle, false, wrong.join("; "));
         } else if about {
-            checks.add(CheckKind::Subject, &s.bundle, true, format!("{} subjects match", s.statement.subject.len()));
+            checks.add(
+                CheckKind::Subject,
+                &s.bundle,
+                true,
+                format!("{} subjects match", s.statement.subject.len()),
+            );
         }
         about || !wrong.is_empty()
     });
@@ -417,7 +427,10 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
                 let hex = b.sha256().unwrap_or_default();
                 let (passed, detail) = match artifacts.files.get(name) {
                     Some(d) if d.hex() == hex => (true, format!("unchanged, as {} lists it", s.bundle)),
-                    Some(d) => (false, format!("sha256 {} differs from {hex}, which {} lists", d.hex(), s.bundle)),
+                    Some(d) => (
+                        false,
+                        format!("sha256 {} differs from {hex}, which {} lists", d.hex(), s.bundle),
+                    ),
                     None => (false, format!("{} lists it, and the folder lacks it", s.bundle)),
                 };
                 checks.add(CheckKind::Byproduct, name, passed, detail);
@@ -426,9 +439,18 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
     }
 
     // Every artifact is covered by every required attestation.
-    let images: Vec<(&String, &Digest)> = artifacts.files.iter().filter(|(n, _)| !byproducts.contains(n.as_str())).collect();
+    let images: Vec<(&String, &Digest)> = artifacts
+        .files
+        .iter()
+        .filter(|(n, _)| !byproducts.contains(n.as_str()))
+        .collect();
     if images.is_empty() {
-        checks.add(CheckKind::Attested, &source.target(), false, "there is no image file to verify");
+        checks.add(
+            CheckKind::Attested,
+            &source.target(),
+            false,
+            "there is no image file to verify",
+        );
     }
     for (name, digest) in &images {
         for requirement in &policy.require {
@@ -440,7 +462,12 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
                 .collect();
             let subject = format!("{name}: {requirement}");
             if by.is_empty() {
-                checks.add(CheckKind::Attested, &subject, false, "no verified statement of this kind names the file's sha256");
+                checks.add(
+                    CheckKind::Attested,
+                    &subject,
+                    false,
+                    "no verified statement of this kind names the file's sha256",
+                );
             } else {
                 checks.add(CheckKind::Attested, &subject, true, format!("by {}", by.join(", ")));
             }
@@ -457,7 +484,11 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
         passed,
         keys: policy.keys.iter().map(PublicKey::key_id).collect(),
         required: policy.require.iter().map(ToString::to_string).collect(),
-        artifacts: artifacts.files.iter().map(|(n, d)| (n.clone(), d.to_string())).collect(),
+        artifacts: artifacts
+            .files
+            .iter()
+            .map(|(n, d)| (n.clone(), d.to_string()))
+            .collect(),
         statements,
         checks: checks.0,
     })
@@ -469,14 +500,24 @@ fn check_policy(statements: &[VerifiedStatement], policy: &Policy, checks: &mut 
     let failed_tests: Vec<String> = statements
         .iter()
         .filter(|s| s.predicate_type == statement::TEST_RESULT)
-        .flat_map(|s| s.statement.predicate["failedTests"].as_array().cloned().unwrap_or_default())
+        .flat_map(|s| {
+            s.statement.predicate["failedTests"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .filter_map(|t| t.as_str().map(str::to_owned))
         .collect();
     for s in statements {
         let p = &s.statement.predicate;
         if s.predicate_type == statement::TEST_RESULT {
             let result = p["result"].as_str().unwrap_or("(none)");
-            checks.add(CheckKind::PolicyVerdict, &s.bundle, result != "FAILED", format!("test result {result}"));
+            checks.add(
+                CheckKind::PolicyVerdict,
+                &s.bundle,
+                result != "FAILED",
+                format!("test result {result}"),
+            );
         }
         if s.predicate_type != statement::VERIFICATION_SUMMARY {
             continue;
@@ -499,11 +540,17 @@ fn check_policy(statements: &[VerifiedStatement], policy: &Policy, checks: &mut 
         }
         if let Some((max_age, now)) = policy.max_age {
             let (passed, detail) = match p["timeVerified"].as_str().map(|t| (t, parse_rfc3339(t))) {
-                None => (false, "the decision carries no time (attest with SOURCE_DATE_EPOCH or --timestamps)".to_owned()),
+                None => (
+                    false,
+                    "the decision carries no time (attest with SOURCE_DATE_EPOCH or --timestamps)".to_owned(),
+                ),
                 Some((t, None)) => (false, format!("timeVerified {t:?} is not an RFC 3339 UTC time")),
                 Some((t, Some(at))) => {
                     let age = now.saturating_sub(at);
-                    (age <= max_age, format!("decided at {t}, {age} s ago (at most {max_age} s accepted)"))
+                    (
+                        age <= max_age,
+                        format!("decided at {t}, {age} s ago (at most {max_age} s accepted)"),
+                    )
                 }
             };
             checks.add(CheckKind::PolicyAge, &s.bundle, passed, detail);
@@ -543,7 +590,10 @@ fn check_configs(provenances: &[(&VerifiedStatement, Option<Provenance>)], polic
                 if same {
                     (true, format!("built from {}", show(&named)))
                 } else {
-                    (false, format!("built from {}; expected {}", show(&named), show(&expected)))
+                    (
+                        false,
+                        format!("built from {}; expected {}", show(&named), show(&expected)),
+                    )
                 }
             }
         };
@@ -574,14 +624,28 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
 /// Seconds since 1970 of `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the form sealkit and SLSA write.
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || !text.ends_with('Z') {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || !text.ends_with('Z')
+    {
         return None;
     }
     let fraction = &text[19..text.len() - 1];
-    if !(fraction.is_empty() || (fraction.starts_with('.') && fraction.len() > 1 && fraction[1..].bytes().all(|c| c.is_ascii_digit()))) {
+    if !(fraction.is_empty()
+        || (fraction.starts_with('.') && fraction.len() > 1 && fraction[1..].bytes().all(|c| c.is_ascii_digit())))
+    {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| text.get(r).filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?.parse::<i64>().ok();
+    let num = |r: std::ops::Range<usize>| {
+        text.get(r)
+            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?
+            .parse::<i64>()
+            .ok()
+    };
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
@@ -606,8 +670,16 @@ mod tests {
         for t in [0, 951_782_400, crate::epoch::LINUXKIT_BUILD_TIME, 4_102_444_799] {
             assert_eq!(parse_rfc3339(&crate::epoch::rfc3339(t)), Some(t));
         }
-        assert_eq!(parse_rfc3339("2017-04-18T16:30:00.25Z"), Some(crate::epoch::LINUXKIT_BUILD_TIME));
-        for bad in ["2017-04-18 16:30:00Z", "2017-13-18T16:30:00Z", "2017-04-18T16:30:00+01:00", "2017-04-18T16:30:00.Z"] {
+        assert_eq!(
+            parse_rfc3339("2017-04-18T16:30:00.25Z"),
+            Some(crate::epoch::LINUXKIT_BUILD_TIME)
+        );
+        for bad in [
+            "2017-04-18 16:30:00Z",
+            "2017-13-18T16:30:00Z",
+            "2017-04-18T16:30:00+01:00",
+            "2017-04-18T16:30:00.Z",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
@@ -661,14 +733,20 @@ mod tests {
                 e.signatures[0].sig[i] ^= 0x01;
                 write(&e);
                 let failed = failed_checks();
-                assert!(failed.contains(&CheckKind::Signature), "{algorithm}: signature byte {i}: {failed:?}");
+                assert!(
+                    failed.contains(&CheckKind::Signature),
+                    "{algorithm}: signature byte {i}: {failed:?}"
+                );
             }
             for i in 0..envelope.payload.len() {
                 let mut e = envelope.clone();
                 e.payload[i] ^= 0x01;
                 write(&e);
                 let failed = failed_checks();
-                assert!(failed.contains(&CheckKind::Signature), "{algorithm}: payload byte {i}: {failed:?}");
+                assert!(
+                    failed.contains(&CheckKind::Signature),
+                    "{algorithm}: payload byte {i}: {failed:?}"
+                );
             }
             write(envelope);
             for i in 0..content.len() {
@@ -696,7 +774,13 @@ mod tests {
             Err(e) => assert!(e.to_string().contains(text), "{e}"),
             Ok(_) => panic!("accepted; expected {text}"),
         };
-        refused(Options { keys: vec![], ..options(&[Requirement::Sbom]) }, "no trusted key");
+        refused(
+            Options {
+                keys: vec![],
+                ..options(&[Requirement::Sbom])
+            },
+            "no trusted key",
+        );
         refused(options(&[]), "nothing is required");
         refused(
             Options {

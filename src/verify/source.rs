@@ -45,10 +45,18 @@ impl Local {
     /// read.
     pub fn open(path: &Path, bundles: Vec<PathBuf>) -> Result<Local, VerifyError> {
         let meta = std::fs::metadata(path).map_err(|e| {
-            VerifyError::target(path, format!("cannot be read ({e})"), "pass an output folder or an image file")
+            VerifyError::target(
+                path,
+                format!("cannot be read ({e})"),
+                "pass an output folder or an image file",
+            )
         })?;
         if !meta.is_dir() && !meta.is_file() {
-            return Err(VerifyError::target(path, "is neither a file nor a folder", "pass an output folder or an image file"));
+            return Err(VerifyError::target(
+                path,
+                "is neither a file nor a folder",
+                "pass an output folder or an image file",
+            ));
         }
         Ok(Local {
             path: path.to_owned(),
@@ -61,7 +69,10 @@ impl Local {
         if self.folder {
             &self.path
         } else {
-            self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+            self.path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
         }
     }
 
@@ -69,7 +80,8 @@ impl Local {
     /// an output folder holds only files.
     fn entries(&self) -> Result<Vec<String>, VerifyError> {
         let dir = self.folder();
-        let unreadable = |e: std::io::Error| VerifyError::target(dir, format!("cannot be listed ({e})"), "check its permissions");
+        let unreadable =
+            |e: std::io::Error| VerifyError::target(dir, format!("cannot be listed ({e})"), "check its permissions");
         let mut names = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(unreadable)? {
             let entry = entry.map_err(unreadable)?;
@@ -109,7 +121,11 @@ impl Source for Local {
                 }
             }
         } else {
-            let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = self
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             files.insert(name, digest(&self.path)?);
         }
         Ok(Artifacts {
@@ -141,6 +157,9 @@ fn read_bundle(path: &Path) -> Result<RawBundle, VerifyError> {
     file.take(MAX_BUNDLE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| VerifyError::Bundle(attest::AttestError::io(&origin, &e)))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(origin);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or(origin);
     Ok(RawBundle { name, bytes })
 }
