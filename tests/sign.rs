@@ -1079,3 +1079,55 @@ fn bad_input_is_refused_with_exit_2_and_never_a_panic() {
     );
     assert_eq!((code, text.contains("error[predicate-invalid]")), (2, true), "{text}");
 }
+
+#[test]
+fn an_independent_rebuild_gives_the_attested_bytes() {
+    let Some(f) = fixture() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, key, public, _) = &keys(f)[0];
+    let config = f.config.display().to_string();
+    let rebuild = ["--require", "provenance", "--expect-config", &config, "--rebuild"];
+    let good = attested(f, &tmp.path().join("good"), false, key, None, "passed.json");
+    let (code, out) = verify(f, &good, public, &rebuild);
+    assert_eq!(code, 0, "{out}");
+    for file in ["tiny-kernel", "tiny-initrd.img", "tiny-cmdline"] {
+        assert!(
+            out.contains(&format!("ok   rebuild        {file}: rebuilt with the same sha256")),
+            "{out}"
+        );
+    }
+    // Attested as built at another SOURCE_DATE_EPOCH than it was: every signature and subject
+    // holds, and only the rebuild tells (the initrd's entries carry the time).
+    let lie = tmp.path().join("lie");
+    copy_dir(&f.built, &lie);
+    sealkit(f)
+        .env("SOURCE_DATE_EPOCH", "1600000000")
+        .arg("attest")
+        .arg(&lie)
+        .arg("--key")
+        .arg(key)
+        .arg("--config")
+        .arg(&f.config)
+        .assert()
+        .success();
+    let (code, out) = verify(
+        f,
+        &lie,
+        public,
+        &["--require", "provenance", "--expect-config", &config],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verify(f, &lie, public, &rebuild);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL rebuild        tiny-initrd.img: rebuilt as sha256"),
+        "{out}"
+    );
+    assert!(
+        out.contains("error: verification failed: rebuild (tiny-initrd.img)"),
+        "{out}"
+    );
+    // --rebuild needs the configuration files: the provenance holds only their digests.
+    let (code, out) = verify(f, &good, public, &["--rebuild"]);
+    assert_eq!(code, 2, "{out}");
+}

@@ -4,10 +4,16 @@
 
 use std::path::PathBuf;
 
+use sealkit::attest::Provenance;
+use sealkit::attest::statement::PROVENANCE;
+use sealkit::config;
 use sealkit::keys::PublicKey;
-use sealkit::verify::{self, Local, Options, Policy, Requirement, Verification, VerifyError};
+use sealkit::plan::{self, Allowance};
+use sealkit::verify::{
+    self, Check, CheckKind, Local, Options, Policy, Requirement, Verification, VerifiedStatement, VerifyError,
+};
 
-use super::{Failure, Outcome, print};
+use super::{Failure, Outcome, StoreArgs, print};
 
 impl From<VerifyError> for Failure {
     fn from(e: VerifyError) -> Self {
@@ -55,8 +61,14 @@ pub struct VerifyArgs {
     /// build's order
     #[arg(long = "expect-config", value_name = "FILE.yml")]
     expect_configs: Vec<PathBuf>,
+    /// Rebuild the image from the --expect-config files and the images the provenance names
+    /// (from the store), and compare every image file's sha256 with the attested one
+    #[arg(long, requires = "expect_configs")]
+    rebuild: bool,
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 fn options(args: &VerifyArgs) -> Result<Options, Failure> {
@@ -99,6 +111,46 @@ fn options(args: &VerifyArgs) -> Result<Options, Failure> {
     })
 }
 
+/// Rebuilds what each verified provenance describes, in a scratch folder, and adds the
+/// comparison's checks to `v`.
+fn rebuild(args: &VerifyArgs, v: &mut Verification) -> Outcome {
+    let provenances: Vec<VerifiedStatement> = v
+        .statements
+        .iter()
+        .filter(|s| s.predicate_type == PROVENANCE)
+        .cloned()
+        .collect();
+    if provenances.is_empty() {
+        v.push(Check {
+            check: CheckKind::Rebuild,
+            subject: v.target.clone(),
+            passed: false,
+            detail: "there is no verified provenance to rebuild from".into(),
+        });
+        return Ok(());
+    }
+    let loaded = config::load(&args.expect_configs)?;
+    for statement in &provenances {
+        // The images are picked for the platform the provenance names.
+        let platform = serde_json::from_value::<Provenance>(statement.statement.predicate.clone())
+            .ok()
+            .and_then(|p| p.parameters().ok())
+            .map_or_else(|| args.store.platform.clone(), |p| p.platform);
+        let store = StoreArgs {
+            platform,
+            ..args.store.clone()
+        };
+        let resolver = store.resolver(&args.expect_configs[0], false)?;
+        let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
+        let scratch =
+            tempfile::tempdir().map_err(|e| Failure::usage(format!("error: a scratch folder for the rebuild: {e}")))?;
+        for check in verify::rebuild::rebuild(statement, &loaded, &plan, &resolver.store, scratch.path()) {
+            v.push(check);
+        }
+    }
+    Ok(())
+}
+
 fn render(v: &Verification) -> String {
     let mut out = String::new();
     for c in &v.checks {
@@ -127,7 +179,10 @@ fn render(v: &Verification) -> String {
 pub fn run(args: &VerifyArgs) -> Outcome {
     let policy = Policy::new(options(args)?)?;
     let source = Local::open(&args.target, args.bundles.clone())?;
-    let verification = verify::verify(&source, &policy)?;
+    let mut verification = verify::verify(&source, &policy)?;
+    if args.rebuild {
+        rebuild(args, &mut verification)?;
+    }
     match args.format {
         OutputFormat::Text => print(render(&verification).as_bytes())?,
         OutputFormat::Json => print(&serde_json::to_vec_pretty(&verification).map_err(super::json_error)?)?,

@@ -7,6 +7,7 @@
 //! on [`Verification::passed`], never on the mere absence of an error. Errors are bad input
 //! (exit 2); failed checks are the verdict (exit 1).
 
+pub mod rebuild;
 pub mod source;
 
 use std::collections::{BTreeMap, BTreeSet};
