@@ -3,12 +3,25 @@
 
 use std::path::Path;
 
-use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
+use super::{Cataloger, Input};
+use crate::inspect::sbom::{Distro, Ecosystem, Files, Package, Problem, cpe};
 
 const INSTALLED: &str = "lib/apk/db/installed";
 
-pub fn wanted(path: &Path) -> bool {
-    path == Path::new(INSTALLED)
+pub struct Apk;
+
+impl Cataloger for Apk {
+    fn name(&self) -> &'static str {
+        "apk"
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        path == Path::new(INSTALLED)
+    }
+
+    fn catalog(&self, input: &Input, problems: &mut Vec<Problem>) -> Vec<Package> {
+        catalog(&input.files, input.distro, problems)
+    }
 }
 
 pub fn purl(name: &str, version: &str, arch: Option<&str>, origin: Option<&str>, distro: Option<&Distro>) -> String {
@@ -80,7 +93,7 @@ fn package_of(block: &Block, distro: Option<&Distro>) -> Result<Package, Problem
     })
 }
 
-pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
+fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
     let Some(bytes) = files.get(Path::new(INSTALLED)) else {
         return Vec::new();
     };

@@ -3,20 +3,33 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{Ecosystem, Files, Package, Problem, cpe};
+use super::{Cataloger, Input};
+use crate::inspect::sbom::{Ecosystem, Files, Package, Problem, cpe};
 
-pub fn wanted(path: &Path) -> bool {
-    let parent = path
-        .parent()
-        .and_then(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    (parent.ends_with(".dist-info") && (name == "METADATA" || name == "RECORD"))
-        || (parent.ends_with(".egg-info") && name == "PKG-INFO")
+pub struct Python;
+
+impl Cataloger for Python {
+    fn name(&self) -> &'static str {
+        "python"
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        let parent = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (parent.ends_with(".dist-info") && (name == "METADATA" || name == "RECORD"))
+            || (parent.ends_with(".egg-info") && name == "PKG-INFO")
+    }
+
+    fn catalog(&self, input: &Input, problems: &mut Vec<Problem>) -> Vec<Package> {
+        catalog(&input.files, problems)
+    }
 }
 
 /// PEP 503 normalisation, as purls for PyPI use it.
@@ -53,7 +66,7 @@ fn headers(text: &str) -> Vec<(String, String)> {
     out
 }
 
-pub fn catalog(files: &Files, problems: &mut Vec<Problem>) -> Vec<Package> {
+fn catalog(files: &Files, problems: &mut Vec<Problem>) -> Vec<Package> {
     let mut packages = Vec::new();
     for (path, bytes) in files.contents.iter() {
         let name = path

@@ -5,21 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
+use super::{Cataloger, Input};
+use crate::inspect::sbom::{Distro, Ecosystem, Files, Package, Problem, cpe};
 
 const STATUS: &str = "var/lib/dpkg/status";
 const STATUS_D: &str = "var/lib/dpkg/status.d";
 const INFO: &str = "var/lib/dpkg/info";
 const DOC: &str = "usr/share/doc";
-
-pub fn wanted(path: &Path) -> bool {
-    path == Path::new(STATUS)
-        || path.parent() == Some(Path::new(STATUS_D))
-        || (path.parent() == Some(Path::new(INFO)) && path.extension().is_some_and(|e| e == "list"))
-        || (path.starts_with(DOC)
-            && path.file_name().is_some_and(|n| n == "copyright")
-            && path.components().count() == 5)
-}
 
 /// One stanza: field → value (continuation lines joined with '\n'), and where it starts.
 pub struct Stanza {
@@ -150,7 +142,28 @@ pub fn purl(
     build().unwrap_or_else(|_| format!("pkg:deb/{namespace}/{name}@{version}"))
 }
 
-pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
+pub struct Dpkg;
+
+impl Cataloger for Dpkg {
+    fn name(&self) -> &'static str {
+        "dpkg"
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        path == Path::new(STATUS)
+            || path.parent() == Some(Path::new(STATUS_D))
+            || (path.parent() == Some(Path::new(INFO)) && path.extension().is_some_and(|e| e == "list"))
+            || (path.starts_with(DOC)
+                && path.file_name().is_some_and(|n| n == "copyright")
+                && path.components().count() == 5)
+    }
+
+    fn catalog(&self, input: &Input, problems: &mut Vec<Problem>) -> Vec<Package> {
+        catalog(&input.files, input.distro, problems)
+    }
+}
+
+fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
     let mut sources: Vec<(&PathBuf, &Vec<u8>)> = files
         .contents
         .iter()
@@ -227,7 +240,8 @@ pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Proble
     packages
 }
 
-/// The files `info/NAME.list` or `info/NAME:ARCH.list` names, without folders.
+/// The paths `info/NAME.list` or `info/NAME:ARCH.list` names, folders too (the writers keep
+/// those that are files of the image).
 fn owned_files(files: &Files, name: &str, arch: Option<&str>) -> Vec<String> {
     let candidates = [Some(format!("{name}.list")), arch.map(|a| format!("{name}:{a}.list"))];
     let Some(list) = candidates

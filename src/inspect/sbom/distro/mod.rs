@@ -1,5 +1,6 @@
 //! The distribution, from `/etc/os-release` (or `/usr/lib/os-release`): used for purl `distro`
-//! qualifiers and namespaces.
+//! qualifiers and namespaces. Not a cataloger: it finds no package, and the OS catalogers need
+//! its answer before they run, so it is read first and handed to them (`catalog::Input`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

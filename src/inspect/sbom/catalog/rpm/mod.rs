@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
+use super::{Cataloger, Input};
+use crate::inspect::sbom::{Distro, Ecosystem, Files, Package, Problem, cpe};
 
 mod bdb;
 
@@ -16,12 +17,24 @@ const SQLITE_DBS: [&str; 2] = ["var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm
 const BERKELEY_DBS: [&str; 2] = ["var/lib/rpm/Packages", "usr/share/rpm/Packages"];
 const NDB_DBS: [&str; 2] = ["var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db"];
 
-pub fn wanted(path: &Path) -> bool {
-    // The write-ahead log travels with the database: rpm may leave committed transactions in it.
-    SQLITE_DBS
-        .iter()
-        .any(|db| path == Path::new(db) || path == Path::new(&format!("{db}-wal")))
-        || BERKELEY_DBS.iter().any(|db| path == Path::new(db))
+pub struct Rpm;
+
+impl Cataloger for Rpm {
+    fn name(&self) -> &'static str {
+        "rpm"
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        // The write-ahead log travels with the database: rpm may leave committed transactions in it.
+        SQLITE_DBS
+            .iter()
+            .any(|db| path == Path::new(db) || path == Path::new(&format!("{db}-wal")))
+            || BERKELEY_DBS.iter().any(|db| path == Path::new(db))
+    }
+
+    fn catalog(&self, input: &Input, problems: &mut Vec<Problem>) -> Vec<Package> {
+        catalog(&input.files, input.distro, problems)
+    }
 }
 
 // Header tags (rpmtag.h) and data types (rpmTagType).
@@ -423,7 +436,7 @@ fn catalog_db(
         .collect()
 }
 
-pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
+fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
     let mut packages = Vec::new();
     // The real paths only: read through a `var/lib/rpm` symlink the same database would count twice.
     for db in SQLITE_DBS {

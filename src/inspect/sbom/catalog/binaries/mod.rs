@@ -1,9 +1,32 @@
 //! Packages compiled into binaries: Go modules from build info, Rust crates from
 //! cargo-auditable's `.dep-v0`, with purls as syft writes them.
 
-use super::{Ecosystem, Package, cpe};
+use std::path::Path;
+
+use super::{Cataloger, Input};
 use crate::inspect::elf::Inspection;
+use crate::inspect::sbom::{Ecosystem, Package, Problem, cpe};
 use crate::inspect::scan::BinaryReport;
+
+pub struct Binaries;
+
+impl Cataloger for Binaries {
+    fn name(&self) -> &'static str {
+        "binaries"
+    }
+
+    /// No file is kept for it: every ELF file is inspected on the same pass anyway, and its
+    /// facts (Go build info, cargo-auditable's dependencies) are this cataloger's input.
+    fn wanted(&self, _path: &Path) -> bool {
+        false
+    }
+
+    /// A build info that cannot be read is a fact of its binary (`malformed_parts`), reported
+    /// with it rather than here.
+    fn catalog(&self, input: &Input, _problems: &mut Vec<Problem>) -> Vec<Package> {
+        catalog(input.binaries)
+    }
+}
 
 fn purl(ty: &str, name: &str, version: &str) -> String {
     let build = || -> Result<String, packageurl::Error> {
@@ -23,7 +46,7 @@ fn purl(ty: &str, name: &str, version: &str) -> String {
     build().unwrap_or_else(|_| format!("pkg:{ty}/{name}@{version}"))
 }
 
-pub fn catalog(binaries: &[BinaryReport]) -> Vec<Package> {
+fn catalog(binaries: &[BinaryReport]) -> Vec<Package> {
     let mut out = Vec::new();
     for b in binaries {
         let Inspection::Elf(facts) = &b.elf else { continue };

@@ -2,9 +2,26 @@
 
 use std::path::Path;
 
-use super::{Ecosystem, Files, Package, Problem, cpe};
+use super::{Cataloger, Input};
+use crate::inspect::sbom::{self, Ecosystem, Files, Package, Problem, cpe};
 
-pub fn wanted(path: &Path) -> bool {
+pub struct Npm;
+
+impl Cataloger for Npm {
+    fn name(&self) -> &'static str {
+        "npm"
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        wanted(path)
+    }
+
+    fn catalog(&self, input: &Input, problems: &mut Vec<Problem>) -> Vec<Package> {
+        catalog(&input.files, problems)
+    }
+}
+
+fn wanted(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n == "package.json") && path.components().any(|c| c.as_os_str() == "node_modules")
 }
 
@@ -21,11 +38,11 @@ fn license(v: &serde_json::Value) -> Vec<String> {
     }
 }
 
-pub fn catalog(files: &Files, problems: &mut Vec<Problem>) -> Vec<Package> {
+fn catalog(files: &Files, problems: &mut Vec<Problem>) -> Vec<Package> {
     let mut packages = Vec::new();
     for (path, bytes) in files.contents.iter().filter(|(p, _)| wanted(p)) {
         let file = path.display().to_string();
-        let Some(doc) = super::parse_json(&file, bytes, "not JSON", problems) else {
+        let Some(doc) = sbom::parse_json(&file, bytes, "not JSON", problems) else {
             continue;
         };
         let (Some(name), Some(version)) = (doc["name"].as_str(), doc["version"].as_str()) else {
