@@ -58,3 +58,83 @@ pub trait Cataloger: Sync {
         Vec::new()
     }
 }
+
+/// Test support shared by every cataloger's tests: samples are read from the cataloger's own
+/// `testdata/` (found by [`Cataloger::name`]) and handed to it as the pass over an image would.
+#[cfg(test)]
+pub(crate) mod testdata {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use super::{Cataloger, Input};
+    use crate::image::Rootfs;
+    use crate::inspect::sbom::{Distro, Files, Package, Problem};
+
+    /// The bytes of the cataloger's sample `name`.
+    pub fn read(cataloger: &dyn Cataloger, name: &str) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/inspect/sbom/catalog")
+            .join(cataloger.name())
+            .join("testdata")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    pub fn distro(id: &str, version_id: &str) -> Distro {
+        Distro {
+            id: id.into(),
+            version_id: version_id.into(),
+            pretty_name: String::new(),
+        }
+    }
+
+    /// Hands `f` the input a pass over an image holding `(sample, path in the image)` pairs
+    /// would give the cataloger. Each path must be one the cataloger asks the pass to keep, or
+    /// the sample would never reach it in an image.
+    pub fn with_input<R>(
+        cataloger: &dyn Cataloger,
+        distro: Option<&Distro>,
+        samples: &[(&str, &str)],
+        f: impl FnOnce(&Input) -> R,
+    ) -> R {
+        let contents: BTreeMap<PathBuf, Vec<u8>> = samples
+            .iter()
+            .map(|(sample, at)| {
+                assert!(
+                    cataloger.wanted(Path::new(at)),
+                    "{} does not keep {at}",
+                    cataloger.name()
+                );
+                (PathBuf::from(at), read(cataloger, sample))
+            })
+            .collect();
+        let rootfs = Rootfs::default();
+        f(&Input {
+            files: Files {
+                contents: &contents,
+                rootfs: &rootfs,
+            },
+            distro,
+            binaries: &[],
+        })
+    }
+
+    /// The cataloger's packages and problems (sorted as the catalog sorts them) for the samples.
+    pub fn run(
+        cataloger: &dyn Cataloger,
+        distro: Option<&Distro>,
+        samples: &[(&str, &str)],
+    ) -> (Vec<Package>, Vec<Problem>) {
+        with_input(cataloger, distro, samples, |input| {
+            let mut problems = Vec::new();
+            let packages = cataloger.catalog(input, &mut problems);
+            problems.sort();
+            (packages, problems)
+        })
+    }
+
+    /// Each problem as `line: message`, for comparing in one assertion.
+    pub fn lines(problems: &[Problem]) -> Vec<String> {
+        problems.iter().map(|p| format!("{}: {}", p.line, p.message)).collect()
+    }
+}

@@ -134,6 +134,74 @@ mod tests {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
+    use crate::inspect::sbom::catalog::testdata;
+
+    const BASELAYOUT_FILES: [&str; 14] = [
+        "etc/fstab",
+        "etc/group",
+        "etc/hostname",
+        "etc/hosts",
+        "etc/inittab",
+        "etc/modules",
+        "etc/mtab",
+        "etc/passwd",
+        "etc/profile",
+        "etc/protocols",
+        "etc/services",
+        "etc/shadow",
+        "etc/shells",
+        "etc/sysctl.conf",
+    ];
+
+    /// A real Alpine 3.17 entry with empty `D:` and `p:` lines: no dependency is made up of them.
+    #[test]
+    fn a_real_installed_database() {
+        let alpine = testdata::distro("alpine", "3.17.0");
+        let (p, problems) = testdata::run(&Apk, Some(&alpine), &[("installed", INSTALLED)]);
+        assert_eq!(problems, []);
+        assert_eq!(p.len(), 1);
+        let b = &p[0];
+        assert_eq!(
+            (b.name.as_str(), b.version.as_str()),
+            ("alpine-baselayout-data", "3.4.0-r0")
+        );
+        assert_eq!(b.arch.as_deref(), Some("x86_64"));
+        assert_eq!(
+            b.purl,
+            "pkg:apk/alpine/alpine-baselayout-data@3.4.0-r0?arch=x86_64&distro=alpine-3.17.0&upstream=alpine-baselayout"
+        );
+        assert_eq!(b.source_name.as_deref(), Some("alpine-baselayout"));
+        assert_eq!(b.source_version.as_deref(), Some("3.4.0-r0"));
+        assert_eq!(b.supplier.as_deref(), Some("Natanael Copa <ncopa@alpinelinux.org>"));
+        assert_eq!(b.licenses, ["GPL-2.0-only"]);
+        assert!(b.depends.is_empty(), "{:?}", b.depends);
+        let mut files = BASELAYOUT_FILES.to_vec();
+        files.push("etc/nsswitch.conf");
+        files.sort();
+        assert_eq!(b.files, files);
+    }
+
+    /// A line that is not `KEY:VALUE` is a problem; the real entry after it is still read.
+    #[test]
+    fn a_corrupt_installed_database() {
+        let (p, problems) = testdata::run(&Apk, None, &[("installed-corrupt", INSTALLED)]);
+        assert_eq!(
+            testdata::lines(&problems),
+            ["1: not KEY:VALUE: \"this is a corrupt db\""]
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            (p[0].name.as_str(), p[0].version.as_str()),
+            ("alpine-baselayout-data", "3.2.0-r22")
+        );
+        assert_eq!(p[0].files, BASELAYOUT_FILES);
+        assert!(p[0].licenses.is_empty(), "the entry has no L: line");
+        assert_eq!(
+            p[0].purl,
+            "pkg:apk/alpine/alpine-baselayout-data@3.2.0-r22?arch=x86_64&upstream=alpine-baselayout"
+        );
+    }
+
     #[test]
     fn installed_database() {
         let db = "C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\nL:MIT\no:musl\nm:Timo <t@example.org>\nF:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\nP:busybox\nV:1.36.1-r5\nA:x86_64\nD:so:libc.musl-x86_64.so.1 musl>=1.2\nF:bin\nR:busybox\n\nV:orphan\ngarbage\n";

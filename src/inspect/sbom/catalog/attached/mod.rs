@@ -237,3 +237,73 @@ pub fn attested(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::sbom::catalog::{dpkg::Dpkg, testdata};
+
+    /// Real SPDX and CycloneDX documents compared with what the dpkg cataloger finds in its own
+    /// real sample (libcap-ng0, zlib1g); broken ones are problems, not comparisons.
+    #[test]
+    fn documents_against_the_catalog() {
+        let (found, _) = testdata::run(&Dpkg, None, &[("status", "var/lib/dpkg/status")]);
+        let samples = [
+            ("dpkg.spdx.json", "usr/share/sbom/dpkg.spdx.json"),
+            ("dpkg.cdx.json", "usr/share/sbom/dpkg.cdx.json"),
+            ("truncated.spdx.json", "usr/share/sbom/truncated.spdx.json"),
+            ("neither.bom.json", "usr/share/sbom/neither.bom.json"),
+        ];
+        let mut problems = Vec::new();
+        let attached = testdata::with_input(&Attached, None, &samples, |input| {
+            assert!(
+                Attached.catalog(input, &mut problems).is_empty(),
+                "an SBOM's claims are no finding"
+            );
+            Attached.cross_check(input, &found, &mut problems)
+        });
+        assert_eq!(
+            attached,
+            [
+                AttachedSbom {
+                    path: "usr/share/sbom/dpkg.cdx.json".into(),
+                    format: "cyclonedx".into(),
+                    packages: 2,
+                    only_in_sbom: vec!["libssl3".into()],
+                    only_in_image: vec!["zlib1g".into()],
+                },
+                AttachedSbom {
+                    path: "usr/share/sbom/dpkg.spdx.json".into(),
+                    format: "spdx".into(),
+                    packages: 2,
+                    only_in_sbom: Vec::new(),
+                    only_in_image: Vec::new(),
+                },
+            ]
+        );
+        problems.sort();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(
+            (
+                problems[0].file.as_str(),
+                problems[0].line,
+                problems[0].message.as_str()
+            ),
+            (
+                "usr/share/sbom/neither.bom.json",
+                0,
+                "named like an SBOM but neither SPDX nor CycloneDX JSON"
+            )
+        );
+        assert_eq!(
+            (problems[1].file.as_str(), problems[1].line),
+            ("usr/share/sbom/truncated.spdx.json", 4)
+        );
+        assert!(
+            problems[1]
+                .message
+                .starts_with("an SBOM file that is not valid JSON: EOF while parsing"),
+            "{problems:?}"
+        );
+    }
+}

@@ -90,3 +90,63 @@ fn catalog(files: &Files, problems: &mut Vec<Problem>) -> Vec<Package> {
     }
     packages
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::sbom::catalog::testdata;
+
+    const MODULES: &str = "usr/lib/node_modules/npm/node_modules";
+
+    /// Two real manifests: a scoped name becomes the purl's namespace, and the author is read as
+    /// a string or as an object's name.
+    #[test]
+    fn real_manifests() {
+        let fs = format!("{MODULES}/@npmcli/fs/package.json");
+        let env = format!("{MODULES}/env-paths/package.json");
+        let (p, problems) = testdata::run(
+            &Npm,
+            None,
+            &[("npmcli-fs.package.json", &*fs), ("env-paths.package.json", &*env)],
+        );
+        assert_eq!(problems, []);
+        assert_eq!(p.len(), 2);
+        let (npmcli, envp) = (&p[0], &p[1]);
+        assert_eq!((npmcli.name.as_str(), npmcli.version.as_str()), ("@npmcli/fs", "5.0.0"));
+        assert_eq!(npmcli.purl, "pkg:npm/%40npmcli/fs@5.0.0");
+        assert_eq!(npmcli.cpes, ["cpe:2.3:a:fs:fs:5.0.0:*:*:*:*:*:*:*"]);
+        assert_eq!(npmcli.supplier.as_deref(), Some("GitHub Inc."));
+        assert_eq!(npmcli.licenses, ["ISC"]);
+        // devDependencies are not installed beside it.
+        assert_eq!(npmcli.depends, ["semver"]);
+        assert_eq!(npmcli.files, [fs.clone()]);
+        assert_eq!(npmcli.found_in, fs);
+        assert_eq!((envp.name.as_str(), envp.version.as_str()), ("env-paths", "2.2.1"));
+        assert_eq!(envp.purl, "pkg:npm/env-paths@2.2.1");
+        assert_eq!(envp.supplier.as_deref(), Some("Sindre Sorhus"));
+        assert_eq!(envp.licenses, ["MIT"]);
+        assert!(envp.depends.is_empty());
+    }
+
+    /// A manifest cut short is a problem with its line; one without a version is no package.
+    #[test]
+    fn corrupt_manifests() {
+        let (p, problems) = testdata::run(
+            &Npm,
+            None,
+            &[
+                ("truncated.package.json", "app/node_modules/cut/package.json"),
+                (
+                    "no-version.package.json",
+                    "app/node_modules/x/test/fixture/package.json",
+                ),
+            ],
+        );
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(
+            testdata::lines(&problems),
+            ["6: not JSON: EOF while parsing a value at line 6 column 0"]
+        );
+        assert_eq!(problems[0].file, "app/node_modules/cut/package.json");
+    }
+}
