@@ -4,15 +4,16 @@
 
 pub mod apk;
 pub mod attached;
-pub mod binaries;
 pub mod dpkg;
+pub mod golang;
 pub mod npm;
 pub mod python;
 pub mod rpm;
+pub mod rust;
 
 use std::path::Path;
 
-use super::{Distro, Files, Package, Problem};
+use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
 use crate::inspect::scan::BinaryReport;
 use attached::AttachedSbom;
 
@@ -23,7 +24,8 @@ pub static CATALOGERS: &[&dyn Cataloger] = &[
     &rpm::Rpm,
     &python::Python,
     &npm::Npm,
-    &binaries::Binaries,
+    &golang::Golang,
+    &rust::Rust,
     &attached::Attached,
 ];
 
@@ -56,6 +58,34 @@ pub trait Cataloger: Sync {
     /// trusted instead of it, so they cannot be read before it is complete.
     fn cross_check(&self, _input: &Input, _found: &[Package], _problems: &mut Vec<Problem>) -> Vec<AttachedSbom> {
         Vec::new()
+    }
+}
+
+/// A package compiled into the binary at `binary` (a Go module, a Rust crate): it owns that
+/// file, and its CPE names the last segment of its name, as syft's first candidate does.
+fn compiled_in(
+    ecosystem: Ecosystem,
+    name: &str,
+    version: &str,
+    purl: String,
+    supplier: String,
+    binary: &str,
+) -> Package {
+    let product = name.rsplit('/').next().unwrap_or(name);
+    Package {
+        ecosystem,
+        name: name.to_owned(),
+        version: version.to_owned(),
+        arch: None,
+        source_name: None,
+        source_version: None,
+        supplier: Some(supplier),
+        licenses: Vec::new(),
+        purl,
+        cpes: vec![cpe(product, product, version)],
+        depends: Vec::new(),
+        files: vec![binary.to_owned()],
+        found_in: binary.to_owned(),
     }
 }
 
