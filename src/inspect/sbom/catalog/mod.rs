@@ -14,6 +14,7 @@ pub mod rust;
 use std::path::Path;
 
 use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
+use crate::inspect::elf::{ElfFacts, Inspection};
 use crate::inspect::scan::BinaryReport;
 use attached::AttachedSbom;
 
@@ -59,6 +60,19 @@ pub trait Cataloger: Sync {
     fn cross_check(&self, _input: &Input, _found: &[Package], _problems: &mut Vec<Problem>) -> Vec<AttachedSbom> {
         Vec::new()
     }
+}
+
+/// The packages `of` finds in each ELF binary's facts, for the catalogers of what is compiled
+/// into binaries (they keep no file: the ELF inspection on the same pass is their input).
+fn from_binaries(input: &Input, of: impl Fn(&str, &ElfFacts) -> Vec<Package>) -> Vec<Package> {
+    input
+        .binaries
+        .iter()
+        .flat_map(|b| match &b.elf {
+            Inspection::Elf(facts) => of(&b.path, facts),
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 /// A package compiled into the binary at `binary` (a Go module, a Rust crate): it owns that
@@ -161,6 +175,28 @@ pub(crate) mod testdata {
             problems.sort();
             (packages, problems)
         })
+    }
+
+    /// What a vulnerability match of an OS package rests on, as one value to compare: name,
+    /// version, architecture, source name and version, purl.
+    pub type Identity<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+    );
+
+    pub fn identity(p: &Package) -> Identity<'_> {
+        (
+            &p.name,
+            &p.version,
+            p.arch.as_deref(),
+            p.source_name.as_deref(),
+            p.source_version.as_deref(),
+            &p.purl,
+        )
     }
 
     /// Each problem as `line: message`, for comparing in one assertion.

@@ -162,16 +162,16 @@ mod tests {
         assert_eq!(p.len(), 1);
         let b = &p[0];
         assert_eq!(
-            (b.name.as_str(), b.version.as_str()),
-            ("alpine-baselayout-data", "3.4.0-r0")
+            testdata::identity(b),
+            (
+                "alpine-baselayout-data",
+                "3.4.0-r0",
+                Some("x86_64"),
+                Some("alpine-baselayout"),
+                Some("3.4.0-r0"),
+                "pkg:apk/alpine/alpine-baselayout-data@3.4.0-r0?arch=x86_64&distro=alpine-3.17.0&upstream=alpine-baselayout"
+            )
         );
-        assert_eq!(b.arch.as_deref(), Some("x86_64"));
-        assert_eq!(
-            b.purl,
-            "pkg:apk/alpine/alpine-baselayout-data@3.4.0-r0?arch=x86_64&distro=alpine-3.17.0&upstream=alpine-baselayout"
-        );
-        assert_eq!(b.source_name.as_deref(), Some("alpine-baselayout"));
-        assert_eq!(b.source_version.as_deref(), Some("3.4.0-r0"));
         assert_eq!(b.supplier.as_deref(), Some("Natanael Copa <ncopa@alpinelinux.org>"));
         assert_eq!(b.licenses, ["GPL-2.0-only"]);
         assert!(b.depends.is_empty(), "{:?}", b.depends);

@@ -284,14 +284,17 @@ mod tests {
         assert_eq!(problems, []);
         assert_eq!(p.len(), 2);
         let cap = &p[0];
-        assert_eq!((cap.name.as_str(), cap.version.as_str()), ("libcap-ng0", "0.8.3-1+b3"));
-        assert_eq!(cap.arch.as_deref(), Some("amd64"));
         // `Source: libcap-ng (0.8.3-1)`: a binNMU (+b3) of an older source version.
-        assert_eq!(cap.source_name.as_deref(), Some("libcap-ng"));
-        assert_eq!(cap.source_version.as_deref(), Some("0.8.3-1"));
         assert_eq!(
-            cap.purl,
-            "pkg:deb/debian/libcap-ng0@0.8.3-1%2Bb3?arch=amd64&distro=debian-12&upstream=libcap-ng%400.8.3-1"
+            testdata::identity(cap),
+            (
+                "libcap-ng0",
+                "0.8.3-1+b3",
+                Some("amd64"),
+                Some("libcap-ng"),
+                Some("0.8.3-1"),
+                "pkg:deb/debian/libcap-ng0@0.8.3-1%2Bb3?arch=amd64&distro=debian-12&upstream=libcap-ng%400.8.3-1"
+            )
         );
         assert_eq!(cap.cpes, ["cpe:2.3:a:libcap-ng0:libcap-ng0:0.8.3-1\\+b3:*:*:*:*:*:*:*"]);
         assert_eq!(
@@ -321,13 +324,17 @@ mod tests {
         );
         assert_eq!(cap.found_in, STATUS);
         let z = &p[1];
-        assert_eq!((z.name.as_str(), z.version.as_str()), ("zlib1g", "1:1.2.13.dfsg-1"));
         // `Source: zlib` without a version: the source version is the package's.
-        assert_eq!(z.source_name.as_deref(), Some("zlib"));
-        assert_eq!(z.source_version.as_deref(), Some("1:1.2.13.dfsg-1"));
         assert_eq!(
-            z.purl,
-            "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib"
+            testdata::identity(z),
+            (
+                "zlib1g",
+                "1:1.2.13.dfsg-1",
+                Some("amd64"),
+                Some("zlib"),
+                Some("1:1.2.13.dfsg-1"),
+                "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib"
+            )
         );
         assert_eq!(z.licenses, ["Zlib"]);
         assert_eq!(z.depends, ["libc6"]);

@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use super::{Cataloger, Input, compiled_in};
-use crate::inspect::elf::Inspection;
+use super::{Cataloger, Input, compiled_in, from_binaries};
 use crate::inspect::gobuild::GoBuildInfo;
 use crate::inspect::sbom::{Ecosystem, Package, Problem};
 
@@ -15,24 +14,17 @@ impl Cataloger for Golang {
         "golang"
     }
 
-    /// No file is kept for it: every ELF file is inspected on the same pass anyway, and its
-    /// Go build information is this cataloger's input.
+    /// No file is kept for it: its input is each binary's Go build information.
     fn wanted(&self, _path: &Path) -> bool {
         false
     }
 
-    /// A build info that cannot be read is a fact of its binary (`malformed_parts`), reported
-    /// with it rather than here.
+    /// One that cannot be read is a fact of its binary (`malformed_parts`), reported with it
+    /// rather than here.
     fn catalog(&self, input: &Input, _problems: &mut Vec<Problem>) -> Vec<Package> {
-        let mut out = Vec::new();
-        for b in input.binaries {
-            if let Inspection::Elf(facts) = &b.elf
-                && let Some(go) = &facts.go
-            {
-                out.extend(packages(&b.path, go));
-            }
-        }
-        out
+        from_binaries(input, |path, facts| {
+            facts.go.as_ref().map(|go| packages(path, go)).unwrap_or_default()
+        })
     }
 }
 

@@ -510,14 +510,17 @@ mod tests {
             assert_eq!(problems, [], "{sample}");
             assert_eq!(p.len(), 1, "{sample}");
             let a = &p[0];
-            assert_eq!((a.name.as_str(), a.version.as_str()), ("alpha", "2:1.0-3"));
-            assert_eq!(a.arch.as_deref(), Some("noarch"));
             assert_eq!(
-                a.purl,
-                "pkg:rpm/fedora/alpha@1.0-3?arch=noarch&distro=fedora-40&epoch=2&upstream=alpha-1.0-3.src.rpm"
+                testdata::identity(a),
+                (
+                    "alpha",
+                    "2:1.0-3",
+                    Some("noarch"),
+                    Some("alpha"),
+                    Some("2:1.0-3"),
+                    "pkg:rpm/fedora/alpha@1.0-3?arch=noarch&distro=fedora-40&epoch=2&upstream=alpha-1.0-3.src.rpm"
+                )
             );
-            assert_eq!(a.source_name.as_deref(), Some("alpha"));
-            assert_eq!(a.source_version.as_deref(), Some("2:1.0-3"));
             assert_eq!(a.supplier.as_deref(), Some("Sealkit Tests"));
             assert_eq!(a.licenses, ["MIT AND Apache-2.0"]);
             assert_eq!(a.files, ALPHA_FILES);

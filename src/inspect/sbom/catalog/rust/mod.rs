@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use super::{Cataloger, Input, compiled_in};
-use crate::inspect::elf::Inspection;
+use super::{Cataloger, Input, compiled_in, from_binaries};
 use crate::inspect::rustdeps::RustDependencies;
 use crate::inspect::sbom::{Ecosystem, Package, Problem};
 
@@ -15,24 +14,17 @@ impl Cataloger for Rust {
         "rust"
     }
 
-    /// No file is kept for it: every ELF file is inspected on the same pass anyway, and its
-    /// `.dep-v0` section is this cataloger's input.
+    /// No file is kept for it: its input is each binary's `.dep-v0` section.
     fn wanted(&self, _path: &Path) -> bool {
         false
     }
 
-    /// A `.dep-v0` that cannot be read is a fact of its binary (`malformed_parts`), reported
-    /// with it rather than here.
+    /// One that cannot be read is a fact of its binary (`malformed_parts`), reported with it
+    /// rather than here.
     fn catalog(&self, input: &Input, _problems: &mut Vec<Problem>) -> Vec<Package> {
-        let mut out = Vec::new();
-        for b in input.binaries {
-            if let Inspection::Elf(facts) = &b.elf
-                && let Some(rust) = &facts.rust
-            {
-                out.extend(packages(&b.path, rust));
-            }
-        }
-        out
+        from_binaries(input, |path, facts| {
+            facts.rust.as_ref().map(|rust| packages(path, rust)).unwrap_or_default()
+        })
     }
 }
 
