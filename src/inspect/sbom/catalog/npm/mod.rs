@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(npmcli.licenses, ["ISC"]);
         // devDependencies are not installed beside it.
         assert_eq!(npmcli.depends, ["semver"]);
-        assert_eq!(npmcli.files, [fs.clone()]);
+        assert_eq!(npmcli.files, [fs.as_str()]);
         assert_eq!(npmcli.found_in, fs);
         assert_eq!((envp.name.as_str(), envp.version.as_str()), ("env-paths", "2.2.1"));
         assert_eq!(envp.purl, "pkg:npm/env-paths@2.2.1");
