@@ -204,3 +204,32 @@ pub(crate) mod testdata {
         problems.iter().map(|p| format!("{}: {}", p.line, p.message)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adding a cataloger is adding a folder and a line: every folder here is listed in
+    /// [`CATALOGERS`] under its own name, and each has samples with a README naming their source.
+    #[test]
+    fn every_cataloger_is_a_listed_folder_with_samples() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/inspect/sbom/catalog");
+        let mut folders: Vec<String> = std::fs::read_dir(&here)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        folders.sort();
+        let mut listed: Vec<&str> = CATALOGERS.iter().map(|c| c.name()).collect();
+        listed.sort();
+        assert_eq!(folders, listed);
+        for name in listed {
+            let testdata = here.join(name).join("testdata");
+            assert!(testdata.join("README.md").is_file(), "{name}: no testdata/README.md");
+            // The README, a real sample and a corrupt one at least.
+            let files = std::fs::read_dir(&testdata).unwrap().count();
+            assert!(files >= 3, "{name}: {files} files in testdata/");
+        }
+    }
+}
