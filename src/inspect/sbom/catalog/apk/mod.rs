@@ -1,6 +1,7 @@
 //! Alpine packages (LinuxKit's own images are Alpine-based): `/lib/apk/db/installed`, with the
 //! files each package owns (`F:` folder, `R:` file).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Cataloger, Input};
@@ -45,7 +46,49 @@ pub fn purl(name: &str, version: &str, arch: Option<&str>, origin: Option<&str>,
 
 type Block = Vec<(usize, char, String)>;
 
-fn package_of(block: &Block, distro: Option<&Distro>) -> Result<Package, Problem> {
+/// The names of a `D:` or `p:` line, without their version constraints.
+fn names_of(line: Option<String>) -> impl Iterator<Item = String> {
+    let line = line.unwrap_or_default();
+    let names: Vec<String> = line
+        .split_whitespace()
+        .map(|item| item.split(['=', '<', '>', '~']).next().unwrap_or(item).to_owned())
+        .filter(|name| !name.is_empty())
+        .collect();
+    names.into_iter()
+}
+
+/// Replaces each dependency by the package that provides it (a shared library, a command, a
+/// pkg-config name or the package's own name), as apk resolves them; one nothing installed
+/// provides is left out, since it names no package of this image.
+fn resolve_dependencies(packages: &mut [Package], provides: &[Vec<String>]) {
+    let mut provider: BTreeMap<&str, &str> = BTreeMap::new();
+    for (package, provided) in packages.iter().zip(provides) {
+        provider.entry(package.name.as_str()).or_insert(package.name.as_str());
+        for name in provided {
+            provider.entry(name.as_str()).or_insert(package.name.as_str());
+        }
+    }
+    let resolved: Vec<Vec<String>> = packages
+        .iter()
+        .map(|package| {
+            let mut names: Vec<String> = package
+                .depends
+                .iter()
+                .filter_map(|dep| provider.get(dep.as_str()))
+                .filter(|name| **name != package.name)
+                .map(|name| (*name).to_owned())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        })
+        .collect();
+    for (package, depends) in packages.iter_mut().zip(resolved) {
+        package.depends = depends;
+    }
+}
+
+fn package_of(block: &Block, distro: Option<&Distro>) -> Result<(Package, Vec<String>), Problem> {
     let get = |k: char| block.iter().find(|(_, key, _)| *key == k).map(|(_, _, v)| v.clone());
     let line = block.first().map_or(0, |b| b.0);
     let (Some(name), Some(version)) = (get('P'), get('V')) else {
@@ -68,15 +111,11 @@ fn package_of(block: &Block, distro: Option<&Distro>) -> Result<Package, Problem
     owned.sort();
     let arch = get('A');
     let origin = get('o');
-    let depends = get('D')
-        .map(|d| {
-            d.split_whitespace()
-                .filter(|dep| !dep.starts_with('!') && !dep.contains(':'))
-                .map(|dep| dep.split(['=', '<', '>', '~']).next().unwrap_or(dep).to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Package {
+    // Dependencies stay as apk wrote them (`so:libc.musl-x86_64.so.1`, `musl`) until every
+    // package's provides are known: `catalog` then names the package behind each.
+    let depends = names_of(get('D')).filter(|dep| !dep.starts_with('!')).collect();
+    let provides = names_of(get('p')).collect();
+    let package = Package {
         ecosystem: Ecosystem::Apk,
         purl: purl(&name, &version, arch.as_deref(), origin.as_deref(), distro),
         cpes: vec![cpe(&name, &name, &version)],
@@ -90,7 +129,8 @@ fn package_of(block: &Block, distro: Option<&Distro>) -> Result<Package, Problem
         name,
         version,
         arch,
-    })
+    };
+    Ok((package, provides))
 }
 
 fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
@@ -99,11 +139,15 @@ fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) 
     };
     let text = String::from_utf8_lossy(bytes);
     let mut packages = Vec::new();
+    let mut provides = Vec::new();
     let mut block: Block = Vec::new();
-    let flush = |block: &mut Block, packages: &mut Vec<Package>, problems: &mut Vec<Problem>| {
+    let mut flush = |block: &mut Block, packages: &mut Vec<Package>, problems: &mut Vec<Problem>| {
         if !block.is_empty() {
             match package_of(block, distro) {
-                Ok(p) => packages.push(p),
+                Ok((package, provided)) => {
+                    packages.push(package);
+                    provides.push(provided);
+                }
                 Err(e) => problems.push(e),
             }
             block.clear();
@@ -125,6 +169,7 @@ fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) 
         }
     }
     flush(&mut block, &mut packages, problems);
+    resolve_dependencies(&mut packages, &provides);
     packages
 }
 
@@ -136,70 +181,50 @@ mod tests {
 
     use crate::inspect::sbom::catalog::testdata;
 
-    const BASELAYOUT_FILES: [&str; 14] = [
-        "etc/fstab",
-        "etc/group",
-        "etc/hostname",
-        "etc/hosts",
-        "etc/inittab",
-        "etc/modules",
-        "etc/mtab",
-        "etc/passwd",
-        "etc/profile",
-        "etc/protocols",
-        "etc/services",
-        "etc/shadow",
-        "etc/shells",
-        "etc/sysctl.conf",
-    ];
-
-    /// A real Alpine 3.17 entry with empty `D:` and `p:` lines: no dependency is made up of them.
+    /// Two entries in apk's format: busybox needs musl's shared library, which musl provides.
     #[test]
-    fn a_real_installed_database() {
-        let alpine = testdata::distro("alpine", "3.17.0");
+    fn an_installed_database() {
+        let alpine = testdata::distro("alpine", "3.20.0");
         let (p, problems) = testdata::run(&Apk, Some(&alpine), &[("installed", INSTALLED)]);
         assert_eq!(problems, []);
-        assert_eq!(p.len(), 1);
-        let b = &p[0];
+        assert_eq!(p.len(), 2);
+        let (musl, busybox) = (&p[0], &p[1]);
         assert_eq!(
-            testdata::identity(b),
+            testdata::identity(musl),
             (
-                "alpine-baselayout-data",
-                "3.4.0-r0",
+                "musl",
+                "1.2.5-r0",
                 Some("x86_64"),
-                Some("alpine-baselayout"),
-                Some("3.4.0-r0"),
-                "pkg:apk/alpine/alpine-baselayout-data@3.4.0-r0?arch=x86_64&distro=alpine-3.17.0&upstream=alpine-baselayout"
+                Some("musl"),
+                Some("1.2.5-r0"),
+                "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.0"
             )
         );
-        assert_eq!(b.supplier.as_deref(), Some("Natanael Copa <ncopa@alpinelinux.org>"));
-        assert_eq!(b.licenses, ["GPL-2.0-only"]);
-        assert!(b.depends.is_empty(), "{:?}", b.depends);
-        let mut files = BASELAYOUT_FILES.to_vec();
-        files.push("etc/nsswitch.conf");
-        files.sort();
-        assert_eq!(b.files, files);
+        assert_eq!(musl.supplier.as_deref(), Some("Natanael Copa <ncopa@alpinelinux.org>"));
+        assert_eq!(musl.licenses, ["MIT"]);
+        assert!(musl.depends.is_empty(), "an empty D: line: {:?}", musl.depends);
+        assert_eq!(musl.files, ["lib/ld-musl-x86_64.so.1", "lib/libc.musl-x86_64.so.1"]);
+        assert_eq!(busybox.depends, ["musl"], "so:libc.musl-x86_64.so.1 is musl's");
+        assert_eq!(busybox.files, ["bin/busybox", "etc/securetty"]);
+        assert_eq!(
+            busybox.supplier.as_deref(),
+            Some("Sören Tempel <soeren+alpine@soeren-tempel.net>")
+        );
     }
 
-    /// A line that is not `KEY:VALUE` is a problem; the real entry after it is still read.
+    /// A line that is not `KEY:VALUE` is a problem; the entries after it are still read.
     #[test]
     fn a_corrupt_installed_database() {
         let (p, problems) = testdata::run(&Apk, None, &[("installed-corrupt", INSTALLED)]);
         assert_eq!(
             testdata::lines(&problems),
-            ["1: not KEY:VALUE: \"this is a corrupt db\""]
+            ["1: not KEY:VALUE: \"this line is not KEY:VALUE\""]
         );
-        assert_eq!(p.len(), 1);
-        assert_eq!(
-            (p[0].name.as_str(), p[0].version.as_str()),
-            ("alpine-baselayout-data", "3.2.0-r22")
-        );
-        assert_eq!(p[0].files, BASELAYOUT_FILES);
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].name.as_str(), p[0].version.as_str()), ("musl", "1.2.5-r0"));
         assert!(p[0].licenses.is_empty(), "the entry has no L: line");
-        assert_eq!(
-            p[0].purl,
-            "pkg:apk/alpine/alpine-baselayout-data@3.2.0-r22?arch=x86_64&upstream=alpine-baselayout"
-        );
+        assert_eq!(p[0].purl, "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64");
+        assert_eq!(p[1].files, ["usr/lib/libcut.so.1"]);
     }
 
     #[test]
