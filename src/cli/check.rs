@@ -2,6 +2,7 @@
 //! Exit 0 pass, 1 denied, 2 when it cannot judge (bad input, a policy that fails or runs away).
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use sealkit::evidence;
@@ -16,7 +17,7 @@ use sealkit::report::{junit, sarif};
 
 use super::image::parse_ref;
 use super::policy::{LimitArgs, evaluator, policy_failure};
-use super::{Failure, Outcome, StoreArgs, is_config, json_error, print};
+use super::{Failure, Outcome, StoreArgs, is_config, json_error, output_error, print, write_output};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -122,8 +123,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
         Format::Junit => junit::write(&decision).into_bytes(),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, &report)
-            .map_err(|e| Failure::usage(format!("error: writing {}: {e}", path.display())))?,
+        Some(path) => write_output(path, |out| out.write_all(&report).map_err(output_error(path)))?,
         None => print(report.trim_ascii_end())?,
     }
     match decision.verdict {

@@ -12,7 +12,7 @@ use sealkit::report::{self, ComponentSbom, SbomInput};
 use sealkit::image::rootfs::NoTap;
 
 use super::image::parse_ref;
-use super::{Failure, Outcome, StoreArgs, is_config, print_with};
+use super::{Outcome, StoreArgs, is_config, output_error, output_name, print_with, write_output};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -30,7 +30,7 @@ pub struct SbomArgs {
     subject: String,
     #[arg(long, value_enum, default_value = "spdx-json")]
     format: Format,
-    /// Write to FILE instead of stdout
+    /// Write to FILE instead of stdout (- is stdout; a device or FIFO is written through)
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -105,22 +105,10 @@ pub fn run(args: &SbomArgs) -> Outcome {
     match &args.output {
         None => print_with(write),
         Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .map_err(|e| Failure::usage(format!("error: {}: {e}", dir.display())))?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
-            write(&mut out)
-                .and_then(|()| std::io::Write::flush(&mut out))
-                .map_err(|e| Failure::usage(format!("error: {}: {e}", path.display())))?;
-            drop(out);
-            tmp.persist(path)
-                .map_err(|e| Failure::usage(format!("error: {}: {}", path.display(), e.error)))?;
+            write_output(path, |out| write(out).map_err(output_error(path)))?;
             eprintln!(
                 "wrote {} ({} components, {packages} packages)",
-                path.display(),
+                output_name(path),
                 components.len()
             );
             Ok(())

@@ -117,6 +117,7 @@ fn binaries_table(binaries: &[BinaryReport]) -> String {
         "PATH", "KIND", "PIE", "RELRO", "NX", "CANARY", "FORTIFY", "NOTES"
     );
     let mut malformed = 0;
+    let mut skipped = 0;
     for b in binaries {
         match &b.elf {
             Inspection::Elf(f) => {
@@ -163,9 +164,17 @@ fn binaries_table(binaries: &[BinaryReport]) -> String {
                 malformed += 1;
                 let _ = writeln!(out, "{:<48} malformed: {reason}", b.path);
             }
+            Inspection::NotInspected { reason } => {
+                skipped += 1;
+                let _ = writeln!(out, "{:<48} not inspected: {reason}", b.path);
+            }
         }
     }
-    let _ = write!(out, "{} ELF files, {} malformed", binaries.len(), malformed);
+    let _ = write!(
+        out,
+        "{} ELF files, {malformed} malformed, {skipped} not inspected",
+        binaries.len()
+    );
     out
 }
 
@@ -226,6 +235,18 @@ fn summary(doc: &Evidence) -> String {
             },
             binaries_summary(c.binaries)
         );
+        // A summary count alone would leave people hunting for which files were not judged.
+        for b in c.binaries {
+            match &b.elf {
+                Inspection::Malformed { reason } => {
+                    let _ = writeln!(out, "    {}: malformed: {reason}", b.path);
+                }
+                Inspection::NotInspected { reason } => {
+                    let _ = writeln!(out, "    {}: not inspected: {reason}", b.path);
+                }
+                Inspection::Elf(_) => {}
+            }
+        }
     }
     out
 }
@@ -284,7 +305,7 @@ fn binaries_summary(binaries: &[BinaryReport]) -> String {
         }
     }
     format!(
-        "{elf} ELF ({pie} PIE or n/a, {relro} full RELRO or n/a, {nx} NX), {} malformed",
+        "{elf} ELF ({pie} PIE or n/a, {relro} full RELRO or n/a, {nx} NX), {} malformed or not inspected",
         binaries.len() - elf
     )
 }
