@@ -2,7 +2,6 @@
 //! Exit 0 pass, 1 denied, 2 when it cannot judge (bad input, a policy that fails or runs away).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use sealkit::evidence;
