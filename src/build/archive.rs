@@ -52,7 +52,7 @@ pub fn write_tar<W: Write>(tree: &Tree, spool: &Spool, include: &dyn Fn(&str) ->
         let mut records: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         records.insert("LINUXKIT.location".into(), node.origin.location.as_bytes().to_vec());
         records.insert("LINUXKIT.source".into(), node.origin.source.as_bytes().to_vec());
-        for (key, value) in &node.xattrs {
+        for (key, value) in node.xattrs.iter() {
             records.insert(format!("SCHILY.xattr.{key}"), value.clone());
         }
         let mut link: Option<&str> = None;

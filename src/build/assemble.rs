@@ -516,7 +516,7 @@ fn add_tar_members(
             uid: header.uid().unwrap_or(0),
             gid: header.gid().unwrap_or(0),
             mtime: header.mtime().unwrap_or(0),
-            xattrs: BTreeMap::new(),
+            xattrs: Default::default(),
             origin: origin.clone(),
         };
         tree.insert(&path, node)?;

@@ -8,6 +8,7 @@ use super::error::{Code, ImageError, Result};
 use super::resolve::ResolvedImage;
 use super::rootfs::{ContentRef, Entry, Kind, LayerCtx, Rootfs, open_layer};
 use super::store::Store;
+use super::tarstream::TarStream;
 
 /// Writes the flattened filesystem as one tar (what `crane export` does): folders, links and
 /// devices first in path order, then regular files in the order the layers hold their content,
@@ -72,18 +73,12 @@ pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl i
         if !by_content.keys().any(|c| c.layer == layer) {
             continue;
         }
-        let ctx = LayerCtx {
-            image: what,
-            layer: image.layers()[layer].digest().to_string(),
-        };
-        let mut stream = open_layer(store, image, layer)?;
-        let mut archive = tar::Archive::new(&mut stream);
-        let entries = archive.entries().map_err(|e| ctx.corrupt("", e.to_string()))?;
-        for (ordinal, entry) in entries.enumerate() {
-            let mut entry = entry.map_err(|e| ctx.corrupt("", e.to_string()))?;
+        let ctx = LayerCtx::of(image, layer);
+        let mut tar = TarStream::new(open_layer(store, image, layer)?);
+        while let Some(member) = tar.next_member().map_err(|e| ctx.tar(e))? {
             let Some(paths) = by_content.get(&ContentRef {
                 layer,
-                ordinal: ordinal as u64,
+                ordinal: member.ordinal,
             }) else {
                 continue;
             };
@@ -92,7 +87,7 @@ pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl i
             let mut h = header_for(e);
             h.set_entry_type(tar::EntryType::Regular);
             h.set_size(e.size);
-            builder.append_data(&mut h, first, &mut entry).map_err(write_err)?;
+            builder.append_data(&mut h, first, &mut tar).map_err(write_err)?;
             for other in &paths[1..] {
                 let mut h = header_for(e);
                 h.set_entry_type(tar::EntryType::Link);
