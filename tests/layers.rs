@@ -331,6 +331,40 @@ fn hard_link_fan_out_shares_metadata() {
         .success();
 }
 
+/// One layer with a 40 MiB catalog file, listed twenty times by the manifest: the SBOM keeps
+/// the one copy the merged view has (twenty would take 800 MiB).
+#[test]
+fn sbom_keeps_catalog_files_of_the_merged_view_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut os_release = b"ID=debian\nVERSION_ID=12\n".to_vec();
+    os_release.resize(40 << 20, b'#');
+    os_release.push(b'\n');
+    let one = layer(&[E::Dir("etc/", 0o755), E::File("etc/os-release", 0o644, &os_release)]);
+    // The layout by hand: one blob, listed twenty times.
+    let dir = tmp.path().join("layout");
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    let (digest, size) = common::put_blob(&dir, &gzip(&one));
+    let descriptor =
+        serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": size});
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux",
+                                    "rootfs": {"type": "layers", "diff_ids": vec![sha256(&one); 20]}});
+    let (manifest, size) = common::put_manifest(&dir, &config, vec![descriptor; 20]);
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": manifest, "size": size, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let reference = format!("oci:{}:latest", dir.display());
+    let out = sealkit_capped(&tmp.path().join("store"), CAP)
+        .args(["sbom", &reference, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let sbom: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(sbom["distro"]["id"], "debian", "{}", &sbom["distro"]);
+}
+
 /// Malformed records and unknown entry types say what they are.
 #[test]
 fn malformed_layers_say_what_is_wrong() {

@@ -71,11 +71,11 @@ impl ComponentSbom {
             if let Some(bytes) = gather.kept.get(&at).filter(|_| sbom::wanted(path)) {
                 files.insert(path.clone(), bytes.clone());
             }
-            if gather.too_large.contains_key(&at) && sbom::wanted(path) {
+            if let Some(reason) = gather.not_read.get(&at).filter(|_| sbom::wanted(path)) {
                 problems.push(sbom::Problem {
                     file: path.display().to_string(),
                     line: 0,
-                    message: format!("larger than {CATALOG_FILE_LIMIT} bytes: not read"),
+                    message: reason.clone(),
                 });
             }
             if let Some(inspection) = gather.elf.get(&at) {
