@@ -6,9 +6,35 @@
 
 pub mod build;
 pub mod caps;
+pub mod codes;
 pub mod config;
 pub mod effective;
+pub mod epoch;
+pub mod evidence;
 pub mod image;
 pub mod inspect;
+pub mod plan;
 pub mod reference;
 pub mod report;
+
+/// Every stable error code, with the stage that raises it and what it means: the table of
+/// docs/errors.md. Codes are unique across stages.
+pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
+    fn stage<C: Copy>(
+        name: &'static str,
+        codes: &'static [C],
+        text: impl Fn(C) -> (&'static str, &'static str),
+    ) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+        codes.iter().map(move |&c| {
+            let (code, meaning) = text(c);
+            (name, code, meaning)
+        })
+    }
+    stage("config", config::Code::ALL, |c| (c.as_str(), c.meaning()))
+        .chain(stage("image", image::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("effective", effective::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("plan", plan::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("build", build::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("epoch", epoch::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .collect()
+}

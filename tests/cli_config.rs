@@ -184,6 +184,34 @@ fn file_paths_that_escape() {
     );
 }
 
+/// cpio, tar and the kernel's unpacker end a name at a NUL: `bin/sh\0hidden` would be scanned
+/// under one name and land under another. Line breaks and escapes disguise names in listings.
+#[test]
+fn control_characters_in_file_names() {
+    rejects(
+        &format!("{HEAD}files:\n  - path: \"bin/sh\\0hidden\"\n    contents: x\n"),
+        &[
+            "bad.yml:6:11",
+            "error[bad-value]",
+            "files[0].path",
+            r#""bin/sh\0hidden" holds the control character '\0'"#,
+            "NUL",
+        ],
+    );
+    rejects(
+        &format!("{HEAD}files:\n  - path: \"etc/a\\nb\"\n    contents: x\n"),
+        &["files[0].path", "'\\n'"],
+    );
+    rejects(
+        &format!("{HEAD}files:\n  - path: etc/link\n    symlink: \"/bin/sh\\0x\"\n"),
+        &["error[bad-value]", "files[0].symlink", "'\\0'"],
+    );
+    rejects(
+        &format!("{HEAD}files:\n  - path: etc/link\n    symlink: \"a\\e[2Jb\"\n"),
+        &["files[0].symlink", "'\\u{1b}'"],
+    );
+}
+
 #[test]
 fn references_between_entries() {
     rejects(
@@ -255,7 +283,35 @@ fn hostile_yaml_is_bounded() {
     rejects(&bomb, &["bad.yml"]);
     let deep = format!("onboot: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
     rejects(&deep, &["bad.yml"]);
-    rejects(&format!("{HEAD}---\n{HEAD}"), &["bad.yml"]);
+    // The YAML library's own words (its function names, its budget counters) never reach people.
+    rejects(
+        &format!("{HEAD}---\n{HEAD}"),
+        &[
+            "error[yaml-syntax]",
+            "more than one YAML document",
+            "pass several files",
+        ],
+    );
+    let mut aliases = format!(
+        "{HEAD}files:\n  - path: a\n    contents: &a \"{}\"\n",
+        "x".repeat(1 << 20)
+    );
+    for i in 0..900 {
+        aliases.push_str(&format!("  - path: b{i}\n    contents: *a\n"));
+    }
+    rejects(
+        &aliases,
+        &["error[yaml-syntax]", "far beyond what a configuration needs"],
+    );
+    for yaml in [format!("{HEAD}---\n{HEAD}"), aliases] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "bad.yml", yaml.as_bytes());
+        let out = sealkit().arg("config").arg(&file).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for internal in ["from_str", "budget", "Budget", "ScalarBytes", "{"] {
+            assert!(!stderr.contains(internal), "{internal:?} leaks into:\n{stderr}");
+        }
+    }
 }
 
 #[test]

@@ -13,9 +13,10 @@ mod common;
 use common::{E, corpus_files, corpus_root, layer, layout};
 use sealkit::build::{self, Format, Request};
 use sealkit::config;
-use sealkit::effective::{self, oci::to_go_json};
+use sealkit::effective::oci::to_go_json;
 use sealkit::image::lock::Resolver;
 use sealkit::image::{ImageRef, Platform, Store};
+use sealkit::plan::{self, Allowance, Plan};
 
 /// One stand-in for every image: a kernel (bzImage stand-in, modules tarball, microcode) and a
 /// root with a program, an /etc and a hard link, so bundles, dedup and links all show.
@@ -156,10 +157,9 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
             }
         }
         let resolver = Resolver {
-            store: &store,
+            store: store.clone(),
             platform: platform.clone(),
             options: Default::default(),
-            base: work.clone(),
             lock: None,
             pull: false,
         };
@@ -170,13 +170,24 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
             formats: &[Format::Tar],
             force: false,
             sbom: true,
+            epoch: sealkit::epoch::LINUXKIT_BUILD_TIME,
         };
-        if let Err(e) = build::build(&loaded, &resolver, &store, &request) {
-            failed.insert(name, e.to_string());
-            continue;
-        }
+        let built_plan = plan::plan(&loaded, &resolver, &Allowance::default())
+            .map_err(|e| e.to_string())
+            .and_then(|plan| {
+                build::build(&loaded, &plan, &store, &request)
+                    .map(|_| plan)
+                    .map_err(|e| e.to_string())
+            });
+        let plan = match built_plan {
+            Ok(plan) => plan,
+            Err(e) => {
+                failed.insert(name, e);
+                continue;
+            }
+        };
         built += 1;
-        check_layout(&name, &loaded, &resolver, &tar_tree(&out.join("image.tar")));
+        check_layout(&name, &loaded, &plan, &tar_tree(&out.join("image.tar")));
     }
 
     for (name, error) in &failed {
@@ -199,7 +210,7 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
 fn check_layout(
     name: &str,
     loaded: &config::Loaded,
-    resolver: &Resolver,
+    plan: &Plan,
     tree: &BTreeMap<String, (tar::EntryType, u32, Vec<u8>)>,
 ) {
     use tar::EntryType::{Directory, Link, Regular, Symlink};
@@ -230,10 +241,8 @@ fn check_layout(
         has("etc/mtab", Symlink);
         assert!(!tree.contains_key("etc/hostname"), "{name}: etc/hostname is dropped");
     }
-    let facts = |text: &str, _: &Path| effective::image_facts(resolver, text, &[]);
-    let containers = effective::compute(loaded, &facts).unwrap();
     let mut unpacked = BTreeSet::new();
-    for c in &containers {
+    for c in &plan.containers {
         let path = &c.path;
         let expected_config = to_go_json(&c.config).unwrap();
         assert_eq!(

@@ -151,7 +151,7 @@ fn layers_written_by_umoci_insert_are_read() {
         .stdout
         .clone();
     let scan: serde_json::Value = serde_json::from_slice(&scan).unwrap();
-    let paths: Vec<&str> = scan["binaries"]
+    let paths: Vec<&str> = scan["components"][0]["binaries"]
         .as_array()
         .unwrap()
         .iter()

@@ -19,10 +19,10 @@ use crate::effective::{VOLUMES_DIR, allocate_ids, numeric_id};
 use crate::image::Rootfs;
 use crate::image::rootfs::{ContentRef, Entry, Kind};
 
-use super::BuildError;
-use super::plan::{ImageUse, Plan};
 use super::spool::Spool;
 use super::tree::{Content, Node, NodeKind, Origin, Tree};
+use super::{BuildError, Code};
+use crate::plan::{ImageUse, Plan};
 
 /// One unpacked image: its files, and where the spool keeps their bytes.
 pub struct Unpacked<'a> {
@@ -194,6 +194,7 @@ fn add_layout(
         digest
             .parse()
             .map_err(|e: crate::image::digest::BadDigest| BuildError::Input {
+                code: Code::BadImageContent,
                 what: format!("{} {}", origin.location, origin.source),
                 message: e.to_string(),
                 hint: "import the image again".into(),
@@ -245,6 +246,7 @@ fn add_layout(
         }],
     });
     let index = serde_json::to_vec_pretty(&index).map_err(|e| BuildError::Input {
+        code: Code::Internal,
         what: dir.to_owned(),
         message: e.to_string(),
         hint: "report this as a sealkit bug".into(),
@@ -260,6 +262,7 @@ fn add_layout(
 /// A bundle document as LinuxKit writes it (Go's `json.MarshalIndent`).
 fn go_json<T: serde::Serialize>(value: &T, location: &str, what: &str) -> Result<Vec<u8>, BuildError> {
     to_go_json(value).map_err(|e| BuildError::Input {
+        code: Code::Internal,
         what: format!("{location} {what}"),
         message: e.to_string(),
         hint: "report this as a sealkit bug".into(),
@@ -268,6 +271,7 @@ fn go_json<T: serde::Serialize>(value: &T, location: &str, what: &str) -> Result
 
 fn missing(location: &str) -> BuildError {
     BuildError::Input {
+        code: Code::Internal,
         what: location.to_owned(),
         message: "the image was not unpacked".into(),
         hint: "report this as a sealkit bug".into(),
@@ -323,6 +327,7 @@ fn node_of(entry: &Entry, stored: &BTreeMap<ContentRef, Content>, origin: &Origi
 /// could make two names one.
 fn utf8<'a>(path: &'a Path, origin: &Origin) -> Result<&'a str, BuildError> {
     path.to_str().ok_or_else(|| BuildError::Input {
+        code: Code::BadImageContent,
         what: format!("{} {}", origin.location, origin.source),
         message: format!("{} is not a UTF-8 name", path.display()),
         hint: "rename the file in the image: sealkit builds images whose names are UTF-8".into(),
@@ -424,6 +429,7 @@ fn add_kernel(
                     .ok_or_else(|| missing("kernel"))?,
             )),
             _ => Err(BuildError::Input {
+                code: Code::BadImageContent,
                 what: what.clone(),
                 message: format!("has no file /{name}"),
                 hint: format!(
@@ -464,6 +470,7 @@ fn add_tar_members(
         return Err(missing("kernel"));
     };
     let bad = |path: &str, message: String| BuildError::Input {
+        code: Code::BadImageContent,
         what: format!("{what}: kernel.tar: {path}"),
         message,
         hint: "rebuild the kernel image: its module tarball is corrupt or hostile".into(),
@@ -541,6 +548,7 @@ fn clean_path(path: &str) -> String {
 fn read_bounded(spool: &Spool, content: &Content, limit: u64, what: &str, out: &mut Vec<u8>) -> Result<(), BuildError> {
     if content.len() > limit {
         return Err(BuildError::Input {
+            code: Code::BadImageContent,
             what: what.to_owned(),
             message: format!("is {} bytes, more than the {limit} read", content.len()),
             hint: "an apk database this large is not a real one: check the init images".into(),
@@ -566,6 +574,7 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
         let file = loaded.origins.file("files", i);
         let what = format!("{}: files[{i}]", file.display());
         let input = |message: String, hint: &str| BuildError::Input {
+            code: Code::BadFileEntry,
             what: what.clone(),
             message,
             hint: hint.to_owned(),
@@ -594,18 +603,37 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
             NodeKind::File(Content::Inline(contents.as_bytes().into()))
         } else if let Some(source) = &f.source {
             let host = host_path(source, file);
-            match std::fs::File::open(&host) {
-                Ok(mut opened) => NodeKind::File(spool.append(&mut opened).map_err(|e| BuildError::Io {
-                    path: host.display().to_string(),
-                    source: e,
-                    hint: "check the file and the space left on the output disk".into(),
-                })?),
-                Err(_) if f.optional == Some(true) => continue,
-                Err(e) => {
+            match read_source(&host, spool) {
+                Ok(content) => NodeKind::File(content),
+                Err(SourceError::Unreadable(_)) if f.optional == Some(true) => continue,
+                Err(SourceError::Unreadable(e)) => {
                     return Err(input(
                         format!("source {}: {e}", host.display()),
                         "fix the path (relative paths start at the configuration's folder), or set optional: true",
                     ));
+                }
+                Err(SourceError::NotRegular(kind)) => {
+                    return Err(input(
+                        format!("source {} is {kind}, not a regular file", host.display()),
+                        "name a regular file (or a symlink to one): LinuxKit copies its bytes into the image",
+                    ));
+                }
+                Err(SourceError::TooLarge) => {
+                    return Err(BuildError::Input {
+                        code: Code::SourceTooLarge,
+                        what: what.clone(),
+                        message: format!("source {} is larger than {SOURCE_LIMIT} bytes", host.display()),
+                        hint:
+                            "put content this large in an image (a volume or a container's), not in the files section"
+                                .into(),
+                    });
+                }
+                Err(SourceError::Copy(e)) => {
+                    return Err(BuildError::Io {
+                        path: host.display().to_string(),
+                        source: e,
+                        hint: "check the file and the space left on the output disk".into(),
+                    });
                 }
             }
         } else if let Some(format) = &f.metadata {
@@ -635,6 +663,47 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
         tree.put(&path, node)?;
     }
     Ok(())
+}
+
+/// Largest `files` source: LinuxKit reads a source into memory whole, and the initramfs holding
+/// it is unpacked into memory at boot; content this large belongs in an image.
+pub const SOURCE_LIMIT: u64 = 1 << 30;
+
+enum SourceError {
+    /// Missing or unreadable: `optional: true` skips it.
+    Unreadable(std::io::Error),
+    /// A device, FIFO, socket or folder (what it is).
+    NotRegular(&'static str),
+    TooLarge,
+    Copy(std::io::Error),
+}
+
+/// Copies a files entry's source into the spool. LinuxKit reads the file a path names, so a
+/// symlink to a regular file is followed; anything else is refused before it is opened (reading
+/// /dev/zero never ends, opening a FIFO waits for a writer), and the opened file is checked again
+/// in case the path was swapped in between.
+fn read_source(host: &Path, spool: &mut Spool) -> Result<Content, SourceError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let regular = |meta: std::fs::Metadata| match meta.is_file() {
+        true if meta.len() > SOURCE_LIMIT => Err(SourceError::TooLarge),
+        true => Ok(()),
+        false => Err(SourceError::NotRegular(super::output::kind_of(meta.file_type()))),
+    };
+    regular(std::fs::metadata(host).map_err(SourceError::Unreadable)?)?;
+    let opened = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(host)
+        .map_err(SourceError::Unreadable)?;
+    regular(opened.metadata().map_err(SourceError::Unreadable)?)?;
+    // A file may grow while it is read: no more than the limit is copied either way.
+    let content = spool
+        .append(&mut opened.take(SOURCE_LIMIT + 1))
+        .map_err(SourceError::Copy)?;
+    match content.len() > SOURCE_LIMIT {
+        true => Err(SourceError::TooLarge),
+        false => Ok(content),
+    }
 }
 
 /// A files entry's `source`: `~/` is the home folder; a relative path starts at the folder of the

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use super::BuildError;
+use super::{BuildError, Code};
 
 /// What the ISO boots.
 pub struct Boot<'a> {
@@ -42,6 +42,7 @@ const MODULES: [&str; 13] = [
 
 fn tool_error(tool: &str, package: &str) -> BuildError {
     BuildError::Input {
+        code: Code::MissingTool,
         what: "--format iso-efi".into(),
         message: format!("{tool} is not installed"),
         hint: format!("apt-get install {package} (iso-efi needs grub-efi-amd64-bin, dosfstools, mtools and xorriso)"),
@@ -77,6 +78,7 @@ fn run(tool: &str, package: &str, epoch: u64, args: &[&OsStr]) -> Result<(), Bui
     let output = command.output().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => tool_error(tool, package),
         _ => BuildError::Input {
+            code: Code::ToolFailed,
             what: "--format iso-efi".into(),
             message: format!("{tool} could not be run: {e}"),
             hint: "check the tool's installation".into(),
@@ -86,6 +88,7 @@ fn run(tool: &str, package: &str, epoch: u64, args: &[&OsStr]) -> Result<(), Bui
         return Ok(());
     }
     Err(BuildError::Input {
+        code: Code::ToolFailed,
         what: "--format iso-efi".into(),
         message: format!(
             "{tool} failed ({}): {}",
@@ -143,6 +146,7 @@ pub fn write_iso(boot: &Boot, scratch: &Path, out: &Path) -> Result<(), BuildErr
     // grub.cfg is a script: a line break in the command line would start a command of its own.
     if boot.cmdline.chars().any(char::is_control) {
         return Err(BuildError::Input {
+            code: Code::BadCmdline,
             what: "kernel.cmdline".into(),
             message: format!("{:?} holds a line break or control character", boot.cmdline),
             hint: "write the kernel command line on one line, without control characters".into(),

@@ -5,12 +5,13 @@
 //!
 //! Outputs are written in a staging folder inside the output folder and renamed into place only
 //! once all of them are complete: a failed build (a corrupt layer, a full disk) leaves nothing
-//! with a final name.
+//! with a final name, and a killed one leaves only its staging folder, which the next build
+//! removes.
 
 pub mod archive;
 pub mod assemble;
 pub mod iso;
-pub mod plan;
+pub mod output;
 pub mod spool;
 pub mod tree;
 
@@ -20,28 +21,40 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::config::Loaded;
-use crate::effective::EffectiveError;
-use crate::image::lock::Resolver;
+use crate::image::rootfs::ContentRef;
 use crate::image::{ImageError, Store};
+use crate::inspect::{ComponentFacts, inspect_image};
+use crate::plan::Plan;
 use crate::report::{self, ComponentSbom, SbomInput};
 
-use assemble::{Inputs, Unpacked};
+use assemble::{Inputs, Unpacked as UnpackedImage};
 use spool::{Spool, SpoolTap};
 use tree::{Content, NodeKind, Tree};
 
-/// LinuxKit's fixed build time (`defaultModTime`), when SOURCE_DATE_EPOCH is unset.
-pub const DEFAULT_EPOCH: u64 = 1_492_533_000;
+crate::error_codes! {
+    OutputNotEmpty = "output-not-empty": "The output folder holds other files (pass --force to replace this build's own).",
+    OutputClash = "output-clash": "Something sealkit must not replace or write into stands where an output goes: a folder, block device or socket where a file goes, a symlink or FIFO of a build output's name, anything but a folder at the build's -o.",
+    NoKernel = "no-kernel": "The format needs a kernel and the configuration has none.",
+    BadImageContent = "bad-image-content": "A component image lacks a file the configuration names, or holds one sealkit cannot place (kernel, modules, apk database, a name that is not UTF-8).",
+    BadFileEntry = "bad-file-entry": "An entry of the files section cannot be made (mode, owner, a source that is missing or not a regular file).",
+    SourceTooLarge = "source-too-large": "A files entry's source is larger than the limit (docs/limits.md).",
+    PathConflict = "path-conflict": "Two parts of the image claim one path in ways that cannot both hold (a file over a folder, a write through a symlink).",
+    BadCmdline = "bad-cmdline": "The kernel command line holds a line break or control character.",
+    MissingTool = "missing-tool": "A format needs a tool that is not installed.",
+    ToolFailed = "tool-failed": "An external tool a format uses failed.",
+    Io = "output-io": "An output or scratch file could not be written or read back.",
+    Internal = "internal": "sealkit failed to encode its own data: a bug to report.",
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("{0}")]
     Image(Box<ImageError>),
     #[error("{0}")]
-    Effective(#[from] EffectiveError),
-    #[error("{0}")]
     Conflict(#[from] tree::Conflict),
     #[error("{what}: {message}\n  hint: {hint}")]
     Input {
+        code: Code,
         what: String,
         message: String,
         hint: String,
@@ -57,6 +70,18 @@ pub enum BuildError {
 impl From<ImageError> for BuildError {
     fn from(e: ImageError) -> Self {
         BuildError::Image(Box::new(e))
+    }
+}
+
+impl BuildError {
+    /// The stable code of the error (docs/errors.md).
+    pub fn code(&self) -> &'static str {
+        match self {
+            BuildError::Image(e) => e.code(),
+            BuildError::Conflict(_) => Code::PathConflict.as_str(),
+            BuildError::Input { code, .. } => code.as_str(),
+            BuildError::Io { .. } => Code::Io.as_str(),
+        }
     }
 }
 
@@ -100,6 +125,8 @@ pub struct Request<'a> {
     /// Replace earlier outputs of the same names; other files in the folder are left alone.
     pub force: bool,
     pub sbom: bool,
+    /// Every timestamp of the image: SOURCE_DATE_EPOCH ([`crate::epoch::source_date_epoch`]).
+    pub epoch: u64,
 }
 
 /// What was built: the output files (final paths) and the sizes of the parts.
@@ -110,39 +137,102 @@ pub struct Built {
     pub packages: usize,
 }
 
-/// SOURCE_DATE_EPOCH, or LinuxKit's fixed time; anything else is an input error.
-pub fn source_date_epoch() -> Result<u64, BuildError> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Err(_) => Ok(DEFAULT_EPOCH),
-        Ok(text) => text.trim().parse::<u64>().map_err(|_| BuildError::Input {
-            what: "SOURCE_DATE_EPOCH".into(),
-            message: format!("{text:?} is not a number of seconds since 1970"),
-            hint: "set it to an integer, e.g. $(git log -1 --format=%ct), or unset it".into(),
-        }),
-    }
-}
-
 fn io_error(path: &Path, hint: &str) -> impl FnOnce(io::Error) -> BuildError {
     let path = path.display().to_string();
     let hint = hint.to_owned();
     move |source| BuildError::Io { path, source, hint }
 }
 
+/// The name every staging folder starts with.
+const STAGING: &str = ".sealkit-build-";
+
+/// A build's staging folder inside the output folder, locked (flock) for the build's lifetime:
+/// a folder of this name that no one holds locked was left by a build that was killed.
+struct Staging {
+    dir: tempfile::TempDir,
+    _lock: File,
+}
+
+impl Staging {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Makes and locks a staging folder in `dir`.
+fn stage(dir: &Path) -> io::Result<Staging> {
+    use std::os::unix::fs::MetadataExt;
+    loop {
+        let staging = tempfile::Builder::new().prefix(STAGING).tempdir_in(dir)?;
+        let lock = match File::open(staging.path()) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            opened => opened?,
+        };
+        lock.lock()?;
+        // Another build may have taken it for a stale one between its making and the lock, and
+        // removed it: a removed folder has no links left.
+        if lock.metadata()?.nlink() > 0 {
+            return Ok(Staging {
+                dir: staging,
+                _lock: lock,
+            });
+        }
+    }
+}
+
+/// Removes the staging folders of builds that were killed: those no live build holds locked.
+fn remove_stale_staging(dir: &Path) -> Result<(), BuildError> {
+    let hint = "remove the folder by hand: a killed sealkit build left it";
+    for entry in std::fs::read_dir(dir).map_err(io_error(dir, "choose an output folder you can read"))? {
+        let entry = entry.map_err(io_error(dir, "choose an output folder you can read"))?;
+        let path = entry.path();
+        if !entry.file_name().to_string_lossy().starts_with(STAGING) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Ok(folder) = File::open(&path) else { continue };
+        if folder.try_lock().is_ok() {
+            std::fs::remove_dir_all(&path).map_err(io_error(&path, hint))?;
+        }
+    }
+    Ok(())
+}
+
 /// The output folder: made if missing; it must hold none of the files this build writes (unless
 /// `force`) and nothing at all if it is not the user's to share. Returns the staging folder.
-fn prepare_output(request: &Request) -> Result<tempfile::TempDir, BuildError> {
+fn prepare_output(request: &Request) -> Result<Staging, BuildError> {
     let dir = request.output;
-    std::fs::create_dir_all(dir).map_err(io_error(dir, "choose an output folder you can write to (-o DIR)"))?;
+    let hint = "choose an output folder you can write to (-o DIR)";
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(m) => {
+            return Err(BuildError::Input {
+                code: Code::OutputClash,
+                what: dir.display().to_string(),
+                message: format!("is {}, not a folder", output::kind_of(m.file_type())),
+                hint: "the build writes several files: name a folder (-o DIR), new or empty".into(),
+            });
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(io_error(dir, hint))?;
+        }
+        Err(e) => return Err(io_error(dir, hint)(e)),
+    }
+    remove_stale_staging(dir)?;
     let names: Vec<String> = request.formats.iter().flat_map(|f| f.files(request.name)).collect();
     let entries = std::fs::read_dir(dir).map_err(io_error(dir, "choose an output folder you can read"))?;
     let mut present: Vec<String> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_error(dir, "choose an output folder you can read"))?;
-        present.push(entry.file_name().to_string_lossy().into_owned());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // A live build's staging folder (another build into this folder) is not content.
+        if !name.starts_with(STAGING) {
+            present.push(name);
+        }
     }
     present.sort();
     if !request.force && !present.is_empty() {
         return Err(BuildError::Input {
+            code: Code::OutputNotEmpty,
             what: dir.display().to_string(),
             message: format!(
                 "the output folder is not empty (it holds {}{})",
@@ -154,57 +244,95 @@ fn prepare_output(request: &Request) -> Result<tempfile::TempDir, BuildError> {
                 .into(),
         });
     }
-    if let Some(clash) = present
-        .iter()
-        .find(|p| names.contains(p) && dir.join(p).symlink_metadata().is_ok_and(|m| m.is_dir()))
-    {
-        return Err(BuildError::Input {
-            what: dir.join(clash).display().to_string(),
-            message: "is a folder where an output file goes".into(),
-            hint: "remove it or build into another folder".into(),
-        });
+    // Only a regular file is this build's to replace: a folder, a device or a symlink of an
+    // output's name is someone else's.
+    for name in present.iter().filter(|p| names.contains(p)) {
+        let path = dir.join(name);
+        let kind = path.symlink_metadata().map_err(io_error(&path, hint))?.file_type();
+        if !kind.is_file() {
+            return Err(BuildError::Input {
+                code: Code::OutputClash,
+                what: path.display().to_string(),
+                message: format!("is {} where an output file goes", output::kind_of(kind)),
+                hint: "remove it or build into another folder".into(),
+            });
+        }
     }
-    tempfile::Builder::new()
-        .prefix(".sealkit-build-")
-        .tempdir_in(dir)
-        .map_err(io_error(dir, "choose an output folder you can write to (-o DIR)"))
+    stage(dir).map_err(io_error(dir, hint))
 }
 
-/// Builds the OS image `loaded` describes into `request.output`.
-pub fn build(loaded: &Loaded, resolver: &Resolver, store: &Store, request: &Request) -> Result<Built, BuildError> {
-    let epoch = source_date_epoch()?;
-    let plan = plan::plan(loaded, resolver)?;
-    let staging = prepare_output(request)?;
-    let stage = staging.path();
-    let spool_path = stage.join("spool");
-    let mut spool = Spool::create(&spool_path).map_err(io_error(&spool_path, "check the output folder"))?;
+/// The images of a plan, unpacked: each flattened and inspected once, its bytes kept in a spool
+/// in the output folder's staging area. A caller may stop here (policy said no): dropping it
+/// removes the staging folder and leaves the output folder as it was.
+pub struct Unpacked {
+    staging: Staging,
+    spool: Spool,
+    /// The facts of each of the plan's images, in the plan's order.
+    pub components: Vec<ComponentFacts>,
+    /// Where the spool holds each image's file contents.
+    stored: Vec<BTreeMap<ContentRef, Content>>,
+}
 
+/// Flattens and inspects every image of `plan` once, keeping their bytes for [`write`].
+pub fn unpack(plan: &Plan, store: &Store, request: &Request) -> Result<Unpacked, BuildError> {
+    let staging = prepare_output(request)?;
+    let spool_path = staging.path().join("spool");
+    let mut spool = Spool::create(&spool_path).map_err(io_error(&spool_path, "check the output folder"))?;
     let mut components = Vec::new();
     let mut stored = Vec::new();
     for image in &plan.images {
         let mut tap = SpoolTap::new(&mut spool);
-        let sbom = ComponentSbom::of_tapped(
-            store,
-            &image.image,
-            image.name.clone(),
-            image.prefix.clone(),
-            report::supplier_of(&image.reference),
-            &mut tap,
-        )?;
+        components.push(inspect_image(store, &image.image, &mut tap)?);
         stored.push(
             tap.finish()
                 .map_err(io_error(&spool_path, "check the space left on the output disk"))?,
         );
-        components.push(sbom);
     }
+    Ok(Unpacked {
+        staging,
+        spool,
+        components,
+        stored,
+    })
+}
+
+/// The SBOM's view of each unpacked image: its name, where its files land and who supplies it.
+pub fn sbom_components<'a>(plan: &Plan, unpacked: &'a Unpacked) -> Vec<ComponentSbom<'a>> {
+    plan.images
+        .iter()
+        .zip(&unpacked.components)
+        .map(|(image, facts)| {
+            ComponentSbom::new(
+                image.name.clone(),
+                &image.image,
+                image.prefix.clone(),
+                report::supplier_of(&image.reference),
+                facts,
+            )
+        })
+        .collect()
+}
+
+/// Lays out the unpacked images as LinuxKit does and writes the requested formats into
+/// `request.output`: each file lands under its final name only once all of them are complete.
+pub fn write(
+    loaded: &Loaded,
+    plan: &Plan,
+    store: &Store,
+    unpacked: Unpacked,
+    request: &Request,
+) -> Result<Built, BuildError> {
+    let epoch = request.epoch;
     let sbom = if request.sbom {
+        let components = sbom_components(plan, &unpacked);
         let input = SbomInput {
             name: request.name,
             components: &components,
-            created: report::rfc3339(epoch as i64),
+            created: crate::epoch::rfc3339(epoch),
         };
         let mut bytes = Vec::new();
         report::spdx::write(&input, &mut bytes).map_err(|e| BuildError::Input {
+            code: Code::Internal,
             what: "the SBOM".into(),
             message: e.to_string(),
             hint: "report this as a sealkit bug".into(),
@@ -213,14 +341,20 @@ pub fn build(loaded: &Loaded, resolver: &Resolver, store: &Store, request: &Requ
     } else {
         None
     };
-    let unpacked: Vec<Unpacked> = plan
+    let Unpacked {
+        staging,
+        mut spool,
+        components,
+        stored,
+    } = unpacked;
+    let images: Vec<UnpackedImage> = plan
         .images
         .iter()
         .zip(&components)
         .zip(&stored)
-        .map(|((image, component), stored)| Unpacked {
+        .map(|((image, facts), stored)| UnpackedImage {
             image,
-            rootfs: &component.rootfs,
+            rootfs: &facts.rootfs,
             stored,
         })
         .collect();
@@ -228,8 +362,8 @@ pub fn build(loaded: &Loaded, resolver: &Resolver, store: &Store, request: &Requ
         &Inputs {
             loaded,
             store,
-            plan: &plan,
-            unpacked: &unpacked,
+            plan,
+            unpacked: &images,
             sbom,
             epoch,
         },
@@ -237,9 +371,9 @@ pub fn build(loaded: &Loaded, resolver: &Resolver, store: &Store, request: &Requ
     )?;
     spool
         .flush()
-        .map_err(io_error(&spool_path, "check the space left on the output disk"))?;
+        .map_err(io_error(spool.path(), "check the space left on the output disk"))?;
 
-    let staged = write_formats(&tree, &spool, request, stage)?;
+    let staged = write_formats(&tree, &spool, request, staging.path())?;
     let mut files = Vec::new();
     for (name, path) in staged {
         let target = request.output.join(&name);
@@ -252,6 +386,12 @@ pub fn build(loaded: &Loaded, resolver: &Resolver, store: &Store, request: &Requ
         images: plan.images.len(),
         packages: components.iter().map(|c| c.catalog.packages.len()).sum(),
     })
+}
+
+/// Builds the OS image `plan` describes into `request.output`: [`unpack`], then [`write`].
+pub fn build(loaded: &Loaded, plan: &Plan, store: &Store, request: &Request) -> Result<Built, BuildError> {
+    let unpacked = unpack(plan, store, request)?;
+    write(loaded, plan, store, unpacked, request)
 }
 
 /// Where the files of the boot folder are, and what the initramfs leaves out: everything below
@@ -267,17 +407,14 @@ fn file_bytes<'a>(tree: &'a Tree, path: &str) -> Option<&'a Content> {
     }
 }
 
-/// Creates a staged output file, readable by all (the umask does not decide what others see).
+/// Creates a staged output file. Its mode is 0666 less the umask, as LinuxKit's outputs: the
+/// bytes are reproducible, who may read them on this machine is the user's to say.
 fn create(stage: &Path, name: &str) -> Result<(PathBuf, BufWriter<File>), BuildError> {
-    use std::os::unix::fs::OpenOptionsExt;
     let path = stage.join(name);
     let file = File::options()
         .write(true)
         .create_new(true)
-        .mode(0o644)
         .open(&path)
-        .map_err(io_error(&path, "check the output folder"))?;
-    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .map_err(io_error(&path, "check the output folder"))?;
     Ok((path, BufWriter::with_capacity(1 << 20, file)))
 }
@@ -325,6 +462,7 @@ fn write_formats(
     let needs_boot = request.formats.iter().any(|f| *f != Format::Tar);
     if needs_boot && file_bytes(tree, "boot/kernel").is_none() {
         return Err(BuildError::Input {
+            code: Code::NoKernel,
             what: format!("{name}: kernel"),
             message: "the configuration has no kernel image, which this format needs".into(),
             hint: "add `kernel: {image: …}` or build with --format tar".into(),
@@ -401,8 +539,6 @@ fn write_formats(
                     epoch: tree.epoch(),
                 };
                 iso::write_iso(&boot, &scratch, &path)?;
-                std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-                    .map_err(io_error(&path, hint))?;
                 staged.insert(out, path);
             }
         }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use sealkit::build::{self, Format, Request};
 use sealkit::config;
-use sealkit::image::lock::{Lock, Resolver, lock_path};
+use sealkit::plan::{self, Allowance};
 
 use super::{Failure, Outcome, StoreArgs};
 
@@ -13,7 +13,8 @@ pub struct BuildArgs {
     /// LinuxKit YAML files, merged in order; images are pinned by the first file's lock, if any
     #[arg(required = true, value_name = "FILE.yml")]
     files: Vec<PathBuf>,
-    /// The output folder: made if missing, and it must be empty (see --force)
+    /// The output folder: made if missing, and it must be empty (see --force); a folder, or a
+    /// symlink to one, never a device
     #[arg(short, long, value_name = "DIR", default_value = "out")]
     output: PathBuf,
     /// The image's name, the start of every output file's name; default: the first file's name
@@ -60,28 +61,28 @@ pub fn run(args: &BuildArgs) -> Outcome {
              with '.'\n  hint: pass --name NAME"
         )));
     }
+    if args.output == std::path::Path::new("-") {
+        return Err(Failure::usage(
+            "error: -o -: the build writes several files into a folder, not one stream to stdout\n  hint: name a \
+             folder (-o ./- if you mean one called -)",
+        ));
+    }
     let loaded = config::load(&args.files)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
-    let (store, platform, options) = args.store.open()?;
-    let resolver = Resolver {
-        store: &store,
-        platform,
-        options,
-        base: args.files[0].parent().map(PathBuf::from).unwrap_or_default(),
-        lock: Lock::read(&lock_path(&args.files[0]))?,
-        pull: args.pull,
-    };
+    let epoch = sealkit::epoch::source_date_epoch()?;
+    let resolver = args.store.resolver(&args.files[0], args.pull)?;
+    let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
     let request = Request {
         output: &args.output,
         name: &name,
         formats: &args.format,
         force: args.force,
         sbom: !args.no_sbom,
+        epoch,
     };
-    let built =
-        build::build(&loaded, &resolver, &store, &request).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let built = build::build(&loaded, &plan, &resolver.store, &request)?;
     eprintln!(
         "built {name}: {} images, {} entries, {} packages in its SBOM",
         built.images, built.entries, built.packages

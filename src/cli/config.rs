@@ -1,13 +1,13 @@
 //! `sealkit config`: validate and merge LinuxKit files, or show each container's effective config.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sealkit::config::label::LabelDir;
 use sealkit::config::{self};
-use sealkit::effective::{self, ImageFacts};
-use sealkit::image::lock::{Lock, Resolver, lock_path};
+use sealkit::effective;
+use sealkit::plan::{self, Allowance};
 
-use super::{Failure, Outcome, StoreArgs, json_error, print};
+use super::{Outcome, StoreArgs, json_error, print};
 
 #[derive(clap::Args)]
 pub struct ConfigArgs {
@@ -40,22 +40,13 @@ pub fn run(args: &ConfigArgs) -> Outcome {
     for dir in &args.label_dir {
         label_dirs.push(LabelDir::load(dir)?);
     }
-    let (store, platform, options) = args.store.open()?;
     // The lock of the first file pins the images, as it does for every later stage.
-    let lock = Lock::read(&lock_path(&args.files[0]))?;
-    let facts = |text: &str, file: &Path| -> Result<ImageFacts, String> {
-        let base = file.parent().map(PathBuf::from).unwrap_or_default();
-        let resolver = Resolver {
-            store: &store,
-            platform: platform.clone(),
-            options: options.clone(),
-            base,
-            lock: lock.clone(),
-            pull: args.pull,
-        };
-        effective::image_facts(&resolver, text, &label_dirs)
+    let resolver = args.store.resolver(&args.files[0], args.pull)?;
+    let allow = Allowance {
+        missing_images: true,
+        label_dirs: &label_dirs,
     };
-    let components = effective::compute(&loaded, &facts).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let components = plan::plan(&loaded, &resolver, &allow)?.containers;
     for c in components.iter().filter(|c| !c.image_config_known) {
         eprintln!(
             "note: {} ({}): image not in the store{}; its effective config rests on the YAML{} and defaults",

@@ -8,8 +8,9 @@ pub mod sbom;
 pub mod scan;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use sealkit::image::lock::Resolver;
 use sealkit::image::registry::RegistryOptions;
 use sealkit::image::{ImageError, Platform, Store};
 
@@ -31,9 +32,34 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// Bad input, rendered as `error[CODE]: …` with the error's stable code (docs/errors.md).
+    pub fn input(code: &str, error: impl std::fmt::Display) -> Self {
+        Failure::usage(format!("error[{code}]: {error}"))
+    }
+}
+
 impl From<ImageError> for Failure {
     fn from(e: ImageError) -> Self {
-        Failure::usage(format!("error[{}]: {e}", e.code()))
+        Failure::input(e.code(), e)
+    }
+}
+
+impl From<sealkit::plan::PlanError> for Failure {
+    fn from(e: sealkit::plan::PlanError) -> Self {
+        Failure::input(e.code(), e)
+    }
+}
+
+impl From<sealkit::build::BuildError> for Failure {
+    fn from(e: sealkit::build::BuildError) -> Self {
+        Failure::input(e.code(), e)
+    }
+}
+
+impl From<sealkit::epoch::EpochError> for Failure {
+    fn from(e: sealkit::epoch::EpochError) -> Self {
+        Failure::input(e.code().as_str(), e)
     }
 }
 
@@ -44,7 +70,7 @@ impl From<sealkit::config::ConfigError> for Failure {
             ConfigError::Invalid(list) => {
                 let mut out = String::new();
                 for d in list {
-                    out.push_str(&format!("error: {d}\n"));
+                    out.push_str(&format!("error[{}]: {d}\n", d.code));
                 }
                 out.push_str(&format!(
                     "{} problem{}; nothing was done",
@@ -53,7 +79,7 @@ impl From<sealkit::config::ConfigError> for Failure {
                 ));
                 out
             }
-            ConfigError::Read { .. } => format!("error: {e}"),
+            ConfigError::Read { .. } => format!("error[{}]: {e}", sealkit::config::Code::Unreadable),
         };
         Failure::usage(message)
     }
@@ -101,6 +127,14 @@ impl StoreArgs {
         };
         Ok((store, platform, options))
     }
+
+    /// A resolver for the configuration `config`, pinned by its lock file when there is one.
+    pub fn resolver(&self, config: &Path, pull: bool) -> Result<Resolver, Failure> {
+        let (store, platform, options) = self.open()?;
+        let mut resolver = Resolver::for_config(store, platform, options, config)?;
+        resolver.pull = pull;
+        Ok(resolver)
+    }
 }
 
 /// Writes a document and a newline to stdout. A reader that stops early (`| head`) is not an
@@ -121,6 +155,39 @@ pub fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> 
         }
         _ => Ok(()),
     }
+}
+
+/// Whether a subject names a LinuxKit configuration (an existing .yml/.yaml file) rather than
+/// an image.
+pub fn is_config(subject: &str) -> bool {
+    let p = Path::new(subject);
+    p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml")
+}
+
+/// Writes a command's file output (`-o FILE`): `-` is stdout, which gets exactly the bytes the
+/// file would hold; a path goes through [`sealkit::build::output::write_file`], which replaces a
+/// file atomically or writes through to a device or FIFO.
+pub fn write_output(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<(), Failure>) -> Outcome {
+    if path != Path::new("-") {
+        return sealkit::build::output::write_file(path, write);
+    }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    write(&mut out)?;
+    out.flush()
+        .map_err(|e| sealkit::build::output::write_error(Path::new("stdout"), e).into())
+}
+
+/// How messages name an output: `-` is stdout.
+pub fn output_name(path: &Path) -> std::borrow::Cow<'_, str> {
+    match path == Path::new("-") {
+        true => "stdout".into(),
+        false => path.to_string_lossy(),
+    }
+}
+
+/// An I/O error writing the output `path`, for [`write_output`]'s writers.
+pub fn output_error(path: &Path) -> impl FnOnce(std::io::Error) -> Failure + '_ {
+    move |e| sealkit::build::output::write_error(path, e).into()
 }
 
 pub fn json_error(e: serde_json::Error) -> Failure {

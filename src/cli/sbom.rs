@@ -3,14 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
-use sealkit::build;
 use sealkit::config::{self};
 use sealkit::image;
-use sealkit::image::lock::{Lock, Resolver, lock_path};
+use sealkit::inspect::{ComponentFacts, inspect_image};
+use sealkit::plan::{self, Allowance};
 use sealkit::report::{self, ComponentSbom, SbomInput};
 
+use sealkit::image::rootfs::NoTap;
+
 use super::image::parse_ref;
-use super::{Failure, Outcome, StoreArgs, print_with};
+use super::{Outcome, StoreArgs, is_config, output_error, output_name, print_with, write_output};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -28,63 +30,53 @@ pub struct SbomArgs {
     subject: String,
     #[arg(long, value_enum, default_value = "spdx-json")]
     format: Format,
-    /// Write to FILE instead of stdout
+    /// Write to FILE instead of stdout (- is stdout; a device or FIFO is written through)
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
 }
 
-fn is_config(subject: &str) -> bool {
-    let p = Path::new(subject);
-    p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml")
-}
-
 pub fn run(args: &SbomArgs) -> Outcome {
-    let (store, platform, options) = args.store.open()?;
-    let components = if is_config(&args.subject) {
+    let created = sealkit::epoch::rfc3339(sealkit::epoch::source_date_epoch()?);
+    // Each image with its facts: (name, image, prefix, supplier).
+    let mut subjects = Vec::new();
+    let mut facts: Vec<ComponentFacts> = Vec::new();
+    if is_config(&args.subject) {
         let file = PathBuf::from(&args.subject);
         let loaded = config::load(std::slice::from_ref(&file))?;
-        let base = file.parent().map(PathBuf::from).unwrap_or_default();
-        let resolver = Resolver {
-            store: &store,
-            platform,
-            options,
-            base,
-            lock: Lock::read(&lock_path(&file))?,
-            pull: false,
-        };
-        let plan = build::plan::plan(&loaded, &resolver).map_err(|e| Failure::usage(format!("error: {e}")))?;
-        let mut components = Vec::new();
-        for image in &plan.images {
-            components.push(ComponentSbom::of(
-                &store,
-                &image.image,
-                image.name.clone(),
-                image.prefix.clone(),
-                report::supplier_of(&image.reference),
-            )?);
+        let resolver = args.store.resolver(&file, false)?;
+        let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
+        for image in plan.images {
+            facts.push(inspect_image(&resolver.store, &image.image, &mut NoTap)?);
+            let supplier = report::supplier_of(&image.reference);
+            subjects.push((image.name, image.image, image.prefix, supplier));
         }
-        components
     } else {
+        let (store, platform, _) = args.store.open()?;
         let image = image::resolve(&store, &parse_ref(&args.subject)?, &platform, Path::new("."))?;
-        vec![ComponentSbom::of(
-            &store,
-            &image,
+        facts.push(inspect_image(&store, &image, &mut NoTap)?);
+        subjects.push((
             args.subject.clone(),
+            image,
             String::new(),
             report::supplier_of(&args.subject),
-        )?]
-    };
+        ));
+    }
+    let components: Vec<ComponentSbom> = subjects
+        .into_iter()
+        .zip(&facts)
+        .map(|((name, image, prefix, supplier), facts)| ComponentSbom::new(name, &image, prefix, supplier, facts))
+        .collect();
     for c in &components {
-        for p in &c.catalog.problems {
+        for p in &c.facts.catalog.problems {
             eprintln!("note: {}: {}{}:{}: {}", c.name, c.prefix, p.file, p.line, p.message);
         }
     }
     let input = SbomInput {
         name: &args.subject,
         components: &components,
-        created: report::creation_time(),
+        created,
     };
     // SPDX is streamed to the output, its files and relationships never all in memory; the
     // other documents hold packages only.
@@ -94,7 +86,7 @@ pub fn run(args: &SbomArgs) -> Outcome {
         Format::Json => {
             let list: Vec<serde_json::Value> = components
                 .iter()
-                .map(|c| serde_json::json!({"name": c.name, "prefix": c.prefix, "manifest": c.manifest.to_string(), "catalog": c.catalog}))
+                .map(|c| serde_json::json!({"name": c.name, "prefix": c.prefix, "manifest": c.manifest.to_string(), "catalog": c.facts.catalog}))
                 .collect();
             Some(match list.as_slice() {
                 [only] if input.single().is_some() => only["catalog"].clone(),
@@ -109,26 +101,14 @@ pub fn run(args: &SbomArgs) -> Outcome {
         }
         Ok(())
     };
-    let packages: usize = components.iter().map(|c| c.catalog.packages.len()).sum();
+    let packages: usize = components.iter().map(|c| c.facts.catalog.packages.len()).sum();
     match &args.output {
         None => print_with(write),
         Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .map_err(|e| Failure::usage(format!("error: {}: {e}", dir.display())))?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
-            write(&mut out)
-                .and_then(|()| std::io::Write::flush(&mut out))
-                .map_err(|e| Failure::usage(format!("error: {}: {e}", path.display())))?;
-            drop(out);
-            tmp.persist(path)
-                .map_err(|e| Failure::usage(format!("error: {}: {}", path.display(), e.error)))?;
+            write_output(path, |out| write(out).map_err(output_error(path)))?;
             eprintln!(
                 "wrote {} ({} components, {packages} packages)",
-                path.display(),
+                output_name(path),
                 components.len()
             );
             Ok(())

@@ -5,9 +5,24 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Location;
 
+crate::error_codes! {
+    Unreadable = "unreadable-config": "The configuration file cannot be read, is too large or is not UTF-8 text.",
+    YamlSyntax = "yaml-syntax": "The text is not valid YAML, or nests or repeats beyond the parser's budget.",
+    UnknownField = "unknown-field": "A key LinuxKit's schema does not have (often a misspelling).",
+    DuplicateKey = "duplicate-key": "A mapping names one key twice.",
+    WrongType = "wrong-type": "A value has the wrong YAML type (a number where a string goes, a list where a mapping goes).",
+    MissingField = "missing-field": "A required field is absent.",
+    BadValue = "bad-value": "A value has the right type but cannot be used (a malformed bind, mode, capability, path…).",
+    DuplicateName = "duplicate-name": "Two services or volumes share a name.",
+    DanglingName = "dangling-name": "A uid, gid or volume refers to a container or volume that does not exist, or to several.",
+    Template = "template": "An @pkg: template cannot be resolved.",
+    TrustIgnored = "trust-ignored": "The deprecated `trust` block is present; LinuxKit and sealkit ignore it.",
+}
+
 /// One finding about a configuration: what is wrong, where, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diagnostic {
+    pub code: Code,
     pub file: PathBuf,
     /// 1-based; 0 when the finding concerns the file as a whole.
     pub line: u64,
@@ -21,6 +36,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn new(file: &Path, at: Location, field: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
+            code: Code::BadValue,
             file: file.to_path_buf(),
             line: at.line(),
             column: at.column(),
@@ -28,6 +44,11 @@ impl Diagnostic {
             message: message.into(),
             hint: None,
         }
+    }
+
+    pub fn code(mut self, code: Code) -> Self {
+        self.code = code;
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

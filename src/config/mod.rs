@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
-pub use diag::{ConfigError, Diagnostic, Findings};
+pub use diag::{Code, ConfigError, Diagnostic, Findings};
 pub use model::{Config, ImageSpec};
 
 /// The largest configuration file read. Real LinuxKit files are a few KiB; this bound keeps a
@@ -31,6 +31,9 @@ pub struct Loaded {
 #[derive(Debug, Clone, Default)]
 pub struct Origins {
     pub files: Vec<PathBuf>,
+    /// The file whose kernel image won (LinuxKit: the last one that names one).
+    kernel: Option<usize>,
+    init: Vec<usize>,
     onboot: Vec<usize>,
     onshutdown: Vec<usize>,
     services: Vec<usize>,
@@ -39,9 +42,17 @@ pub struct Origins {
 }
 
 impl Origins {
-    /// The file that holds entry `index` of `section` (`onboot`, `services`, `files`…).
+    /// The file that holds entry `index` of `section` (`kernel`, `init`, `onboot`, `services`,
+    /// `files`…).
     pub fn file(&self, section: &str, index: usize) -> &Path {
         let list = match section {
+            "kernel" => {
+                return self
+                    .kernel
+                    .and_then(|i| self.files.get(i))
+                    .map_or(Path::new(""), PathBuf::as_path);
+            }
+            "init" => &self.init,
             "onboot" => &self.onboot,
             "onshutdown" => &self.onshutdown,
             "services" => &self.services,
@@ -92,9 +103,10 @@ pub fn parse_yaml<T: DeserializeOwned>(text: &str, file: &Path, typing: Typing) 
     });
     result.map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        let (message, hint) = explain_yaml_error(&e.without_snippet().to_string());
+        let (code, message, hint) = explain_yaml_error(&e.without_snippet().to_string());
         let field = clean_field_path(&field);
         ConfigError::Invalid(vec![Diagnostic {
+            code,
             file: file.to_path_buf(),
             line,
             column,
@@ -114,52 +126,85 @@ fn clean_field_path(path: &str) -> String {
         .join(".")
 }
 
-/// Rewords the YAML library's messages for people who write LinuxKit files.
-fn explain_yaml_error(raw: &str) -> (String, Option<String>) {
+/// Rewords the YAML library's messages for people who write LinuxKit files: the code, the
+/// message and a hint. Nothing of the library's internals (its function names, its budget
+/// counters) reaches the user.
+fn explain_yaml_error(raw: &str) -> (Code, String, Option<String>) {
     // The library appends the location, which the diagnostic already carries.
     let message = match raw.rfind(" at line ") {
         Some(i) if raw[i..].contains(", column ") => &raw[..i],
         _ => raw,
     };
     let message = message.trim();
+    let say = |code: Code, message: String, hint: &str| (code, message, Some(hint.to_owned()));
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         let key = rest.split(',').next().unwrap_or(rest);
-        return (
+        return say(
+            Code::DuplicateKey,
             format!("duplicate key `{key}`"),
-            Some("keep one of them: YAML parsers disagree on which one wins".into()),
+            "keep one of them: YAML parsers disagree on which one wins",
         );
     }
     if message.starts_with("unknown field") {
-        return (
+        return say(
+            Code::UnknownField,
             message.to_owned(),
-            Some("check the spelling; docs/config.md lists every field".into()),
+            "check the spelling; docs/config.md lists every field",
+        );
+    }
+    if message.contains("from_str_multiple") || message.contains("multiple documents") {
+        return say(
+            Code::YamlSyntax,
+            "the file holds more than one YAML document (a `---` line starts a second one)".into(),
+            "keep one document per file; to combine configurations, pass several files to sealkit",
+        );
+    }
+    if message.contains("budget") || message.contains("limit") {
+        return say(
+            Code::YamlSyntax,
+            "the document nests, repeats or expands aliases far beyond what a configuration needs".into(),
+            "write it out plainly: a LinuxKit configuration is a few KiB of YAML",
         );
     }
     if message.contains("did not find expected key") || message.contains("block scalar") {
-        return (
+        return say(
+            Code::YamlSyntax,
             message.to_owned(),
-            Some(
-                "a line less indented than a block scalar's text (a comment at column 0 counts) ends the scalar \
-                 (YAML 1.2 §8.1.1); indent the line or remove it"
-                    .into(),
-            ),
+            "a line less indented than a block scalar's text (a comment at column 0 counts) ends the scalar \
+             (YAML 1.2 §8.1.1); indent the line or remove it",
         );
     }
-    let hint = if message.contains("must be quoted") {
-        "quote the value: LinuxKit's schema reads an unquoted 0644, 10 or true as a number or boolean, not a string"
-    } else if message.contains("invalid boolean") {
-        "write true or false"
-    } else if message.contains("invalid type") || message.starts_with("expected ") {
-        "check the value's type: strings that look like numbers or booleans are quoted (\"0644\"), lists are \
-         written [a, b] or with '- ' items, mappings with 'key: value'"
-    } else if message.contains("limit") || message.contains("budget") {
-        "the document nests or repeats far beyond what a configuration needs; write it out plainly"
-    } else if message.contains("missing field") {
-        "add the field; docs/config.md lists the required ones"
-    } else {
-        "fix the YAML at this position; docs/config.md describes every field"
-    };
-    (message.to_owned(), Some(hint.to_owned()))
+    if message.contains("must be quoted") {
+        return say(
+            Code::WrongType,
+            message.to_owned(),
+            "quote the value: LinuxKit's schema reads an unquoted 0644, 10 or true as a number or boolean, not a \
+             string",
+        );
+    }
+    if message.contains("invalid boolean") {
+        return say(Code::WrongType, message.to_owned(), "write true or false");
+    }
+    if message.contains("invalid type") || message.starts_with("expected ") {
+        return say(
+            Code::WrongType,
+            message.to_owned(),
+            "check the value's type: strings that look like numbers or booleans are quoted (\"0644\"), lists are \
+             written [a, b] or with '- ' items, mappings with 'key: value'",
+        );
+    }
+    if message.contains("missing field") {
+        return say(
+            Code::MissingField,
+            message.to_owned(),
+            "add the field; docs/config.md lists the required ones",
+        );
+    }
+    say(
+        Code::YamlSyntax,
+        message.to_owned(),
+        "fix the YAML at this position; docs/config.md describes every field",
+    )
 }
 
 /// Reads a file, refusing anything larger than `limit` bytes or not UTF-8.
@@ -173,6 +218,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ConfigError> {
     file.take(limit + 1).read_to_end(&mut bytes).map_err(read_error)?;
     let whole = |message: String, hint: &str| {
         ConfigError::Invalid(vec![Diagnostic {
+            code: Code::Unreadable,
             file: path.to_path_buf(),
             line: 0,
             column: 0,
@@ -203,6 +249,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ConfigError> {
 pub fn parse(text: &str, file: &Path) -> Result<(Config, Vec<Diagnostic>), ConfigError> {
     if text.trim().is_empty() {
         return Err(ConfigError::Invalid(vec![Diagnostic {
+            code: Code::Unreadable,
             file: file.to_path_buf(),
             line: 0,
             column: 0,
@@ -260,6 +307,7 @@ fn append(into: &mut Loaded, next: Config, path: &Path) {
         // LinuxKit's AppendConfig: a non-empty string (or any tar/ucode) replaces the earlier one.
         if k.image.as_ref().is_some_and(|i| !i.value.is_empty()) {
             kernel.image = k.image;
+            o.kernel = Some(index);
         }
         if k.cmdline.as_ref().is_some_and(|s| !s.is_empty()) {
             kernel.cmdline = k.cmdline;
@@ -274,21 +322,19 @@ fn append(into: &mut Loaded, next: Config, path: &Path) {
             kernel.ucode = k.ucode;
         }
     }
-    extend(&mut c.init, next.init, None);
-    extend(&mut c.onboot, next.onboot, Some((&mut o.onboot, index)));
-    extend(&mut c.onshutdown, next.onshutdown, Some((&mut o.onshutdown, index)));
-    extend(&mut c.services, next.services, Some((&mut o.services, index)));
-    extend(&mut c.files, next.files, Some((&mut o.file_entries, index)));
-    extend(&mut c.volumes, next.volumes, Some((&mut o.volumes, index)));
+    extend(&mut c.init, next.init, (&mut o.init, index));
+    extend(&mut c.onboot, next.onboot, (&mut o.onboot, index));
+    extend(&mut c.onshutdown, next.onshutdown, (&mut o.onshutdown, index));
+    extend(&mut c.services, next.services, (&mut o.services, index));
+    extend(&mut c.files, next.files, (&mut o.file_entries, index));
+    extend(&mut c.volumes, next.volumes, (&mut o.volumes, index));
     if next.trust.is_some() {
         c.trust = next.trust;
     }
 }
 
-fn extend<T>(into: &mut Option<Vec<T>>, more: Option<Vec<T>>, origin: Option<(&mut Vec<usize>, usize)>) {
+fn extend<T>(into: &mut Option<Vec<T>>, more: Option<Vec<T>>, (origins, index): (&mut Vec<usize>, usize)) {
     let Some(more) = more else { return };
-    if let Some((origins, index)) = origin {
-        origins.extend(std::iter::repeat_n(index, more.len()));
-    }
+    origins.extend(std::iter::repeat_n(index, more.len()));
     into.get_or_insert_with(Vec::new).extend(more);
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use super::diag::{Diagnostic, Findings};
+use super::diag::{Code, Diagnostic, Findings};
 use super::model::{Config, S};
 
 const PREFIX: &str = "@pkg:";
@@ -21,7 +21,11 @@ pub fn resolve(config: &mut Config, base: &Path, file: &Path, findings: &mut Fin
             Ok(tag) => value.value = tag,
             Err((message, hint)) => {
                 let message = format!("{}: {message}", value.value);
-                findings.error(Diagnostic::new(file, value.referenced, field, message).hint(hint));
+                findings.error(
+                    Diagnostic::new(file, value.referenced, field, message)
+                        .hint(hint)
+                        .code(Code::Template),
+                );
             }
         }
     };

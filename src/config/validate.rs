@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_saphyr::Location;
 
-use super::diag::{Diagnostic, Findings};
+use super::diag::{Code, Diagnostic, Findings};
 use super::model::{Config, File, Id, ImageSpec, Mount, S, Volume, VolumeFormat};
 use crate::caps;
 use crate::reference::ImageRef;
@@ -82,7 +82,8 @@ pub fn check_file(config: &Config, file: &Path, findings: &mut Findings) {
                 "trust",
                 "`trust` is deprecated and IGNORED: LinuxKit removed Docker Content Trust in 2021 and verifies no signature",
             )
-            .hint("remove the `trust` block; pin images by digest (sealkit lock) and verify signatures with sealkit verify"),
+            .hint("remove the `trust` block; pin images by digest (sealkit lock) and verify signatures with sealkit verify")
+            .code(Code::TrustIgnored),
         );
     }
 }
@@ -509,6 +510,17 @@ pub fn parse_rlimit(rlimit: &str) -> Result<(String, u64, u64), Problem> {
     Ok((name, soft, hard))
 }
 
+const CONTROL_HINT: &str = "write the name without control characters: cpio, tar and the kernel's unpacker end a \
+                            name at a NUL, and the others disguise it in every listing";
+
+/// Names bound for the image's tar and cpio hold no control character: at a NUL the image would
+/// hold another name than the one scanned; a line break or an escape sequence would make one
+/// name read as two, or as another, in every listing of the image.
+fn control_character(name: &str) -> Option<String> {
+    let c = name.chars().find(|c| c.is_control())?;
+    Some(format!("{name:?} holds the control character {c:?}"))
+}
+
 fn check_file_entry(c: &mut Checker, entry: &S<File>, field: &str) {
     let f = &entry.value;
     match &f.path {
@@ -534,8 +546,13 @@ fn check_file_entry(c: &mut Checker, entry: &S<File>, field: &str) {
                     format!("{:?} climbs out of its folder with `..`", path.value),
                     "write the path without `..` components",
                 );
+            } else if let Some(message) = control_character(&path.value) {
+                c.error(path.referenced, format!("{field}.path"), message, CONTROL_HINT);
             }
         }
+    }
+    if let Some(message) = f.symlink.as_deref().and_then(control_character) {
+        c.error(entry.referenced, format!("{field}.symlink"), message, CONTROL_HINT);
     }
     let mut kinds = Vec::new();
     if f.contents.is_some() {
@@ -642,7 +659,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                             first_at.line()
                         ),
                     )
-                    .hint("services run side by side under their names: give each its own"),
+                    .hint("services run side by side under their names: give each its own")
+                    .code(Code::DuplicateName),
                 );
             }
             users.push((section, i, name.referenced));
@@ -660,7 +678,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                     format!("volumes[{i}].name"),
                     format!("duplicate volume name {:?}", name.value),
                 )
-                .hint("give each volume its own name"),
+                .hint("give each volume its own name")
+                .code(Code::DuplicateName),
             );
         }
     }
@@ -673,7 +692,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
         match owners.get(name.as_str()).map(Vec::as_slice) {
             None | Some([]) => findings.error(
                 Diagnostic::new(file, id.referenced, field, format!("no container is named {name:?}"))
-                    .hint("use a number, root, or the name of an onboot, onshutdown or service container"),
+                    .hint("use a number, root, or the name of an onboot, onshutdown or service container")
+                    .code(Code::DanglingName),
             ),
             Some([_]) => {}
             Some(several) => findings.error(
@@ -686,7 +706,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                         several.len()
                     ),
                 )
-                .hint("rename the containers apart, or give the id as a number"),
+                .hint("rename the containers apart, or give the id as a number")
+                .code(Code::DanglingName),
             ),
         }
     };
@@ -719,7 +740,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                                 field,
                                 format!("bind source {:?} is neither an absolute path nor a volume", b.source),
                             )
-                            .hint("write an absolute host path, or declare the volume under `volumes:`"),
+                            .hint("write an absolute host path, or declare the volume under `volumes:`")
+                            .code(Code::DanglingName),
                         ),
                         Some(v) if v.readonly == Some(true) && b.options != Some("ro") => findings.error(
                             Diagnostic::new(
@@ -749,7 +771,8 @@ pub fn check_merged(config: &Config, origins: &super::Origins, findings: &mut Fi
                             field,
                             format!("bind mount source {source:?} is neither an absolute path nor a volume"),
                         )
-                        .hint("write an absolute host path, or declare the volume under `volumes:`"),
+                        .hint("write an absolute host path, or declare the volume under `volumes:`")
+                        .code(Code::DanglingName),
                     ),
                     Some(v) if v.readonly == Some(true) && !mount_is_read_only(m) => findings.error(
                         Diagnostic::new(

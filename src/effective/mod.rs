@@ -86,9 +86,16 @@ pub struct Component {
     pub runtime: RuntimeJson,
 }
 
+crate::error_codes! {
+    BadReference = "bad-image-reference": "A container's image is not a valid image reference.",
+    BadLabel = "bad-label": "An image's org.mobyproject.config label cannot be read.",
+    BadValue = "bad-runtime-value": "A runtime setting, from the YAML or an image label, has a value LinuxKit cannot use.",
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {field}: {message}\n  hint: {hint}")]
 pub struct EffectiveError {
+    pub code: Code,
     pub file: String,
     pub field: String,
     pub message: String,
@@ -126,37 +133,8 @@ pub fn numeric_id(id: &Id, ids: &BTreeMap<String, u32>) -> Result<u32, String> {
 pub const VOLUMES_DIR: &str = "/containers/volumes";
 
 /// Tells what is known of an image: called with the reference as written and the configuration
-/// file it was written in; an error (a corrupt image, a lock mismatch) stops the computation.
+/// file it was written in; an error (a label that cannot be read) stops the computation.
 pub type FactSource<'a> = dyn Fn(&str, &std::path::Path) -> Result<ImageFacts, String> + 'a;
-
-/// What the image itself says (its label and config), through `resolver`; for an image that is
-/// not in the store, the label of a package folder in `label_dirs`, if any.
-pub fn image_facts(
-    resolver: &crate::image::lock::Resolver,
-    text: &str,
-    label_dirs: &[crate::config::label::LabelDir],
-) -> Result<ImageFacts, String> {
-    use crate::config::label::{LABEL_KEY, parse_label};
-    match resolver.resolve(text) {
-        Ok(image) => {
-            let label = match image.labels().get(LABEL_KEY) {
-                Some(json) => {
-                    Some(parse_label(json, &format!("{text} ({LABEL_KEY} label)")).map_err(|e| e.to_string())?)
-                }
-                None => None,
-            };
-            Ok(ImageFacts {
-                label,
-                defaults: Some(ImageDefaults::of(&image)),
-            })
-        }
-        Err(crate::image::ImageError::NotFound { .. }) => Ok(ImageFacts {
-            label: label_dirs.iter().find_map(|d| d.find_text(text)).cloned(),
-            defaults: None,
-        }),
-        Err(e) => Err(e.to_string()),
-    }
-}
 
 /// Computes every container's effective configuration.
 pub fn compute(loaded: &Loaded, facts: &FactSource) -> Result<Vec<Component>, EffectiveError> {
@@ -176,6 +154,7 @@ pub fn compute(loaded: &Loaded, facts: &FactSource) -> Result<Vec<Component>, Ef
             let image: ImageRef = image_text
                 .parse()
                 .map_err(|e: crate::reference::ReferenceError| EffectiveError {
+                    code: Code::BadReference,
                     file: loaded.origins.file(section, index).display().to_string(),
                     field: format!("{section}[{index}].image"),
                     message: e.message,
@@ -183,10 +162,11 @@ pub fn compute(loaded: &Loaded, facts: &FactSource) -> Result<Vec<Component>, Ef
                 })?;
             let file = loaded.origins.file(section, index);
             let ImageFacts { label, defaults } = facts(&image_text, file).map_err(|message| EffectiveError {
+                code: Code::BadLabel,
                 file: file.display().to_string(),
                 field: format!("{section}[{index}].image"),
                 message,
-                hint: "fix or re-fetch the image, or run sealkit lock again if the change is intended".into(),
+                hint: "fix the image's label, or rebuild the image with a valid one".into(),
             })?;
             let yaml = with_volume_paths(spec, config);
             let mut ctx = Ctx {
@@ -338,6 +318,7 @@ impl Ctx<'_> {
             )
         };
         EffectiveError {
+            code: Code::BadValue,
             file,
             field,
             message,

@@ -1,89 +1,23 @@
 //! Errors of the image stage: each names the image, and where it matters the blob, layer and path,
 //! says what to do, and carries a stable [`Code`] (docs/errors.md) for machines.
 
-use std::fmt;
 use std::path::PathBuf;
 
-use serde::Serialize;
-
-/// The kind of an image error: a stable kebab-case name that scripts, the JSON outputs and
-/// docs/errors.md use. Never renamed once released; new kinds get new names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Code {
-    /// A file could not be read or written (the store, a source, an output).
-    Io,
-    /// The text is not an image reference.
-    BadReference,
-    /// The image is not in the local store (and was not to be pulled).
-    NotInStore,
-    /// An OCI layout, docker-archive or folder is not one, or lacks a part it names.
-    BadSource,
-    /// Neither the index nor the image offers the platform asked for.
-    NoSuchPlatform,
-    /// A manifest, index or config is not what it claims, or contradicts another.
-    BadMetadata,
-    /// Content does not hash to its digest, or its size differs from its descriptor.
-    DigestMismatch,
-    /// A stored blob is corrupt or missing: the store needs the image again.
-    CorruptStore,
-    /// Something is larger or more numerous than a documented limit (docs/limits.md).
-    LimitExceeded,
-    /// A layer tries to place or point something outside the image, or to hide one file behind
-    /// another.
-    HostileLayer,
-    /// A layer is not a readable tar stream, or ends inside an entry.
-    CorruptLayer,
-    /// A format, version or entry type sealkit does not read.
-    Unsupported,
-    /// The lock file is unreadable, or pins another image than the one found.
-    Lock,
-    /// The registry refused, failed or served something else than asked.
-    Registry,
-}
-
-impl Code {
-    pub const ALL: [Code; 14] = [
-        Code::Io,
-        Code::BadReference,
-        Code::NotInStore,
-        Code::BadSource,
-        Code::NoSuchPlatform,
-        Code::BadMetadata,
-        Code::DigestMismatch,
-        Code::CorruptStore,
-        Code::LimitExceeded,
-        Code::HostileLayer,
-        Code::CorruptLayer,
-        Code::Unsupported,
-        Code::Lock,
-        Code::Registry,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Io => "io",
-            Code::BadReference => "bad-reference",
-            Code::NotInStore => "not-in-store",
-            Code::BadSource => "bad-source",
-            Code::NoSuchPlatform => "no-such-platform",
-            Code::BadMetadata => "bad-metadata",
-            Code::DigestMismatch => "digest-mismatch",
-            Code::CorruptStore => "corrupt-store",
-            Code::LimitExceeded => "limit-exceeded",
-            Code::HostileLayer => "hostile-layer",
-            Code::CorruptLayer => "corrupt-layer",
-            Code::Unsupported => "unsupported",
-            Code::Lock => "lock",
-            Code::Registry => "registry",
-        }
-    }
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+crate::error_codes! {
+    Io = "io": "A file could not be read or written (the store, a source, an output).",
+    BadReference = "bad-reference": "The text is not an image reference.",
+    NotInStore = "not-in-store": "The image is not in the local store (and was not to be pulled).",
+    BadSource = "bad-source": "An OCI layout, docker-archive or folder is not one, or lacks a part it names.",
+    NoSuchPlatform = "no-such-platform": "Neither the index nor the image offers the platform asked for.",
+    BadMetadata = "bad-metadata": "A manifest, index or config is not what it claims, or contradicts another.",
+    DigestMismatch = "digest-mismatch": "Content does not hash to its digest, or its size differs from its descriptor.",
+    CorruptStore = "corrupt-store": "A stored blob is corrupt or missing: the store needs the image again.",
+    LimitExceeded = "limit-exceeded": "Something is larger or more numerous than a documented limit (docs/limits.md).",
+    HostileLayer = "hostile-layer": "A layer tries to place or point something outside the image, or to hide one file behind another.",
+    CorruptLayer = "corrupt-layer": "A layer is not a readable tar stream, or ends inside an entry.",
+    Unsupported = "unsupported": "A format, version or entry type sealkit does not read.",
+    Lock = "lock": "The lock file is unreadable, or pins another image than the one found.",
+    Registry = "registry": "The registry refused, failed or served something else than asked.",
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +50,9 @@ pub enum ImageError {
         store: PathBuf,
         hint: String,
     },
+
+    #[error("{0}")]
+    Epoch(#[from] crate::epoch::EpochError),
 
     #[error("{image}: registry {registry}: {message}\n  hint: {hint}")]
     Registry {
@@ -151,17 +88,35 @@ impl ImageError {
         }
     }
 
-    pub fn code(&self) -> Code {
+    /// The stable code (docs/errors.md): the image stage's own, or the epoch's.
+    pub fn code(&self) -> &'static str {
         match self {
-            ImageError::Io { .. } => Code::Io,
-            ImageError::Invalid { code, .. } | ImageError::Layer { code, .. } => *code,
-            ImageError::NotFound { .. } => Code::NotInStore,
-            ImageError::Registry { .. } => Code::Registry,
+            ImageError::Io { .. } => Code::Io.as_str(),
+            ImageError::Invalid { code, .. } | ImageError::Layer { code, .. } => code.as_str(),
+            ImageError::NotFound { .. } => Code::NotInStore.as_str(),
+            ImageError::Epoch(e) => e.code().as_str(),
+            ImageError::Registry { .. } => Code::Registry.as_str(),
         }
     }
 }
 
 pub type Result<T> = std::result::Result<T, ImageError>;
+
+/// `items` on one line, the first few in full: a note about many problems stays one line, and
+/// shows enough to act on.
+pub(crate) fn examples(items: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut line = items[..items.len().min(SHOWN)].join("; ");
+    if items.len() > SHOWN {
+        line.push_str(&format!("; and {} more", items.len() - SHOWN));
+    }
+    line
+}
+
+/// "1 entry", "2 entries".
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
 
 #[cfg(test)]
 mod tests {
@@ -181,6 +136,15 @@ mod tests {
             e.to_string(),
             "oci:x: layer sha256:ab: truncated\n  hint: fetch it again"
         );
+    }
+
+    #[test]
+    fn examples_stay_on_one_line() {
+        let items: Vec<String> = (1..=5).map(|i| format!("item {i}")).collect();
+        assert_eq!(examples(&items[..2]), "item 1; item 2");
+        assert_eq!(examples(&items), "item 1; item 2; item 3; and 2 more");
+        assert_eq!(plural(1, "entry", "entries"), "1 entry");
+        assert_eq!(plural(9000, "entry", "entries"), "9000 entries");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::error::{Code, ImageError, Result};
 use super::registry::{self, RegistryOptions};
 use super::resolve::{Platform, ResolvedImage, resolve, resolve_manifest};
 use super::store::Store;
-use crate::config::Config;
+use crate::config::Loaded;
 use crate::reference::ImageRef;
 
 pub const LOCK_SCHEMA: &str = "https://sealkit.dev/schemas/lock/v1";
@@ -74,83 +74,101 @@ impl Lock {
     }
 }
 
-/// Every image reference of a configuration, in LinuxKit's order, de-duplicated.
-pub fn references(config: &Config) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |s: &str| {
-        if !out.iter().any(|o| o == s) {
-            out.push(s.to_owned());
+/// Every image reference of a configuration, in LinuxKit's order, each with the file that names
+/// it (relative `oci:`/`dir:` paths start at that file's folder), de-duplicated.
+pub fn references(loaded: &Loaded) -> Vec<(String, PathBuf)> {
+    let config = &loaded.config;
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    let mut push = |text: &str, section: &str, index: usize| {
+        let base = folder_of(loaded.origins.file(section, index));
+        if !out.iter().any(|(t, b)| t == text && *b == base) {
+            out.push((text.to_owned(), base));
         }
     };
     if let Some(image) = config.kernel.as_ref().and_then(|k| k.image.as_ref()) {
-        push(&image.value);
+        push(&image.value, "kernel", 0);
     }
-    for init in config.init.iter().flatten() {
-        push(&init.value);
+    for (i, init) in config.init.iter().flatten().enumerate() {
+        push(&init.value, "init", i);
     }
-    for (_, list) in crate::config::validate::sections(config) {
-        for entry in list {
+    for (section, list) in crate::config::validate::sections(config) {
+        for (i, entry) in list.iter().enumerate() {
             if let Some(image) = &entry.value.image {
-                push(&image.value);
+                push(&image.value, section, i);
             }
         }
     }
-    for volume in config.volumes.iter().flatten() {
+    for (i, volume) in config.volumes.iter().flatten().enumerate() {
         if let Some(image) = &volume.value.image {
-            push(&image.value);
+            push(&image.value, "volumes", i);
         }
     }
     out
 }
 
-/// Resolves references for one configuration: local transports are imported, registry images
-/// come from the store (pulled when `pull` is set and they are missing), and a lock, when given,
-/// pins each one.
-pub struct Resolver<'a> {
-    pub store: &'a Store,
+/// The folder relative paths in `file` start at.
+pub fn folder_of(file: &Path) -> PathBuf {
+    file.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Resolves references: local transports are imported, registry images come from the store
+/// (pulled when `pull` is set and they are missing), and a lock, when given, pins each one.
+pub struct Resolver {
+    pub store: Store,
     pub platform: Platform,
     pub options: RegistryOptions,
-    /// The configuration file's folder: relative `oci:`/`dir:` paths start there.
-    pub base: PathBuf,
     pub lock: Option<Lock>,
     pub pull: bool,
 }
 
-impl Resolver<'_> {
-    pub fn resolve(&self, text: &str) -> Result<ResolvedImage> {
-        let reference: ImageRef = text
-            .parse()
-            .map_err(|e: super::ReferenceError| ImageError::invalid(Code::BadReference, text, e.message, e.hint))?;
+impl Resolver {
+    /// A resolver that pins images by the lock of `config` (`FILE.lock.json`) when it has one.
+    pub fn for_config(store: Store, platform: Platform, options: RegistryOptions, config: &Path) -> Result<Self> {
+        Ok(Resolver {
+            store,
+            platform,
+            options,
+            lock: Lock::read(&lock_path(config))?,
+            pull: false,
+        })
+    }
+
+    /// Resolves `text` as written in a configuration file in the folder `base`.
+    pub fn resolve(&self, text: &str, base: &Path) -> Result<ResolvedImage> {
+        let reference: ImageRef = text.parse().map_err(|e: crate::reference::ReferenceError| {
+            ImageError::invalid(Code::BadReference, text, e.message, e.hint)
+        })?;
         let pin = self.lock.as_ref().and_then(|l| l.images.get(text));
+        let store = &self.store;
         let resolved = match (&reference, pin) {
             // A pinned registry image is taken by digest, so a moved tag cannot change it.
             (ImageRef::Registry(r), Some(pin)) => {
                 let digest: Digest = pin.manifest.parse().map_err(|e: super::digest::BadDigest| {
                     ImageError::invalid(Code::Lock, text, e.to_string(), "run sealkit lock again")
                 })?;
-                match resolve_manifest(self.store, text, &digest, &self.platform)? {
+                match resolve_manifest(store, text, &digest, &self.platform)? {
                     Some(image) => image,
                     None if self.pull => registry::pull(
-                        self.store,
+                        store,
                         &r.clone_with_digest(pin.manifest.clone()),
                         &self.platform,
                         &self.options,
                     )?,
                     None => {
-                        return Err(self.store.not_found(
+                        return Err(store.not_found(
                             &format!("{text} ({})", pin.manifest),
                             &format!("pull it (sealkit image pull {}@{})", r.whole(), pin.manifest),
                         ));
                     }
                 }
             }
-            (ImageRef::Registry(r), None) => match resolve(self.store, &reference, &self.platform, &self.base) {
+            (ImageRef::Registry(r), None) => match resolve(store, &reference, &self.platform, base) {
                 Err(ImageError::NotFound { .. }) if self.pull => {
-                    registry::pull(self.store, r, &self.platform, &self.options)?
+                    registry::pull(store, r, &self.platform, &self.options)?
                 }
                 other => other?,
             },
-            _ => resolve(self.store, &reference, &self.platform, &self.base)?,
+            _ => resolve(store, &reference, &self.platform, base)?,
         };
         if let Some(pin) = pin
             && pin.manifest != resolved.manifest_digest.to_string()
@@ -168,11 +186,11 @@ impl Resolver<'_> {
         Ok(resolved)
     }
 
-    /// Pins every reference of `config`.
-    pub fn lock(&self, config: &Config) -> Result<Lock> {
+    /// Pins every reference of `loaded`.
+    pub fn lock(&self, loaded: &Loaded) -> Result<Lock> {
         let mut images = BTreeMap::new();
-        for text in references(config) {
-            let resolved = self.resolve(&text)?;
+        for (text, base) in references(loaded) {
+            let resolved = self.resolve(&text, &base)?;
             let normalised = text
                 .parse::<ImageRef>()
                 .map(|r| r.to_string())

@@ -11,6 +11,7 @@ pub mod registry;
 pub mod resolve;
 pub mod rootfs;
 pub mod store;
+pub mod tarball;
 pub mod tarstream;
 
 pub use crate::reference::{ImageRef, ReferenceError};

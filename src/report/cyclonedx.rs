@@ -64,6 +64,7 @@ fn container(bom_ref: &str, c: &ComponentSbom) -> Value {
     }
     // The SBOMs attached to the image (inside it or attested beside it) and how they compare.
     let attached: Vec<Value> = c
+        .facts
         .catalog
         .attached
         .iter()
@@ -91,13 +92,13 @@ pub fn document(input: &SbomInput) -> Value {
             top.insert(holder.clone());
         }
         let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
-        for p in &c.catalog.packages {
+        for p in &c.facts.catalog.packages {
             by_name
                 .entry(p.name.as_str())
                 .or_insert_with(|| package_id(p, &c.prefix));
         }
         let mut held = BTreeSet::new();
-        for p in &c.catalog.packages {
+        for p in &c.facts.catalog.packages {
             components.push(library(p, c));
             held.insert(package_id(p, &c.prefix));
             let depends: BTreeSet<String> = p

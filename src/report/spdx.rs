@@ -133,14 +133,19 @@ impl Builder<'_> {
         let packages: &[Package] = if self.list == List::Files {
             &[]
         } else {
-            &c.catalog.packages
+            &c.facts.catalog.packages
         };
         let present: BTreeMap<String, &std::path::PathBuf> = match packages {
             [] => BTreeMap::new(),
-            _ => c.rootfs.files().map(|(p, _)| (p.display().to_string(), p)).collect(),
+            _ => c
+                .facts
+                .rootfs
+                .files()
+                .map(|(p, _)| (p.display().to_string(), p))
+                .collect(),
         };
         let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
-        for p in &c.catalog.packages {
+        for p in &c.facts.catalog.packages {
             by_name
                 .entry(p.name.as_str())
                 .or_insert_with(|| package_id(p, &c.prefix));
@@ -177,7 +182,7 @@ impl Builder<'_> {
             });
             let contained: Vec<&String> = p.files.iter().filter(|f| present.contains_key(*f)).collect();
             if self.list == List::Packages
-                && let Some(code) = verification_code(contained.iter().filter_map(|f| c.sha1.get(present[*f])))
+                && let Some(code) = verification_code(contained.iter().filter_map(|f| c.facts.sha1.get(present[*f])))
             {
                 pkg["filesAnalyzed"] = Value::from(true);
                 pkg["packageVerificationCode"] = json!({"packageVerificationCodeValue": code});
@@ -198,8 +203,8 @@ impl Builder<'_> {
         }
         let mut unowned_sums = Vec::new();
         // The SHA-1s are keyed by the same paths in the same order: read them alongside.
-        let mut sha1s = c.sha1.iter().peekable();
-        for (path, entry) in c.rootfs.files() {
+        let mut sha1s = c.facts.sha1.iter().peekable();
+        for (path, entry) in c.facts.rootfs.files() {
             while sha1s.next_if(|(p, _)| *p < path).is_some() {}
             let sha1 = sha1s.next_if(|(p, _)| *p == path).map(|(_, s)| s);
             let name = format!("{}{}", c.prefix, path.display());
@@ -263,6 +268,7 @@ fn image_package(id: &str, name: &str, version: &str, digest_hex: Option<&str>, 
 /// compare with the catalogers, as SPDX annotations of the image's package.
 fn annotate_attached(package: &mut Value, c: &ComponentSbom, created: &str) {
     let annotations: Vec<Value> = c
+        .facts
         .catalog
         .attached
         .iter()
@@ -442,9 +448,10 @@ mod tests {
     use super::*;
     use crate::image::rootfs::{ContentRef, Entry, Kind};
     use crate::image::{Digest, Rootfs};
+    use crate::inspect::ComponentFacts;
     use crate::inspect::sbom::Catalog;
 
-    fn component(prefix: &str, files: &[&str]) -> ComponentSbom {
+    fn facts(files: &[&str]) -> ComponentFacts {
         let mut rootfs = Rootfs::default();
         let mut sha1 = BTreeMap::new();
         for (i, f) in files.iter().enumerate() {
@@ -467,12 +474,20 @@ mod tests {
             rootfs.entries.insert(PathBuf::from(f), entry);
             sha1.insert(PathBuf::from(f), format!("{i:040}"));
         }
+        ComponentFacts {
+            rootfs,
+            binaries: Vec::new(),
+            catalog: Catalog::default(),
+            sha1,
+            files: Default::default(),
+        }
+    }
+
+    fn component<'a>(prefix: &str, facts: &'a ComponentFacts) -> ComponentSbom<'a> {
         ComponentSbom {
             name: format!("example/{}", prefix.trim_end_matches('/')),
             manifest: Digest::of(prefix.as_bytes()),
-            catalog: Catalog::default(),
-            rootfs,
-            sha1,
+            facts,
             prefix: prefix.to_owned(),
             supplier: Some("example".into()),
         }
@@ -482,13 +497,15 @@ mod tests {
     /// one image and for an OS image whose components share a path.
     #[test]
     fn streamed_and_built_documents_agree() {
+        let (a_b, a, a_c, none) = (
+            facts(&["etc/a", "usr/b"]),
+            facts(&["etc/a"]),
+            facts(&["etc/a", "etc/c"]),
+            facts(&[]),
+        );
         for components in [
-            vec![component("", &["etc/a", "usr/b"])],
-            vec![
-                component("", &["etc/a"]),
-                component("", &["etc/a", "etc/c"]),
-                component("x/", &[]),
-            ],
+            vec![component("", &a_b)],
+            vec![component("", &a), component("", &a_c), component("x/", &none)],
         ] {
             let input = SbomInput {
                 name: "example",

@@ -82,6 +82,9 @@ pub struct Catalog {
     pub problems: Vec<Problem>,
 }
 
+/// Files larger than this are not read by the catalogers (a status file is a few MiB).
+pub const CATALOG_FILE_LIMIT: u64 = 64 << 20;
+
 /// Parses a collected file as JSON; on failure records the problem `{what}: {error}` with the
 /// file and line.
 pub fn parse_json(file: &str, bytes: &[u8], what: &str, problems: &mut Vec<Problem>) -> Option<serde_json::Value> {
