@@ -158,6 +158,14 @@ fn layers_written_by_umoci_insert_are_read() {
         .map(|b| b["path"].as_str().unwrap())
         .collect();
     assert_eq!(paths, ["usr/bin/true"]);
+    // The evidence carries each layer's facts, for a policy to warn on.
+    let layer_facts: Vec<&serde_json::Value> = scan["components"][0]["image"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["facts"])
+        .collect();
+    assert_eq!(layer_facts, facts.iter().map(|l| &l["facts"]).collect::<Vec<_>>());
     let sbom = common::sbom_json(&store, "example/umoci:1");
     let packages: Vec<&str> = sbom["packages"]
         .as_array()
@@ -216,6 +224,28 @@ fn error_texts() {
         format!(
             "error[corrupt-layer]: {prefix}: etc/passwd: the layer ends inside this entry's data (10 of its 30 bytes)\n  \
              hint: the layer is corrupt or truncated: import or pull the image again, or rebuild it\n"
+        )
+    );
+    // Cut inside the second header: its name field is there (100 bytes), so it is named.
+    let mut cut = layer(&[E::Dir("etc/", 0o755), E::File("etc/passwd", 0o644, passwd)]);
+    cut.truncate(512 + 120);
+    let (text, prefix) = case("cut-header", &[cut], None);
+    assert_eq!(
+        text,
+        format!(
+            "error[corrupt-layer]: {prefix}: etc/passwd: the layer ends inside this entry's header (120 of its 512 \
+             bytes)\n  hint: the layer is corrupt or truncated: import or pull the image again, or rebuild it\n"
+        )
+    );
+    // Cut before its name field is whole: the entry before it is named instead.
+    let mut cut = layer(&[E::Dir("etc/", 0o755), E::File("etc/passwd", 0o644, passwd)]);
+    cut.truncate(512 + 40);
+    let (text, prefix) = case("cut-name", &[cut], None);
+    assert_eq!(
+        text,
+        format!(
+            "error[corrupt-layer]: {prefix}: the layer ends inside the header of the entry after etc/ (40 of its 512 \
+             bytes)\n  hint: the layer is corrupt or truncated: import or pull the image again, or rebuild it\n"
         )
     );
     let (text, prefix) = case("escape", &[layer(&[E::File("../escape", 0o644, b"x")])], None);
