@@ -199,6 +199,12 @@ impl<R: Read> TarStream<R> {
         }
     }
 
+    /// Bytes read from the archive so far: right after [`TarStream::next_member`], where the
+    /// member's data starts (the build finds a module's bytes in its kernel.tar so).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// How the archive ended, once [`TarStream::next_member`] has returned `None`.
     pub fn ending(&self) -> Option<Ending> {
         self.ending
@@ -243,8 +249,10 @@ impl<R: Read> TarStream<R> {
         let current = std::mem::take(&mut self.current);
         let (size, left) = (self.size, self.left);
         self.left = 0;
-        if self.skip(left, &current)? < left {
-            return Err(truncated_data(current, size, left));
+        let skipped = self.skip(left, &current)?;
+        if skipped < left {
+            // What is missing is what the skip did not find, not all it was asked to skip.
+            return Err(truncated_data(current, size, left - skipped));
         }
         if self.ordinal > 0 {
             let pad = padding(size);
@@ -1151,6 +1159,16 @@ mod tests {
                 (Code::CorruptLayer, entry.to_string(), *message),
                 "cut at {at}"
             );
+            // The same when the data is skipped rather than read (the build's kernel.tar).
+            let mut tar = TarStream::new(&bytes[..*at]);
+            let e = loop {
+                match tar.next_member() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("cut at {at}: accepted"),
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(e.message, *message, "cut at {at}, skipping");
         }
         let mut pax_only = archive();
         pax(&mut pax_only, &[("path", b"after")]);
