@@ -19,7 +19,7 @@ use crate::image::ResolvedImage;
 use crate::image::rootfs::LayerFact;
 use crate::inspect::ComponentFacts;
 use crate::inspect::hardening::{Privileges, RootfsFacts, privileges};
-use crate::inspect::sbom::{Distro, Package, Problem, attached::AttachedSbom};
+use crate::inspect::sbom::{Distro, Package, Problem, catalog::attached::AttachedSbom};
 use crate::inspect::scan::BinaryReport;
 use crate::plan::{ImageUse, Plan};
 use crate::reference::ImageRef;
