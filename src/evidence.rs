@@ -16,6 +16,7 @@ use crate::config::model::{File as FileSpec, S};
 use crate::effective::Component;
 use crate::effective::oci::{RuntimeJson, Spec};
 use crate::image::ResolvedImage;
+use crate::image::rootfs::LayerFact;
 use crate::inspect::ComponentFacts;
 use crate::inspect::hardening::{Privileges, RootfsFacts, privileges};
 use crate::inspect::sbom::{Distro, Package, Problem, catalog::attached::AttachedSbom};
@@ -149,6 +150,9 @@ pub struct LayerEvidence {
     pub digest: String,
     pub media_type: String,
     pub size: u64,
+    /// How the layer was written, where that is unusual but accepted (e.g. `tar-footer-missing`:
+    /// umoci's layers end without the closing blocks); a policy may warn on it.
+    pub facts: Vec<LayerFact>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,7 +171,7 @@ fn tool() -> Tool {
     }
 }
 
-fn image_evidence<'a>(reference: &'a str, image: &ResolvedImage) -> ImageEvidence<'a> {
+fn image_evidence<'a>(reference: &'a str, image: &ResolvedImage, facts: &ComponentFacts) -> ImageEvidence<'a> {
     ImageEvidence {
         reference,
         manifest: image.manifest_digest.to_string(),
@@ -176,10 +180,13 @@ fn image_evidence<'a>(reference: &'a str, image: &ResolvedImage) -> ImageEvidenc
         layers: image
             .layers()
             .iter()
-            .map(|l| LayerEvidence {
+            .enumerate()
+            .map(|(i, l)| LayerEvidence {
                 digest: l.digest().to_string(),
                 media_type: l.media_type().to_string(),
                 size: l.size(),
+                // Flattening reads every layer in order, one record each.
+                facts: facts.rootfs.layers.get(i).map(|f| f.facts.clone()).unwrap_or_default(),
             })
             .collect(),
         labels: image.labels(),
@@ -224,7 +231,7 @@ pub fn of_image<'a>(reference: &'a str, image: &ResolvedImage, facts: &'a Compon
             "image",
             reference.to_owned(),
             String::new(),
-            image_evidence(reference, image),
+            image_evidence(reference, image, facts),
             facts,
         )],
         kernel: None,
@@ -262,7 +269,7 @@ pub fn of_os_image<'a>(
             role,
             image.reference.clone(),
             image.location.clone(),
-            image_evidence(&image.reference, &image.image),
+            image_evidence(&image.reference, &image.image, facts),
             facts,
         ));
     }
@@ -274,7 +281,7 @@ pub fn of_os_image<'a>(
             role_of(container.section),
             container.name.clone(),
             format!("{}[{}]", container.section, container.index),
-            image_evidence(&container.image, &image.image),
+            image_evidence(&container.image, &image.image, facts),
             facts,
         );
         part.runtime = Some(Runtime {

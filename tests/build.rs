@@ -1171,3 +1171,67 @@ fn a_killed_build_leaves_nothing_that_fails_the_next() {
     tar(&out, "after", true);
     assert_eq!(listing(&out), ["after.tar", "beside.tar"]);
 }
+
+/// The kernel's module tarball is read by the same rules as every layer: one that ends right
+/// after its last member (as umoci writes tars) is unpacked, and a NUL in a member's name — which
+/// the initrd's readers would stop at — is refused, naming the tarball and the member.
+#[test]
+fn kernel_modules_are_read_as_layers_are() {
+    let kernel = |dir: &Path, modules: &[u8]| {
+        layout(
+            dir,
+            &[layer(&[
+                E::File("kernel", 0o644, b"bzImage"),
+                E::File("kernel.tar", 0o644, modules),
+            ])],
+            true,
+        )
+    };
+    let yaml = |image: &str| format!("kernel:\n  image: \"{image}\"\n  cmdline: \"console=ttyS0\"\n");
+
+    let modules = layer(&[E::File("lib/modules/6.0.0/foo.ko", 0o644, b"module")]);
+    // One header, then the data: cut right after it, without the padding and the closing blocks.
+    assert_eq!(&modules[512..518], b"module");
+    let footerless = &modules[..512 + 6];
+    let tmp = tempfile::tempdir().unwrap();
+    let image = kernel(&tmp.path().join("image"), footerless);
+    let a = hostile(tmp.path(), &yaml(&image));
+    assert!(a.get_output().status.success(), "{}", stderr(&a));
+    let list = members(&std::fs::read(tmp.path().join("out/x.tar")).unwrap());
+    let (_, ko) = list
+        .iter()
+        .find(|(n, _)| n == "lib/modules/6.0.0/foo.ko")
+        .expect("the module is unpacked");
+    assert_eq!(ko.data, b"module");
+
+    // Cut inside the module's data: an error naming the member, with no empty segment.
+    let tmp = tempfile::tempdir().unwrap();
+    let image = kernel(&tmp.path().join("image"), &modules[..512 + 3]);
+    let a = hostile(tmp.path(), &yaml(&image));
+    assert_eq!(a.get_output().status.code(), Some(2), "{}", stderr(&a));
+    assert!(
+        stderr(&a).contains(
+            ": kernel.tar: lib/modules/6.0.0/foo.ko: the layer ends inside this entry's data (3 of its 6 bytes)"
+        ),
+        "{}",
+        stderr(&a)
+    );
+    assert!(!stderr(&a).contains(": :"), "{}", stderr(&a));
+
+    let hidden = layer(&[
+        E::File("lib/modules/6.0.0/foo.ko", 0o644, b"module"),
+        E::Pax(&[("path", b"lib/modules/6.0.0/foo.ko\0hidden")]),
+        E::File("placeholder", 0o644, b"other"),
+    ]);
+    let tmp = tempfile::tempdir().unwrap();
+    let image = kernel(&tmp.path().join("image"), &hidden);
+    let a = hostile(tmp.path(), &yaml(&image));
+    assert_eq!(a.get_output().status.code(), Some(2), "{}", stderr(&a));
+    assert!(
+        stderr(&a).starts_with("error[bad-image-content]: ")
+            && stderr(&a).contains(": kernel.tar: lib/modules/6.0.0/foo.ko\\0hidden: ")
+            && stderr(&a).contains("its name holds a NUL byte"),
+        "{}",
+        stderr(&a)
+    );
+}

@@ -339,7 +339,7 @@ fn corrupt_streams_and_blobs_are_refused() {
         .args(["inspect", "--files", &reference])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("but the config's diff_id is"));
+        .stderr(predicate::str::contains("but the image's config says diff_id"));
 
     // A stream that is corrupt as published (its digest matches the truncated bytes).
     let dir = tmp.path().join("cut");

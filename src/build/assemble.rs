@@ -18,6 +18,7 @@ use crate::effective::oci::to_go_json;
 use crate::effective::{VOLUMES_DIR, allocate_ids, numeric_id};
 use crate::image::Rootfs;
 use crate::image::rootfs::{ContentRef, Entry, Kind};
+use crate::image::tarstream::{self, MemberKind, TarStream};
 
 use super::spool::Spool;
 use super::tree::{Content, Node, NodeKind, Origin, Tree};
@@ -471,41 +472,49 @@ fn add_tar_members(
     };
     let bad = |path: &str, message: String| BuildError::Input {
         code: Code::BadImageContent,
-        what: format!("{what}: kernel.tar: {path}"),
+        // No empty segment when no member is known (`kernel.tar: : …`).
+        what: if path.is_empty() {
+            format!("{what}: kernel.tar")
+        } else {
+            format!("{what}: kernel.tar: {path}")
+        },
         message,
         hint: "rebuild the kernel image: its module tarball is corrupt or hostile".into(),
     };
     let reader = spool
         .read(tarball)
         .map_err(|e| bad("", format!("cannot read it back: {e}")))?;
-    let mut archive = tar::Archive::new(reader);
+    // The layers' reader, so that the modules are read by the same rules as every layer: no NUL
+    // in names, names within Linux's limits, a tar ending early accepted only after a whole member.
+    let mut tar = TarStream::new(reader);
     let mut contents: BTreeMap<String, Content> = BTreeMap::new();
-    for entry in archive.entries().map_err(|e| bad("", e.to_string()))? {
-        let mut entry = entry.map_err(|e| bad("", format!("corrupt or truncated: {e}")))?;
-        let raw = entry.path().map_err(|e| bad("", e.to_string()))?.into_owned();
-        let Some(clean) = crate::image::resolve::clean_member_path(&raw).filter(|_| !raw.is_absolute()) else {
-            return Err(bad(&raw.display().to_string(), "the member leaves the root".into()));
+    while let Some(member) = tar
+        .next_member()
+        .map_err(|e| bad(&tarstream::shown(&e.entry), e.message))?
+    {
+        let raw = &member.name;
+        let Some(clean) = crate::image::resolve::clean_member_path(raw).filter(|_| !raw.is_absolute()) else {
+            return Err(bad(&tarstream::shown(raw), "the member leaves the root".into()));
         };
         let path = utf8(&clean, origin)?.to_owned();
         if path.is_empty() {
             continue;
         }
-        let header = entry.header().clone();
-        let mode = header.mode().map_err(|e| bad(&path, e.to_string()))? & 0o7777;
         let link = || -> Result<String, BuildError> {
-            entry_link(&header).ok_or_else(|| bad(&path, "a link without a target".into()))
+            let target = member.link.as_ref().filter(|l| !l.as_os_str().is_empty());
+            let target = target.ok_or_else(|| bad(&path, "a link without a target".into()))?;
+            Ok(utf8(target, origin)?.to_owned())
         };
-        let kind = match header.entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let content = Spool::content(base + entry.raw_file_position(), entry.size());
+        let kind = match member.kind {
+            MemberKind::Regular => {
+                let content = Spool::content(base + tar.offset(), member.size);
                 contents.insert(path.clone(), content.clone());
                 NodeKind::File(content)
             }
-            tar::EntryType::Directory => NodeKind::Dir,
-            tar::EntryType::Symlink => NodeKind::Symlink(link()?),
-            tar::EntryType::Link => {
-                let target = link()?;
-                let target = clean_path(&target);
+            MemberKind::Dir => NodeKind::Dir,
+            MemberKind::Symlink => NodeKind::Symlink(link()?),
+            MemberKind::HardLink => {
+                let target = clean_path(&link()?);
                 NodeKind::File(contents.get(&target).cloned().ok_or_else(|| {
                     bad(
                         &path,
@@ -513,30 +522,25 @@ fn add_tar_members(
                     )
                 })?)
             }
-            other => return Err(bad(&path, format!("unsupported entry type {other:?}"))),
+            MemberKind::Char | MemberKind::Block | MemberKind::Fifo => {
+                return Err(bad(
+                    &path,
+                    "a device or FIFO: a module tarball holds files, folders and links only".into(),
+                ));
+            }
         };
-        // Drain the member so the next header is found (the bytes are read from the spool later).
-        std::io::copy(&mut entry, &mut std::io::sink()).map_err(|e| bad(&path, e.to_string()))?;
         let node = Node {
             kind,
-            mode,
-            uid: header.uid().unwrap_or(0),
-            gid: header.gid().unwrap_or(0),
-            mtime: header.mtime().unwrap_or(0),
-            xattrs: BTreeMap::new(),
+            mode: member.mode & 0o7777,
+            uid: member.uid,
+            gid: member.gid,
+            mtime: member.mtime,
+            xattrs: Default::default(),
             origin: origin.clone(),
         };
         tree.insert(&path, node)?;
     }
     Ok(())
-}
-
-fn entry_link(header: &tar::Header) -> Option<String> {
-    header
-        .link_name()
-        .ok()
-        .flatten()
-        .map(|l| l.to_string_lossy().into_owned())
 }
 
 fn clean_path(path: &str) -> String {

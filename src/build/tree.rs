@@ -76,7 +76,8 @@ pub struct Node {
     pub uid: u64,
     pub gid: u64,
     pub mtime: u64,
-    pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// Shared by the hard links of one file, as in the flattened view.
+    pub xattrs: std::sync::Arc<BTreeMap<String, Vec<u8>>>,
     pub origin: Origin,
 }
 
@@ -90,7 +91,7 @@ impl Node {
             gid: 0,
             // Clamped to SOURCE_DATE_EPOCH when placed: made entries carry the build time.
             mtime: u64::MAX,
-            xattrs: BTreeMap::new(),
+            xattrs: Default::default(),
             origin: origin.clone(),
         }
     }
@@ -191,7 +192,7 @@ impl Tree {
                 None => {
                     let mut dir = template.clone();
                     dir.kind = NodeKind::Dir;
-                    dir.xattrs.clear();
+                    dir.xattrs = Default::default();
                     dir.mtime = self.epoch;
                     self.nodes.insert(parent.to_owned(), dir);
                 }

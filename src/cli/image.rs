@@ -31,7 +31,8 @@ enum ImageCommand {
     Inspect {
         #[arg(value_name = "REF")]
         reference: String,
-        /// Also list every file of the flattened filesystem
+        /// Also list every file of the flattened filesystem, and the facts of each layer
+        /// (`layer_facts`: how it was written, e.g. `tar-footer-missing`)
         #[arg(long)]
         files: bool,
     },
@@ -111,6 +112,7 @@ pub fn run(args: &ImageArgs) -> Outcome {
             if *files {
                 let rootfs = Rootfs::flatten(&store, &resolved)?;
                 doc["files"] = serde_json::to_value(&rootfs.entries).map_err(json_error)?;
+                doc["layer_facts"] = serde_json::to_value(&rootfs.layers).map_err(json_error)?;
             }
             print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?)
         }

@@ -9,6 +9,7 @@ use super::resolve::ResolvedImage;
 use super::rootfs::{ContentRef, Entry, Kind, LayerCtx, Rootfs, open_layer};
 use super::store::Store;
 use super::tarball::{self, EntryKind};
+use super::tarstream::TarStream;
 
 /// Writes the flattened filesystem as one tar (what `crane export` does): folders, links and
 /// devices first in path order, then regular files in the order the layers hold their content,
@@ -53,25 +54,19 @@ pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl i
         if !by_content.keys().any(|c| c.layer == layer) {
             continue;
         }
-        let ctx = LayerCtx {
-            image: what,
-            layer: image.layers()[layer].digest().to_string(),
-        };
-        let mut stream = open_layer(store, image, layer)?;
-        let mut archive = tar::Archive::new(&mut stream);
-        let entries = archive.entries().map_err(|e| ctx.corrupt("", e.to_string()))?;
-        for (ordinal, entry) in entries.enumerate() {
-            let entry = entry.map_err(|e| ctx.corrupt("", e.to_string()))?;
+        let ctx = LayerCtx::of(image, layer);
+        let mut tar = TarStream::new(open_layer(store, image, layer)?);
+        while let Some(member) = tar.next_member().map_err(|e| ctx.tar(e))? {
             let Some(paths) = by_content.get(&ContentRef {
                 layer,
-                ordinal: ordinal as u64,
+                ordinal: member.ordinal,
             }) else {
                 continue;
             };
             let first = paths[0];
             let e = &rootfs.entries[first];
             writer
-                .append(&header(first, EntryKind::File { size: e.size }, e), entry)
+                .append(&header(first, EntryKind::File { size: e.size }, e), &mut tar)
                 .map_err(write_err)?;
             for other in &paths[1..] {
                 writer

@@ -12,6 +12,7 @@ pub mod resolve;
 pub mod rootfs;
 pub mod store;
 pub mod tarball;
+pub mod tarstream;
 
 pub use crate::reference::{ImageRef, ReferenceError};
 pub use digest::Digest;

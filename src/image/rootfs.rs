@@ -5,22 +5,32 @@
 //!
 //! Hostile layers are refused, naming the image, layer and path: entries that climb out of the
 //! root, absolute names, symlinks whose relative target leaves the root, entries written through
-//! a symlinked parent, hard links to missing targets, duplicate entries, symlink loops, corrupt
-//! or truncated streams, layers that do not hash to the config's diff_id, and decompression
-//! bombs.
+//! a symlinked parent, hard links to missing targets, duplicate entries and whiteouts, whiteouts
+//! of what the same layer wrote, symlink loops, corrupt or truncated streams (`tarstream`),
+//! layers that do not hash to the config's diff_id, and decompression bombs.
+//!
+//! Work and memory are bounded whatever the layers hold: every entry the view takes in is
+//! counted against [`MAX_ENTRIES`] and [`MAX_METADATA_BYTES`]; each map operation touches the
+//! entries it concerns only (a whiteout walks the subtree it removes, a new path looks up its
+//! missing parents only, since every entry's ancestors are folders of the view); and the symlink
+//! check walks at most [`MAX_LINK_WALK_BYTES`] of names.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::ops::Bound;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
-use oci_spec::image::{Descriptor, MediaType};
+use oci_spec::image::MediaType;
 use serde::Serialize;
 
 use super::digest::{Digest, HashingWriter};
 use super::error::{Code, ImageError, Result};
 use super::resolve::{ResolvedImage, clean_member_path};
 use super::store::Store;
+use super::tarstream::{self, CORRUPT, HOSTILE, MemberKind, TarError, TarStream};
 
 /// Decompressed bytes allowed per compressed byte, beyond [`BOMB_FLOOR`]: real layers compress
 /// 2–10×; a layer of zeros compresses 1000×.
@@ -28,6 +38,16 @@ pub const BOMB_RATIO: u64 = 100;
 pub const BOMB_FLOOR: u64 = 256 << 20;
 /// Symlinks followed while resolving one path before it counts as a loop (Linux's MAXSYMLINKS).
 pub const MAX_SYMLINK_HOPS: usize = 40;
+/// Entries the flattened view may take in, counting each layer's entries (a path written by
+/// three layers counts three times) and the folders their paths imply: a real image takes in
+/// tens or hundreds of thousands.
+pub const MAX_ENTRIES: u64 = 2_000_000;
+/// Bytes of paths, link targets and extended attributes the view may take in, counted the same
+/// way (attributes shared by hard links count once).
+pub const MAX_METADATA_BYTES: u64 = 512 << 20;
+/// Bytes of path names looked up while checking every symlink for loops, in all: a real image
+/// looks up a few MiB.
+pub const MAX_LINK_WALK_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -59,16 +79,74 @@ pub struct Entry {
     pub mtime: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<Digest>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// Extended attributes, shared by the hard links of one file rather than copied to each.
+    #[serde(skip_serializing_if = "no_xattrs")]
+    pub xattrs: Arc<BTreeMap<String, Vec<u8>>>,
     /// For regular files: where the content is (shared by hard links).
     #[serde(skip)]
     pub content: Option<ContentRef>,
-    /// The layer that last wrote this entry.
+    /// The layer that last wrote this entry (for a folder no layer wrote, the layer of the
+    /// entry whose path implied it).
     pub layer: usize,
     /// Another path of the same file, when this one was written as a hard link.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hardlink_of: Option<PathBuf>,
+}
+
+fn no_xattrs(xattrs: &Arc<BTreeMap<String, Vec<u8>>>) -> bool {
+    xattrs.is_empty()
+}
+
+impl Entry {
+    /// A folder that no entry describes but some entry's path needs, as image extraction makes
+    /// it: root-owned, 0755.
+    fn implied_dir(layer: usize) -> Entry {
+        Entry {
+            kind: Kind::Dir,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            mtime: 0,
+            sha256: None,
+            xattrs: Arc::default(),
+            content: None,
+            layer,
+            hardlink_of: None,
+        }
+    }
+}
+
+/// Something worth knowing about how a layer was written that is not an error: later stages
+/// (the evidence) carry it, and a policy may warn on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerFact {
+    /// The last entry's data is not padded to a whole 512-byte block (umoci ≤ 0.4.7 writes
+    /// layers so; Go's archive/tar, and so containerd and Docker, read them).
+    TarPaddingMissing,
+    /// The two zero blocks that close a tar archive are missing (umoci ≤ 0.4.7).
+    TarFooterMissing,
+}
+
+impl LayerFact {
+    fn of(ending: tarstream::Ending) -> Vec<LayerFact> {
+        let mut facts = Vec::new();
+        if ending.padding_missing {
+            facts.push(LayerFact::TarPaddingMissing);
+        }
+        if ending.footer_missing {
+            facts.push(LayerFact::TarFooterMissing);
+        }
+        facts
+    }
+}
+
+/// One layer of a flattened image: its digest and what was unusual about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerFacts {
+    pub digest: String,
+    pub facts: Vec<LayerFact>,
 }
 
 /// Extra work on every regular file while a layer is flattened, so that later stages need not
@@ -131,12 +209,13 @@ impl Tap for Tee<'_> {
     }
 }
 
-/// The flattened view: relative path → entry (the root itself is not listed).
+/// The flattened view: relative path → entry (the root itself is not listed). Every entry's
+/// ancestors are folders of the view.
 #[derive(Debug, Clone, Default)]
 pub struct Rootfs {
     pub entries: BTreeMap<PathBuf, Entry>,
-    /// Digest of each layer, in order, for messages and content streaming.
-    pub layers: Vec<Descriptor>,
+    /// Each layer, in order: its digest (for messages) and the facts about how it was written.
+    pub layers: Vec<LayerFacts>,
 }
 
 /// Names the image and layer in every error about one of its entries.
@@ -151,7 +230,7 @@ impl LayerCtx<'_> {
             code,
             image: self.image.to_owned(),
             layer: self.layer.clone(),
-            path: path.as_ref().display().to_string(),
+            path: tarstream::shown(path.as_ref()),
             message: message.into(),
             hint: hint.to_owned(),
         }
@@ -166,10 +245,12 @@ impl LayerCtx<'_> {
     pub fn corrupt(&self, path: impl AsRef<Path>, message: impl Into<String>) -> ImageError {
         self.err(Code::CorruptLayer, path, message, CORRUPT)
     }
-}
 
-const HOSTILE: &str = "the layer is hostile: rebuild the image from trusted sources";
-const CORRUPT: &str = "the layer is corrupt or truncated: import or pull the image again, or rebuild it";
+    /// The layer's tar stream could not be read.
+    pub fn tar(&self, e: TarError) -> ImageError {
+        self.err(e.code, &e.entry, e.message, e.hint)
+    }
+}
 
 /// Counts decompressed bytes and fails past a limit, so a bomb costs bounded time and no memory.
 pub struct Bounded<R> {
@@ -183,10 +264,15 @@ impl<R: Read> Read for Bounded<R> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
         if self.read > self.limit {
-            return Err(io::Error::other(format!(
-                "decompresses to more than {} bytes ({}× its compressed size): a decompression bomb",
-                self.limit, BOMB_RATIO
-            )));
+            // The kind tells a bomb from a corrupt stream (`tarstream::stream_error`).
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!(
+                    "the layer decompresses to more than {} bytes ({BOMB_RATIO}× its compressed size, \
+                     {BOMB_FLOOR} at least): a decompression bomb",
+                    self.limit
+                ),
+            ));
         }
         Ok(n)
     }
@@ -392,22 +478,23 @@ impl Drop for LayerStream {
 /// compressed blob's digest is verified when the stream ends.
 pub fn open_layer(store: &Store, image: &ResolvedImage, index: usize) -> Result<LayerStream> {
     let desc = &image.layers()[index];
+    let ctx = LayerCtx::of(image, index);
     let digest = Digest::try_from(desc.digest()).map_err(|e| {
-        ImageError::invalid(
+        ctx.err(
             Code::Unsupported,
-            &image.reference,
+            "",
             e.to_string(),
-            "only sha256 digests are supported",
+            "sealkit reads sha256 digests only: push or export the image with sha256 digests",
         )
     })?;
     let mut blob = io::BufReader::with_capacity(1 << 17, store.open_blob(&digest, Some(desc.size()))?);
     let head = io::BufRead::fill_buf(&mut blob)
         .map_err(|e| {
-            ImageError::invalid(
+            ctx.err(
                 Code::CorruptStore,
-                &image.reference,
-                format!("layer {digest}: {e}"),
-                CORRUPT,
+                "",
+                format!("reading the stored blob failed: {e}"),
+                "the store's copy is unreadable: import or pull the image again",
             )
         })?
         .to_vec();
@@ -416,14 +503,10 @@ pub fn open_layer(store: &Store, image: &ResolvedImage, index: usize) -> Result<
     let decoded: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(blob),
         Compression::Gzip => Box::new(super::gunzip::MultiGzDecoder::new(blob)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(blob).map_err(|e| {
-            ImageError::invalid(
-                Code::CorruptLayer,
-                &image.reference,
-                format!("layer {digest}: {e}"),
-                CORRUPT,
-            )
-        })?),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(blob)
+                .map_err(|e| ctx.corrupt("", format!("the zstd stream cannot be read: {e}")))?,
+        ),
     };
     let limit = desc.size().saturating_mul(BOMB_RATIO).max(BOMB_FLOOR);
     let reader = Bounded {
@@ -437,10 +520,10 @@ pub fn open_layer(store: &Store, image: &ResolvedImage, index: usize) -> Result<
         .name("sealkit-layer".into())
         .spawn(move || inflate_layer(reader, !plain, digest, full_tx, empty_rx))
         .map_err(|e| {
-            ImageError::invalid(
+            ctx.err(
                 Code::Io,
-                &image.reference,
-                format!("starting a thread to read layer {index} failed: {e}"),
+                "",
+                format!("starting a thread to read the layer failed: {e}"),
                 "the system is out of threads or memory: retry with fewer programs running",
             )
         })?;
@@ -455,6 +538,16 @@ pub fn open_layer(store: &Store, image: &ResolvedImage, index: usize) -> Result<
     })
 }
 
+impl<'a> LayerCtx<'a> {
+    /// Layer `index` of `image`.
+    pub fn of(image: &'a ResolvedImage, index: usize) -> Self {
+        LayerCtx {
+            image: &image.reference,
+            layer: image.layers()[index].digest().to_string(),
+        }
+    }
+}
+
 impl Rootfs {
     /// Applies the layers of `image` in order.
     pub fn flatten(store: &Store, image: &ResolvedImage) -> Result<Rootfs> {
@@ -463,113 +556,230 @@ impl Rootfs {
 
     /// As [`Rootfs::flatten`], showing every regular file's bytes to `tap` on the way.
     pub fn flatten_tapped(store: &Store, image: &ResolvedImage, tap: &mut dyn Tap) -> Result<Rootfs> {
-        let mut rootfs = Rootfs {
-            entries: BTreeMap::new(),
-            layers: image.layers().to_vec(),
-        };
-        let diff_ids = image.config.rootfs().diff_ids().clone();
+        let mut flat = Flattening::default();
+        let diff_ids = image.config.rootfs().diff_ids();
         for index in 0..image.layers().len() {
-            let ctx = LayerCtx {
-                image: &image.reference,
-                layer: image.layers()[index].digest().to_string(),
-            };
+            let ctx = LayerCtx::of(image, index);
             let mut stream = open_layer(store, image, index)?;
-            rootfs.apply_layer(&mut stream, index, &ctx, tap)?;
-            let diff_id = stream.finish().map_err(|e| ctx.corrupt("", e.to_string()))?;
-            if diff_ids.get(index).map(String::as_str) != Some(diff_id.to_string().as_str()) {
+            flat.apply_layer(&mut stream, index, &ctx, tap)?;
+            let diff_id = stream.finish().map_err(|e| ctx.tar(tarstream::stream_error(&e, "")))?;
+            let expected = diff_ids.get(index).map(String::as_str);
+            if expected != Some(diff_id.to_string().as_str()) {
                 return Err(ctx.err(
                     Code::DigestMismatch,
                     "",
                     format!(
-                        "uncompressed content hashes to {diff_id}, but the config's diff_id is {}",
-                        diff_ids.get(index).map_or("missing", String::as_str)
+                        "its uncompressed content hashes to {diff_id}, but the image's config says {}",
+                        expected.map_or_else(
+                            || "nothing (it lists fewer diff_ids than layers)".into(),
+                            |d| format!("diff_id {d}")
+                        )
                     ),
-                    "the image was tampered with or is corrupt",
+                    "the image was altered or damaged after it was built: import or pull it again from a source you \
+                     trust, or rebuild it",
                 ));
             }
         }
-        rootfs.check_symlink_loops(&image.reference)?;
-        Ok(rootfs)
+        flat.check_symlink_loops(&image.reference)?;
+        Ok(flat.rootfs)
     }
 
-    fn apply_layer(&mut self, stream: &mut impl Read, layer: usize, ctx: &LayerCtx, tap: &mut dyn Tap) -> Result<()> {
-        let mut archive = tar::Archive::new(stream);
-        let mut written: BTreeSet<PathBuf> = BTreeSet::new();
-        let entries = archive
-            .entries()
-            .map_err(|e| ctx.corrupt("", format!("not a tar stream: {e}")))?;
-        for (ordinal, entry) in entries.enumerate() {
-            let mut entry = entry.map_err(|e| ctx.corrupt("", format!("corrupt or truncated: {e}")))?;
-            let raw = entry
-                .path()
-                .map_err(|e| ctx.corrupt("", format!("unreadable entry name: {e}")))?
-                .into_owned();
-            if raw.is_absolute() {
-                return Err(ctx.hostile(&raw, "absolute entry name"));
+    /// Follows symlinks from `path` as the kernel would inside the root (`..` stops at `/`).
+    /// Returns the final path, or `None` if it dangles; a loop is an error.
+    pub fn resolve(&self, path: &Path) -> std::result::Result<Option<PathBuf>, String> {
+        let mut walk = Walk {
+            steps: 0,
+            bytes: 0,
+            limit: u64::MAX,
+        };
+        self.follow(PathBuf::new(), path, 0, &mut walk).map_err(|_| {
+            format!(
+                "{}: too many levels of symbolic links (more than {MAX_SYMLINK_HOPS}): a loop",
+                path.display()
+            )
+        })
+    }
+
+    /// Resolves `path` from the folder `current` (a path of the view without symlinks), having
+    /// followed `hops` symlinks already.
+    fn follow(
+        &self,
+        mut current: PathBuf,
+        path: &Path,
+        mut hops: usize,
+        walk: &mut Walk,
+    ) -> std::result::Result<Option<PathBuf>, Unresolved> {
+        let mut pending: Vec<Component> = path.components().rev().collect();
+        while let Some(component) = pending.pop() {
+            match component {
+                Component::RootDir => current = PathBuf::new(),
+                Component::ParentDir => {
+                    current.pop();
+                }
+                Component::Normal(name) => {
+                    current.push(name);
+                    walk.step(&current)?;
+                    match self.entries.get(&current).map(|e| &e.kind) {
+                        Some(Kind::Symlink { target }) => {
+                            hops += 1;
+                            if hops > MAX_SYMLINK_HOPS {
+                                return Err(Unresolved::Loop);
+                            }
+                            current.pop();
+                            pending.extend(Path::new(target).components().rev());
+                        }
+                        Some(_) => {}
+                        None => return Ok(None),
+                    }
+                }
+                Component::CurDir | Component::Prefix(_) => {}
             }
-            let Some(path) = clean_member_path(&raw) else {
-                return Err(ctx.hostile(&raw, "the entry climbs out of the root with `..`"));
+        }
+        Ok(Some(current))
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = (&PathBuf, &Entry)> {
+        self.entries.iter().filter(|(_, e)| e.kind == Kind::File)
+    }
+}
+
+/// Why a path could not be resolved.
+enum Unresolved {
+    Loop,
+    /// The walk's budget ran out.
+    Budget,
+}
+
+/// Path names looked up while resolving: how many, and their bytes against a limit.
+struct Walk {
+    steps: u64,
+    bytes: u64,
+    limit: u64,
+}
+
+impl Walk {
+    fn step(&mut self, looked_up: &Path) -> std::result::Result<(), Unresolved> {
+        self.steps += 1;
+        self.bytes += looked_up.as_os_str().len() as u64;
+        if self.bytes > self.limit {
+            return Err(Unresolved::Budget);
+        }
+        Ok(())
+    }
+}
+
+/// The bounds of one flattening: the constants above, smaller in tests.
+struct Limits {
+    entries: u64,
+    metadata_bytes: u64,
+    link_walk_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            entries: MAX_ENTRIES,
+            metadata_bytes: MAX_METADATA_BYTES,
+            link_walk_bytes: MAX_LINK_WALK_BYTES,
+        }
+    }
+}
+
+/// An image being flattened: the view, what it has taken in, and the work done.
+#[derive(Default)]
+struct Flattening {
+    rootfs: Rootfs,
+    limits: Limits,
+    /// Entries and bytes of metadata taken in (see [`MAX_ENTRIES`]).
+    entries_taken: u64,
+    bytes_taken: u64,
+    /// Map lookups, insertions and removals, and entries visited: the work the tests bound.
+    ops: u64,
+}
+
+/// Paths one layer wrote, and its whiteouts: neither may come twice, and a whiteout may not
+/// delete what the layer itself wrote.
+#[derive(Default)]
+struct LayerPaths {
+    written: BTreeSet<PathBuf>,
+    whiteouts: BTreeSet<PathBuf>,
+}
+
+/// The first path of `set` at or beneath `dir`, or strictly beneath it.
+fn first_within<'s>(set: &'s BTreeSet<PathBuf>, dir: &Path, strictly: bool) -> Option<&'s PathBuf> {
+    set.range::<Path, _>((Bound::Included(dir), Bound::Unbounded))
+        .find(|p| !(strictly && p.as_path() == dir))
+        .filter(|p| p.starts_with(dir))
+}
+
+impl Flattening {
+    /// Applies one layer's tar stream, and records what was unusual about it.
+    fn apply_layer(&mut self, stream: impl Read, layer: usize, ctx: &LayerCtx, tap: &mut dyn Tap) -> Result<()> {
+        let mut tar = TarStream::new(stream);
+        let mut paths = LayerPaths::default();
+        let mut buf = vec![0u8; 1 << 16];
+        while let Some(member) = tar.next_member().map_err(|e| ctx.tar(e))? {
+            let raw = &member.name;
+            if raw.is_absolute() {
+                return Err(ctx.hostile(raw, "absolute entry name"));
+            }
+            let Some(path) = clean_member_path(raw) else {
+                return Err(ctx.hostile(raw, "the entry climbs out of the root with `..`"));
             };
             if path.as_os_str().is_empty() {
                 continue; // "./" itself: the root's metadata is not part of the view
             }
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = path.file_name().map_or(&[][..], OsStr::as_bytes);
             let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            self.check_parents(&parent, ctx, &path)?;
-            if name == ".wh..wh..opq" {
-                // Opaque directory: hide everything lower layers put in it.
-                self.entries
-                    .retain(|p, e| !(p.starts_with(&parent) && p != &parent && e.layer < layer));
+            self.ensure_parents(&parent, layer, ctx, &path)?;
+            if let Some(hidden) = name.strip_prefix(b".wh.") {
+                let opaque = hidden == b".wh..opq";
+                if !paths.whiteouts.insert(path.clone()) {
+                    let what = if opaque { "opaque marker" } else { "whiteout" };
+                    return Err(ctx.hostile(&path, format!("the layer repeats this {what}")));
+                }
+                if opaque {
+                    self.opaque(&parent, &paths, ctx, &path)?;
+                } else {
+                    self.whiteout(&parent, hidden, &paths, ctx, &path)?;
+                }
                 continue;
             }
-            if let Some(hidden) = name.strip_prefix(".wh.") {
-                let target = parent.join(hidden);
-                self.remove_tree(&target, |e| e.layer < layer);
-                continue;
-            }
-            if !written.insert(path.clone()) {
+            if !paths.written.insert(path.clone()) {
                 return Err(ctx.hostile(&path, "the layer writes this path twice"));
             }
-            let xattrs = xattrs_of(&mut entry, ctx, &path)?;
-            let header = entry.header().clone();
-            let mode = header.mode().map_err(|e| ctx.hostile(&path, e.to_string()))? & 0o7777;
-            let uid = header.uid().map_err(|e| ctx.hostile(&path, e.to_string()))?;
-            let gid = header.gid().map_err(|e| ctx.hostile(&path, e.to_string()))?;
-            let mtime = header.mtime().unwrap_or(0);
-            let entry_type = header.entry_type();
+            let xattr_bytes: usize = member.xattrs.iter().map(|(k, v)| k.len() + v.len()).sum();
             let mut new = Entry {
                 kind: Kind::File,
-                mode,
-                uid,
-                gid,
+                mode: member.mode,
+                uid: member.uid,
+                gid: member.gid,
                 size: 0,
-                mtime,
+                mtime: member.mtime,
                 sha256: None,
-                xattrs,
+                xattrs: Arc::new(member.xattrs),
                 content: None,
                 layer,
                 hardlink_of: None,
             };
-            match entry_type {
-                tar::EntryType::Regular | tar::EntryType::Continuous => {
+            let mut bytes = path.as_os_str().len() + xattr_bytes;
+            match member.kind {
+                MemberKind::Regular => {
                     let at = ContentRef {
                         layer,
-                        ordinal: ordinal as u64,
+                        ordinal: member.ordinal,
                     };
-                    let watching = tap.begin(&path, entry.size(), at);
+                    let watching = tap.begin(&path, member.size, at);
                     let mut hasher = HashingWriter::new(io::sink());
-                    let mut buf = vec![0u8; 1 << 16];
                     loop {
-                        let n = entry
+                        let n = tar
                             .read(&mut buf)
-                            .map_err(|e| ctx.corrupt(&path, format!("reading the file failed: {e}")))?;
+                            .map_err(|e| ctx.tar(tarstream::data_error(e, &path)))?;
                         if n == 0 {
                             break;
                         }
-                        io::Write::write_all(&mut hasher, &buf[..n]).map_err(|e| ctx.hostile(&path, e.to_string()))?;
+                        // A sink never fails.
+                        let _ = io::Write::write_all(&mut hasher, &buf[..n]);
                         if watching {
                             tap.chunk(&buf[..n]);
                         }
@@ -582,11 +792,10 @@ impl Rootfs {
                     new.sha256 = Some(digest);
                     new.content = Some(at);
                 }
-                tar::EntryType::Directory => new.kind = Kind::Dir,
-                tar::EntryType::Symlink => {
-                    let target = entry
-                        .link_name()
-                        .map_err(|e| ctx.hostile(&path, e.to_string()))?
+                MemberKind::Dir => new.kind = Kind::Dir,
+                MemberKind::Symlink => {
+                    let target = member
+                        .link
                         .ok_or_else(|| ctx.hostile(&path, "symlink without a target"))?;
                     let target_text = target.to_string_lossy().into_owned();
                     if !target.is_absolute() && escapes(&parent, &target) {
@@ -594,186 +803,243 @@ impl Rootfs {
                             ctx.hostile(&path, format!("symlink target {target_text:?} climbs out of the root"))
                         );
                     }
+                    bytes += target_text.len();
                     new.kind = Kind::Symlink { target: target_text };
                 }
-                tar::EntryType::Link => {
-                    let target = entry
-                        .link_name()
-                        .map_err(|e| ctx.hostile(&path, e.to_string()))?
+                MemberKind::HardLink => {
+                    let target = member
+                        .link
                         .ok_or_else(|| ctx.hostile(&path, "hard link without a target"))?;
                     let Some(target) = clean_member_path(&target).filter(|t| !t.as_os_str().is_empty()) else {
-                        return Err(
-                            ctx.hostile(&path, format!("hard link target {} leaves the root", target.display()))
-                        );
-                    };
-                    let Some(existing) = self.entries.get(&target) else {
                         return Err(ctx.hostile(
                             &path,
-                            format!("hard link to {}, which does not exist", target.display()),
+                            format!("hard link target {} leaves the root", tarstream::shown(&target)),
+                        ));
+                    };
+                    self.ops += 1;
+                    let Some(existing) = self.rootfs.entries.get(&target) else {
+                        return Err(ctx.hostile(
+                            &path,
+                            format!("hard link to {}, which does not exist", tarstream::shown(&target)),
                         ));
                     };
                     if existing.kind == Kind::Dir {
-                        return Err(ctx.hostile(&path, format!("hard link to the directory {}", target.display())));
+                        return Err(ctx.hostile(
+                            &path,
+                            format!("hard link to the directory {}", tarstream::shown(&target)),
+                        ));
                     }
-                    // A hard link shares the inode: same content, mode and owner.
+                    bytes = path.as_os_str().len() + target.as_os_str().len();
+                    if let Kind::Symlink { target } = &existing.kind {
+                        bytes += target.len();
+                    }
+                    // A hard link shares the inode: same content, mode, owner and attributes.
                     new = Entry {
                         layer,
                         hardlink_of: Some(target),
                         ..existing.clone()
                     };
                 }
-                tar::EntryType::Char | tar::EntryType::Block => {
-                    let major = header.device_major().ok().flatten().unwrap_or(0);
-                    let minor = header.device_minor().ok().flatten().unwrap_or(0);
-                    new.kind = if entry_type == tar::EntryType::Char {
-                        Kind::Char { major, minor }
-                    } else {
-                        Kind::Block { major, minor }
-                    };
+                MemberKind::Char => {
+                    new.kind = Kind::Char {
+                        major: member.major,
+                        minor: member.minor,
+                    }
                 }
-                tar::EntryType::Fifo => new.kind = Kind::Fifo,
-                other => {
-                    return Err(ctx.err(
-                        Code::Unsupported,
-                        &path,
-                        format!("unsupported tar entry type {other:?}"),
-                        "layers hold files, folders, links, devices and fifos only",
-                    ));
+                MemberKind::Block => {
+                    new.kind = Kind::Block {
+                        major: member.major,
+                        minor: member.minor,
+                    }
+                }
+                MemberKind::Fifo => new.kind = Kind::Fifo,
+            }
+            self.take(ctx, &path, bytes)?;
+            self.insert(path, new);
+        }
+        let ending = tar.ending().unwrap_or_default();
+        self.rootfs.layers.push(LayerFacts {
+            digest: ctx.layer.clone(),
+            facts: LayerFact::of(ending),
+        });
+        Ok(())
+    }
+
+    /// Counts one more entry of `bytes` of metadata against the image's budget.
+    fn take(&mut self, ctx: &LayerCtx, path: &Path, bytes: usize) -> Result<()> {
+        self.entries_taken += 1;
+        self.bytes_taken += bytes as u64;
+        let over = if self.entries_taken > self.limits.entries {
+            format!("the image's layers hold more than {} entries", self.limits.entries)
+        } else if self.bytes_taken > self.limits.metadata_bytes {
+            format!(
+                "the image's layers hold more than {} bytes of names, link targets and attributes",
+                self.limits.metadata_bytes
+            )
+        } else {
+            return Ok(());
+        };
+        Err(ctx.err(
+            Code::LimitExceeded,
+            path,
+            format!("{over} (counting each layer's copy of a path, and the folders paths imply)"),
+            "sealkit flattens images within fixed bounds (docs/limits.md): split the image, or squash its layers",
+        ))
+    }
+
+    /// No ancestor of an entry may be a symlink (writing through it would land elsewhere), and
+    /// missing ancestors are created as root-owned 0755 folders, as image extraction does. Since
+    /// every entry's ancestors are folders, only the missing ones and the nearest present one
+    /// are looked up.
+    fn ensure_parents(&mut self, parent: &Path, layer: usize, ctx: &LayerCtx, path: &Path) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut dir = parent;
+        while !dir.as_os_str().is_empty() {
+            self.ops += 1;
+            match self.rootfs.entries.get(dir).map(|e| &e.kind) {
+                Some(Kind::Dir) => break,
+                Some(Kind::Symlink { .. }) => {
+                    return Err(ctx.hostile(path, format!("written through the symlink {}", dir.display())));
+                }
+                Some(_) => {
+                    return Err(ctx.hostile(path, format!("its parent {} is not a directory", dir.display())));
+                }
+                None => {
+                    missing.push(dir);
+                    dir = dir.parent().unwrap_or(Path::new(""));
                 }
             }
-            self.insert(path, new);
+        }
+        for dir in missing.into_iter().rev() {
+            self.take(ctx, path, dir.as_os_str().len())?;
+            self.ops += 1;
+            self.rootfs.entries.insert(dir.to_path_buf(), Entry::implied_dir(layer));
         }
         Ok(())
     }
 
-    /// No ancestor of an entry may be a symlink (writing through it would land elsewhere), and
-    /// missing ancestors are created as root-owned 0755 folders, as image extraction does.
-    fn check_parents(&mut self, parent: &Path, ctx: &LayerCtx, path: &Path) -> Result<()> {
-        let mut prefix = PathBuf::new();
-        for component in parent.components() {
-            prefix.push(component);
-            match self.entries.get(&prefix) {
-                Some(e) if matches!(e.kind, Kind::Symlink { .. }) => {
-                    return Err(ctx.hostile(path, format!("written through the symlink {}", prefix.display())));
-                }
-                Some(e) if e.kind != Kind::Dir => {
-                    return Err(ctx.hostile(path, format!("its parent {} is not a directory", prefix.display())));
-                }
-                Some(_) => {}
-                None => {
-                    self.entries.insert(
-                        prefix.clone(),
-                        Entry {
-                            kind: Kind::Dir,
-                            mode: 0o755,
-                            uid: 0,
-                            gid: 0,
-                            size: 0,
-                            mtime: 0,
-                            sha256: None,
-                            xattrs: BTreeMap::new(),
-                            content: None,
-                            layer: usize::MAX,
-                            hardlink_of: None,
-                        },
-                    );
-                }
-            }
+    /// `.wh.NAME`: removes NAME and everything below it, as lower layers left them.
+    fn whiteout(
+        &mut self,
+        parent: &Path,
+        hidden: &[u8],
+        paths: &LayerPaths,
+        ctx: &LayerCtx,
+        marker: &Path,
+    ) -> Result<()> {
+        if matches!(hidden, b"" | b"." | b"..") {
+            return Err(ctx.hostile(marker, "a whiteout that names no file in its folder"));
         }
+        let target = parent.join(OsStr::from_bytes(hidden));
+        if let Some(own) = first_within(&paths.written, &target, false) {
+            // Go's extractors would delete it; the OCI spec keeps it: readers disagree.
+            return Err(ctx.hostile(
+                marker,
+                format!(
+                    "the layer deletes {} after writing {}",
+                    target.display(),
+                    tarstream::shown(own)
+                ),
+            ));
+        }
+        self.remove_tree(&target, true);
+        Ok(())
+    }
+
+    /// `.wh..wh..opq`: hides everything lower layers put in the folder.
+    fn opaque(&mut self, dir: &Path, paths: &LayerPaths, ctx: &LayerCtx, marker: &Path) -> Result<()> {
+        if let Some(own) = first_within(&paths.written, dir, true) {
+            return Err(ctx.err(
+                Code::Unsupported,
+                marker,
+                format!(
+                    "the opaque marker comes after {}, which the same layer wrote in its folder",
+                    tarstream::shown(own)
+                ),
+                "write the marker right after its folder's own entry, as Docker, BuildKit and umoci do",
+            ));
+        }
+        self.remove_tree(dir, false);
         Ok(())
     }
 
     fn insert(&mut self, path: PathBuf, new: Entry) {
         // A directory over a directory keeps the children; anything else replaces the subtree.
-        let keep_children = new.kind == Kind::Dir && self.entries.get(&path).is_some_and(|e| e.kind == Kind::Dir);
+        self.ops += 1;
+        let keep_children =
+            new.kind == Kind::Dir && self.rootfs.entries.get(&path).is_some_and(|e| e.kind == Kind::Dir);
         if !keep_children {
-            self.remove_tree(&path, |_| true);
+            self.remove_tree(&path, true);
         }
-        self.entries.insert(path, new);
+        self.ops += 1;
+        self.rootfs.entries.insert(path, new);
     }
 
-    fn remove_tree(&mut self, path: &Path, which: impl Fn(&Entry) -> bool) {
+    /// Removes everything below `top`, and `top` itself if asked: the entries visited are the
+    /// entries removed.
+    fn remove_tree(&mut self, top: &Path, with_top: bool) {
         let doomed: Vec<PathBuf> = self
+            .rootfs
             .entries
-            .range(path.to_path_buf()..)
-            .take_while(|(p, _)| p.starts_with(path))
-            .filter(|(_, e)| which(e))
+            .range::<Path, _>((Bound::Included(top), Bound::Unbounded))
+            .take_while(|(p, _)| p.starts_with(top))
+            .filter(|(p, _)| with_top || p.as_path() != top)
             .map(|(p, _)| p.clone())
             .collect();
+        self.ops += 1 + doomed.len() as u64;
         for p in doomed {
-            self.entries.remove(&p);
+            self.rootfs.entries.remove(&p);
         }
     }
 
-    /// Follows symlinks from `path` as the kernel would inside the root (`..` stops at `/`).
-    /// Returns the final path, or `None` if it dangles; a loop is an error.
-    pub fn resolve(&self, path: &Path) -> std::result::Result<Option<PathBuf>, String> {
-        let mut pending: Vec<PathBuf> = vec![path.to_path_buf()];
-        let mut hops = 0;
-        let mut current = PathBuf::new();
-        while let Some(next) = pending.pop() {
-            let mut components: Vec<_> = next.components().collect();
-            components.reverse();
-            while let Some(c) = components.pop() {
-                match c {
-                    std::path::Component::RootDir => current = PathBuf::new(),
-                    std::path::Component::ParentDir => {
-                        current.pop();
-                    }
-                    std::path::Component::Normal(n) => {
-                        let candidate = current.join(n);
-                        match self.entries.get(&candidate).map(|e| &e.kind) {
-                            Some(Kind::Symlink { target }) => {
-                                hops += 1;
-                                if hops > MAX_SYMLINK_HOPS {
-                                    return Err(format!(
-                                        "{}: too many levels of symbolic links (a loop)",
-                                        path.display()
-                                    ));
-                                }
-                                let rest: PathBuf = components.iter().rev().collect();
-                                let target = Path::new(target);
-                                if target.is_absolute() {
-                                    current = PathBuf::new();
-                                }
-                                pending.push(target.join(rest));
-                                break;
-                            }
-                            Some(_) => current = candidate,
-                            None => return Ok(None),
-                        }
-                    }
-                    _ => {}
+    /// Every symlink must resolve in [`MAX_SYMLINK_HOPS`] hops or dangle. Each is followed
+    /// from its own folder (a folder of the view: no symlink in it), all within one budget.
+    fn check_symlink_loops(&mut self, image: &str) -> Result<()> {
+        let mut walk = Walk {
+            steps: 0,
+            bytes: 0,
+            limit: self.limits.link_walk_bytes,
+        };
+        let rootfs = &self.rootfs;
+        for (path, entry) in &rootfs.entries {
+            let Kind::Symlink { target } = &entry.kind else {
+                continue;
+            };
+            let from = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let outcome = rootfs.follow(from, Path::new(target), 1, &mut walk);
+            let ctx = LayerCtx {
+                image,
+                layer: rootfs
+                    .layers
+                    .get(entry.layer)
+                    .map(|l| l.digest.clone())
+                    .unwrap_or_default(),
+            };
+            match outcome {
+                Ok(_) => {}
+                Err(Unresolved::Loop) => {
+                    return Err(ctx.err(
+                        Code::HostileLayer,
+                        path,
+                        format!("too many levels of symbolic links (more than {MAX_SYMLINK_HOPS}): a loop"),
+                        "fix the links so that each ends at a file or folder",
+                    ));
+                }
+                Err(Unresolved::Budget) => {
+                    return Err(ctx.err(
+                        Code::LimitExceeded,
+                        path,
+                        format!(
+                            "checking the image's symlinks for loops looks up more than {} bytes of path names",
+                            walk.limit
+                        ),
+                        "real images need a few MiB (docs/limits.md): rebuild the image with fewer or shorter symlinks",
+                    ));
                 }
             }
         }
-        Ok(Some(current))
-    }
-
-    fn check_symlink_loops(&self, image: &str) -> Result<()> {
-        for (path, entry) in &self.entries {
-            if matches!(entry.kind, Kind::Symlink { .. })
-                && let Err(message) = self.resolve(path)
-            {
-                return Err(ImageError::Layer {
-                    code: Code::HostileLayer,
-                    image: image.to_owned(),
-                    layer: self
-                        .layers
-                        .get(entry.layer)
-                        .map(|d| d.digest().to_string())
-                        .unwrap_or_default(),
-                    path: path.display().to_string(),
-                    message,
-                    hint: "fix the links so that each ends at a file or folder".into(),
-                });
-            }
-        }
+        self.ops += walk.steps;
         Ok(())
-    }
-
-    pub fn files(&self) -> impl Iterator<Item = (&PathBuf, &Entry)> {
-        self.entries.iter().filter(|(_, e)| e.kind == Kind::File)
     }
 }
 
@@ -795,28 +1061,48 @@ fn escapes(parent: &Path, target: &Path) -> bool {
     false
 }
 
-fn xattrs_of<R: Read>(entry: &mut tar::Entry<R>, ctx: &LayerCtx, path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let Some(extensions) = entry
-        .pax_extensions()
-        .map_err(|e| ctx.corrupt(path, format!("bad PAX header: {e}")))?
-    else {
-        return Ok(out);
-    };
-    for ext in extensions {
-        let ext = ext.map_err(|e| ctx.corrupt(path, format!("bad PAX record: {e}")))?;
-        if let Ok(key) = ext.key()
-            && let Some(name) = key.strip_prefix("SCHILY.xattr.")
-        {
-            out.insert(name.to_owned(), ext.value_bytes().to_vec());
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::tarstream::testing::*;
     use super::*;
+
+    /// Flattens layers given as tar bytes (no store, so no digests to check) within `limits`:
+    /// the view or the error, and the work done.
+    fn flatten_within(layers: &[Vec<u8>], limits: Limits) -> (Result<Rootfs>, u64) {
+        let mut flat = Flattening {
+            limits,
+            ..Flattening::default()
+        };
+        let mut apply = || -> Result<()> {
+            for (index, bytes) in layers.iter().enumerate() {
+                let ctx = LayerCtx {
+                    image: "test",
+                    layer: format!("sha256:{index}"),
+                };
+                flat.apply_layer(&bytes[..], index, &ctx, &mut NoTap)?;
+            }
+            flat.check_symlink_loops("test")
+        };
+        let outcome = apply();
+        (outcome.map(|()| std::mem::take(&mut flat.rootfs)), flat.ops)
+    }
+
+    fn flatten(layers: &[Vec<u8>]) -> (Result<Rootfs>, u64) {
+        flatten_within(layers, Limits::default())
+    }
+
+    fn refused(layers: &[Vec<u8>]) -> (&'static str, String) {
+        match flatten(layers).0 {
+            Ok(_) => panic!("accepted"),
+            Err(e) => (e.code(), e.to_string()),
+        }
+    }
+
+    /// A file at `name`, however long.
+    fn long_file(out: &mut Vec<u8>, name: &str) {
+        pax(out, &[("path", name.as_bytes())]);
+        file(out, "placeholder", b"");
+    }
 
     #[test]
     fn escaping_targets() {
@@ -824,5 +1110,261 @@ mod tests {
         assert!(!escapes(Path::new("usr/bin"), Path::new("../../etc")));
         assert!(escapes(Path::new("usr/bin"), Path::new("../../../etc")));
         assert!(escapes(Path::new(""), Path::new("../x")));
+    }
+
+    /// A 40,000-level path is refused from its name alone: no map is touched.
+    #[test]
+    fn a_deep_path_is_refused_before_any_work() {
+        let mut layer = Vec::new();
+        long_file(&mut layer, &("a/".repeat(40_000) + "f"));
+        let (outcome, ops) = flatten(&[layer]);
+        assert_eq!(outcome.unwrap_err().code(), Code::LimitExceeded.as_str());
+        assert_eq!(ops, 0);
+    }
+
+    /// Parents are looked up from the nearest: a thousand files 2,000 folders deep cost about
+    /// as much as the folders themselves, not a thousand times as much.
+    #[test]
+    fn parents_are_looked_up_once() {
+        let deep = "d/".repeat(2000);
+        let mut layer = Vec::new();
+        for i in 0..1000 {
+            long_file(&mut layer, &format!("{deep}f{i}"));
+        }
+        let (outcome, ops) = flatten(&[layer]);
+        let rootfs = outcome.unwrap();
+        assert_eq!(rootfs.entries.len(), 3000);
+        assert!(ops < 2 * 2000 + 10 * 1000, "{ops} operations");
+        let implied = &rootfs.entries[Path::new(&deep[..deep.len() - 1])];
+        assert_eq!((&implied.kind, implied.mode, implied.layer), (&Kind::Dir, 0o755, 0));
+    }
+
+    /// Each fresh deep path implies thousands of folders: they are counted against the budget,
+    /// so the work and memory stop growing where it ends.
+    #[test]
+    fn implied_folders_are_budgeted() {
+        let mut layer = Vec::new();
+        for i in 0..100 {
+            long_file(&mut layer, &format!("x{i}/{}f", "a/".repeat(1000)));
+        }
+        let limits = Limits {
+            metadata_bytes: 20 << 20,
+            ..Limits::default()
+        };
+        let (outcome, ops) = flatten_within(&[layer], limits);
+        let e = outcome.unwrap_err();
+        assert_eq!(e.code(), Code::LimitExceeded.as_str());
+        assert!(
+            e.to_string().contains(
+                "the image's layers hold more than 20971520 bytes of names, link targets and attributes (counting each \
+                 layer's copy of a path, and the folders paths imply)"
+            ),
+            "{e}"
+        );
+        // Twenty chains of a thousand folders (a MiB of names each) fit in 20 MiB.
+        assert!(ops < 25 * 2 * 1002, "{ops} operations");
+        let limits = Limits {
+            entries: 5000,
+            ..Limits::default()
+        };
+        let (outcome, _) = flatten_within(&[archive_of(6000)], limits);
+        assert!(outcome.unwrap_err().to_string().contains("hold more than 5000 entries"));
+    }
+
+    fn archive_of(files: usize) -> Vec<u8> {
+        let mut layer = Vec::new();
+        for i in 0..files {
+            file(&mut layer, &format!("f{i}"), b"");
+        }
+        layer
+    }
+
+    /// An opaque marker walks its own folder only: two thousand markers over twenty thousand
+    /// files cost a few operations per file and marker, not one walk of the tree per marker.
+    #[test]
+    fn opaque_markers_clear_their_folder_only() {
+        let mut lower = Vec::new();
+        for d in 0..2000 {
+            dir(&mut lower, &format!("d{d}/"));
+            for f in 0..10 {
+                file(&mut lower, &format!("d{d}/f{f}"), b"x");
+            }
+        }
+        let mut upper = Vec::new();
+        for d in 0..2000 {
+            file(&mut upper, &format!("d{d}/.wh..wh..opq"), b"");
+        }
+        file(&mut upper, "d7/new", b"y");
+        let (lower_only, lower_ops) = flatten(std::slice::from_ref(&lower));
+        assert_eq!(lower_only.unwrap().entries.len(), 22_000);
+        let (outcome, ops) = flatten(&[lower, upper]);
+        let rootfs = outcome.unwrap();
+        let left: Vec<_> = rootfs.files().map(|(p, _)| p.display().to_string()).collect();
+        assert_eq!(left, ["d7/new"]);
+        assert_eq!(rootfs.entries.len(), 2001);
+        let marker_ops = ops - lower_ops;
+        assert!(marker_ops < 5 * 22_000, "{marker_ops} operations for the markers");
+    }
+
+    #[test]
+    fn whiteouts_are_well_formed() {
+        let mut lower = Vec::new();
+        file(&mut lower, "d/old", b"x");
+        let cases: Vec<(Vec<u8>, Code, &str)> = vec![
+            (
+                {
+                    let mut l = Vec::new();
+                    file(&mut l, "d/.wh..wh..opq", b"");
+                    file(&mut l, "d/.wh..wh..opq", b"");
+                    l
+                },
+                Code::HostileLayer,
+                "test: layer sha256:1: d/.wh..wh..opq: the layer repeats this opaque marker",
+            ),
+            (
+                {
+                    let mut l = Vec::new();
+                    file(&mut l, "d/.wh.old", b"");
+                    file(&mut l, "d/.wh.old", b"");
+                    l
+                },
+                Code::HostileLayer,
+                "test: layer sha256:1: d/.wh.old: the layer repeats this whiteout",
+            ),
+            (
+                {
+                    let mut l = Vec::new();
+                    file(&mut l, "d/-new", b"");
+                    file(&mut l, "d/.wh..wh..opq", b"");
+                    l
+                },
+                Code::Unsupported,
+                "test: layer sha256:1: d/.wh..wh..opq: the opaque marker comes after d/-new, which the same layer wrote \
+                 in its folder\n  hint: write the marker right after its folder's own entry, as Docker, BuildKit and \
+                 umoci do",
+            ),
+            (
+                {
+                    let mut l = Vec::new();
+                    file(&mut l, "d/new/x", b"");
+                    file(&mut l, ".wh.d", b"");
+                    l
+                },
+                Code::HostileLayer,
+                "test: layer sha256:1: .wh.d: the layer deletes d after writing d/new/x",
+            ),
+            (
+                {
+                    let mut l = Vec::new();
+                    file(&mut l, "d/.wh..", b"");
+                    l
+                },
+                Code::HostileLayer,
+                "test: layer sha256:1: d/.wh..: a whiteout that names no file in its folder",
+            ),
+        ];
+        for (upper, code, message) in cases {
+            let (got, text) = refused(&[lower.clone(), upper]);
+            assert_eq!(got, code.as_str(), "{text}");
+            assert!(text.starts_with(message), "{text}");
+        }
+        // A whiteout before the layer's own entry is fine; an implied folder can be whited out.
+        let mut upper = Vec::new();
+        file(&mut upper, ".wh.d", b"");
+        file(&mut upper, "d/again", b"z");
+        file(&mut upper, "e/f/g", b"");
+        let mut top = Vec::new();
+        file(&mut top, ".wh.e", b"");
+        let rootfs = flatten(&[lower, upper, top]).0.unwrap();
+        let paths: Vec<_> = rootfs.entries.keys().map(|p| p.display().to_string()).collect();
+        assert_eq!(paths, ["d", "d/again"]);
+    }
+
+    /// Hard links share their target's attributes: ten thousand links to a file with a 64 KiB
+    /// attribute hold it once, and count it once.
+    #[test]
+    fn hard_links_share_metadata() {
+        let mut layer = Vec::new();
+        pax(&mut layer, &[("SCHILY.xattr.user.big", &[7u8; 64 << 10])]);
+        file(&mut layer, "f", b"content");
+        for i in 0..10_000 {
+            link(&mut layer, &format!("l{i}"), b'1', "f");
+        }
+        let mut flat = Flattening::default();
+        let ctx = LayerCtx {
+            image: "test",
+            layer: "sha256:0".into(),
+        };
+        flat.apply_layer(&layer[..], 0, &ctx, &mut NoTap).unwrap();
+        let view = &flat.rootfs.entries;
+        assert!(Arc::ptr_eq(
+            &view[Path::new("f")].xattrs,
+            &view[Path::new("l9999")].xattrs
+        ));
+        assert_eq!(view[Path::new("l9999")].hardlink_of.as_deref(), Some(Path::new("f")));
+        assert!(
+            flat.bytes_taken < (64 << 10) + 10_000 * 16,
+            "{} bytes",
+            flat.bytes_taken
+        );
+    }
+
+    #[test]
+    fn symlink_checks_are_bounded() {
+        let mut layer = Vec::new();
+        let deep = "d/".repeat(500);
+        long_file(&mut layer, &format!("{deep}f"));
+        for i in 0..50 {
+            pax(&mut layer, &[("linkpath", format!("{deep}f").as_bytes())]);
+            link(&mut layer, &format!("l{i}"), b'2', "placeholder");
+        }
+        let (outcome, ops) = flatten(std::slice::from_ref(&layer));
+        outcome.unwrap();
+        // The file and its 500 folders (2 each), then each link and the 501 names its target walks.
+        assert!(ops < 2 * 500 + 50 * 520, "{ops} operations");
+        let limits = Limits {
+            link_walk_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let e = flatten_within(&[layer], limits).0.unwrap_err();
+        assert_eq!(e.code(), Code::LimitExceeded.as_str());
+        assert!(
+            e.to_string()
+                .contains("checking the image's symlinks for loops looks up more than 1048576 bytes"),
+            "{e}"
+        );
+        let mut loop_layer = Vec::new();
+        link(&mut loop_layer, "a", b'2', "b");
+        link(&mut loop_layer, "b", b'2', "a");
+        link(&mut loop_layer, "dangling", b'2', "nowhere/x");
+        assert_eq!(
+            refused(&[loop_layer]).1,
+            "test: layer sha256:0: a: too many levels of symbolic links (more than 40): a loop\n  hint: fix the links so \
+             that each ends at a file or folder"
+        );
+    }
+
+    #[test]
+    fn layers_record_how_they_end() {
+        let mut footerless = Vec::new();
+        file(&mut footerless, "a", b"1");
+        let mut padless = footerless.clone();
+        padless.truncate(513);
+        let mut complete = footerless.clone();
+        finish(&mut complete);
+        let rootfs = flatten(&[complete, footerless, padless]).0.unwrap();
+        let facts: Vec<_> = rootfs.layers.iter().map(|l| l.facts.clone()).collect();
+        assert_eq!(
+            facts,
+            [
+                vec![],
+                vec![LayerFact::TarFooterMissing],
+                vec![LayerFact::TarPaddingMissing, LayerFact::TarFooterMissing]
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&rootfs.layers[2]).unwrap(),
+            serde_json::json!({"digest": "sha256:2", "facts": ["tar-padding-missing", "tar-footer-missing"]})
+        );
     }
 }

@@ -23,7 +23,7 @@ use super::error::{Code, ImageError, Result};
 /// The annotation OCI layouts (and LinuxKit's cache) keep an image's name in.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
-/// How large one kind of blob may be (docs/limits-store.md); the error that refuses more names
+/// How large one kind of blob may be (docs/limits.md); the error that refuses more names
 /// the kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {

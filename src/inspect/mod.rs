@@ -55,11 +55,11 @@ pub fn inspect_image(store: &Store, image: &ResolvedImage, extra: &mut dyn Tap) 
         if let Some(bytes) = gather.kept.get(&at).filter(|_| select(path)) {
             files.insert(path.clone(), bytes.clone());
         }
-        if gather.too_large.contains_key(&at) && select(path) {
+        if let Some(reason) = gather.not_read.get(&at).filter(|_| select(path)) {
             problems.push(sbom::Problem {
                 file: path.display().to_string(),
                 line: 0,
-                message: format!("larger than {} bytes: not read", sbom::CATALOG_FILE_LIMIT),
+                message: reason.clone(),
             });
         }
     }

@@ -463,7 +463,7 @@ mod tests {
                 size: 1,
                 mtime: 0,
                 sha256: Some(Digest::of(f.as_bytes())),
-                xattrs: BTreeMap::new(),
+                xattrs: Default::default(),
                 content: Some(ContentRef {
                     layer: 0,
                     ordinal: i as u64,

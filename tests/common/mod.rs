@@ -72,32 +72,58 @@ pub enum E<'a> {
     Char(&'a str, u32, u32),
     /// A PAX header carrying one extended attribute for the entry that follows.
     Xattr(&'a str, &'a [u8]),
+    /// A PAX header of these records (key, value) for the entry that follows.
+    Pax(&'a [(&'a str, &'a [u8])]),
+    /// A GNU long name (`b'L'`) or long link (`b'K'`) for the entry that follows, as written
+    /// (with its terminating NUL, or not).
+    Gnu(u8, &'a [u8]),
+}
+
+/// One PAX record: `LENGTH KEY=VALUE\n`, the length counting its own digits.
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let body = key.len() + value.len() + 3;
+    let mut total = body + 1;
+    while total.to_string().len() + body != total {
+        total = total.to_string().len() + body;
+    }
+    let mut record = format!("{total} {key}=").into_bytes();
+    record.extend_from_slice(value);
+    record.push(b'\n');
+    record
+}
+
+/// A header of an extension (`x`, `L`, `K`) and its data.
+fn extension(out: &mut Vec<u8>, kind: tar::EntryType, name: &[u8], data: &[u8]) {
+    let mut h = tar::Header::new_ustar();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_entry_type(kind);
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    h.set_cksum();
+    out.extend_from_slice(h.as_bytes());
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
 }
 
 pub fn layer(entries: &[E]) -> Vec<u8> {
     let mut out = Vec::new();
     for e in entries {
-        if let E::Xattr(key, value) = e {
-            let mut record = Vec::new();
-            let body_len = format!("SCHILY.xattr.{key}=").len() + value.len() + 2;
-            // The length prefix counts itself.
-            let mut total = body_len + 1;
-            while format!("{total} ").len() + body_len - 1 != total {
-                total = format!("{total} ").len() + body_len - 1;
+        match e {
+            E::Xattr(key, value) => {
+                let record = pax_record(&format!("SCHILY.xattr.{key}"), value);
+                extension(&mut out, tar::EntryType::XHeader, b"PaxHeader", &record);
+                continue;
             }
-            record.extend_from_slice(format!("{total} SCHILY.xattr.{key}=").as_bytes());
-            record.extend_from_slice(value);
-            record.push(b'\n');
-            let mut h = tar::Header::new_ustar();
-            h.as_old_mut().name[..9].copy_from_slice(b"PaxHeader");
-            h.set_entry_type(tar::EntryType::XHeader);
-            h.set_mode(0o644);
-            h.set_size(record.len() as u64);
-            h.set_cksum();
-            out.extend_from_slice(h.as_bytes());
-            out.extend_from_slice(&record);
-            out.resize(out.len().div_ceil(512) * 512, 0);
-            continue;
+            E::Pax(records) => {
+                let data: Vec<u8> = records.iter().flat_map(|(k, v)| pax_record(k, v)).collect();
+                extension(&mut out, tar::EntryType::XHeader, b"PaxHeader", &data);
+                continue;
+            }
+            E::Gnu(kind, name) => {
+                extension(&mut out, tar::EntryType::new(*kind), b"././@LongLink", name);
+                continue;
+            }
+            _ => {}
         }
         let mut h = tar::Header::new_ustar();
         let (uid, gid) = if let E::Owned(_, _, _, uid, gid) = e {
@@ -116,7 +142,7 @@ pub fn layer(entries: &[E]) -> Vec<u8> {
                 h.set_device_minor(*minor).unwrap();
                 (n, tar::EntryType::Char, 0o620, b"", None)
             }
-            E::Xattr(..) => unreachable!("handled above"),
+            E::Xattr(..) | E::Pax(..) | E::Gnu(..) => unreachable!("handled above"),
         };
         let raw = h.as_old_mut();
         raw.name[..name.len()].copy_from_slice(name.as_bytes());

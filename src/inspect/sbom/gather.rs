@@ -1,6 +1,10 @@
 //! Everything the SBOM needs from file contents, gathered while the image is flattened: the
 //! SHA-1 of every regular file, the catalogers' files, and the facts of every ELF file
 //! (inspected in parallel batches of bounded size). One pass over each layer, not three.
+//!
+//! Catalogers' files are kept as the merged view will have them: a later layer's copy of a path
+//! replaces an earlier one's, and all of them together stay within [`KEPT_BUDGET`]; a file that
+//! would exceed it is not read, and said so (`not_read`), rather than exhausting memory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +19,13 @@ use crate::inspect::scan::{self, MAX_ELF_BYTES};
 /// already dozens of files to share between the cores.
 const BATCH_BYTES: usize = 16 << 20;
 
+/// Bytes of catalogers' files kept at once, in all: many times what a real image has (its
+/// package databases are a few MiB), and a fixed bound whatever the image holds.
+pub const KEPT_BUDGET: u64 = 256 << 20;
+
 struct Current {
     at: ContentRef,
+    path: PathBuf,
     sha1: sha1::Sha1,
     keep: bool,
     /// `None` until the first bytes say whether it is an ELF file.
@@ -34,7 +43,11 @@ pub struct Gather<'a> {
     current: Option<Current>,
     pub sha1: BTreeMap<ContentRef, String>,
     pub kept: BTreeMap<ContentRef, Vec<u8>>,
-    pub too_large: BTreeMap<ContentRef, PathBuf>,
+    /// The latest kept copy of each path, and the bytes all kept copies hold.
+    kept_at: BTreeMap<PathBuf, ContentRef>,
+    kept_bytes: u64,
+    /// Catalogers' files not read, and why.
+    pub not_read: BTreeMap<ContentRef, String>,
     pub elf: BTreeMap<ContentRef, Inspection>,
     batch: Vec<(ContentRef, Vec<u8>)>,
     batch_bytes: usize,
@@ -49,7 +62,9 @@ impl<'a> Gather<'a> {
             current: None,
             sha1: BTreeMap::new(),
             kept: BTreeMap::new(),
-            too_large: BTreeMap::new(),
+            kept_at: BTreeMap::new(),
+            kept_bytes: 0,
+            not_read: BTreeMap::new(),
             elf: BTreeMap::new(),
             batch: Vec::new(),
             batch_bytes: 0,
@@ -74,14 +89,33 @@ impl<'a> Gather<'a> {
 
 impl Tap for Gather<'_> {
     fn begin(&mut self, path: &Path, size: u64, at: ContentRef) -> bool {
-        let selected = (self.select)(path);
-        if selected && size > self.limit {
-            self.too_large.insert(at, path.to_path_buf());
+        let mut keep = (self.select)(path);
+        if keep {
+            // This copy replaces the one an earlier layer kept.
+            if let Some(earlier) = self.kept_at.remove(path)
+                && let Some(bytes) = self.kept.remove(&earlier)
+            {
+                self.kept_bytes -= bytes.len() as u64;
+            }
+            let reason = if size > self.limit {
+                Some(format!("larger than {} bytes: not read", self.limit))
+            } else if self.kept_bytes + size > KEPT_BUDGET {
+                Some(format!(
+                    "not read: the catalogers' files of this image would hold more than {KEPT_BUDGET} bytes"
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                self.not_read.insert(at, reason);
+                keep = false;
+            }
         }
         self.current = Some(Current {
             at,
+            path: path.to_path_buf(),
             sha1: sha1::Sha1::default(),
-            keep: selected && size <= self.limit,
+            keep,
             elf: None,
             elf_possible: size >= 4,
             too_large: size > MAX_ELF_BYTES,
@@ -108,19 +142,59 @@ impl Tap for Gather<'_> {
     }
 
     fn end(&mut self) {
-        let Some(c) = self.current.take() else { return };
+        let Some(mut c) = self.current.take() else { return };
         self.sha1.insert(c.at, hex::encode(sha1::Digest::finalize(c.sha1)));
+        let elf = c.elf == Some(true);
         if c.keep {
-            self.kept.insert(c.at, c.bytes.clone());
+            self.kept_bytes += c.bytes.len() as u64;
+            self.kept_at.insert(c.path, c.at);
+            // A file both kept and inspected as ELF (none a cataloger reads, so far) needs two copies.
+            let kept = if elf {
+                c.bytes.clone()
+            } else {
+                std::mem::take(&mut c.bytes)
+            };
+            self.kept.insert(c.at, kept);
         }
-        if c.elf == Some(true) && c.too_large {
+        if elf && c.too_large {
             self.elf.insert(c.at, scan::too_large());
-        } else if c.elf == Some(true) {
+        } else if elf {
             self.batch_bytes += c.bytes.len();
             self.batch.push((c.at, c.bytes));
             if self.batch_bytes >= BATCH_BYTES {
                 self.inspect_batch();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(gather: &mut Gather, path: &str, bytes: &[u8], declared: u64, at: ContentRef) {
+        gather.begin(Path::new(path), declared, at);
+        gather.chunk(bytes);
+        gather.end();
+    }
+
+    /// A later layer's copy replaces the kept one; past the budget, files are not read.
+    #[test]
+    fn kept_files_are_the_latest_copies_within_the_budget() {
+        let all = |_: &Path| true;
+        let mut gather = Gather::new(&all, u64::MAX);
+        let at = |layer| ContentRef { layer, ordinal: 0 };
+        for layer in 0..20 {
+            file(&mut gather, "etc/os-release", b"ID=x\n", 5, at(layer));
+        }
+        assert_eq!(gather.kept.len(), 1);
+        assert_eq!(gather.kept[&at(19)], b"ID=x\n");
+        assert_eq!(gather.kept_bytes, 5);
+        file(&mut gather, "var/lib/dpkg/status", b"", KEPT_BUDGET, at(20));
+        assert_eq!(
+            gather.not_read[&at(20)],
+            format!("not read: the catalogers' files of this image would hold more than {KEPT_BUDGET} bytes")
+        );
+        assert_eq!(gather.kept.len(), 1);
     }
 }
