@@ -12,6 +12,7 @@ pub mod effective;
 pub mod epoch;
 pub mod image;
 pub mod inspect;
+pub mod party;
 pub mod plan;
 pub mod reference;
 pub mod report;

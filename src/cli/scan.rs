@@ -2,14 +2,13 @@
 
 use std::path::Path;
 
-use sealkit::image::rootfs::NoTap;
 use sealkit::image::{self, ImageRef};
 use sealkit::inspect::elf::{Inspection, Verdict};
-use sealkit::inspect::scan::{self, BinaryReport};
-use sealkit::inspect::{Depth, inspect_image};
+use sealkit::inspect::scan::BinaryReport;
+use sealkit::inspect::{Depth, Source, inspect};
 
 use super::image::parse_ref;
-use super::{Failure, Outcome, StoreArgs, json_error, print};
+use super::{Outcome, StoreArgs, json_error, print};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -31,22 +30,31 @@ pub struct ScanArgs {
 
 pub fn run(args: &ScanArgs) -> Outcome {
     let reference = parse_ref(&args.image)?;
-    let (subject, binaries) = match &reference {
+    let (subject, facts) = match &reference {
         ImageRef::Dir { path } => {
-            let binaries = scan::scan_dir(path)
-                .map_err(|e| Failure::usage(format!("error: {}: {e}\n  hint: check the folder", path.display())))?;
-            (serde_json::json!({"reference": args.image}), binaries)
+            let facts = inspect(Source::Folder(path), Depth::Binaries)?;
+            (serde_json::json!({"reference": args.image}), facts)
         }
         _ => {
             let (store, platform, _) = args.store.open()?;
-            let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
-            let binaries = inspect_image(&store, &resolved, Depth::Binaries, &mut NoTap)?.binaries;
+            let image = image::resolve(&store, &reference, &platform, Path::new("."))?;
+            let facts = inspect(
+                Source::Image {
+                    store: &store,
+                    image: &image,
+                },
+                Depth::Binaries,
+            )?;
             (
-                serde_json::json!({"reference": resolved.reference, "manifest": resolved.manifest_digest.to_string()}),
-                binaries,
+                serde_json::json!({"reference": image.reference, "manifest": image.manifest_digest.to_string()}),
+                facts,
             )
         }
     };
+    for note in &facts.notes {
+        eprintln!("note: {note}");
+    }
+    let binaries = facts.binaries;
     match args.format {
         Format::Json => {
             let doc = serde_json::json!({
