@@ -8,6 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::path::Path;
+
+use crate::image::tarball::{self, EntryKind};
 
 use super::spool::Spool;
 use super::tree::{Content, Node, NodeKind, Tree};
@@ -33,84 +36,56 @@ fn group_of<'a>(node: &Node, groups: &'a BTreeMap<(u64, u64), Vec<String>>) -> O
     }
 }
 
-/// Writes the PAX tar of every entry `include` accepts.
+/// Writes the PAX tar of every entry `include` accepts, each with LinuxKit's records saying
+/// where it came from.
 pub fn write_tar<W: Write>(tree: &Tree, spool: &Spool, include: &dyn Fn(&str) -> bool, out: W) -> io::Result<W> {
     let groups = hardlink_groups(tree, include);
-    let mut builder = tar::Builder::new(out);
+    let mut writer = tarball::Writer::new(out);
     for (path, node) in tree.iter().filter(|(p, _)| include(p)) {
-        let mut header = tar::Header::new_ustar();
-        header.set_mode(node.mode);
-        header.set_uid(node.uid);
-        header.set_gid(node.gid);
-        header.set_mtime(node.mtime);
-        header.set_size(0);
-        let name = if node.kind == NodeKind::Dir {
-            format!("{path}/")
-        } else {
-            path.clone()
-        };
-        let mut records: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        records.insert("LINUXKIT.location".into(), node.origin.location.as_bytes().to_vec());
-        records.insert("LINUXKIT.source".into(), node.origin.source.as_bytes().to_vec());
-        for (key, value) in &node.xattrs {
-            records.insert(format!("SCHILY.xattr.{key}"), value.clone());
-        }
-        let mut link: Option<&str> = None;
-        let mut body: Option<&Content> = None;
-        match &node.kind {
+        let mut body = None;
+        let kind = match &node.kind {
             NodeKind::File(content) => match group_of(node, &groups) {
-                Some(paths) if &paths[0] != path => {
-                    header.set_entry_type(tar::EntryType::Link);
-                    link = Some(&paths[0]);
-                }
+                Some(paths) if &paths[0] != path => EntryKind::HardLink {
+                    target: Path::new(&paths[0]),
+                },
                 _ => {
-                    header.set_entry_type(tar::EntryType::Regular);
-                    header.set_size(content.len());
                     body = Some(content);
+                    EntryKind::File { size: content.len() }
                 }
             },
-            NodeKind::Dir => header.set_entry_type(tar::EntryType::Directory),
-            NodeKind::Symlink(target) => {
-                header.set_entry_type(tar::EntryType::Symlink);
-                link = Some(target);
-            }
-            NodeKind::Char { major, minor } | NodeKind::Block { major, minor } => {
-                header.set_entry_type(if matches!(node.kind, NodeKind::Char { .. }) {
-                    tar::EntryType::Char
-                } else {
-                    tar::EntryType::Block
-                });
-                header.set_device_major(*major)?;
-                header.set_device_minor(*minor)?;
-            }
-            NodeKind::Fifo => header.set_entry_type(tar::EntryType::Fifo),
-        }
-        // Names and targets that do not fit the ustar fields go in PAX records, as Go writes them.
-        if header.set_path(&name).is_err() {
-            records.insert("path".into(), name.as_bytes().to_vec());
-            set_truncated(&mut header.as_ustar_mut().expect("ustar").name, &name);
-        }
-        if let Some(target) = link
-            && header.set_link_name(target).is_err()
-        {
-            records.insert("linkpath".into(), target.as_bytes().to_vec());
-            set_truncated(&mut header.as_ustar_mut().expect("ustar").linkname, target);
-        }
-        builder.append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
-        header.set_cksum();
+            NodeKind::Dir => EntryKind::Dir,
+            NodeKind::Symlink(target) => EntryKind::Symlink {
+                target: Path::new(target),
+            },
+            NodeKind::Char { major, minor } => EntryKind::Char {
+                major: *major,
+                minor: *minor,
+            },
+            NodeKind::Block { major, minor } => EntryKind::Block {
+                major: *major,
+                minor: *minor,
+            },
+            NodeKind::Fifo => EntryKind::Fifo,
+        };
+        let header = tarball::Header {
+            path: Path::new(path),
+            kind,
+            mode: node.mode,
+            uid: node.uid,
+            gid: node.gid,
+            mtime: node.mtime,
+            xattrs: &node.xattrs,
+            records: BTreeMap::from([
+                ("LINUXKIT.location".into(), node.origin.location.as_bytes().to_vec()),
+                ("LINUXKIT.source".into(), node.origin.source.as_bytes().to_vec()),
+            ]),
+        };
         match body {
-            Some(content) => builder.append(&header, spool.read(content)?)?,
-            None => builder.append(&header, io::empty())?,
+            Some(content) => writer.append(&header, spool.read(content)?)?,
+            None => writer.append(&header, io::empty())?,
         }
     }
-    builder.into_inner()
-}
-
-fn set_truncated(field: &mut [u8], value: &str) {
-    let bytes = value.as_bytes();
-    let n = bytes.len().min(field.len());
-    field.fill(0);
-    field[..n].copy_from_slice(&bytes[..n]);
+    writer.finish()
 }
 
 /// Inode numbers start here, as in LinuxKit's initrds (any fixed start would do).

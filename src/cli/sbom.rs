@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use sealkit::config::{self};
 use sealkit::image::ImageRef;
 use sealkit::image::lock::SbomSettings;
-use sealkit::inspect::{ComponentFacts, Depth, Source, inspect};
+use sealkit::inspect::{ComponentFacts, Source, inspect};
 use sealkit::party::{FORMS, Party};
 use sealkit::plan::{self, Allowance};
 use sealkit::report::{self, Authorship, ComponentSbom, SbomInput};
 
 use super::image::parse_ref;
-use super::{Failure, Outcome, StoreArgs, print_with};
+use super::{Failure, Outcome, StoreArgs, is_config, output_error, output_name, print_with, write_output};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -32,7 +32,7 @@ pub struct SbomArgs {
     subject: String,
     #[arg(long, value_enum, default_value = "spdx-json")]
     format: Format,
-    /// Write to FILE instead of stdout
+    /// Write to FILE instead of stdout (- is stdout; a device or FIFO is written through)
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -90,9 +90,23 @@ pub fn warn_without_supplier(input: &SbomInput, lock_hint: Option<&Path>) {
     );
 }
 
-fn is_config(subject: &str) -> bool {
-    let p = Path::new(subject);
-    p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml")
+/// An SBOM hashes every file: a folder's file this user cannot read leaves a hole no warning
+/// would make honest, so the document is not written.
+fn refuse_unhashed(subject: &str, facts: &ComponentFacts) -> Result<(), Failure> {
+    let unread: Vec<(&std::path::PathBuf, _)> = facts
+        .rootfs
+        .files()
+        .filter(|(_, e)| e.content.is_none() && e.hardlink_of.is_none())
+        .collect();
+    let Some((first, _)) = unread.first() else {
+        return Ok(());
+    };
+    Err(Failure::usage(format!(
+        "error: {subject}: {} files cannot be read (the first: {}), and an SBOM hashes every file\n  hint: run \
+         sealkit as a user who can read the whole folder",
+        unread.len(),
+        first.display()
+    )))
 }
 
 pub fn run(args: &SbomArgs) -> Outcome {
@@ -109,13 +123,10 @@ pub fn run(args: &SbomArgs) -> Outcome {
         authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
         let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
         for image in plan.images {
-            facts.push(inspect(
-                Source::Image {
-                    store: &resolver.store,
-                    image: &image.image,
-                },
-                Depth::Everything,
-            )?);
+            facts.push(inspect(Source::Image {
+                store: &resolver.store,
+                image: &image.image,
+            })?);
             let supplier = report::supplier_of(&image.reference);
             described.push((image.name, image.prefix, Some((image.image, supplier))));
         }
@@ -124,19 +135,18 @@ pub fn run(args: &SbomArgs) -> Outcome {
         authorship = args.authorship.over(None)?;
         match parse_ref(&args.subject)? {
             ImageRef::Dir { path } => {
-                facts.push(inspect(Source::Folder(&path), Depth::Everything)?);
+                let folder = inspect(Source::Folder(&path))?;
+                refuse_unhashed(&args.subject, &folder)?;
+                facts.push(folder);
                 described.push((args.subject.clone(), String::new(), None));
             }
             reference => {
                 let (store, platform, _) = args.store.open()?;
                 let image = sealkit::image::resolve(&store, &reference, &platform, Path::new("."))?;
-                facts.push(inspect(
-                    Source::Image {
-                        store: &store,
-                        image: &image,
-                    },
-                    Depth::Everything,
-                )?);
+                facts.push(inspect(Source::Image {
+                    store: &store,
+                    image: &image,
+                })?);
                 let supplier = report::supplier_of(&args.subject);
                 described.push((args.subject.clone(), String::new(), Some((image, supplier))));
             }
@@ -194,22 +204,10 @@ pub fn run(args: &SbomArgs) -> Outcome {
     match &args.output {
         None => print_with(write),
         Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .map_err(|e| Failure::usage(format!("error: {}: {e}", dir.display())))?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
-            write(&mut out)
-                .and_then(|()| std::io::Write::flush(&mut out))
-                .map_err(|e| Failure::usage(format!("error: {}: {e}", path.display())))?;
-            drop(out);
-            tmp.persist(path)
-                .map_err(|e| Failure::usage(format!("error: {}: {}", path.display(), e.error)))?;
+            write_output(path, |out| write(out).map_err(output_error(path)))?;
             eprintln!(
                 "wrote {} ({} components, {packages} packages)",
-                path.display(),
+                output_name(path),
                 components.len()
             );
             Ok(())

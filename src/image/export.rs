@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::error::{Code, ImageError, Result};
 use super::resolve::ResolvedImage;
 use super::rootfs::{ContentRef, Entry, Kind, LayerCtx, Rootfs, open_layer};
 use super::store::Store;
+use super::tarball::{self, EntryKind};
 
 /// Writes the flattened filesystem as one tar (what `crane export` does): folders, links and
 /// devices first in path order, then regular files in the order the layers hold their content,
@@ -22,51 +23,31 @@ pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl i
             "check the output path and free space",
         )
     };
-    let mut builder = tar::Builder::new(out);
-    let header_for = |e: &Entry| {
-        let mut h = tar::Header::new_gnu();
-        h.set_mode(e.mode);
-        h.set_uid(e.uid);
-        h.set_gid(e.gid);
-        h.set_mtime(e.mtime);
-        h.set_size(0);
-        h
-    };
+    let mut writer = tarball::Writer::new(out);
     let mut by_content: BTreeMap<ContentRef, Vec<&PathBuf>> = BTreeMap::new();
     for (path, e) in &rootfs.entries {
-        let mut h = header_for(e);
-        match &e.kind {
+        let kind = match &e.kind {
             Kind::File => {
                 if let Some(c) = e.content {
                     by_content.entry(c).or_default().push(path);
                 }
                 continue;
             }
-            Kind::Dir => {
-                h.set_entry_type(tar::EntryType::Directory);
-                builder
-                    .append_data(&mut h, path.join(""), io::empty())
-                    .map_err(write_err)?;
-            }
-            Kind::Symlink { target } => {
-                h.set_entry_type(tar::EntryType::Symlink);
-                builder.append_link(&mut h, path, target).map_err(write_err)?;
-            }
-            Kind::Char { major, minor } | Kind::Block { major, minor } => {
-                h.set_entry_type(if matches!(e.kind, Kind::Char { .. }) {
-                    tar::EntryType::Char
-                } else {
-                    tar::EntryType::Block
-                });
-                h.set_device_major(*major).map_err(write_err)?;
-                h.set_device_minor(*minor).map_err(write_err)?;
-                builder.append_data(&mut h, path, io::empty()).map_err(write_err)?;
-            }
-            Kind::Fifo => {
-                h.set_entry_type(tar::EntryType::Fifo);
-                builder.append_data(&mut h, path, io::empty()).map_err(write_err)?;
-            }
-        }
+            Kind::Dir => EntryKind::Dir,
+            Kind::Symlink { target } => EntryKind::Symlink {
+                target: Path::new(target),
+            },
+            Kind::Char { major, minor } => EntryKind::Char {
+                major: *major,
+                minor: *minor,
+            },
+            Kind::Block { major, minor } => EntryKind::Block {
+                major: *major,
+                minor: *minor,
+            },
+            Kind::Fifo => EntryKind::Fifo,
+        };
+        writer.append(&header(path, kind, e), io::empty()).map_err(write_err)?;
     }
     for layer in 0..image.layers().len() {
         if !by_content.keys().any(|c| c.layer == layer) {
@@ -80,7 +61,7 @@ pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl i
         let mut archive = tar::Archive::new(&mut stream);
         let entries = archive.entries().map_err(|e| ctx.corrupt("", e.to_string()))?;
         for (ordinal, entry) in entries.enumerate() {
-            let mut entry = entry.map_err(|e| ctx.corrupt("", e.to_string()))?;
+            let entry = entry.map_err(|e| ctx.corrupt("", e.to_string()))?;
             let Some(paths) = by_content.get(&ContentRef {
                 layer,
                 ordinal: ordinal as u64,
@@ -89,17 +70,29 @@ pub fn export(store: &Store, image: &ResolvedImage, rootfs: &Rootfs, out: impl i
             };
             let first = paths[0];
             let e = &rootfs.entries[first];
-            let mut h = header_for(e);
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_size(e.size);
-            builder.append_data(&mut h, first, &mut entry).map_err(write_err)?;
+            writer
+                .append(&header(first, EntryKind::File { size: e.size }, e), entry)
+                .map_err(write_err)?;
             for other in &paths[1..] {
-                let mut h = header_for(e);
-                h.set_entry_type(tar::EntryType::Link);
-                builder.append_link(&mut h, other, first).map_err(write_err)?;
+                writer
+                    .append(&header(other, EntryKind::HardLink { target: first }, e), io::empty())
+                    .map_err(write_err)?;
             }
         }
     }
-    let mut out = builder.into_inner().map_err(write_err)?;
+    let mut out = writer.finish().map_err(write_err)?;
     out.flush().map_err(write_err)
+}
+
+fn header<'a>(path: &'a Path, kind: EntryKind<'a>, e: &'a Entry) -> tarball::Header<'a> {
+    tarball::Header {
+        path,
+        kind,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: e.mtime,
+        xattrs: &e.xattrs,
+        records: BTreeMap::new(),
+    }
 }

@@ -6,7 +6,9 @@
 //! refused where that would be: symlinks are kept as links, never followed, and refused when a
 //! relative target climbs out of the root or when links loop; hard links are recorded once (the
 //! first path in path order holds the content); devices and fifos are kept. What no layer can
-//! hold (a socket) is left out with a note. An entry that cannot be read, or that changes while
+//! hold (a socket) is left out with a note. A regular file this user may not read is kept in the
+//! view without its content and listed in [`Folder::unreadable`] with the reason (it may be an
+//! ELF file: a scan lists it); any other entry that cannot be read, and a file that changes while
 //! it is read, is an error naming it: the view never silently differs from the folder.
 
 use std::collections::BTreeMap;
@@ -26,7 +28,22 @@ pub struct Folder {
     pub rootfs: Rootfs,
     /// Entries no image can hold, each with the reason it was left out.
     pub notes: Vec<String>,
+    /// Regular files that could not be opened or read (path, reason), in path order: in the
+    /// view, without content or digest.
+    pub unreadable: Vec<(PathBuf, String)>,
 }
+
+/// The marker of a file that changed while it was read: an error, unlike a file that cannot be.
+#[derive(Debug)]
+struct Changed;
+
+impl std::fmt::Display for Changed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("changed while it was read")
+    }
+}
+
+impl std::error::Error for Changed {}
 
 /// Bytes read from a file at a time: large enough that a syscall's cost vanishes beside the
 /// hashing, small enough to stay in the core's cache.
@@ -86,6 +103,7 @@ pub fn read<T: Tap, R: Send>(
         let mut tap = make();
         let mut buf = vec![0u8; READ_BUFFER];
         let mut read = Vec::new();
+        let mut cannot = Vec::new();
         let mut failed: Option<(usize, ImageError)> = None;
         while let Some(&index) = work.get(next.fetch_add(1, Ordering::Relaxed)) {
             let l = &listed[index];
@@ -96,6 +114,9 @@ pub fn read<T: Tap, R: Send>(
                     sha256,
                     capability,
                 }),
+                Err(e) if e.get_ref().is_none_or(|inner| !inner.is::<Changed>()) => {
+                    cannot.push((index, format!("cannot be read: {e}")));
+                }
                 // The first failing entry in path order is reported, whichever thread met it.
                 Err(e) if failed.as_ref().is_none_or(|(f, _)| index < *f) => {
                     failed = Some((index, unreadable(&what, &root.join(&l.path), &e)));
@@ -103,14 +124,16 @@ pub fn read<T: Tap, R: Send>(
                 Err(_) => {}
             }
         }
-        (read, failed, done(tap))
+        (read, cannot, failed, done(tap))
     });
 
     let mut contents: BTreeMap<usize, Read1> = BTreeMap::new();
     let mut failed: Option<(usize, ImageError)> = None;
+    let mut unreadable: BTreeMap<usize, String> = BTreeMap::new();
     let mut results = Vec::with_capacity(per_thread.len());
-    for (read, f, result) in per_thread {
+    for (read, cannot, f, result) in per_thread {
         contents.extend(read.into_iter().map(|r| (r.index, r)));
+        unreadable.extend(cannot);
         if let Some((index, e)) = f
             && failed.as_ref().is_none_or(|(g, _)| index < *g)
         {
@@ -130,7 +153,14 @@ pub fn read<T: Tap, R: Send>(
                 hardlink_of: Some(listed[first].path.clone()),
                 ..entries[&listed[first].path].clone()
             },
-            None => entry_of(root, l, index, contents.remove(&index), &what)?,
+            None => entry_of(
+                root,
+                l,
+                index,
+                contents.remove(&index),
+                unreadable.contains_key(&index),
+                &what,
+            )?,
         };
         entries.insert(l.path.clone(), entry);
     }
@@ -150,7 +180,18 @@ pub fn read<T: Tap, R: Send>(
             ));
         }
     }
-    Ok((Folder { rootfs, notes }, results))
+    let unreadable = unreadable
+        .into_iter()
+        .map(|(index, reason)| (listed[index].path.clone(), reason))
+        .collect();
+    Ok((
+        Folder {
+            rootfs,
+            notes,
+            unreadable,
+        },
+        results,
+    ))
 }
 
 /// Where a folder's file is: entry `index` of the listing, as if of the one layer an import makes.
@@ -223,10 +264,11 @@ fn read_file(
 ) -> io::Result<(Digest, Option<Vec<u8>>)> {
     use rustix::fs::{Mode, OFlags};
     let full = root.join(&listed.path);
-    // Never through a link that replaced the file since it was listed.
+    // Never through a link that replaced the file since it was listed, and never blocking on a
+    // FIFO swapped in since (O_NONBLOCK changes nothing for a regular file).
     let fd = rustix::fs::open(
         &full,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
         Mode::empty(),
     )?;
     let mut file = File::from(fd);
@@ -259,7 +301,7 @@ fn read_file(
 }
 
 fn changed() -> io::Error {
-    io::Error::other("changed while it was read")
+    io::Error::other(Changed)
 }
 
 /// Reads until `buf` is full or the file ends: a short count means the end, and a file's first
@@ -288,8 +330,16 @@ fn capability(file: &File) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-/// The view's entry for a listed path that is not a hard link to an earlier one.
-fn entry_of(root: &Path, l: &Listed, index: usize, content: Option<Read1>, what: &str) -> Result<Entry> {
+/// The view's entry for a listed path that is not a hard link to an earlier one; an unreadable
+/// regular file has no content.
+fn entry_of(
+    root: &Path,
+    l: &Listed,
+    index: usize,
+    content: Option<Read1>,
+    not_read: bool,
+    what: &str,
+) -> Result<Entry> {
     let m = &l.meta;
     let ft = m.file_type();
     let mut entry = Entry {
@@ -305,7 +355,9 @@ fn entry_of(root: &Path, l: &Listed, index: usize, content: Option<Read1>, what:
         layer: 0,
         hardlink_of: None,
     };
-    if ft.is_file() {
+    if ft.is_file() && not_read {
+        entry.size = m.len();
+    } else if ft.is_file() {
         let Some(read) = content else {
             return Err(ImageError::invalid(
                 Code::BadSource,
@@ -532,7 +584,7 @@ mod tests {
         let tree = tree();
         symlink("../../../etc/passwd", tree.path().join("usr/bin/out")).unwrap();
         let e = view(tree.path()).err().unwrap();
-        assert_eq!(e.code(), Code::HostileLayer);
+        assert_eq!(e.code(), Code::HostileLayer.as_str());
         assert!(
             e.to_string()
                 .contains("usr/bin/out: symlink target \"../../../etc/passwd\" climbs out"),
@@ -543,15 +595,15 @@ mod tests {
         symlink("b", looped.path().join("a")).unwrap();
         symlink("a", looped.path().join("b")).unwrap();
         let e = view(looped.path()).err().unwrap();
-        assert_eq!(e.code(), Code::HostileLayer);
+        assert_eq!(e.code(), Code::HostileLayer.as_str());
         assert!(e.to_string().contains("a: too many levels of symbolic links"), "{e}");
     }
 
     #[test]
-    fn what_cannot_be_read_is_an_error_naming_it() {
+    fn what_cannot_be_read_is_named() {
         let tree = tree();
         let e = view(&tree.path().join("missing")).err().unwrap();
-        assert_eq!(e.code(), Code::BadSource);
+        assert_eq!(e.code(), Code::BadSource.as_str());
         assert!(
             e.to_string()
                 .contains(&tree.path().join("missing").display().to_string()),
@@ -565,13 +617,22 @@ mod tests {
         if File::open(&locked).is_ok() {
             return; // root reads whatever the mode says
         }
-        let e = view(tree.path()).err().unwrap();
-        assert_eq!(e.code(), Code::BadSource);
-        assert!(
-            e.to_string()
-                .contains(&format!("{}: Permission denied", locked.display())),
-            "{e}"
+        // A file this user may not read is in the view, without content, and listed.
+        let folder = view(tree.path()).unwrap();
+        assert_eq!(
+            folder.unreadable,
+            [(
+                PathBuf::from("usr/bin/tool"),
+                "cannot be read: Permission denied (os error 13)".to_owned()
+            )]
         );
+        for path in ["usr/bin/tool", "usr/bin/tool-again"] {
+            let entry = &folder.rootfs.entries[Path::new(path)];
+            assert_eq!(
+                (entry.kind.clone(), entry.content, entry.sha256.clone()),
+                (Kind::File, None, None)
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod registry;
 pub mod resolve;
 pub mod rootfs;
 pub mod store;
+pub mod tarball;
 
 pub use crate::reference::{ImageRef, ReferenceError};
 pub use digest::Digest;

@@ -9,6 +9,7 @@
 
 pub mod elf;
 pub mod gobuild;
+pub mod hardening;
 pub mod rustdeps;
 pub mod sbom;
 pub mod scan;
@@ -28,11 +29,14 @@ pub struct ComponentFacts {
     pub rootfs: Rootfs,
     /// Every ELF file, in path order.
     pub binaries: Vec<BinaryReport>,
-    /// Packages and the problems met reading them; empty unless asked for ([`Depth::Everything`]).
+    /// Packages and the problems met reading them.
     pub catalog: Catalog,
     /// SHA-1 of every regular file (SPDX requires it).
     pub sha1: BTreeMap<PathBuf, String>,
-    /// What the source held that no image can (a socket in a folder), left out, with why.
+    /// Permission bits, owners, accounts, sshd and sudo settings, tools present.
+    pub files: hardening::RootfsFacts,
+    /// What the source held that no image can (a socket in a folder), left out, and what could
+    /// not be read (a folder's file this user may not read), each with why.
     pub notes: Vec<String>,
 }
 
@@ -44,62 +48,54 @@ pub enum Source<'a> {
     Folder(&'a Path),
 }
 
-/// How much to find out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Depth {
-    /// The files and every ELF file's facts (`sealkit scan`).
-    Binaries,
-    /// Also the packages: catalogers, SBOMs shipped inside and attached to the image.
-    Everything,
-}
-
 /// Inspects the component `source` holds.
-pub fn inspect(source: Source, depth: Depth) -> Result<ComponentFacts, ImageError> {
+pub fn inspect(source: Source) -> Result<ComponentFacts, ImageError> {
     match source {
-        Source::Image { store, image } => inspect_image(store, image, depth, &mut NoTap),
+        Source::Image { store, image } => inspect_image(store, image, &mut NoTap),
         Source::Folder(root) => {
-            let select = selector(depth);
             // One gatherer per thread, each seeing the files its thread reads.
             let (folder, found) = folder::read(
                 root,
-                || Gather::new(select, sbom::CATALOG_FILE_LIMIT),
+                || Gather::new(&selected, sbom::CATALOG_FILE_LIMIT),
                 |mut gather| {
                     gather.finish();
                     Found::from(gather)
                 },
             )?;
             let found = found.into_iter().fold(Found::default(), Found::merge);
-            Ok(facts(folder.rootfs, found, depth, None, folder.notes))
+            let mut notes = folder.notes;
+            let mut facts = facts(folder.rootfs, found, None, Vec::new());
+            // A file that cannot be read may be an ELF file: it is listed, with the reason.
+            for (path, reason) in &folder.unreadable {
+                notes.push(format!("dir:{}: {}: {reason}", root.display(), path.display()));
+                if let Some(entry) = facts.rootfs.entries.get(path) {
+                    facts.binaries.push(scan::binary_report(
+                        path,
+                        entry,
+                        Inspection::NotInspected { reason: reason.clone() },
+                    ));
+                }
+            }
+            facts.binaries.sort_by(|a, b| a.path.cmp(&b.path));
+            notes.sort();
+            facts.notes = notes;
+            Ok(facts)
         }
     }
 }
 
-/// The files the gatherers keep for the catalogers: none unless the packages are wanted.
-fn selector(depth: Depth) -> &'static (dyn Fn(&Path) -> bool + Sync) {
-    match depth {
-        Depth::Everything => &sbom::wanted,
-        Depth::Binaries => &|_| false,
-    }
+/// The files the gatherers keep: what the catalogers and the rootfs facts read.
+fn selected(path: &Path) -> bool {
+    sbom::wanted(path) || hardening::rootfs::wanted(path)
 }
 
 /// Flattens `image` and inspects it in the same pass over each layer; `extra` sees every file's
 /// bytes on the way too (the build keeps them).
-pub fn inspect_image(
-    store: &Store,
-    image: &ResolvedImage,
-    depth: Depth,
-    extra: &mut dyn Tap,
-) -> Result<ComponentFacts, ImageError> {
-    let mut gather = Gather::new(selector(depth), sbom::CATALOG_FILE_LIMIT);
+pub fn inspect_image(store: &Store, image: &ResolvedImage, extra: &mut dyn Tap) -> Result<ComponentFacts, ImageError> {
+    let mut gather = Gather::new(&selected, sbom::CATALOG_FILE_LIMIT);
     let rootfs = Rootfs::flatten_tapped(store, image, &mut Tee::new(&mut gather, extra))?;
     gather.finish();
-    Ok(facts(
-        rootfs,
-        Found::from(gather),
-        depth,
-        Some((store, image)),
-        Vec::new(),
-    ))
+    Ok(facts(rootfs, Found::from(gather), Some((store, image)), Vec::new()))
 }
 
 /// What the gatherers found, keyed by where each file's content is.
@@ -138,11 +134,9 @@ impl Found {
 fn facts(
     rootfs: Rootfs,
     gathered: Found,
-    depth: Depth,
     image: Option<(&Store, &ResolvedImage)>,
     notes: Vec<String>,
 ) -> ComponentFacts {
-    let everything = depth == Depth::Everything;
     let mut files = BTreeMap::new();
     let mut sha1 = BTreeMap::new();
     let mut binaries = Vec::new();
@@ -152,16 +146,13 @@ fn facts(
         if let Some(inspection) = gathered.elf.get(&at) {
             binaries.push(scan::binary_report(path, entry, inspection.clone()));
         }
-        if !everything {
-            continue;
-        }
         if let Some(s) = gathered.sha1.get(&at) {
             sha1.insert(path.clone(), s.clone());
         }
-        if let Some(bytes) = gathered.kept.get(&at).filter(|_| sbom::wanted(path)) {
+        if let Some(bytes) = gathered.kept.get(&at).filter(|_| selected(path)) {
             files.insert(path.clone(), bytes.clone());
         }
-        if gathered.too_large.contains_key(&at) && sbom::wanted(path) {
+        if gathered.too_large.contains_key(&at) && selected(path) {
             problems.push(sbom::Problem {
                 file: path.display().to_string(),
                 line: 0,
@@ -169,7 +160,14 @@ fn facts(
             });
         }
     }
-    let catalog = if everything {
+    let file_facts = hardening::rootfs_facts(
+        &rootfs,
+        &sbom::Files {
+            contents: &files,
+            rootfs: &rootfs,
+        },
+    );
+    let catalog = {
         let mut catalog = sbom::catalog(&files, &rootfs, &binaries);
         if let Some((store, image)) = image {
             // SBOMs attached to the image's index, beside those shipped inside it.
@@ -185,14 +183,13 @@ fn facts(
         catalog.problems.extend(problems);
         catalog.problems.sort();
         catalog
-    } else {
-        Catalog::default()
     };
     ComponentFacts {
         rootfs,
         binaries,
         catalog,
         sha1,
+        files: file_facts,
         notes,
     }
 }

@@ -10,8 +10,15 @@ use super::elf::Inspection;
 use crate::caps;
 use crate::image::rootfs::{Kind, Rootfs};
 
-/// Largest ELF file read into memory for inspection; larger ones are reported as malformed.
+/// Largest ELF file read into memory for inspection; larger ones are reported, not inspected.
 pub const MAX_ELF_BYTES: u64 = 1 << 30;
+
+/// The fact of an ELF file over [`MAX_ELF_BYTES`], from a folder or an image alike.
+pub fn too_large() -> Inspection {
+    Inspection::NotInspected {
+        reason: format!("larger than {MAX_ELF_BYTES} bytes"),
+    }
+}
 
 /// File facts that matter for hardening, whatever the file's type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

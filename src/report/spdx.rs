@@ -483,6 +483,7 @@ mod tests {
             catalog: Catalog::default(),
             sha1,
             notes: Vec::new(),
+            files: Default::default(),
         }
     }
 
