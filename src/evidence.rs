@@ -18,7 +18,7 @@ use crate::effective::oci::{RuntimeJson, Spec};
 use crate::image::{Platform, ResolvedImage};
 use crate::inspect::ComponentFacts;
 use crate::inspect::hardening::{Privileges, RootfsFacts, privileges};
-use crate::inspect::sbom::{Distro, Package, Problem, attached::AttachedSbom};
+use crate::inspect::sbom::{Distro, Package, Problem, catalog::attached::AttachedSbom};
 use crate::inspect::scan::BinaryReport;
 use crate::plan::{ImageUse, Plan};
 use crate::reference::ImageRef;
