@@ -76,7 +76,8 @@ pub struct SbomInput<'a> {
 
 /// Who supplies what an SBOM describes and who made it, as the user said (`--supplier`,
 /// `--creator`, or the lock's `sbom` settings).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Authorship {
     /// Unset: the supplier its components' names agree on, if they do.
     pub supplier: Option<Party>,
