@@ -15,8 +15,8 @@ use crate::config::Loaded;
 use crate::config::model::{File as FileSpec, S};
 use crate::effective::Component;
 use crate::effective::oci::{RuntimeJson, Spec};
-use crate::image::ResolvedImage;
 use crate::image::rootfs::LayerFact;
+use crate::image::{Platform, ResolvedImage};
 use crate::inspect::ComponentFacts;
 use crate::inspect::hardening::{Privileges, RootfsFacts, privileges};
 use crate::inspect::sbom::{Distro, Package, Problem, catalog::attached::AttachedSbom};
@@ -91,7 +91,8 @@ pub struct Tool {
 
 #[derive(Debug, Serialize)]
 pub struct Subject {
-    /// `os-image` (a LinuxKit configuration) or `image` (one component image).
+    /// `os-image` (a LinuxKit configuration), `image` (one component image) or `folder` (a
+    /// `dir:` folder read in place).
     pub kind: &'static str,
     pub name: String,
     pub platform: String,
@@ -113,7 +114,7 @@ pub struct KernelEvidence {
 
 #[derive(Debug, Serialize)]
 pub struct ComponentEvidence<'a> {
-    /// `kernel`, `init`, `volume`, `onboot`, `onshutdown`, `service`, or `image`.
+    /// `kernel`, `init`, `volume`, `onboot`, `onshutdown`, `service`, `image`, or `folder`.
     pub role: &'static str,
     pub name: String,
     /// Where the configuration names it (`services[0]`), empty for a lone image.
@@ -136,7 +137,14 @@ pub struct ComponentEvidence<'a> {
 #[derive(Debug, Serialize)]
 pub struct ImageEvidence<'a> {
     pub reference: &'a str,
-    pub manifest: String,
+    /// An image's manifest digest; a folder has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// A folder's listing digest (each entry's path, type, mode, owner, content digest or target,
+    /// and file capability, in path order): what it is, as a manifest digest is what an image
+    /// is. The SBOM of the folder names it too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<String>,
     pub platform: String,
@@ -174,7 +182,8 @@ fn tool() -> Tool {
 fn image_evidence<'a>(reference: &'a str, image: &ResolvedImage, facts: &ComponentFacts) -> ImageEvidence<'a> {
     ImageEvidence {
         reference,
-        manifest: image.manifest_digest.to_string(),
+        manifest: Some(image.manifest_digest.to_string()),
+        listing: None,
         index: image.index_digest.as_ref().map(ToString::to_string),
         platform: image.platform.to_string(),
         layers: image
@@ -234,6 +243,34 @@ pub fn of_image<'a>(reference: &'a str, image: &ResolvedImage, facts: &'a Compon
             image_evidence(reference, image, facts),
             facts,
         )],
+        kernel: None,
+        files_section: &[],
+    }
+}
+
+/// The evidence of a folder read in place (`sealkit scan dir:PATH`): one component with role
+/// `folder`, its `image` naming the folder's listing digest instead of a manifest, no layers and
+/// no labels; `platform` is the one the folder is taken to be for (a folder does not say).
+pub fn of_folder<'a>(reference: &'a str, platform: &Platform, facts: &'a ComponentFacts) -> Evidence<'a> {
+    let image = ImageEvidence {
+        reference,
+        manifest: None,
+        index: None,
+        listing: Some(crate::image::folder::listing_digest(&facts.rootfs).to_string()),
+        platform: platform.to_string(),
+        layers: Vec::new(),
+        labels: BTreeMap::new(),
+    };
+    Evidence {
+        schema: SCHEMA,
+        tool: tool(),
+        subject: Subject {
+            kind: "folder",
+            name: reference.to_owned(),
+            platform: platform.to_string(),
+            inputs: Vec::new(),
+        },
+        components: vec![facts_part("folder", reference.to_owned(), String::new(), image, facts)],
         kernel: None,
         files_section: &[],
     }

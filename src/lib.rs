@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod image;
 pub mod inspect;
 pub mod keys;
+pub mod party;
 pub mod plan;
 pub mod policy;
 pub mod reference;

@@ -169,7 +169,7 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
             name: "image",
             formats: &[Format::Tar],
             force: false,
-            sbom: true,
+            sbom: Some(Default::default()),
             epoch: sealkit::epoch::LINUXKIT_BUILD_TIME,
         };
         let built_plan = plan::plan(&loaded, &resolver, &Allowance::default())

@@ -192,3 +192,86 @@ fn the_schema_refuses_what_it_does_not_describe() {
     let errors = schema_errors(&doc);
     assert_eq!(errors.len(), 3, "{errors:#?}");
 }
+
+/// `scan dir:PATH` reads the folder in place (no store is made) and gives the evidence document,
+/// valid against the schema, with the same facts as the image an import of the folder makes:
+/// only what names the source differs (a listing digest instead of a manifest, role `folder`).
+#[test]
+fn a_folder_gives_the_same_evidence_as_its_image() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    for dir in ["etc/ssh", "usr/bin", "var/lib/dpkg/info", "tmp"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    let write = |path: &str, text: &str, mode: u32| {
+        std::fs::write(root.join(path), text).unwrap();
+        std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    write(
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0::/:/bin/sh\n",
+        0o644,
+    );
+    write("etc/shadow", "root::19000:0:99999:7:::\ntoor:*:19000::::::\n", 0o640);
+    write("etc/ssh/sshd_config", "PermitRootLogin yes\n", 0o644);
+    write("etc/world", "anyone may write this\n", 0o666);
+    write(
+        "var/lib/dpkg/status",
+        "Package: hello\nStatus: install ok installed\nVersion: 2.10-3\nArchitecture: amd64\n\n",
+        0o644,
+    );
+    std::fs::copy("/bin/true", root.join("usr/bin/true")).unwrap();
+    std::fs::set_permissions(root.join("usr/bin/true"), std::fs::Permissions::from_mode(0o4755)).unwrap();
+    std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let folder = format!("dir:{}", root.display());
+    let scan = |store: &Path, subject: &str| -> Value {
+        let out = sealkit(store)
+            .args(["scan", "--format", "json", subject])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+
+    let store = tmp.path().join("store");
+    let from_folder = scan(&store, &folder);
+    assert!(!store.exists(), "a folder is read in place, not imported");
+    sealkit(&store)
+        .args(["image", "import", &folder, "--tag", "x/folder:1"])
+        .assert()
+        .success();
+    let from_image = scan(&store, "x/folder:1");
+    for doc in [&from_folder, &from_image] {
+        assert_eq!(schema_errors(doc), Vec::<String>::new(), "{doc:#}");
+    }
+
+    assert_eq!(from_folder["subject"]["kind"], "folder");
+    let (mut f, mut i) = (
+        from_folder["components"][0].clone(),
+        from_image["components"][0].clone(),
+    );
+    assert_eq!(
+        (f["role"].as_str(), i["role"].as_str()),
+        (Some("folder"), Some("image"))
+    );
+    let listing = f["image"]["listing"].as_str().unwrap().to_owned();
+    assert!(listing.starts_with("sha256:") && f["image"].get("manifest").is_none());
+    for c in [&mut f, &mut i] {
+        let c = c.as_object_mut().unwrap();
+        for key in ["role", "name", "image"] {
+            c.remove(key);
+        }
+    }
+    assert_eq!(f, i);
+    // And the facts are there.
+    assert_eq!(strings(&f["files"]["accounts"]["uid0"]), ["root", "toor"]);
+    assert_eq!(strings(&f["files"]["accounts"]["empty_passwords"]), ["root"]);
+    assert_eq!(f["files"]["sshd"]["permit_root_login"]["value"], "yes");
+    assert_eq!(f["files"]["setuid_setgid"][0]["path"], "usr/bin/true");
+    assert_eq!(f["files"]["world_writable"].as_array().unwrap().len(), 1, "{f:#}");
+    assert_eq!(f["packages"][0]["name"], "hello");
+    assert_eq!(f["binaries"][0]["path"], "usr/bin/true");
+}

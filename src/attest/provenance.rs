@@ -48,8 +48,9 @@ pub struct ExternalParameters {
     pub platform: String,
     /// The time of every entry of the image (SOURCE_DATE_EPOCH).
     pub source_date_epoch: u64,
-    /// Whether the image holds /sbom.spdx.json.
-    pub sbom: bool,
+    /// Who the image's /sbom.spdx.json names as supplier and creators (they are in its bytes, so
+    /// a rebuild needs them); null when the image holds no SBOM.
+    pub sbom: Option<crate::report::Authorship>,
 }
 
 impl BuildInputs {
@@ -61,7 +62,7 @@ impl BuildInputs {
         name: &str,
         formats: &[crate::build::Format],
         source_date_epoch: u64,
-        sbom: bool,
+        sbom: Option<&crate::report::Authorship>,
     ) -> Result<BuildInputs, super::AttestError> {
         use clap::ValueEnum as _;
         let mut configs = Vec::new();
@@ -98,7 +99,7 @@ impl BuildInputs {
                 formats,
                 platform: plan.platform.to_string(),
                 source_date_epoch,
-                sbom,
+                sbom: sbom.cloned(),
             },
             images,
         })

@@ -124,7 +124,8 @@ pub struct Request<'a> {
     pub formats: &'a [Format],
     /// Replace earlier outputs of the same names; other files in the folder are left alone.
     pub force: bool,
-    pub sbom: bool,
+    /// Who the image's /sbom.spdx.json names as supplier and creators; `None` leaves it out.
+    pub sbom: Option<report::Authorship>,
     /// Every timestamp of the image: SOURCE_DATE_EPOCH ([`crate::epoch::source_date_epoch`]).
     pub epoch: u64,
 }
@@ -323,12 +324,13 @@ pub fn write(
     request: &Request,
 ) -> Result<Built, BuildError> {
     let epoch = request.epoch;
-    let sbom = if request.sbom {
+    let sbom = if let Some(authorship) = &request.sbom {
         let components = sbom_components(plan, &unpacked);
         let input = SbomInput {
             name: request.name,
             components: &components,
             created: crate::epoch::rfc3339(epoch),
+            authorship,
         };
         let mut bytes = Vec::new();
         report::spdx::write(&input, &mut bytes).map_err(|e| BuildError::Input {

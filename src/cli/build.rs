@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use sealkit::build::{self, Format, Request};
 use sealkit::config;
 use sealkit::plan::{self, Allowance};
+use sealkit::report::SbomInput;
 
+use super::sbom::{AuthorshipArgs, warn_without_supplier};
 use super::{Failure, Outcome, StoreArgs};
 
 #[derive(clap::Args)]
@@ -30,6 +32,8 @@ pub struct BuildArgs {
     /// Leave /sbom.spdx.json out of the image
     #[arg(long)]
     no_sbom: bool,
+    #[command(flatten)]
+    authorship: AuthorshipArgs,
     /// Pull registry images missing from the store
     #[arg(long)]
     pull: bool,
@@ -73,16 +77,28 @@ pub fn run(args: &BuildArgs) -> Outcome {
     }
     let epoch = sealkit::epoch::source_date_epoch()?;
     let resolver = args.store.resolver(&args.files[0], args.pull)?;
+    let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
     let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
     let request = Request {
         output: &args.output,
         name: &name,
         formats: &args.format,
         force: args.force,
-        sbom: !args.no_sbom,
+        sbom: (!args.no_sbom).then_some(authorship),
         epoch,
     };
-    let built = build::build(&loaded, &plan, &resolver.store, &request)?;
+    let unpacked = build::unpack(&plan, &resolver.store, &request)?;
+    if let Some(authorship) = &request.sbom {
+        let components = build::sbom_components(&plan, &unpacked);
+        let input = SbomInput {
+            name: &name,
+            components: &components,
+            created: sealkit::epoch::rfc3339(epoch),
+            authorship,
+        };
+        warn_without_supplier(&input, Some(&args.files[0]));
+    }
+    let built = build::write(&loaded, &plan, &resolver.store, unpacked, &request)?;
     eprintln!(
         "built {name}: {} images, {} entries, {} packages in its SBOM",
         built.images, built.entries, built.packages

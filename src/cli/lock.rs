@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use sealkit::config;
-use sealkit::image::lock::lock_path;
+use sealkit::image::lock::{SbomSettings, lock_path};
 
+use super::sbom::AuthorshipArgs;
 use super::{Outcome, StoreArgs, output_error, write_output};
 
 #[derive(clap::Args)]
@@ -17,6 +18,10 @@ pub struct LockArgs {
     /// Do not pull images missing from the store; fail instead
     #[arg(long)]
     offline: bool,
+    /// What the configuration's SBOMs say about who made the OS image, recorded in the lock for
+    /// `sbom` and `build`; kept from the previous lock when not given
+    #[command(flatten)]
+    authorship: AuthorshipArgs,
 }
 
 pub fn run(args: &LockArgs) -> Outcome {
@@ -25,9 +30,15 @@ pub fn run(args: &LockArgs) -> Outcome {
         eprintln!("warning: {w}");
     }
     let mut resolver = args.store.resolver(&args.file, !args.offline)?;
-    // Re-locking starts from nothing: the point is to see what the references are now.
-    resolver.lock = None;
-    let lock = resolver.lock(&loaded)?;
+    // Re-locking starts from nothing: the point is to see what the references are now. The
+    // settings are the user's, not the references': they stay unless given anew.
+    let previous = resolver.lock.take().map(|l| l.sbom);
+    let authorship = args.authorship.over(previous.as_ref())?;
+    let mut lock = resolver.lock(&loaded)?;
+    lock.sbom = SbomSettings {
+        supplier: authorship.supplier,
+        creators: authorship.creators,
+    };
     let path = lock_path(&args.file);
     write_output(&path, |out| out.write_all(&lock.to_json()).map_err(output_error(&path)))?;
     for (reference, pin) in &lock.images {

@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 
 use sealkit::config;
 use sealkit::evidence::{self, ComponentEvidence, Evidence, Gathered};
-use sealkit::image::rootfs::NoTap;
-use sealkit::image::{self, ImageRef};
+use sealkit::image::{self, ImageRef, Platform};
 use sealkit::inspect::elf::{Inspection, Relro, Verdict};
-use sealkit::inspect::inspect_image;
-use sealkit::inspect::scan::{self, BinaryReport};
+use sealkit::inspect::scan::BinaryReport;
+use sealkit::inspect::{ComponentFacts, Source, inspect};
 
 use super::image::parse_ref;
 use super::{Failure, Outcome, StoreArgs, is_config, json_error, print};
@@ -44,17 +43,12 @@ pub fn run(args: &ScanArgs) -> Outcome {
     }
     let (store, platform, _) = args.store.open()?;
     let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
-    let facts = inspect_image(&store, &resolved, &mut NoTap)?;
+    let facts = inspect(Source::Image {
+        store: &store,
+        image: &resolved,
+    })?;
     let doc = evidence::of_image(&args.subject, &resolved, &facts);
-    match args.format {
-        Format::Json => print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?),
-        Format::Table => {
-            let mut out = binaries_table(&facts.binaries);
-            out.push_str("\n\n");
-            out.push_str(&summary(&doc));
-            print(out.trim_end().as_bytes())
-        }
-    }
+    report(args.format, &facts, &doc)
 }
 
 fn scan_config(args: &ScanArgs) -> Outcome {
@@ -84,21 +78,31 @@ pub fn gather(subject: &str, store: &StoreArgs) -> Result<Gathered, Failure> {
     Ok(Gathered::of_config(subject, loaded, &resolver, inputs)?)
 }
 
-/// A folder is read in place: its ELF files' facts only, for now (the evidence of a folder comes
-/// with the folder source).
+/// A folder is read in place, never imported: the same facts and document as an image's.
 fn scan_folder(args: &ScanArgs, path: &Path) -> Outcome {
-    let binaries = scan::scan_dir(path)
-        .map_err(|e| Failure::usage(format!("error: {}: {e}\n  hint: check the folder", path.display())))?;
-    match args.format {
-        Format::Json => {
-            let doc = serde_json::json!({
-                "schema": "https://sealkit.dev/schemas/scan/v1",
-                "image": {"reference": args.subject},
-                "binaries": binaries,
-            });
-            print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?)
+    let platform: Platform = args
+        .store
+        .platform
+        .parse()
+        .map_err(|e| Failure::usage(format!("error: --platform: {e}")))?;
+    let facts = inspect(Source::Folder(path))?;
+    for note in &facts.notes {
+        eprintln!("note: {note}");
+    }
+    let doc = evidence::of_folder(&args.subject, &platform, &facts);
+    report(args.format, &facts, &doc)
+}
+
+/// The document as JSON, or the binaries' table and the summary.
+fn report(format: Format, facts: &ComponentFacts, doc: &Evidence) -> Outcome {
+    match format {
+        Format::Json => print(&serde_json::to_vec_pretty(doc).map_err(json_error)?),
+        Format::Table => {
+            let mut out = binaries_table(&facts.binaries);
+            out.push_str("\n\n");
+            out.push_str(&summary(doc));
+            print(out.trim_end().as_bytes())
         }
-        Format::Table => print(binaries_table(&binaries).as_bytes()),
     }
 }
 
@@ -185,7 +189,14 @@ fn summary(doc: &Evidence) -> String {
         let _ = writeln!(
             out,
             "== {} {} ({}, {})",
-            c.role, c.name, c.image.reference, c.image.manifest
+            c.role,
+            c.name,
+            c.image.reference,
+            c.image
+                .manifest
+                .as_deref()
+                .or(c.image.listing.as_deref())
+                .unwrap_or_default()
         );
         if let Some(p) = &c.privileges {
             let mut parts = vec![format!(

@@ -11,6 +11,7 @@ use sealkit::keys::SigningKey;
 use sealkit::plan::{self, Allowance};
 
 use super::keygen::PasswordArgs;
+use super::sbom::AuthorshipArgs;
 use super::{Failure, Outcome, StoreArgs};
 
 impl From<AttestError> for Failure {
@@ -72,6 +73,9 @@ pub struct AttestArgs {
     /// The folder was built with --no-sbom
     #[arg(long)]
     no_sbom: bool,
+    /// The folder's SBOM supplier and creators, as given to `sealkit build` (default the lock's)
+    #[command(flatten)]
+    authorship: AuthorshipArgs,
     /// The policy engine's decision (JSON, docs/signing.md), attested as a verification
     /// summary and a test result
     #[arg(long, value_name = "FILE")]
@@ -121,9 +125,16 @@ pub fn attest(args: &AttestArgs) -> Outcome {
     if args.target.is_dir() {
         return attest_folder(args);
     }
-    if !args.configs.is_empty() || args.policy_result.is_some() || args.name.is_some() || args.no_sbom {
+    let authorship_given = args.authorship.supplier.is_some() || !args.authorship.creators.is_empty();
+    if !args.configs.is_empty()
+        || args.policy_result.is_some()
+        || args.name.is_some()
+        || args.no_sbom
+        || authorship_given
+    {
         return Err(Failure::usage(
-            "error: --config, --name, --no-sbom and --policy-result describe a build's output folder, and the target is a file",
+            "error: --config, --name, --no-sbom, --supplier, --creator and --policy-result describe a build's output \
+             folder, and the target is a file",
         ));
     }
     let (Some(predicate), Some(type_name)) = (&args.predicate, &args.predicate_type) else {
@@ -230,7 +241,9 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
     let resolver = args.store.resolver(first, false)?;
     let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
     let epoch = sealkit::epoch::source_date_epoch()?;
-    let inputs = BuildInputs::from_plan(&loaded, &plan, &name, &formats, epoch, !args.no_sbom)?;
+    let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
+    let sbom = (!args.no_sbom).then_some(&authorship);
+    let inputs = BuildInputs::from_plan(&loaded, &plan, &name, &formats, epoch, sbom)?;
     let key = args.key.load()?;
     let request = attest::Request {
         dir,

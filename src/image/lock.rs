@@ -13,6 +13,7 @@ use super::registry::{self, RegistryOptions};
 use super::resolve::{Platform, ResolvedImage, resolve, resolve_manifest};
 use super::store::Store;
 use crate::config::Loaded;
+use crate::party::Party;
 use crate::reference::ImageRef;
 
 pub const LOCK_SCHEMA: &str = "https://sealkit.dev/schemas/lock/v1";
@@ -23,6 +24,28 @@ pub struct Lock {
     pub schema: String,
     /// Reference as written in the configuration → what it was pinned to.
     pub images: BTreeMap<String, Pin>,
+    /// What the configuration's SBOMs say about who made the OS image: kept with the pins
+    /// because, like them, it decides the SBOM's bytes, and because LinuxKit's YAML has no place
+    /// for it.
+    #[serde(default, skip_serializing_if = "SbomSettings::is_empty")]
+    pub sbom: SbomSettings,
+}
+
+/// Who supplies the OS image and who else made its SBOMs (`sealkit lock --supplier --creator`);
+/// the same options of `sbom` and `build` override them for one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SbomSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<Party>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub creators: Vec<Party>,
+}
+
+impl SbomSettings {
+    pub fn is_empty(&self) -> bool {
+        self.supplier.is_none() && self.creators.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +231,7 @@ impl Resolver {
         Ok(Lock {
             schema: LOCK_SCHEMA.into(),
             images,
+            sbom: SbomSettings::default(),
         })
     }
 }

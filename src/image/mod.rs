@@ -5,6 +5,7 @@ pub mod attestation;
 pub mod digest;
 pub mod error;
 pub mod export;
+pub mod folder;
 pub mod gunzip;
 pub mod lock;
 pub mod registry;

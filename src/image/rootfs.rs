@@ -1044,7 +1044,7 @@ impl Flattening {
 }
 
 /// Whether a relative symlink target, read from `parent`, climbs above the root.
-fn escapes(parent: &Path, target: &Path) -> bool {
+pub(crate) fn escapes(parent: &Path, target: &Path) -> bool {
     let mut depth = parent.components().count() as i64;
     for c in target.components() {
         match c {

@@ -1,9 +1,11 @@
 //! Inspection: facts about what each component image contains. Inspectors state facts; every
 //! judgement is left to policy.
 //!
-//! [`inspect_image`] is the one way in: a resolved image goes in, its facts come out, and each
-//! of its layers is decompressed and read once — flattening, hashing, cataloging and ELF
-//! inspection all ride on the same pass.
+//! [`inspect`] is the one way in: a [`Source`] goes in — an image, whose layers are each
+//! decompressed and read once, or a folder, read in place on every core — and its facts come out.
+//! Either way every regular file's bytes pass once through the same gatherers (hashes, the
+//! catalogers' files, ELF inspection), and the facts are assembled from what they found in one
+//! place, [`facts`].
 
 pub mod elf;
 pub mod gobuild;
@@ -13,11 +15,13 @@ pub mod sbom;
 pub mod scan;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::image::rootfs::{Tap, Tee};
-use crate::image::{ImageError, ResolvedImage, Rootfs, Store, attestation};
+use crate::image::rootfs::{ContentRef, NoTap, Tap, Tee};
+use crate::image::{ImageError, ResolvedImage, Rootfs, Store, attestation, folder};
+use elf::Inspection;
 use sbom::Catalog;
+use sbom::gather::Gather;
 use scan::BinaryReport;
 
 /// Everything inspection found in one component image.
@@ -31,31 +35,124 @@ pub struct ComponentFacts {
     pub sha1: BTreeMap<PathBuf, String>,
     /// Permission bits, owners, accounts, sshd and sudo settings, tools present.
     pub files: hardening::RootfsFacts,
+    /// What the source held that no image can (a socket in a folder), left out, and what could
+    /// not be read (a folder's file this user may not read), each with why.
+    pub notes: Vec<String>,
+}
+
+/// Where a component's files come from.
+pub enum Source<'a> {
+    /// An image in the store.
+    Image { store: &'a Store, image: &'a ResolvedImage },
+    /// A folder holding a root filesystem (`dir:`), read in place rather than imported.
+    Folder(&'a Path),
+}
+
+/// Inspects the component `source` holds.
+pub fn inspect(source: Source) -> Result<ComponentFacts, ImageError> {
+    match source {
+        Source::Image { store, image } => inspect_image(store, image, &mut NoTap),
+        Source::Folder(root) => {
+            // One gatherer per thread, each seeing the files its thread reads.
+            let (folder, found) = folder::read(
+                root,
+                || Gather::new(&selected, sbom::CATALOG_FILE_LIMIT),
+                |mut gather| {
+                    gather.finish();
+                    Found::from(gather)
+                },
+            )?;
+            let found = found.into_iter().fold(Found::default(), Found::merge);
+            let mut notes = folder.notes;
+            let mut facts = facts(folder.rootfs, found, None, Vec::new());
+            // A file that cannot be read may be an ELF file: it is listed, with the reason.
+            for (path, reason) in &folder.unreadable {
+                notes.push(format!("dir:{}: {}: {reason}", root.display(), path.display()));
+                if let Some(entry) = facts.rootfs.entries.get(path) {
+                    facts.binaries.push(scan::binary_report(
+                        path,
+                        entry,
+                        Inspection::NotInspected { reason: reason.clone() },
+                    ));
+                }
+            }
+            facts.binaries.sort_by(|a, b| a.path.cmp(&b.path));
+            notes.sort();
+            facts.notes = notes;
+            Ok(facts)
+        }
+    }
+}
+
+/// The files the gatherers keep: what the catalogers and the rootfs facts read.
+fn selected(path: &Path) -> bool {
+    sbom::wanted(path) || hardening::rootfs::wanted(path)
 }
 
 /// Flattens `image` and inspects it in the same pass over each layer; `extra` sees every file's
 /// bytes on the way too (the build keeps them).
 pub fn inspect_image(store: &Store, image: &ResolvedImage, extra: &mut dyn Tap) -> Result<ComponentFacts, ImageError> {
-    let select = |path: &std::path::Path| sbom::wanted(path) || hardening::rootfs::wanted(path);
-    let mut gather = sbom::gather::Gather::new(&select, sbom::CATALOG_FILE_LIMIT);
+    let mut gather = Gather::new(&selected, sbom::CATALOG_FILE_LIMIT);
     let rootfs = Rootfs::flatten_tapped(store, image, &mut Tee::new(&mut gather, extra))?;
     gather.finish();
+    Ok(facts(rootfs, Found::from(gather), Some((store, image)), Vec::new()))
+}
+
+/// What the gatherers found, keyed by where each file's content is.
+#[derive(Default)]
+struct Found {
+    sha1: BTreeMap<ContentRef, String>,
+    kept: BTreeMap<ContentRef, Vec<u8>>,
+    not_read: BTreeMap<ContentRef, String>,
+    elf: BTreeMap<ContentRef, Inspection>,
+}
+
+impl From<Gather<'_>> for Found {
+    fn from(g: Gather<'_>) -> Self {
+        Found {
+            sha1: g.sha1,
+            kept: g.kept,
+            not_read: g.not_read,
+            elf: g.elf,
+        }
+    }
+}
+
+impl Found {
+    /// Gatherers of different threads saw different files: their findings add up.
+    fn merge(mut self, other: Found) -> Found {
+        self.sha1.extend(other.sha1);
+        self.kept.extend(other.kept);
+        self.not_read.extend(other.not_read);
+        self.elf.extend(other.elf);
+        self
+    }
+}
+
+/// The facts of a component from its view and what the gatherers found in its files; an image's
+/// attested SBOMs are compared with the catalog too.
+fn facts(
+    rootfs: Rootfs,
+    gathered: Found,
+    image: Option<(&Store, &ResolvedImage)>,
+    notes: Vec<String>,
+) -> ComponentFacts {
     let mut files = BTreeMap::new();
     let mut sha1 = BTreeMap::new();
     let mut binaries = Vec::new();
     let mut problems = Vec::new();
     for (path, entry) in rootfs.files() {
         let Some(at) = entry.content else { continue };
-        if let Some(inspection) = gather.elf.get(&at) {
+        if let Some(inspection) = gathered.elf.get(&at) {
             binaries.push(scan::binary_report(path, entry, inspection.clone()));
         }
-        if let Some(s) = gather.sha1.get(&at) {
+        if let Some(s) = gathered.sha1.get(&at) {
             sha1.insert(path.clone(), s.clone());
         }
-        if let Some(bytes) = gather.kept.get(&at).filter(|_| select(path)) {
+        if let Some(bytes) = gathered.kept.get(&at).filter(|_| selected(path)) {
             files.insert(path.clone(), bytes.clone());
         }
-        if let Some(reason) = gather.not_read.get(&at).filter(|_| select(path)) {
+        if let Some(reason) = gathered.not_read.get(&at).filter(|_| selected(path)) {
             problems.push(sbom::Problem {
                 file: path.display().to_string(),
                 line: 0,
@@ -72,24 +169,27 @@ pub fn inspect_image(store: &Store, image: &ResolvedImage, extra: &mut dyn Tap) 
     );
     let catalog = {
         let mut catalog = sbom::catalog(&files, &rootfs, &binaries);
-        // SBOMs attached to the image's index, beside those shipped inside it.
-        let statements = attestation::statements(store, image, &sbom::catalog::attached::is_sbom_predicate);
-        let attested = sbom::catalog::attached::attested(
-            &statements,
-            &attestation::subjects(image),
-            &catalog.packages,
-            &mut problems,
-        );
-        catalog.attached.extend(attested);
+        if let Some((store, image)) = image {
+            // SBOMs attached to the image's index, beside those shipped inside it.
+            let statements = attestation::statements(store, image, &sbom::catalog::attached::is_sbom_predicate);
+            let attested = sbom::catalog::attached::attested(
+                &statements,
+                &attestation::subjects(image),
+                &catalog.packages,
+                &mut problems,
+            );
+            catalog.attached.extend(attested);
+        }
         catalog.problems.extend(problems);
         catalog.problems.sort();
         catalog
     };
-    Ok(ComponentFacts {
+    ComponentFacts {
         rootfs,
         binaries,
         catalog,
         sha1,
         files: file_facts,
-    })
+        notes,
+    }
 }

@@ -1,16 +1,12 @@
-//! Scanning: every ELF file of an image (streamed from its layers) or of a folder (read from
-//! disk), inspected in parallel, reported in path order whatever the thread count.
+//! Scanning: the report of every ELF file of a component (found while its files are read, see
+//! [`crate::inspect`]), in path order whatever the thread count.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
-use super::elf::{self, Inspection};
+use super::elf::Inspection;
 use crate::caps;
 use crate::image::rootfs::{Kind, Rootfs};
 
@@ -107,78 +103,6 @@ fn file_facts(mode: u32, uid: u64, gid: u64, size: u64, is_dir: bool, xattr: Opt
         world_writable: mode & 0o002 != 0 && !(is_dir && mode & 0o1000 != 0),
         capabilities: xattr.and_then(decode_file_capabilities),
     }
-}
-
-/// Every ELF file below `root` on disk (symlinks are not followed), inspected in parallel; a
-/// file that cannot be read is reported as not inspected, since it may be one.
-pub fn scan_dir(root: &Path) -> std::io::Result<Vec<BinaryReport>> {
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
-            let ft = entry.file_type()?;
-            if ft.is_dir() {
-                stack.push(entry.path());
-            } else if ft.is_file() {
-                files.push(entry.path());
-            }
-        }
-    }
-    let mut reports: Vec<BinaryReport> = files.par_iter().filter_map(|path| scan_file(root, path)).collect();
-    reports.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(reports)
-}
-
-fn scan_file(root: &Path, path: &PathBuf) -> Option<BinaryReport> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let rel = path.strip_prefix(root).unwrap_or(path).display().to_string();
-    let report = |meta: &std::fs::Metadata, elf| BinaryReport {
-        path: rel.clone(),
-        sha256: None,
-        file: file_facts(
-            meta.mode(),
-            u64::from(meta.uid()),
-            u64::from(meta.gid()),
-            meta.len(),
-            false,
-            None,
-        ),
-        elf,
-    };
-    let unreadable = |e: std::io::Error| Inspection::NotInspected {
-        reason: format!("cannot be read: {e}"),
-    };
-    // Not blocking: a FIFO swapped in since the folder was listed must not stall the scan.
-    let opened = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path);
-    let mut file = match opened {
-        Ok(file) => file,
-        Err(e) => {
-            let meta = path.symlink_metadata().ok().filter(|m| m.is_file())?;
-            return Some(report(&meta, unreadable(e)));
-        }
-    };
-    let meta = file.metadata().ok().filter(|m| m.is_file())?;
-    let mut magic = [0u8; 4];
-    match file.read_exact(&mut magic) {
-        Ok(()) if elf::is_elf(&magic) => {}
-        Err(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => return Some(report(&meta, unreadable(e))),
-        _ => return None,
-    }
-    let inspection = if meta.len() > MAX_ELF_BYTES {
-        too_large()
-    } else {
-        // SAFETY of the mapping: the file is only read; a concurrent writer could change the bytes
-        // under us, which the parser tolerates as it tolerates any malformed input.
-        match unsafe { memmap2::Mmap::map(&file) } {
-            Ok(map) => elf::inspect(&map),
-            Err(e) => unreadable(e),
-        }
-    };
-    Some(report(&meta, inspection))
 }
 
 /// The report of one ELF file of an image, with its file facts from the flattened view.

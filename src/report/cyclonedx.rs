@@ -1,7 +1,9 @@
 //! CycloneDX 1.6 JSON: the image (or the OS image) as the metadata component, each component
 //! image as a container component, every catalogued package as a library with purl, CPE,
-//! licenses and supplier, and the dependency graph. The serial number is derived from the
-//! content, the timestamp from SOURCE_DATE_EPOCH.
+//! licenses and supplier, and the dependency graph; who supplies the subject (`metadata.supplier`
+//! and the metadata component's) and who made the document besides sealkit (`authors` for people,
+//! `manufacturer` for an organisation). The serial number is derived from the content, the
+//! timestamp from SOURCE_DATE_EPOCH.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +12,28 @@ use sha2::{Digest as _, Sha256};
 
 use super::spdx::package_id;
 use super::{ComponentSbom, SbomInput};
+use crate::party::{Kind, Party};
+
+/// A person as an `organizationalContact`.
+fn contact(p: &Party) -> Value {
+    let mut v = json!({"name": p.name});
+    if let Some(email) = &p.email {
+        v["email"] = Value::from(email.clone());
+    }
+    v
+}
+
+/// An `organizationalEntity`: an organisation, or a person supplying on their own, named and
+/// reached through themselves.
+fn entity(p: &Party) -> Value {
+    let mut v = json!({"name": p.name});
+    match (p.kind, &p.email) {
+        (Kind::Person, _) => v["contact"] = json!([contact(p)]),
+        (Kind::Organization, Some(email)) => v["contact"] = json!([{"email": email}]),
+        (Kind::Organization, None) => {}
+    }
+    v
+}
 
 fn library(p: &crate::inspect::sbom::Package, c: &ComponentSbom) -> Value {
     let licenses: Vec<Value> = p
@@ -60,7 +84,7 @@ fn container(bom_ref: &str, c: &ComponentSbom) -> Value {
         "hashes": [{"alg": "SHA-256", "content": c.manifest.hex()}],
     });
     if let Some(s) = &c.supplier {
-        v["supplier"] = json!({"name": s});
+        v["supplier"] = entity(s);
     }
     // The SBOMs attached to the image (inside it or attested beside it) and how they compare.
     let attached: Vec<Value> = c
@@ -114,7 +138,8 @@ pub fn document(input: &SbomInput) -> Value {
             dependencies.push(json!({"ref": holder, "dependsOn": held}));
         }
     }
-    let metadata_component = match single {
+    let supplier = input.supplier();
+    let mut metadata_component = match single {
         Some(c) => {
             let mut v = container("image", c);
             v["name"] = Value::from(input.name);
@@ -122,17 +147,35 @@ pub fn document(input: &SbomInput) -> Value {
         }
         None => json!({"type": "operating-system", "bom-ref": "image", "name": input.name}),
     };
+    let mut metadata = json!({
+        "timestamp": input.created,
+        "tools": {"components": [{"type": "application", "name": "sealkit", "version": env!("CARGO_PKG_VERSION")}]},
+    });
+    if let Some(s) = &supplier {
+        metadata_component["supplier"] = entity(s);
+        metadata["supplier"] = entity(s);
+    }
+    metadata["component"] = metadata_component;
+    let authors: Vec<Value> = input
+        .authorship
+        .creators
+        .iter()
+        .filter(|c| c.kind == Kind::Person)
+        .map(contact)
+        .collect();
+    if !authors.is_empty() {
+        metadata["authors"] = Value::from(authors);
+    }
+    if let Some(maker) = input.authorship.creators.iter().find(|c| c.kind == Kind::Organization) {
+        metadata["manufacturer"] = entity(maker);
+    }
     dependencies.push(json!({"ref": "image", "dependsOn": top}));
     let mut doc = json!({
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
         "version": 1,
         "serialNumber": "",
-        "metadata": {
-            "timestamp": input.created,
-            "tools": {"components": [{"type": "application", "name": "sealkit", "version": env!("CARGO_PKG_VERSION")}]},
-            "component": metadata_component,
-        },
+        "metadata": metadata,
         "components": components,
         "dependencies": dependencies,
     });

@@ -5,20 +5,24 @@ pub mod junit;
 pub mod sarif;
 pub mod spdx;
 
-use crate::image::{Digest, ResolvedImage};
+use std::collections::BTreeSet;
+
+use crate::image::{Digest, ResolvedImage, folder};
 use crate::inspect::ComponentFacts;
+use crate::party::Party;
 
 /// One component image of an SBOM: what inspection found in it, and where its files land in the
 /// final OS image (`containers/services/sshd/lower/`, or nothing for init images).
 pub struct ComponentSbom<'a> {
     /// A name for people: the image reference, or `services/sshd`.
     pub name: String,
+    /// What the component is: an image's manifest digest, a folder's listing digest.
     pub manifest: Digest,
     pub facts: &'a ComponentFacts,
     /// Prepended to every path of this component.
     pub prefix: String,
     /// Who supplies the image: as given, else its `org.opencontainers.image.vendor` label.
-    pub supplier: Option<String>,
+    pub supplier: Option<Party>,
 }
 
 impl<'a> ComponentSbom<'a> {
@@ -29,13 +33,26 @@ impl<'a> ComponentSbom<'a> {
         supplier: Option<String>,
         facts: &'a ComponentFacts,
     ) -> Self {
-        let supplier = supplier.or_else(|| image.labels().get("org.opencontainers.image.vendor").cloned());
+        let supplier = supplier
+            .or_else(|| image.labels().get("org.opencontainers.image.vendor").cloned())
+            .and_then(|s| Party::organization(&s));
         ComponentSbom {
             name,
             manifest: image.manifest_digest.clone(),
             facts,
             prefix,
             supplier,
+        }
+    }
+
+    /// A folder read in place (`dir:`): nothing in it names a supplier.
+    pub fn folder(name: String, facts: &'a ComponentFacts) -> Self {
+        ComponentSbom {
+            name,
+            manifest: folder::listing_digest(&facts.rootfs),
+            facts,
+            prefix: String::new(),
+            supplier: None,
         }
     }
 }
@@ -56,6 +73,36 @@ pub struct SbomInput<'a> {
     pub components: &'a [ComponentSbom<'a>],
     /// `created` timestamp, from SOURCE_DATE_EPOCH: an SBOM is reproducible.
     pub created: String,
+    pub authorship: &'a Authorship,
+}
+
+/// Who supplies what an SBOM describes and who made it, as the user said (`--supplier`,
+/// `--creator`, or the lock's `sbom` settings).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorship {
+    /// Unset: the supplier its components' names agree on, if they do.
+    pub supplier: Option<Party>,
+    /// Besides sealkit, which is always named as the tool. At most one organisation: CycloneDX
+    /// names one manufacturer.
+    pub creators: Vec<Party>,
+}
+
+impl Authorship {
+    /// Refuses creators that CycloneDX cannot say: more than one organisation.
+    pub fn new(supplier: Option<Party>, creators: Vec<Party>) -> Result<Self, String> {
+        let organizations = creators
+            .iter()
+            .filter(|c| c.kind == crate::party::Kind::Organization)
+            .count();
+        if organizations > 1 {
+            return Err(format!(
+                "{organizations} organisations are named as creators, and an SBOM has one (CycloneDX's \
+                 manufacturer); name one organisation, and any number of people"
+            ));
+        }
+        Ok(Authorship { supplier, creators })
+    }
 }
 
 impl SbomInput<'_> {
@@ -65,5 +112,42 @@ impl SbomInput<'_> {
             [only] if only.prefix.is_empty() => Some(only),
             _ => None,
         }
+    }
+
+    /// Who supplies what the document describes: as the user said; else, for one image, its
+    /// supplier; else the one supplier every component agrees on (all named in one registry
+    /// namespace, say).
+    pub fn supplier(&self) -> Option<Party> {
+        if let Some(s) = &self.authorship.supplier {
+            return Some(s.clone());
+        }
+        if let Some(only) = self.single() {
+            return only.supplier.clone();
+        }
+        let suppliers: BTreeSet<Option<&Party>> = self.components.iter().map(|c| c.supplier.as_ref()).collect();
+        match suppliers.into_iter().collect::<Vec<_>>().as_slice() {
+            [Some(one)] => Some((*one).clone()),
+            _ => None,
+        }
+    }
+
+    /// What the document describes without a supplier, which the NTIA minimum elements require
+    /// of every component: the subject itself, component images, packages.
+    pub fn without_supplier(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if self.supplier().is_none() {
+            missing.push(self.name.to_owned());
+        }
+        for c in self.components {
+            if self.single().is_none() && c.supplier.is_none() {
+                missing.push(c.name.clone());
+            }
+            for p in &c.facts.catalog.packages {
+                if p.supplier.as_ref().is_none_or(|s| s.trim().is_empty()) {
+                    missing.push(format!("{} {}", p.name, p.version));
+                }
+            }
+        }
+        missing
     }
 }

@@ -13,6 +13,7 @@ use sha2::{Digest as _, Sha256};
 use super::{ComponentSbom, SbomInput};
 use crate::image::digest::HashingWriter;
 use crate::inspect::sbom::{Ecosystem, Package};
+use crate::party::Party;
 
 const ROOT_ID: &str = "SPDXRef-Image";
 
@@ -245,7 +246,7 @@ impl Builder<'_> {
     }
 }
 
-fn image_package(id: &str, name: &str, version: &str, digest_hex: Option<&str>, supplier_of: &Option<String>) -> Value {
+fn image_package(id: &str, name: &str, version: &str, digest_hex: Option<&str>, supplier: Option<&Party>) -> Value {
     let mut p = json!({
         "SPDXID": id,
         "name": name,
@@ -255,7 +256,7 @@ fn image_package(id: &str, name: &str, version: &str, digest_hex: Option<&str>, 
         "licenseConcluded": "NOASSERTION",
         "licenseDeclared": "NOASSERTION",
         "copyrightText": "NOASSERTION",
-        "supplier": supplier(supplier_of),
+        "supplier": supplier.map_or_else(|| "NOASSERTION".to_owned(), Party::to_string),
         "primaryPackagePurpose": "CONTAINER",
     });
     if let Some(h) = digest_hex {
@@ -297,24 +298,25 @@ fn walk(input: &SbomInput, list: List, emit: &mut dyn FnMut(&Value)) -> (Vec<Val
         extracted: BTreeSet::new(),
     };
     b.relate("SPDXRef-DOCUMENT", "DESCRIBES", ROOT_ID);
+    let supplier = input.supplier();
     if let Some(only) = input.single() {
         b.packages.push(image_package(
             ROOT_ID,
             input.name,
             &only.manifest.to_string(),
             Some(only.manifest.hex()),
-            &only.supplier,
+            supplier.as_ref(),
         ));
         annotate_attached(&mut b.packages[0], only, &input.created);
         b.component(only, ROOT_ID, 0);
     } else {
-        // The OS image: its supplier is whoever supplies its components, when they agree.
-        let suppliers: BTreeSet<&String> = input.components.iter().filter_map(|c| c.supplier.as_ref()).collect();
-        let supplier = (suppliers.len() == 1)
-            .then(|| suppliers.iter().next().map(|s| (*s).clone()))
-            .flatten();
-        b.packages
-            .push(image_package(ROOT_ID, input.name, "NOASSERTION", None, &supplier));
+        b.packages.push(image_package(
+            ROOT_ID,
+            input.name,
+            "NOASSERTION",
+            None,
+            supplier.as_ref(),
+        ));
         b.packages[0]["primaryPackagePurpose"] = Value::from("OPERATING-SYSTEM");
         for c in input.components {
             let id = component_id(c);
@@ -324,7 +326,7 @@ fn walk(input: &SbomInput, list: List, emit: &mut dyn FnMut(&Value)) -> (Vec<Val
                 &c.name,
                 &c.manifest.to_string(),
                 Some(c.manifest.hex()),
-                &c.supplier,
+                c.supplier.as_ref(),
             ));
             annotate_attached(&mut b.packages[index], c, &input.created);
             b.relate(ROOT_ID, "CONTAINS", &id);
@@ -372,10 +374,10 @@ impl Serialize for Document<'_> {
         let input = self.input;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("SPDXID", "SPDXRef-DOCUMENT")?;
-        map.serialize_entry(
-            "creationInfo",
-            &json!({"created": input.created, "creators": [format!("Tool: sealkit-{}", env!("CARGO_PKG_VERSION"))]}),
-        )?;
+        let creators: Vec<String> = std::iter::once(format!("Tool: sealkit-{}", env!("CARGO_PKG_VERSION")))
+            .chain(input.authorship.creators.iter().map(Party::to_string))
+            .collect();
+        map.serialize_entry("creationInfo", &json!({"created": input.created, "creators": creators}))?;
         map.serialize_entry("dataLicense", "CC0-1.0")?;
         map.serialize_entry("documentNamespace", &self.namespace)?;
         map.serialize_entry(
@@ -450,6 +452,7 @@ mod tests {
     use crate::image::{Digest, Rootfs};
     use crate::inspect::ComponentFacts;
     use crate::inspect::sbom::Catalog;
+    use crate::report::Authorship;
 
     fn facts(files: &[&str]) -> ComponentFacts {
         let mut rootfs = Rootfs::default();
@@ -479,6 +482,7 @@ mod tests {
             binaries: Vec::new(),
             catalog: Catalog::default(),
             sha1,
+            notes: Vec::new(),
             files: Default::default(),
         }
     }
@@ -489,7 +493,7 @@ mod tests {
             manifest: Digest::of(prefix.as_bytes()),
             facts,
             prefix: prefix.to_owned(),
-            supplier: Some("example".into()),
+            supplier: Party::organization("example"),
         }
     }
 
@@ -511,6 +515,7 @@ mod tests {
                 name: "example",
                 components: &components,
                 created: "2017-04-18T16:30:00Z".into(),
+                authorship: &Authorship::default(),
             };
             let mut streamed = Vec::new();
             write(&input, &mut streamed).unwrap();

@@ -60,7 +60,7 @@ pub fn rebuild(
         &params.name,
         &formats,
         params.source_date_epoch,
-        params.sbom,
+        params.sbom.as_ref(),
     ) {
         Ok(i) => i,
         Err(e) => return fail(format!("the configuration could not be read again: {e}")),
@@ -100,7 +100,7 @@ pub fn rebuild(
         name: &params.name,
         formats: &formats,
         force: false,
-        sbom: params.sbom,
+        sbom: params.sbom.clone(),
         epoch: params.source_date_epoch,
     };
     if let Err(e) = build::build(loaded, plan, store, &request) {
