@@ -7,6 +7,7 @@
 
 pub mod elf;
 pub mod gobuild;
+pub mod kernel;
 pub mod rustdeps;
 pub mod sbom;
 pub mod scan;
