@@ -399,15 +399,20 @@ fn broken_kernels_give_reasons_not_panics() {
     let mut wrong = good.clone();
     wrong[0x248..0x24c].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(reason(&wrong).contains("lies past the end"));
-    // The right length at the wrong place: not an xz stream there.
+    // Offsets that miss the payload: no compressed stream there, and no blob.
     let mut shifted = good.clone();
     shifted[0x248..0x24c].copy_from_slice(&0x10u32.to_le_bytes());
+    shifted[0x24c..0x250].copy_from_slice(&0x100u32.to_le_bytes());
     let r = reason(&shifted);
-    assert!(r.contains("bzImage, boot protocol 2.15: no IKCONFIG blob"), "{r}");
-    // An xz stream damaged before the blob.
+    assert!(
+        r.contains("bzImage, boot protocol 2.15: no IKCONFIG blob in the 256-byte kernel"),
+        "{r}"
+    );
+    // An xz stream whose header is damaged. (Damage inside it may go unseen: xz stores
+    // incompressible data, the blob among it, as it is, and checks the block at its end only.)
     let mut damaged = good.clone();
-    let early = 4 * 512 + 0x4000 + 2000;
-    damaged[early..early + 64].fill(0x55);
+    let header = 4 * 512 + 0x4000 + 6;
+    damaged[header..header + 6].fill(0x55);
     let r = reason(&damaged);
     assert!(r.contains("does not decompress after"), "{r}");
     // An old boot protocol, and compressions left unread.
