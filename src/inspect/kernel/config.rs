@@ -50,13 +50,13 @@ impl Value {
     }
 
     fn parse(raw: &str) -> Value {
+        if let Some(quoted) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            return Value::Str(unescape(quoted));
+        }
         match raw {
             "y" => Value::Yes,
             "m" => Value::Module,
             "n" => Value::NotSet,
-            _ if raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"') => {
-                Value::Str(unescape(&raw[1..raw.len() - 1]))
-            }
             _ if parse_integer(raw).is_some() => Value::Number(raw.to_string()),
             _ => Value::Other(raw.to_string()),
         }
@@ -164,8 +164,7 @@ impl KernelConfig {
                 problems.push(format!("line {line}: {what}"));
             }
         };
-        let mut lines = bytes.split(|&b| b == b'\n').enumerate().peekable();
-        while let Some((index, raw)) = lines.next() {
+        for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
             let number = index + 1;
             if number > MAX_LINES {
                 problems.push(format!("more than {MAX_LINES} lines: the rest was not read"));
