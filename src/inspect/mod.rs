@@ -10,6 +10,7 @@ pub mod gobuild;
 pub mod rustdeps;
 pub mod sbom;
 pub mod scan;
+pub mod secrets;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
