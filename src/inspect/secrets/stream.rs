@@ -254,10 +254,18 @@ impl FileScan {
         // before the secret, to a little after it, without passing the end of the match's last
         // line (a PEM key's END line).
         let line_start = memchr::memrchr(b'\n', &self.buf[..whole.0]).map_or(0, |i| i + 1);
-        let context_start = line_start.max(secret.0.saturating_sub(CONTEXT_BEFORE));
+        let mut context_start = line_start.max(secret.0.saturating_sub(CONTEXT_BEFORE));
         let last = whole.1.max(secret.1);
         let line_end = memchr::memchr(b'\n', &self.buf[last..]).map_or(self.buf.len(), |i| last + i);
-        let context_end = (secret.1 + CONTEXT_AFTER).min(line_end);
+        let mut context_end = (secret.1 + CONTEXT_AFTER).min(line_end);
+        if self.mode == Mode::Binary {
+            // Only the printable run around the match: the bytes beyond are the program's.
+            let text = |b: &u8| b.is_ascii_graphic() || b.is_ascii_whitespace();
+            let before = &self.buf[context_start..secret.0];
+            context_start += before.iter().rposition(|b| !text(b)).map_or(0, |i| i + 1);
+            let after = &self.buf[secret.1..context_end];
+            context_end = secret.1 + after.iter().position(|b| !text(b)).unwrap_or(after.len());
+        }
         self.findings.push(RawFinding {
             pattern,
             line,

@@ -329,6 +329,7 @@ fn corpus() -> Corpus {
     // private keys only).
     let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
     elf.extend([0u8; 4096]);
+    elf.extend(b"\xfe\xff\x01");
     elf.extend(render(
         "usr/lib/libembedded.so",
         "{{private-key:pkcs8}}",
@@ -336,6 +337,7 @@ fn corpus() -> Corpus {
         &mut corpus,
     ));
     corpus.expected.last_mut().expect("just rendered").line = None;
+    elf.extend(b"\xfe\xff\x01");
     elf.extend([0u8; 64]);
     elf.extend(fake("github-pat", &mut rng).into_bytes());
     elf.extend([0u8; 64]);
@@ -459,6 +461,12 @@ fn excerpts_never_show_a_secret() {
         .find(|f| f.rule == "aws-access-key-id" && f.path == "root/.aws/credentials")
         .expect("the AWS key id is found");
     assert_eq!(aws.excerpt, "aws_access_key_id = *****");
+    let binary = secrets
+        .findings
+        .iter()
+        .find(|f| f.path == "usr/lib/libembedded.so")
+        .expect("the key in a binary is found");
+    assert_eq!(binary.excerpt, "-----BEGIN PRIVATE KEY----- ***** -----END PRIVATE KEY-----");
 }
 
 #[test]
