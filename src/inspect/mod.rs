@@ -11,6 +11,7 @@ pub mod kernel;
 pub mod rustdeps;
 pub mod sbom;
 pub mod scan;
+pub mod secrets;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
