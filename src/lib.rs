@@ -10,6 +10,7 @@ pub mod codes;
 pub mod config;
 pub mod effective;
 pub mod epoch;
+pub mod evidence;
 pub mod image;
 pub mod inspect;
 pub mod plan;

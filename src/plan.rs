@@ -48,7 +48,7 @@ impl PlanError {
     /// The stable code of the underlying error (docs/errors.md).
     pub fn code(&self) -> &'static str {
         match self {
-            PlanError::Image(e) => e.code().as_str(),
+            PlanError::Image(e) => e.code(),
             PlanError::Effective(e) => e.code.as_str(),
             PlanError::Input { code, .. } => code.as_str(),
         }

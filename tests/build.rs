@@ -414,8 +414,8 @@ fn two_builds_are_identical_whoever_and_wherever() {
     let mode = std::fs::metadata(out_b.join("demo.tar")).unwrap();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
-        0o644,
-        "outputs are readable by all whatever the umask"
+        0o600,
+        "outputs follow the umask, as LinuxKit's do"
     );
 
     // SOURCE_DATE_EPOCH is the one clock: another value, other bytes.
@@ -860,4 +860,314 @@ fn a_name_that_is_not_utf8_is_refused() {
         "{}",
         stderr(&a)
     );
+}
+
+/// A one-service configuration in `dir` over a hand-made image, with `extra` YAML appended.
+fn small_config(dir: &Path, extra: &str) -> PathBuf {
+    let image = dir.join("image");
+    if !image.exists() {
+        layout(
+            &image,
+            &[layer(&[E::Dir("etc", 0o755), E::File("bin/app", 0o755, b"app")])],
+            true,
+        );
+    }
+    let config = dir.join("x.yml");
+    std::fs::write(
+        &config,
+        format!("onboot:\n  - name: x\n    image: \"oci:image:latest\"\n{extra}"),
+    )
+    .unwrap();
+    config
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `files: source:` takes a regular file, or a symlink to one: a device would be read forever
+/// (/dev/zero filled 24 GB in a minute) and a FIFO would wait for a writer, so both are refused
+/// before they are opened, and a source over 1 GiB before it is read (the sparse one here costs
+/// nothing). Each refusal leaves the output folder empty.
+#[test]
+fn a_files_source_is_a_regular_file_of_bounded_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let status = std::process::Command::new("mkfifo")
+        .arg(d.join("fifo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero-link")).unwrap();
+    std::fs::create_dir(d.join("folder")).unwrap();
+    std::fs::File::create(d.join("huge"))
+        .unwrap()
+        .set_len((1 << 30) + 1)
+        .unwrap();
+    std::fs::write(d.join("motd"), "hello\n").unwrap();
+    std::os::unix::fs::symlink("motd", d.join("motd-link")).unwrap();
+    let build = |source: &str| {
+        let config = small_config(d, &format!("files:\n  - path: etc/motd\n    source: {source}\n"));
+        let out = d.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        let assert = sealkit(&d.join("store"))
+            .arg("build")
+            .arg(&config)
+            .args(["--format", "tar", "-o"])
+            .arg(&out)
+            // Guards against a hang only: a refused FIFO returns at once.
+            .timeout(std::time::Duration::from_secs(300))
+            .assert();
+        if !assert.get_output().status.success() {
+            assert_eq!(
+                listing(&out),
+                Vec::<String>::new(),
+                "a failed build leaves nothing behind"
+            );
+        }
+        assert
+    };
+    for (source, kind) in [
+        ("/dev/zero", "a character device"),
+        ("zero-link", "a character device"),
+        ("fifo", "a FIFO"),
+        ("folder", "a folder"),
+    ] {
+        let a = build(source);
+        let err = stderr(&a);
+        assert_eq!(a.get_output().status.code(), Some(2), "{source}: {err}");
+        assert!(
+            err.contains("error[bad-file-entry]")
+                && err.contains("files[0]")
+                && err.contains(&format!("is {kind}, not a regular file"))
+                && err.contains("hint: name a regular file"),
+            "{source}: {err}"
+        );
+    }
+    let a = build("huge");
+    let err = stderr(&a);
+    assert_eq!(a.get_output().status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error[source-too-large]") && err.contains("is larger than 1073741824 bytes"),
+        "{err}"
+    );
+
+    let a = build("motd-link");
+    assert!(a.get_output().status.success(), "{}", stderr(&a));
+    let list = members(&std::fs::read(d.join("out/x.tar")).unwrap());
+    let motd = list.iter().find(|(n, _)| n == "etc/motd").unwrap();
+    assert_eq!(
+        (motd.1.kind, motd.1.data.as_slice()),
+        (tar::EntryType::Regular, &b"hello\n"[..])
+    );
+}
+
+/// The build's -o names a folder: a device, a symlink to one or a file there is refused and left
+/// as it was, and inside the folder only regular files of the outputs' names are replaced.
+/// Outputs follow the umask, as LinuxKit's do.
+#[test]
+fn the_output_folder_replaces_nothing_but_its_own_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let config = small_config(d, "");
+    let build = |out: &Path, force: bool| {
+        let mut c = sealkit(&d.join("store"));
+        c.arg("build").arg(&config).args(["--format", "tar", "-o"]).arg(out);
+        if force {
+            c.arg("--force");
+        }
+        c.assert()
+    };
+    let refused = |out: &Path, force: bool, expect: &str| {
+        let a = build(out, force);
+        let err = stderr(&a);
+        assert_eq!(a.get_output().status.code(), Some(2), "{err}");
+        assert!(err.contains(expect) && err.contains("hint:"), "{expect}: {err}");
+    };
+
+    let file = d.join("a-file");
+    std::fs::write(&file, "mine").unwrap();
+    refused(&file, false, "error[output-clash]: ");
+    refused(&file, false, "a-file: is a file, not a folder");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    refused(Path::new("-"), false, "error: -o -: the build writes several files");
+
+    if is_root() {
+        let status = std::process::Command::new("mknod")
+            .arg(d.join("null"))
+            .args(["c", "1", "3"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::os::unix::fs::symlink(d.join("null"), d.join("null-link")).unwrap();
+        for out in ["null", "null-link"] {
+            refused(&d.join(out), false, "is a character device, not a folder");
+        }
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            std::fs::symlink_metadata(d.join("null"))
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        assert!(
+            std::fs::symlink_metadata(d.join("null-link"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root: mknod");
+    }
+
+    // With --force, an output's name taken by a symlink or a FIFO is not this build's to replace.
+    let out = d.join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::os::unix::fs::symlink("/dev/null", out.join("x.tar")).unwrap();
+    refused(&out, true, "x.tar: is a symlink where an output file goes");
+    std::fs::remove_file(out.join("x.tar")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(out.join("x.tar"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    refused(&out, true, "x.tar: is a FIFO where an output file goes");
+    std::fs::remove_file(out.join("x.tar")).unwrap();
+
+    let exe = assert_cmd::cargo::cargo_bin("sealkit");
+    let result = std::process::Command::new("sh")
+        .args(["-c", "umask 027 && exec \"$0\" \"$@\""])
+        .arg(&exe)
+        .arg("build")
+        .arg(&config)
+        .args(["--format", "tar", "-o"])
+        .arg(&out)
+        .env("SEALKIT_STORE", d.join("store"))
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let mode = std::fs::metadata(out.join("x.tar")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o640
+    );
+}
+
+/// A build killed with SIGKILL leaves its staging folder; the next build into the folder removes
+/// it and is not refused as "not empty". A live build's staging folder is locked (flock) and left
+/// alone. The build is held mid-way by an iso-efi whose grub-mkimage never returns.
+#[test]
+fn a_killed_build_leaves_nothing_that_fails_the_next() {
+    if !Path::new("/usr/lib/grub/x86_64-efi/linux.mod").is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs grub-efi-amd64-bin (scripts/test)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    layout(
+        &d.join("kernel"),
+        &[layer(&[E::File("kernel", 0o644, b"not a real kernel")])],
+        true,
+    );
+    let config = small_config(
+        d,
+        "kernel:\n  image: \"oci:kernel:latest\"\n  cmdline: console=ttyS0\n  tar: none\n",
+    );
+    let tools = d.join("tools");
+    std::fs::create_dir(&tools).unwrap();
+    std::fs::write(
+        tools.join("grub-mkimage"),
+        "#!/bin/sh\ntouch \"$HELD\"\nexec sleep 3600\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        tools.join("grub-mkimage"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:{}", tools.display(), std::env::var("PATH").unwrap_or_default());
+
+    // A build held in grub-mkimage, in a process group of its own.
+    let held = |out: &Path| -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        let marker = d.join("held");
+        let _ = std::fs::remove_file(&marker);
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sealkit"))
+            .arg("build")
+            .arg(&config)
+            .args(["--format", "iso-efi", "-o"])
+            .arg(out)
+            .env("SEALKIT_STORE", d.join("store"))
+            .env("PATH", &path)
+            .env("HELD", &marker)
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        // A bound against a hang only.
+        for _ in 0..6000 {
+            if marker.exists() {
+                return child;
+            }
+            if child.try_wait().unwrap().is_some() {
+                let mut err = String::new();
+                child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+                panic!("the build ended before grub-mkimage: {err}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the build never reached grub-mkimage");
+    };
+    // SIGKILL to the build and its grub-mkimage, both started here.
+    let kill = |mut build: std::process::Child| {
+        let status = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", build.id())])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        build.wait().unwrap();
+    };
+    let staging = |out: &Path| {
+        listing(out)
+            .into_iter()
+            .filter(|n| n.starts_with(".sealkit-build-"))
+            .count()
+    };
+    let tar = |out: &Path, name: &str, force: bool| {
+        let mut c = sealkit(&d.join("store"));
+        c.arg("build")
+            .arg(&config)
+            .args(["--format", "tar", "--name", name, "-o"])
+            .arg(out);
+        if force {
+            c.arg("--force");
+        }
+        let a = c.assert();
+        assert!(a.get_output().status.success(), "{}", stderr(&a));
+    };
+
+    let out = d.join("out");
+    let build = held(&out);
+    assert_eq!(staging(&out), 1);
+    kill(build);
+    assert_eq!(staging(&out), 1, "a killed build leaves its staging folder");
+    tar(&out, "next", false);
+    assert_eq!(listing(&out), ["next.tar"], "the next build removed it");
+
+    // A live build's staging folder is not stale: a second build beside it leaves it alone.
+    let out = d.join("shared");
+    let build = held(&out);
+    tar(&out, "beside", false);
+    assert_eq!(staging(&out), 1, "the live build's staging folder is left alone");
+    kill(build);
+    tar(&out, "after", true);
+    assert_eq!(listing(&out), ["after.tar", "beside.tar"]);
 }

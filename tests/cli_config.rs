@@ -184,6 +184,34 @@ fn file_paths_that_escape() {
     );
 }
 
+/// cpio, tar and the kernel's unpacker end a name at a NUL: `bin/sh\0hidden` would be scanned
+/// under one name and land under another. Line breaks and escapes disguise names in listings.
+#[test]
+fn control_characters_in_file_names() {
+    rejects(
+        &format!("{HEAD}files:\n  - path: \"bin/sh\\0hidden\"\n    contents: x\n"),
+        &[
+            "bad.yml:6:11",
+            "error[bad-value]",
+            "files[0].path",
+            r#""bin/sh\0hidden" holds the control character '\0'"#,
+            "NUL",
+        ],
+    );
+    rejects(
+        &format!("{HEAD}files:\n  - path: \"etc/a\\nb\"\n    contents: x\n"),
+        &["files[0].path", "'\\n'"],
+    );
+    rejects(
+        &format!("{HEAD}files:\n  - path: etc/link\n    symlink: \"/bin/sh\\0x\"\n"),
+        &["error[bad-value]", "files[0].symlink", "'\\0'"],
+    );
+    rejects(
+        &format!("{HEAD}files:\n  - path: etc/link\n    symlink: \"a\\e[2Jb\"\n"),
+        &["files[0].symlink", "'\\u{1b}'"],
+    );
+}
+
 #[test]
 fn references_between_entries() {
     rejects(

@@ -203,3 +203,46 @@ fn binds_add_keeps_the_label_binds() {
     assert_eq!(mounts.get("/var/tmp").map(String::as_str), Some("/var/tmp"));
     assert!(mounts.contains_key("/dev") && mounts.contains_key("/hostroot/etc"));
 }
+
+/// The privileges fact, across the whole corpus: every getty and sshd from LinuxKit's packages
+/// really holds every capability, the host's pid namespace and writable binds of /dev and /sys
+/// (their labels grant them); and services that say nothing of capabilities hold none of the
+/// root-equivalent ones.
+#[test]
+fn corpus_privileges_show_what_the_labels_grant() {
+    use sealkit::inspect::hardening::privileges;
+    let root = corpus_root();
+    let labels = LabelDir::load(&root.join("pkg")).unwrap();
+    let expected = expected_failures();
+    let mut seen = BTreeMap::<String, usize>::new();
+    for file in corpus_files(&root) {
+        if expected.contains_key(relative(&root, &file).as_str()) {
+            continue;
+        }
+        for c in effective_of(&file, &labels) {
+            let package = c.image.strip_prefix("linuxkit/").and_then(|i| i.split(':').next());
+            let Some(name @ ("getty" | "sshd")) = package else {
+                continue;
+            };
+            if c.label_source.is_none() {
+                continue;
+            }
+            let p = privileges(&c);
+            let at = format!("{}: {}", file.display(), c.name);
+            // A YAML entry may override the label's list; the corpus's do not.
+            assert!(p.all_capabilities, "{at}: {:?}", p.capabilities);
+            assert!(p.host_namespaces.iter().any(|n| n == "pid"), "{at}");
+            for host in ["/dev", "/sys"] {
+                let bind = p
+                    .binds
+                    .iter()
+                    .find(|b| b.source == host)
+                    .unwrap_or_else(|| panic!("{at}: {host}"));
+                assert!(bind.writable && bind.sensitive.is_some(), "{at}: {bind:?}");
+            }
+            *seen.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+    // The corpus is fixed data (commit 3bf33c3a1): every use of the two packages is counted.
+    assert_eq!(seen, BTreeMap::from([("getty".to_owned(), 31), ("sshd".to_owned(), 9)]));
+}

@@ -7,6 +7,8 @@ use std::process::Command as Process;
 
 use assert_cmd::Command;
 
+mod common;
+
 const PROGRAM: &str = r#"
 #include <stdio.h>
 #include <string.h>
@@ -459,4 +461,223 @@ fn corrupt_embedded_package_lists() {
         "{}",
         s["rust"]["elf"]
     );
+}
+
+/// A DT_NEEDED entry whose name lies outside the dynamic string table: the loader does not check
+/// DT_STRSZ and may still load something, so the scan says the entry is unreadable instead of
+/// listing no library.
+#[test]
+fn an_unreadable_needed_entry_is_a_malformed_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    gcc(tmp.path(), "prog", &["-O2"]);
+    let path = tmp.path().join("prog");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (offset, size) = {
+        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+        assert_eq!(elf.libraries, ["libc.so.6"]);
+        let s = elf
+            .section_headers
+            .iter()
+            .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".dynamic"))
+            .unwrap();
+        (s.sh_offset as usize, s.sh_size as usize)
+    };
+    let needed = bytes[offset..offset + size]
+        .chunks_exact_mut(16)
+        .find(|entry| u64::from_le_bytes(entry[..8].try_into().unwrap()) == 1)
+        .expect("a DT_NEEDED entry");
+    needed[8..].copy_from_slice(&0x7fff_ffffu64.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let s = scan(tmp.path());
+    let elf = &s["prog"]["elf"];
+    assert_eq!(elf["status"], "elf", "{elf}");
+    assert_eq!(elf["needed"], serde_json::json!([]));
+    let parts = elf["malformed_parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 1, "{elf}");
+    let part = parts[0].as_str().unwrap();
+    assert!(
+        part.starts_with("DT_NEEDED: string offset 2147483647 is outside the ")
+            && part.ends_with("-byte dynamic string table"),
+        "{part}"
+    );
+    assert_eq!(result(&s["prog"], "pie"), "pass", "the other facts stand");
+}
+
+/// Zeros with one pseudo-random byte in every 128: a layer of them compresses about 30×, within
+/// the 100× the decompression-bomb guard allows, so 1 GiB costs some 30 MiB on disk.
+struct MostlyZeros {
+    at: u64,
+    seed: u64,
+}
+
+impl std::io::Read for MostlyZeros {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        buf.fill(0);
+        let first = ((128 - self.at % 128) % 128) as usize;
+        for b in buf.iter_mut().skip(first).step_by(128) {
+            self.seed = self
+                .seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *b = (self.seed >> 56) as u8;
+        }
+        self.at += buf.len() as u64;
+        Ok(buf.len())
+    }
+}
+
+/// An ELF file over 1 GiB is listed with the reason it was not inspected, whether it sits in a
+/// folder or in an image's layer, never left out. The layer really holds its 1 GiB; the folder's
+/// copy is sparse. Both scans run under a 256 MiB data limit, so the file is never held in
+/// memory.
+#[test]
+fn elf_files_too_large_to_inspect_are_reported() {
+    use sha2::Digest as _;
+    use std::io::{Read as _, Write};
+    const SIZE: u64 = (1 << 30) + 1;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("rootfs");
+    std::fs::create_dir_all(&d).unwrap();
+    gcc(&d, "small", &["-O2"]);
+    let small = std::fs::read(d.join("small")).unwrap();
+    let header = &small[..64];
+    let big = std::fs::File::create(d.join("big")).unwrap();
+    (&big).write_all(header).unwrap();
+    big.set_len(SIZE).unwrap();
+
+    /// The uncompressed layer's diff_id and its zstd stream, computed as it is written.
+    struct Layer {
+        diff_id: sha2::Sha256,
+        zstd: zstd::stream::write::Encoder<'static, Vec<u8>>,
+    }
+    impl Write for Layer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.diff_id.update(bytes);
+            self.zstd.write_all(bytes)?;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.zstd.flush()
+        }
+    }
+    let mut tar = tar::Builder::new(Layer {
+        diff_id: sha2::Sha256::new(),
+        zstd: zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap(),
+    });
+    for (name, size, data) in [
+        (
+            "small",
+            small.len() as u64,
+            Box::new(&small[..]) as Box<dyn std::io::Read>,
+        ),
+        (
+            "big",
+            SIZE,
+            Box::new(header.chain(MostlyZeros { at: 0, seed: 1 }.take(SIZE - header.len() as u64))),
+        ),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o755);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_size(size);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, name, data).unwrap();
+    }
+    let layer = tar.into_inner().unwrap();
+    let diff_id = format!("sha256:{}", hex::encode(layer.diff_id.finalize()));
+    let blob = layer.zstd.finish().unwrap();
+    assert!(
+        (blob.len() as u64) * 100 > SIZE && blob.len() < 64 << 20,
+        "the layer passes the bomb guard and stays small on disk: {} bytes",
+        blob.len()
+    );
+    let oci = tmp.path().join("oci");
+    std::fs::create_dir_all(oci.join("blobs/sha256")).unwrap();
+    let (digest, size) = common::put_blob(&oci, &blob);
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux", "config": {},
+                                    "rootfs": {"type": "layers", "diff_ids": [diff_id]}});
+    let (manifest, manifest_size) = common::put_manifest(
+        &oci,
+        &config,
+        vec![
+            serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
+                                "digest": digest, "size": size}),
+        ],
+    );
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest, "size": manifest_size,
+        "annotations": {"org.opencontainers.image.ref.name": "latest"}}]});
+    std::fs::write(oci.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(oci.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+
+    let scan_limited = |reference: String, format: &str| {
+        let out = Process::new("sh")
+            .args(["-c", "ulimit -d 262144 && exec \"$@\"", "sh"])
+            .arg(assert_cmd::cargo::cargo_bin("sealkit"))
+            .args(["scan", "--format", format, &reference])
+            .env("SEALKIT_STORE", tmp.path().join("store"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{reference}: {stderr}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for reference in [format!("dir:{}", d.display()), format!("oci:{}:latest", oci.display())] {
+        let doc: serde_json::Value = serde_json::from_str(&scan_limited(reference.clone(), "json")).unwrap();
+        let binaries = doc["binaries"].as_array().unwrap();
+        assert_eq!(binaries.len(), 2, "{reference}: {doc:#}");
+        assert_eq!(binaries[0]["path"], "big");
+        assert_eq!(
+            binaries[0]["elf"],
+            serde_json::json!({"status": "not-inspected", "reason": "larger than 1073741824 bytes"}),
+            "{reference}"
+        );
+        assert_eq!(binaries[0]["file"]["size"], SIZE);
+        assert_eq!(binaries[1]["elf"]["status"], "elf", "{reference}");
+        let table = scan_limited(reference.clone(), "table");
+        assert!(
+            table.contains("not inspected: larger than 1073741824 bytes")
+                && table.ends_with("2 ELF files, 0 malformed, 1 not inspected\n"),
+            "{reference}: {table}"
+        );
+    }
+}
+
+/// A file of a `dir:` folder that cannot be read may be an ELF file: it is listed with the
+/// reason, not left out. Run as `nobody` when the tests run as root, who could read it.
+#[test]
+fn an_unreadable_file_in_a_folder_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    gcc(d, "readable", &["-O2"]);
+    std::fs::copy(d.join("readable"), d.join("secret")).unwrap();
+    std::fs::set_permissions(d.join("secret"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    let mut command = Process::new("setpriv");
+    match root {
+        true => command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]),
+        false => command.arg("--keep-groups"),
+    };
+    let out = command
+        .arg(assert_cmd::cargo::cargo_bin("sealkit"))
+        .args(["scan", "--format", "json"])
+        .arg(format!("dir:{}", d.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let binaries = doc["binaries"].as_array().unwrap();
+    assert_eq!(binaries.len(), 2, "{doc:#}");
+    assert_eq!(binaries[0]["path"], "readable");
+    assert_eq!(binaries[0]["elf"]["status"], "elf");
+    assert_eq!(binaries[1]["path"], "secret");
+    assert_eq!(
+        binaries[1]["elf"],
+        serde_json::json!({"status": "not-inspected", "reason": "cannot be read: Permission denied (os error 13)"})
+    );
+    assert_eq!(binaries[1]["file"]["mode"], 0);
 }

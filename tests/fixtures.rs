@@ -68,8 +68,12 @@ fn every_fixture_imports_flattens_and_scans() {
         );
     }
 
-    let scan =
-        |image: &str| json(sealkit(&store).args(["scan", "--format", "json", &format!("sealkit-fixtures/{image}:1")]));
+    // The evidence of one image: its only component holds the binaries.
+    let scan = |image: &str| {
+        json(sealkit(&store).args(["scan", "--format", "json", &format!("sealkit-fixtures/{image}:1")]))["components"]
+            [0]
+        .clone()
+    };
     let binary = |doc: &serde_json::Value, suffix: &str| {
         doc["binaries"]
             .as_array()

@@ -198,9 +198,25 @@ fn skopeo_push_sealkit_pull_and_back() {
         pulled
     );
 
-    // Pushing again uploads nothing new and keeps the digest; pulling twice reuses the store.
+    // Pushing again uploads nothing new and keeps the digest; pulling twice reuses the store,
+    // but for a damaged copy, which the pull replaces.
     sealkit(&store).args(["push", &remote, &pushed]).assert().success();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("blobs/sha256").join(&pulled[7..])).unwrap()).unwrap();
+    let layer = manifest["layers"].as_array().unwrap().last().unwrap()["digest"]
+        .as_str()
+        .unwrap();
+    let layer_path = store.join("blobs/sha256").join(&layer[7..]);
+    let mut bytes = std::fs::read(&layer_path).unwrap();
+    bytes.truncate(bytes.len() - 1);
+    std::fs::write(&layer_path, bytes).unwrap();
+    sealkit(&store)
+        .args(["inspect", "--files", &remote])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("import or pull the image again"));
     sealkit(&store).args(["pull", &remote]).assert().success();
+    sealkit(&store).args(["inspect", "--files", &remote]).assert().success();
 
     // A local image (oci:) pushed straight from its layout.
     let direct = format!("{}/test/direct:1", registry.address);
@@ -369,4 +385,92 @@ fn attestations_come_with_a_pull() {
     let catalog = common::sbom_json(&store, &remote);
     common::assert_attested(&catalog, &spdx_digest);
     assert_eq!(catalog["problems"], serde_json::json!([]));
+}
+
+/// One plain HTTP/1.1 request to a loopback registry; returns the status and the response's
+/// Location header, if any.
+fn http(address: &str, method: &str, target: &str, content_type: &str, body: &[u8]) -> (u16, Option<String>) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "{method} {target} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8_lossy(&response);
+    let status = response[9..12].parse().unwrap();
+    let location = response
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix("Location: "))
+        .map(|l| l.trim_start_matches(&format!("http://{address}")).to_owned());
+    (status, location)
+}
+
+/// Pushes blobs and a manifest as they are, through the distribution API by hand: no client
+/// would send a manifest whose descriptors lie, and the registry checks only that blobs exist.
+fn push_raw(address: &str, repository: &str, tag: &str, blobs: &[&[u8]], manifest: &serde_json::Value) {
+    for blob in blobs {
+        let (status, location) = http(
+            address,
+            "POST",
+            &format!("/v2/{repository}/blobs/uploads/"),
+            "application/octet-stream",
+            b"",
+        );
+        assert_eq!(status, 202);
+        let location = location.unwrap();
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let target = format!("{location}{separator}digest={}", common::sha256(blob));
+        let (status, _) = http(address, "PUT", &target, "application/octet-stream", blob);
+        assert_eq!(status, 201, "{target}");
+    }
+    let (status, _) = http(
+        address,
+        "PUT",
+        &format!("/v2/{repository}/manifests/{tag}"),
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(manifest).unwrap(),
+    );
+    assert_eq!(status, 201);
+}
+
+/// A registry serving a layer shorter or longer than its descriptor says (issue 13 item 3): the
+/// pull is refused, reading no further than the descriptor's size, and keeps nothing.
+#[test]
+fn pulled_blobs_must_have_their_descriptors_size() {
+    if !require("docker-registry") {
+        return;
+    }
+    let registry = start_registry(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = common::layer(&[common::E::File("f", 0o644, &vec![0u8; 100_000])]);
+    let layer = common::sha256(&plain);
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [layer]}}))
+    .unwrap();
+    let short = format!(
+        "blob {layer} has {} bytes, but its descriptor says 64424509440",
+        plain.len()
+    );
+    let long = format!("blob {layer} is longer than its descriptor's 1000 bytes");
+    for (tag, claimed, message) in [("short", 60u64 << 30, short), ("long", 1000, long)] {
+        let manifest = serde_json::json!({"schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": common::sha256(&config), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": claimed}]});
+        push_raw(&registry.address, "test/liar", tag, &[&config, &plain], &manifest);
+        let store = tmp.path().join(tag);
+        sealkit(&store)
+            .args(["pull", &format!("{}/test/liar:{tag}", registry.address)])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("error[digest-mismatch]").and(predicate::str::contains(message)));
+        assert!(!store.join("blobs/sha256").join(&layer[7..]).exists());
+        assert_eq!(std::fs::read_dir(store.join("tmp")).unwrap().count(), 0);
+    }
 }

@@ -603,18 +603,37 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
             NodeKind::File(Content::Inline(contents.as_bytes().into()))
         } else if let Some(source) = &f.source {
             let host = host_path(source, file);
-            match std::fs::File::open(&host) {
-                Ok(mut opened) => NodeKind::File(spool.append(&mut opened).map_err(|e| BuildError::Io {
-                    path: host.display().to_string(),
-                    source: e,
-                    hint: "check the file and the space left on the output disk".into(),
-                })?),
-                Err(_) if f.optional == Some(true) => continue,
-                Err(e) => {
+            match read_source(&host, spool) {
+                Ok(content) => NodeKind::File(content),
+                Err(SourceError::Unreadable(_)) if f.optional == Some(true) => continue,
+                Err(SourceError::Unreadable(e)) => {
                     return Err(input(
                         format!("source {}: {e}", host.display()),
                         "fix the path (relative paths start at the configuration's folder), or set optional: true",
                     ));
+                }
+                Err(SourceError::NotRegular(kind)) => {
+                    return Err(input(
+                        format!("source {} is {kind}, not a regular file", host.display()),
+                        "name a regular file (or a symlink to one): LinuxKit copies its bytes into the image",
+                    ));
+                }
+                Err(SourceError::TooLarge) => {
+                    return Err(BuildError::Input {
+                        code: Code::SourceTooLarge,
+                        what: what.clone(),
+                        message: format!("source {} is larger than {SOURCE_LIMIT} bytes", host.display()),
+                        hint:
+                            "put content this large in an image (a volume or a container's), not in the files section"
+                                .into(),
+                    });
+                }
+                Err(SourceError::Copy(e)) => {
+                    return Err(BuildError::Io {
+                        path: host.display().to_string(),
+                        source: e,
+                        hint: "check the file and the space left on the output disk".into(),
+                    });
                 }
             }
         } else if let Some(format) = &f.metadata {
@@ -644,6 +663,47 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
         tree.put(&path, node)?;
     }
     Ok(())
+}
+
+/// Largest `files` source: LinuxKit reads a source into memory whole, and the initramfs holding
+/// it is unpacked into memory at boot; content this large belongs in an image.
+pub const SOURCE_LIMIT: u64 = 1 << 30;
+
+enum SourceError {
+    /// Missing or unreadable: `optional: true` skips it.
+    Unreadable(std::io::Error),
+    /// A device, FIFO, socket or folder (what it is).
+    NotRegular(&'static str),
+    TooLarge,
+    Copy(std::io::Error),
+}
+
+/// Copies a files entry's source into the spool. LinuxKit reads the file a path names, so a
+/// symlink to a regular file is followed; anything else is refused before it is opened (reading
+/// /dev/zero never ends, opening a FIFO waits for a writer), and the opened file is checked again
+/// in case the path was swapped in between.
+fn read_source(host: &Path, spool: &mut Spool) -> Result<Content, SourceError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let regular = |meta: std::fs::Metadata| match meta.is_file() {
+        true if meta.len() > SOURCE_LIMIT => Err(SourceError::TooLarge),
+        true => Ok(()),
+        false => Err(SourceError::NotRegular(super::output::kind_of(meta.file_type()))),
+    };
+    regular(std::fs::metadata(host).map_err(SourceError::Unreadable)?)?;
+    let opened = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(host)
+        .map_err(SourceError::Unreadable)?;
+    regular(opened.metadata().map_err(SourceError::Unreadable)?)?;
+    // A file may grow while it is read: no more than the limit is copied either way.
+    let content = spool
+        .append(&mut opened.take(SOURCE_LIMIT + 1))
+        .map_err(SourceError::Copy)?;
+    match content.len() > SOURCE_LIMIT {
+        true => Err(SourceError::TooLarge),
+        false => Ok(content),
+    }
 }
 
 /// A files entry's `source`: `~/` is the home folder; a relative path starts at the folder of the

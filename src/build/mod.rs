@@ -5,11 +5,13 @@
 //!
 //! Outputs are written in a staging folder inside the output folder and renamed into place only
 //! once all of them are complete: a failed build (a corrupt layer, a full disk) leaves nothing
-//! with a final name.
+//! with a final name, and a killed one leaves only its staging folder, which the next build
+//! removes.
 
 pub mod archive;
 pub mod assemble;
 pub mod iso;
+pub mod output;
 pub mod spool;
 pub mod tree;
 
@@ -21,7 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Loaded;
 use crate::image::rootfs::ContentRef;
 use crate::image::{ImageError, Store};
-use crate::inspect::{ComponentFacts, Depth, inspect_image};
+use crate::inspect::{ComponentFacts, inspect_image};
 use crate::plan::Plan;
 use crate::report::{self, ComponentSbom, SbomInput};
 
@@ -31,10 +33,11 @@ use tree::{Content, NodeKind, Tree};
 
 crate::error_codes! {
     OutputNotEmpty = "output-not-empty": "The output folder holds other files (pass --force to replace this build's own).",
-    OutputClash = "output-clash": "A folder stands where an output file goes.",
+    OutputClash = "output-clash": "Something sealkit must not replace or write into stands where an output goes: a folder, block device or socket where a file goes, a symlink or FIFO of a build output's name, anything but a folder at the build's -o.",
     NoKernel = "no-kernel": "The format needs a kernel and the configuration has none.",
     BadImageContent = "bad-image-content": "A component image lacks a file the configuration names, or holds one sealkit cannot place (kernel, modules, apk database, a name that is not UTF-8).",
-    BadFileEntry = "bad-file-entry": "An entry of the files section cannot be made (mode, owner, source).",
+    BadFileEntry = "bad-file-entry": "An entry of the files section cannot be made (mode, owner, a source that is missing or not a regular file).",
+    SourceTooLarge = "source-too-large": "A files entry's source is larger than the limit (docs/limits.md).",
     PathConflict = "path-conflict": "Two parts of the image claim one path in ways that cannot both hold (a file over a folder, a write through a symlink).",
     BadCmdline = "bad-cmdline": "The kernel command line holds a line break or control character.",
     MissingTool = "missing-tool": "A format needs a tool that is not installed.",
@@ -74,7 +77,7 @@ impl BuildError {
     /// The stable code of the error (docs/errors.md).
     pub fn code(&self) -> &'static str {
         match self {
-            BuildError::Image(e) => e.code().as_str(),
+            BuildError::Image(e) => e.code(),
             BuildError::Conflict(_) => Code::PathConflict.as_str(),
             BuildError::Input { code, .. } => code.as_str(),
             BuildError::Io { .. } => Code::Io.as_str(),
@@ -140,17 +143,91 @@ fn io_error(path: &Path, hint: &str) -> impl FnOnce(io::Error) -> BuildError {
     move |source| BuildError::Io { path, source, hint }
 }
 
+/// The name every staging folder starts with.
+const STAGING: &str = ".sealkit-build-";
+
+/// A build's staging folder inside the output folder, locked (flock) for the build's lifetime:
+/// a folder of this name that no one holds locked was left by a build that was killed.
+struct Staging {
+    dir: tempfile::TempDir,
+    _lock: File,
+}
+
+impl Staging {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Makes and locks a staging folder in `dir`.
+fn stage(dir: &Path) -> io::Result<Staging> {
+    use std::os::unix::fs::MetadataExt;
+    loop {
+        let staging = tempfile::Builder::new().prefix(STAGING).tempdir_in(dir)?;
+        let lock = match File::open(staging.path()) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            opened => opened?,
+        };
+        lock.lock()?;
+        // Another build may have taken it for a stale one between its making and the lock, and
+        // removed it: a removed folder has no links left.
+        if lock.metadata()?.nlink() > 0 {
+            return Ok(Staging {
+                dir: staging,
+                _lock: lock,
+            });
+        }
+    }
+}
+
+/// Removes the staging folders of builds that were killed: those no live build holds locked.
+fn remove_stale_staging(dir: &Path) -> Result<(), BuildError> {
+    let hint = "remove the folder by hand: a killed sealkit build left it";
+    for entry in std::fs::read_dir(dir).map_err(io_error(dir, "choose an output folder you can read"))? {
+        let entry = entry.map_err(io_error(dir, "choose an output folder you can read"))?;
+        let path = entry.path();
+        if !entry.file_name().to_string_lossy().starts_with(STAGING) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Ok(folder) = File::open(&path) else { continue };
+        if folder.try_lock().is_ok() {
+            std::fs::remove_dir_all(&path).map_err(io_error(&path, hint))?;
+        }
+    }
+    Ok(())
+}
+
 /// The output folder: made if missing; it must hold none of the files this build writes (unless
 /// `force`) and nothing at all if it is not the user's to share. Returns the staging folder.
-fn prepare_output(request: &Request) -> Result<tempfile::TempDir, BuildError> {
+fn prepare_output(request: &Request) -> Result<Staging, BuildError> {
     let dir = request.output;
-    std::fs::create_dir_all(dir).map_err(io_error(dir, "choose an output folder you can write to (-o DIR)"))?;
+    let hint = "choose an output folder you can write to (-o DIR)";
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(m) => {
+            return Err(BuildError::Input {
+                code: Code::OutputClash,
+                what: dir.display().to_string(),
+                message: format!("is {}, not a folder", output::kind_of(m.file_type())),
+                hint: "the build writes several files: name a folder (-o DIR), new or empty".into(),
+            });
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(io_error(dir, hint))?;
+        }
+        Err(e) => return Err(io_error(dir, hint)(e)),
+    }
+    remove_stale_staging(dir)?;
     let names: Vec<String> = request.formats.iter().flat_map(|f| f.files(request.name)).collect();
     let entries = std::fs::read_dir(dir).map_err(io_error(dir, "choose an output folder you can read"))?;
     let mut present: Vec<String> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_error(dir, "choose an output folder you can read"))?;
-        present.push(entry.file_name().to_string_lossy().into_owned());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // A live build's staging folder (another build into this folder) is not content.
+        if !name.starts_with(STAGING) {
+            present.push(name);
+        }
     }
     present.sort();
     if !request.force && !present.is_empty() {
@@ -167,28 +244,28 @@ fn prepare_output(request: &Request) -> Result<tempfile::TempDir, BuildError> {
                 .into(),
         });
     }
-    if let Some(clash) = present
-        .iter()
-        .find(|p| names.contains(p) && dir.join(p).symlink_metadata().is_ok_and(|m| m.is_dir()))
-    {
-        return Err(BuildError::Input {
-            code: Code::OutputClash,
-            what: dir.join(clash).display().to_string(),
-            message: "is a folder where an output file goes".into(),
-            hint: "remove it or build into another folder".into(),
-        });
+    // Only a regular file is this build's to replace: a folder, a device or a symlink of an
+    // output's name is someone else's.
+    for name in present.iter().filter(|p| names.contains(p)) {
+        let path = dir.join(name);
+        let kind = path.symlink_metadata().map_err(io_error(&path, hint))?.file_type();
+        if !kind.is_file() {
+            return Err(BuildError::Input {
+                code: Code::OutputClash,
+                what: path.display().to_string(),
+                message: format!("is {} where an output file goes", output::kind_of(kind)),
+                hint: "remove it or build into another folder".into(),
+            });
+        }
     }
-    tempfile::Builder::new()
-        .prefix(".sealkit-build-")
-        .tempdir_in(dir)
-        .map_err(io_error(dir, "choose an output folder you can write to (-o DIR)"))
+    stage(dir).map_err(io_error(dir, hint))
 }
 
 /// The images of a plan, unpacked: each flattened and inspected once, its bytes kept in a spool
 /// in the output folder's staging area. A caller may stop here (policy said no): dropping it
 /// removes the staging folder and leaves the output folder as it was.
 pub struct Unpacked {
-    staging: tempfile::TempDir,
+    staging: Staging,
     spool: Spool,
     /// The facts of each of the plan's images, in the plan's order.
     pub components: Vec<ComponentFacts>,
@@ -205,7 +282,7 @@ pub fn unpack(plan: &Plan, store: &Store, request: &Request) -> Result<Unpacked,
     let mut stored = Vec::new();
     for image in &plan.images {
         let mut tap = SpoolTap::new(&mut spool);
-        components.push(inspect_image(store, &image.image, Depth::Everything, &mut tap)?);
+        components.push(inspect_image(store, &image.image, &mut tap)?);
         stored.push(
             tap.finish()
                 .map_err(io_error(&spool_path, "check the space left on the output disk"))?,
@@ -330,17 +407,14 @@ fn file_bytes<'a>(tree: &'a Tree, path: &str) -> Option<&'a Content> {
     }
 }
 
-/// Creates a staged output file, readable by all (the umask does not decide what others see).
+/// Creates a staged output file. Its mode is 0666 less the umask, as LinuxKit's outputs: the
+/// bytes are reproducible, who may read them on this machine is the user's to say.
 fn create(stage: &Path, name: &str) -> Result<(PathBuf, BufWriter<File>), BuildError> {
-    use std::os::unix::fs::OpenOptionsExt;
     let path = stage.join(name);
     let file = File::options()
         .write(true)
         .create_new(true)
-        .mode(0o644)
         .open(&path)
-        .map_err(io_error(&path, "check the output folder"))?;
-    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .map_err(io_error(&path, "check the output folder"))?;
     Ok((path, BufWriter::with_capacity(1 << 20, file)))
 }
@@ -465,8 +539,6 @@ fn write_formats(
                     epoch: tree.epoch(),
                 };
                 iso::write_iso(&boot, &scratch, &path)?;
-                std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-                    .map_err(io_error(&path, hint))?;
                 staged.insert(out, path);
             }
         }

@@ -13,7 +13,8 @@ pub struct BuildArgs {
     /// LinuxKit YAML files, merged in order; images are pinned by the first file's lock, if any
     #[arg(required = true, value_name = "FILE.yml")]
     files: Vec<PathBuf>,
-    /// The output folder: made if missing, and it must be empty (see --force)
+    /// The output folder: made if missing, and it must be empty (see --force); a folder, or a
+    /// symlink to one, never a device
     #[arg(short, long, value_name = "DIR", default_value = "out")]
     output: PathBuf,
     /// The image's name, the start of every output file's name; default: the first file's name
@@ -59,6 +60,12 @@ pub fn run(args: &BuildArgs) -> Outcome {
             "error: --name {name:?}: an image name is letters, digits, '-', '_', '.' and '+', and does not start \
              with '.'\n  hint: pass --name NAME"
         )));
+    }
+    if args.output == std::path::Path::new("-") {
+        return Err(Failure::usage(
+            "error: -o -: the build writes several files into a folder, not one stream to stdout\n  hint: name a \
+             folder (-o ./- if you mean one called -)",
+        ));
     }
     let loaded = config::load(&args.files)?;
     for w in &loaded.warnings {

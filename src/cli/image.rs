@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use sealkit::image::{self, ImageRef, Rootfs};
 
-use super::{Failure, Outcome, StoreArgs, json_error, print};
+use super::{Failure, Outcome, StoreArgs, json_error, output_name, print, write_output};
 
 #[derive(clap::Args)]
 pub struct ImageArgs {
@@ -39,6 +39,7 @@ enum ImageCommand {
     Export {
         #[arg(value_name = "REF")]
         reference: String,
+        /// Where the tar goes (- is stdout; a device or FIFO is written through)
         #[arg(short, long, value_name = "FILE.tar")]
         output: PathBuf,
     },
@@ -116,17 +117,14 @@ pub fn run(args: &ImageArgs) -> Outcome {
         ImageCommand::Export { reference, output } => {
             let resolved = image::resolve(&store, &parse_ref(reference)?, &platform, here)?;
             let rootfs = Rootfs::flatten(&store, &resolved)?;
-            let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(here);
-            let tmp = tempfile::NamedTempFile::new_in(dir)
-                .map_err(|e| Failure::usage(format!("error: {}: {e}", dir.display())))?;
-            image::export::export(&store, &resolved, &rootfs, std::io::BufWriter::new(tmp.as_file()))?;
-            tmp.persist(output)
-                .map_err(|e| Failure::usage(format!("error: {}: {}", output.display(), e.error)))?;
+            write_output(output, |out| {
+                Ok(image::export::export(&store, &resolved, &rootfs, out)?)
+            })?;
             eprintln!(
                 "exported {} ({} entries) to {}",
                 resolved.reference,
                 rootfs.entries.len(),
-                output.display()
+                output_name(output)
             );
             Ok(())
         }

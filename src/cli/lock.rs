@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use sealkit::config;
 use sealkit::image::lock::lock_path;
 
-use super::{Failure, Outcome, StoreArgs};
+use super::{Outcome, StoreArgs, output_error, write_output};
 
 #[derive(clap::Args)]
 pub struct LockArgs {
@@ -29,16 +29,7 @@ pub fn run(args: &LockArgs) -> Outcome {
     resolver.lock = None;
     let lock = resolver.lock(&loaded)?;
     let path = lock_path(&args.file);
-    let tmp_dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(tmp_dir)
-        .map_err(|e| Failure::usage(format!("error: {}: {e}", tmp_dir.display())))?;
-    std::io::Write::write_all(&mut tmp, &lock.to_json())
-        .map_err(|e| Failure::usage(format!("error: {}: {e}", path.display())))?;
-    tmp.persist(&path)
-        .map_err(|e| Failure::usage(format!("error: {}: {}", path.display(), e.error)))?;
+    write_output(&path, |out| out.write_all(&lock.to_json()).map_err(output_error(&path)))?;
     for (reference, pin) in &lock.images {
         eprintln!("{reference} -> {} ({})", pin.manifest, pin.platform);
     }

@@ -41,7 +41,7 @@ impl Failure {
 
 impl From<ImageError> for Failure {
     fn from(e: ImageError) -> Self {
-        Failure::input(e.code().as_str(), e)
+        Failure::input(e.code(), e)
     }
 }
 
@@ -155,6 +155,39 @@ pub fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> 
         }
         _ => Ok(()),
     }
+}
+
+/// Whether a subject names a LinuxKit configuration (an existing .yml/.yaml file) rather than
+/// an image.
+pub fn is_config(subject: &str) -> bool {
+    let p = Path::new(subject);
+    p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml")
+}
+
+/// Writes a command's file output (`-o FILE`): `-` is stdout, which gets exactly the bytes the
+/// file would hold; a path goes through [`sealkit::build::output::write_file`], which replaces a
+/// file atomically or writes through to a device or FIFO.
+pub fn write_output(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<(), Failure>) -> Outcome {
+    if path != Path::new("-") {
+        return sealkit::build::output::write_file(path, write);
+    }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    write(&mut out)?;
+    out.flush()
+        .map_err(|e| sealkit::build::output::write_error(Path::new("stdout"), e).into())
+}
+
+/// How messages name an output: `-` is stdout.
+pub fn output_name(path: &Path) -> std::borrow::Cow<'_, str> {
+    match path == Path::new("-") {
+        true => "stdout".into(),
+        false => path.to_string_lossy(),
+    }
+}
+
+/// An I/O error writing the output `path`, for [`write_output`]'s writers.
+pub fn output_error(path: &Path) -> impl FnOnce(std::io::Error) -> Failure + '_ {
+    move |e| sealkit::build::output::write_error(path, e).into()
 }
 
 pub fn json_error(e: serde_json::Error) -> Failure {

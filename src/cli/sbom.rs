@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 
 use sealkit::config::{self};
 use sealkit::image;
-use sealkit::inspect::{ComponentFacts, Depth, inspect_image};
+use sealkit::inspect::{ComponentFacts, inspect_image};
 use sealkit::plan::{self, Allowance};
 use sealkit::report::{self, ComponentSbom, SbomInput};
 
 use sealkit::image::rootfs::NoTap;
 
 use super::image::parse_ref;
-use super::{Failure, Outcome, StoreArgs, print_with};
+use super::{Outcome, StoreArgs, is_config, output_error, output_name, print_with, write_output};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -30,16 +30,11 @@ pub struct SbomArgs {
     subject: String,
     #[arg(long, value_enum, default_value = "spdx-json")]
     format: Format,
-    /// Write to FILE instead of stdout
+    /// Write to FILE instead of stdout (- is stdout; a device or FIFO is written through)
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
-}
-
-fn is_config(subject: &str) -> bool {
-    let p = Path::new(subject);
-    p.is_file() && p.extension().is_some_and(|e| e == "yml" || e == "yaml")
 }
 
 pub fn run(args: &SbomArgs) -> Outcome {
@@ -53,19 +48,14 @@ pub fn run(args: &SbomArgs) -> Outcome {
         let resolver = args.store.resolver(&file, false)?;
         let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
         for image in plan.images {
-            facts.push(inspect_image(
-                &resolver.store,
-                &image.image,
-                Depth::Everything,
-                &mut NoTap,
-            )?);
+            facts.push(inspect_image(&resolver.store, &image.image, &mut NoTap)?);
             let supplier = report::supplier_of(&image.reference);
             subjects.push((image.name, image.image, image.prefix, supplier));
         }
     } else {
         let (store, platform, _) = args.store.open()?;
         let image = image::resolve(&store, &parse_ref(&args.subject)?, &platform, Path::new("."))?;
-        facts.push(inspect_image(&store, &image, Depth::Everything, &mut NoTap)?);
+        facts.push(inspect_image(&store, &image, &mut NoTap)?);
         subjects.push((
             args.subject.clone(),
             image,
@@ -115,22 +105,10 @@ pub fn run(args: &SbomArgs) -> Outcome {
     match &args.output {
         None => print_with(write),
         Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .map_err(|e| Failure::usage(format!("error: {}: {e}", dir.display())))?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
-            write(&mut out)
-                .and_then(|()| std::io::Write::flush(&mut out))
-                .map_err(|e| Failure::usage(format!("error: {}: {e}", path.display())))?;
-            drop(out);
-            tmp.persist(path)
-                .map_err(|e| Failure::usage(format!("error: {}: {}", path.display(), e.error)))?;
+            write_output(path, |out| write(out).map_err(output_error(path)))?;
             eprintln!(
                 "wrote {} ({} components, {packages} packages)",
-                path.display(),
+                output_name(path),
                 components.len()
             );
             Ok(())

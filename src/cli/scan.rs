@@ -1,15 +1,19 @@
-//! `sealkit scan IMAGE`: binary facts of every ELF file (hardening, linkage, embedded packages).
+//! `sealkit scan IMAGE|FILE.yml`: every fact sealkit finds, as the evidence document (JSON) or a
+//! summary for people (table).
 
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
+use sealkit::config;
+use sealkit::evidence::{self, ComponentEvidence, Evidence, Gathered};
 use sealkit::image::rootfs::NoTap;
 use sealkit::image::{self, ImageRef};
-use sealkit::inspect::elf::{Inspection, Verdict};
+use sealkit::inspect::elf::{Inspection, Relro, Verdict};
+use sealkit::inspect::inspect_image;
 use sealkit::inspect::scan::{self, BinaryReport};
-use sealkit::inspect::{Depth, inspect_image};
 
 use super::image::parse_ref;
-use super::{Failure, Outcome, StoreArgs, json_error, print};
+use super::{Failure, Outcome, StoreArgs, is_config, json_error, print};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -19,10 +23,11 @@ pub enum Format {
 
 #[derive(clap::Args)]
 pub struct ScanArgs {
-    /// The image: a store name, a registry reference, oci:DIR[:TAG], docker-archive:FILE or dir:PATH
-    /// (a folder is read in place, without importing it)
-    #[arg(value_name = "IMAGE")]
-    image: String,
+    /// An image (store name, registry reference, oci:DIR[:TAG], docker-archive:FILE, dir:PATH — a
+    /// folder is read in place), or a LinuxKit FILE.yml for the whole OS image (through its lock)
+    #[arg(value_name = "IMAGE|FILE.yml")]
+    subject: String,
+    /// `json`: the evidence document (docs/evidence.md); `table`: a summary per component
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
     #[command(flatten)]
@@ -30,33 +35,70 @@ pub struct ScanArgs {
 }
 
 pub fn run(args: &ScanArgs) -> Outcome {
-    let reference = parse_ref(&args.image)?;
-    let (subject, binaries) = match &reference {
-        ImageRef::Dir { path } => {
-            let binaries = scan::scan_dir(path)
-                .map_err(|e| Failure::usage(format!("error: {}: {e}\n  hint: check the folder", path.display())))?;
-            (serde_json::json!({"reference": args.image}), binaries)
+    if is_config(&args.subject) {
+        return scan_config(args);
+    }
+    let reference = parse_ref(&args.subject)?;
+    if let ImageRef::Dir { path } = &reference {
+        return scan_folder(args, path);
+    }
+    let (store, platform, _) = args.store.open()?;
+    let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
+    let facts = inspect_image(&store, &resolved, &mut NoTap)?;
+    let doc = evidence::of_image(&args.subject, &resolved, &facts);
+    match args.format {
+        Format::Json => print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?),
+        Format::Table => {
+            let mut out = binaries_table(&facts.binaries);
+            out.push_str("\n\n");
+            out.push_str(&summary(&doc));
+            print(out.trim_end().as_bytes())
         }
-        _ => {
-            let (store, platform, _) = args.store.open()?;
-            let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
-            let binaries = inspect_image(&store, &resolved, Depth::Binaries, &mut NoTap)?.binaries;
-            (
-                serde_json::json!({"reference": resolved.reference, "manifest": resolved.manifest_digest.to_string()}),
-                binaries,
-            )
-        }
-    };
+    }
+}
+
+fn scan_config(args: &ScanArgs) -> Outcome {
+    let gathered = gather(&args.subject, &args.store)?;
+    let doc = gathered
+        .evidence()
+        .map_err(|e| Failure::usage(format!("error: reading the configuration again: {e}")))?;
+    match args.format {
+        Format::Json => print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?),
+        Format::Table => print(summary(&doc).trim_end().as_bytes()),
+    }
+}
+
+/// Loads the configuration `subject`, plans it through its lock and inspects every image.
+pub fn gather(subject: &str, store: &StoreArgs) -> Result<Gathered, Failure> {
+    let file = PathBuf::from(subject);
+    let loaded = config::load(std::slice::from_ref(&file))?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let resolver = store.resolver(&file, false)?;
+    let lock = sealkit::image::lock::lock_path(&file);
+    let mut inputs = vec![file];
+    if lock.is_file() {
+        inputs.push(lock);
+    }
+    Ok(Gathered::of_config(subject, loaded, &resolver, inputs)?)
+}
+
+/// A folder is read in place: its ELF files' facts only, for now (the evidence of a folder comes
+/// with the folder source).
+fn scan_folder(args: &ScanArgs, path: &Path) -> Outcome {
+    let binaries = scan::scan_dir(path)
+        .map_err(|e| Failure::usage(format!("error: {}: {e}\n  hint: check the folder", path.display())))?;
     match args.format {
         Format::Json => {
             let doc = serde_json::json!({
                 "schema": "https://sealkit.dev/schemas/scan/v1",
-                "image": subject,
+                "image": {"reference": args.subject},
                 "binaries": binaries,
             });
             print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?)
         }
-        Format::Table => print(table(&binaries).as_bytes()),
+        Format::Table => print(binaries_table(&binaries).as_bytes()),
     }
 }
 
@@ -69,12 +111,13 @@ fn mark(v: Verdict) -> &'static str {
     }
 }
 
-fn table(binaries: &[BinaryReport]) -> String {
+fn binaries_table(binaries: &[BinaryReport]) -> String {
     let mut out = format!(
         "{:<48} {:<13} {:<5} {:<7} {:<4} {:<6} {:<7} {}\n",
         "PATH", "KIND", "PIE", "RELRO", "NX", "CANARY", "FORTIFY", "NOTES"
     );
     let mut malformed = 0;
+    let mut skipped = 0;
     for b in binaries {
         match &b.elf {
             Inspection::Elf(f) => {
@@ -97,12 +140,13 @@ fn table(binaries: &[BinaryReport]) -> String {
                 }
                 let relro = match (h.relro_check.result, h.relro) {
                     (Verdict::Na, _) => "-",
-                    (_, sealkit::inspect::elf::Relro::Full) => "full",
-                    (_, sealkit::inspect::elf::Relro::Partial) => "partial",
-                    (_, sealkit::inspect::elf::Relro::None) => "NONE",
+                    (_, Relro::Full) => "full",
+                    (_, Relro::Partial) => "partial",
+                    (_, Relro::None) => "NONE",
                 };
-                out.push_str(&format!(
-                    "{:<48} {:<13} {:<5} {:<7} {:<4} {:<6} {:<7} {}\n",
+                let _ = writeln!(
+                    out,
+                    "{:<48} {:<13} {:<5} {:<7} {:<4} {:<6} {:<7} {}",
                     b.path,
                     serde_json::to_value(f.kind)
                         .ok()
@@ -114,14 +158,142 @@ fn table(binaries: &[BinaryReport]) -> String {
                     mark(h.canary.result),
                     mark(h.fortify.result),
                     notes.join(" ")
-                ));
+                );
             }
             Inspection::Malformed { reason } => {
                 malformed += 1;
-                out.push_str(&format!("{:<48} malformed: {reason}\n", b.path));
+                let _ = writeln!(out, "{:<48} malformed: {reason}", b.path);
+            }
+            Inspection::NotInspected { reason } => {
+                skipped += 1;
+                let _ = writeln!(out, "{:<48} not inspected: {reason}", b.path);
             }
         }
     }
-    out.push_str(&format!("{} ELF files, {} malformed", binaries.len(), malformed));
+    let _ = write!(
+        out,
+        "{} ELF files, {malformed} malformed, {skipped} not inspected",
+        binaries.len()
+    );
     out
+}
+
+/// One paragraph per component: what it may do, what its files allow, what it holds.
+fn summary(doc: &Evidence) -> String {
+    let mut out = String::new();
+    for c in &doc.components {
+        let _ = writeln!(
+            out,
+            "== {} {} ({}, {})",
+            c.role, c.name, c.image.reference, c.image.manifest
+        );
+        if let Some(p) = &c.privileges {
+            let mut parts = vec![format!(
+                "{} capabilities{}",
+                p.capabilities.len(),
+                if p.all_capabilities { " (all)" } else { "" }
+            )];
+            if !p.root_equivalent.is_empty() {
+                let names: Vec<&str> = p.root_equivalent.iter().map(|f| f.name.as_str()).collect();
+                parts.push(format!("root-equivalent: {}", names.join(", ")));
+            }
+            if !p.host_namespaces.is_empty() {
+                parts.push(format!("host namespaces: {}", p.host_namespaces.join(", ")));
+            }
+            let sensitive: Vec<String> = p
+                .binds
+                .iter()
+                .filter(|b| b.sensitive.is_some())
+                .map(|b| format!("{}{}", b.source, if b.writable { " (rw)" } else { "" }))
+                .collect();
+            if !sensitive.is_empty() {
+                parts.push(format!("sensitive binds: {}", sensitive.join(", ")));
+            }
+            if p.all_devices {
+                parts.push("all devices".into());
+            }
+            parts.push(format!("noNewPrivileges {}", yes_no(p.no_new_privileges)));
+            parts.push(format!("readonly root {}", yes_no(p.readonly_rootfs)));
+            parts.push(format!("uid {}", p.uid));
+            for e in &p.env {
+                parts.push(match &e.value {
+                    Some(v) => format!("env {}={v} ({})", e.name, e.kind),
+                    None => format!("env {} ({})", e.name, e.kind),
+                });
+            }
+            let _ = writeln!(out, "  privileges: {}", parts.join(" · "));
+        }
+        let _ = writeln!(out, "  files: {}", files_summary(c));
+        let _ = writeln!(
+            out,
+            "  packages: {}{} · binaries: {}",
+            c.packages.len(),
+            if c.package_problems.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} problems)", c.package_problems.len())
+            },
+            binaries_summary(c.binaries)
+        );
+    }
+    out
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn files_summary(c: &ComponentEvidence) -> String {
+    let f = c.files;
+    let mut parts = vec![
+        format!("{} setuid/setgid", f.setuid_setgid.len()),
+        format!("{} world-writable", f.world_writable.len()),
+    ];
+    let unknown: usize = f.unknown_owners.iter().map(|o| o.files).sum();
+    if unknown > 0 {
+        parts.push(format!("{unknown} with unknown owners"));
+    }
+    if !f.accounts.uid0.is_empty() {
+        parts.push(format!("uid-0 accounts: {}", f.accounts.uid0.join(", ")));
+    }
+    if !f.accounts.empty_passwords.is_empty() {
+        parts.push(format!("EMPTY PASSWORDS: {}", f.accounts.empty_passwords.join(", ")));
+    }
+    if let Some(s) = &f.sshd {
+        parts.push(format!(
+            "sshd PermitRootLogin {} PasswordAuthentication {} PermitEmptyPasswords {}",
+            s.permit_root_login.value, s.password_authentication.value, s.permit_empty_passwords.value
+        ));
+    }
+    if !f.sudo_nopasswd.is_empty() {
+        parts.push(format!("{} sudo NOPASSWD rules", f.sudo_nopasswd.len()));
+    }
+    if !f.ssh_host_keys.is_empty() {
+        parts.push(format!("{} baked ssh host keys", f.ssh_host_keys.len()));
+    }
+    if !f.shells.is_empty() {
+        parts.push(format!("shells: {}", f.shells.join(", ")));
+    }
+    if !f.package_managers.is_empty() {
+        parts.push(format!("package managers: {}", f.package_managers.join(", ")));
+    }
+    parts.join(" · ")
+}
+
+fn binaries_summary(binaries: &[BinaryReport]) -> String {
+    let mut elf = 0;
+    let (mut pie, mut relro, mut nx) = (0, 0, 0);
+    for b in binaries {
+        if let Inspection::Elf(f) = &b.elf {
+            elf += 1;
+            let h = &f.hardening;
+            pie += usize::from(h.pie.result != Verdict::Fail);
+            relro += usize::from(h.relro_check.result == Verdict::Na || h.relro == Relro::Full);
+            nx += usize::from(h.nx.result != Verdict::Fail);
+        }
+    }
+    format!(
+        "{elf} ELF ({pie} PIE or n/a, {relro} full RELRO or n/a, {nx} NX), {} malformed or not inspected",
+        binaries.len() - elf
+    )
 }

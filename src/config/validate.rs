@@ -510,6 +510,17 @@ pub fn parse_rlimit(rlimit: &str) -> Result<(String, u64, u64), Problem> {
     Ok((name, soft, hard))
 }
 
+const CONTROL_HINT: &str = "write the name without control characters: cpio, tar and the kernel's unpacker end a \
+                            name at a NUL, and the others disguise it in every listing";
+
+/// Names bound for the image's tar and cpio hold no control character: at a NUL the image would
+/// hold another name than the one scanned; a line break or an escape sequence would make one
+/// name read as two, or as another, in every listing of the image.
+fn control_character(name: &str) -> Option<String> {
+    let c = name.chars().find(|c| c.is_control())?;
+    Some(format!("{name:?} holds the control character {c:?}"))
+}
+
 fn check_file_entry(c: &mut Checker, entry: &S<File>, field: &str) {
     let f = &entry.value;
     match &f.path {
@@ -535,8 +546,13 @@ fn check_file_entry(c: &mut Checker, entry: &S<File>, field: &str) {
                     format!("{:?} climbs out of its folder with `..`", path.value),
                     "write the path without `..` components",
                 );
+            } else if let Some(message) = control_character(&path.value) {
+                c.error(path.referenced, format!("{field}.path"), message, CONTROL_HINT);
             }
         }
+    }
+    if let Some(message) = f.symlink.as_deref().and_then(control_character) {
+        c.error(entry.referenced, format!("{field}.symlink"), message, CONTROL_HINT);
     }
     let mut kinds = Vec::new();
     if f.contents.is_some() {

@@ -4,16 +4,16 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifestBuilder, MediaType};
 use serde::Deserialize;
 
 use super::digest::Digest;
-use super::error::{Code, ImageError, Result};
-use super::resolve::{BlobSource, MAX_BLOB_BYTES, Platform, clean_member_path, import_from, section};
-use super::store::{MAX_METADATA_BYTES, REF_NAME, Store};
+use super::error::{Code, ImageError, Result, examples, plural};
+use super::resolve::{BlobSource, Platform, clean_member_path, import_from, section};
+use super::store::{BlobWriter, LAYER, METADATA, REF_NAME, Store};
 
 /// A tarball's members, by cleaned path: where each regular file's data starts, and its size.
 struct Members {
@@ -51,7 +51,7 @@ impl Members {
                 return Err(ImageError::invalid(
                     Code::LimitExceeded,
                     what,
-                    "the archive has too many members",
+                    format!("the archive holds more than {MAX_MEMBERS} files"),
                     "this is not a docker-archive",
                 ));
             }
@@ -91,7 +91,7 @@ impl Members {
     fn read_small(&self, name: &Path) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
         self.open(name)?
-            .take(MAX_METADATA_BYTES + 1)
+            .take(METADATA.bytes + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| {
                 ImageError::invalid(
@@ -101,11 +101,16 @@ impl Members {
                     "check that the source is complete and readable",
                 )
             })?;
-        if bytes.len() as u64 > MAX_METADATA_BYTES {
+        if bytes.len() as u64 > METADATA.bytes {
             return Err(ImageError::invalid(
                 Code::LimitExceeded,
                 &self.what,
-                format!("{} is implausibly large", name.display()),
+                format!(
+                    "{} is larger than {} may be ({} bytes)",
+                    name.display(),
+                    METADATA.kind,
+                    METADATA.bytes
+                ),
                 "this is not a docker-archive",
             ));
         }
@@ -177,21 +182,24 @@ pub fn import_docker_archive(store: &Store, path: &Path, platform: &Platform) ->
             "the archive is corrupt",
         ));
     }
-    let config_digest = store.write_bytes(&config_bytes, &what)?;
+    let config_digest = store.write_bytes(&config_bytes, METADATA, &what)?;
     let mut layers = Vec::new();
     for (name, diff_id) in entry.layers.iter().zip(diff_ids) {
         let layer_path = member(name)?;
-        let (digest, size) = store.write_blob(members.open(&layer_path)?, None, MAX_BLOB_BYTES, &what)?;
-        let media = layer_media_type(store, &digest, &what)?;
-        if media == MediaType::ImageLayer && &digest.to_string() != diff_id {
+        let blob = store.write_blob(members.open(&layer_path)?, None, LAYER, &what)?;
+        let media = layer_media_type(store, &blob.digest, &what)?;
+        if media == MediaType::ImageLayer && &blob.digest.to_string() != diff_id {
             return Err(ImageError::invalid(
                 Code::DigestMismatch,
                 &what,
-                format!("layer {name} hashes to {digest}, but the config's diff_id is {diff_id}"),
+                format!(
+                    "layer {name} hashes to {}, but the config's diff_id is {diff_id}",
+                    blob.digest
+                ),
                 "the archive is corrupt or was tampered with",
             ));
         }
-        layers.push(Descriptor::new(media, size, &digest));
+        layers.push(Descriptor::new(media, blob.size, &blob.digest));
     }
     let config_desc = Descriptor::new(MediaType::ImageConfig, config_bytes.len() as u64, &config_digest);
     Ok((store_manifest(store, config_desc, layers, &what)?, None))
@@ -234,7 +242,7 @@ fn store_manifest(store: &Store, config: Descriptor, layers: Vec<Descriptor>, wh
             "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
         )
     })?;
-    let digest = store.write_bytes(&bytes, what)?;
+    let digest = store.write_bytes(&bytes, METADATA, what)?;
     Ok(Descriptor::new(MediaType::ImageManifest, bytes.len() as u64, &digest))
 }
 
@@ -284,9 +292,12 @@ fn import_oci_in_archive(
 }
 
 /// Imports a folder as a one-layer image: a plain tar of its tree, entries sorted, symlinks kept
-/// as links (never followed), hard links recorded once.
+/// as links (never followed), hard links recorded once, written straight into the store. What a
+/// tar cannot hold (sockets; doors elsewhere) is left out, with one note naming it: kept, it
+/// would make every later reading of the layer fail.
 pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Descriptor> {
     let what = format!("dir:{}", dir.display());
+    let epoch = crate::epoch::from_env()?;
     let meta = fs::symlink_metadata(dir).map_err(|e| {
         ImageError::invalid(
             Code::BadSource,
@@ -303,8 +314,7 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
             "dir: takes a folder holding a root filesystem",
         ));
     }
-    let tmp = tempfile::NamedTempFile::new_in(store.root().join("tmp")).map_err(|e| ImageError::io(store.root(), e))?;
-    let mut builder = tar::Builder::new(io::BufWriter::new(tmp.as_file()));
+    let mut builder = tar::Builder::new(store.blob_writer(None, LAYER, &what)?);
     builder.follow_symlinks(false);
     let mut seen_inodes: BTreeMap<(u64, u64), PathBuf> = BTreeMap::new();
     let mut stack = vec![PathBuf::new()];
@@ -347,14 +357,17 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
         }
     }
     paths.sort();
-    let write_err = |e: io::Error| {
-        ImageError::invalid(
-            Code::Io,
-            &what,
-            format!("writing the layer failed: {e}"),
-            "check free space in the store",
-        )
+    let write_err = |writer: &BlobWriter, e: io::Error| {
+        writer.refusal().unwrap_or_else(|| {
+            ImageError::invalid(
+                Code::Io,
+                &what,
+                format!("writing the layer failed: {e}"),
+                "check free space in the store",
+            )
+        })
     };
+    let mut left_out = Vec::new();
     for rel in &paths {
         let full = dir.join(rel);
         let m = fs::symlink_metadata(&full).map_err(|e| {
@@ -365,14 +378,32 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
                 "check that the source is complete and readable",
             )
         })?;
+        let kind = m.file_type();
+        if !(kind.is_file()
+            || kind.is_dir()
+            || kind.is_symlink()
+            || kind.is_char_device()
+            || kind.is_block_device()
+            || kind.is_fifo())
+        {
+            let name = if kind.is_socket() {
+                "a socket"
+            } else {
+                "not a file type tar holds"
+            };
+            left_out.push(format!("{} ({name})", rel.display()));
+            continue;
+        }
         let mut header = tar::Header::new_gnu();
         header.set_metadata_in_mode(&m, tar::HeaderMode::Complete);
-        header.set_mtime(clamp_mtime(m.mtime()));
+        header.set_mtime(clamp_mtime(m.mtime(), epoch));
         if m.is_file() && m.nlink() > 1 {
             if let Some(first) = seen_inodes.get(&(m.dev(), m.ino())) {
                 header.set_entry_type(tar::EntryType::Link);
                 header.set_size(0);
-                builder.append_link(&mut header, rel, first).map_err(write_err)?;
+                builder
+                    .append_link(&mut header, rel, first)
+                    .map_err(|e| write_err(builder.get_ref(), e))?;
                 continue;
             }
             seen_inodes.insert((m.dev(), m.ino()), rel.clone());
@@ -386,7 +417,9 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
                     "make the file readable",
                 )
             })?;
-            builder.append_data(&mut header, rel, f).map_err(write_err)?;
+            builder
+                .append_data(&mut header, rel, f)
+                .map_err(|e| write_err(builder.get_ref(), e))?;
         } else if m.file_type().is_symlink() {
             let target = fs::read_link(&full).map_err(|e| {
                 ImageError::invalid(
@@ -396,17 +429,31 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
                     "check that the source is complete and readable",
                 )
             })?;
-            builder.append_link(&mut header, rel, target).map_err(write_err)?;
+            builder
+                .append_link(&mut header, rel, target)
+                .map_err(|e| write_err(builder.get_ref(), e))?;
         } else {
             let name = if m.is_dir() { rel.join("") } else { rel.clone() };
             header.set_size(0);
-            builder.append_data(&mut header, name, io::empty()).map_err(write_err)?;
+            builder
+                .append_data(&mut header, name, io::empty())
+                .map_err(|e| write_err(builder.get_ref(), e))?;
         }
     }
-    let writer = builder.into_inner().map_err(write_err)?;
-    writer.into_inner().map_err(|e| write_err(e.into_error()))?;
-    let layer_file = File::open(tmp.path()).map_err(|e| ImageError::io(tmp.path(), e))?;
-    let (layer_digest, layer_size) = store.write_blob(layer_file, None, MAX_BLOB_BYTES, &what)?;
+    builder.finish().map_err(|e| write_err(builder.get_ref(), e))?;
+    let layer = builder
+        .into_inner()
+        .map_err(|e| ImageError::io(store.root(), e))?
+        .commit()?;
+    if !left_out.is_empty() {
+        eprintln!(
+            "note: {what}: {} left out, as a tar layer cannot hold {}: {}",
+            plural(left_out.len(), "entry", "entries"),
+            if left_out.len() == 1 { "it" } else { "them" },
+            examples(&left_out)
+        );
+    }
+    let (layer_digest, layer_size) = (layer.digest, layer.size);
     let config = serde_json::json!({
         "architecture": platform.architecture,
         "os": platform.os,
@@ -421,7 +468,7 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
             "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
         )
     })?;
-    let config_digest = store.write_bytes(&config_bytes, &what)?;
+    let config_digest = store.write_bytes(&config_bytes, METADATA, &what)?;
     store_manifest(
         store,
         Descriptor::new(MediaType::ImageConfig, config_bytes.len() as u64, &config_digest),
@@ -432,13 +479,7 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
 
 /// Modification times no later than SOURCE_DATE_EPOCH, when it is set, so an import of the same
 /// tree is the same layer.
-fn clamp_mtime(mtime: i64) -> u64 {
+fn clamp_mtime(mtime: i64, epoch: Option<u64>) -> u64 {
     let mtime = mtime.max(0) as u64;
-    match std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    {
-        Some(epoch) => mtime.min(epoch),
-        None => mtime,
-    }
+    epoch.map_or(mtime, |epoch| mtime.min(epoch))
 }

@@ -7,16 +7,17 @@
 //! in-toto layers, each verified like every blob), and the store records their descriptors so
 //! the image finds them however it is named later. An attestation that could not be copied (the
 //! source lacks a blob, a statement is too large) is still recorded: cataloging then reports it,
-//! rather than the SBOM silently losing it.
+//! rather than the SBOM silently losing it. Past [`MAX_ATTESTATIONS`] per image (or
+//! [`MAX_STATEMENTS`] in one), attestations are left out, and the import's one-line note says so.
 
 use std::io::Read;
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 
 use super::digest::Digest;
-use super::error::{Code, ImageError, Result};
+use super::error::{Code, ImageError, Result, examples, plural};
 use super::resolve::{BlobSource, ResolvedImage};
-use super::store::{MAX_METADATA_BYTES, Store};
+use super::store::{Blob, Limit, METADATA, Store};
 
 pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 pub const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
@@ -25,7 +26,16 @@ pub const IN_TOTO: &str = "application/vnd.in-toto+json";
 pub const PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
 
 /// The largest in-toto statement kept and read: an SBOM of a large image is tens of MiB.
-pub const MAX_STATEMENT_BYTES: u64 = 64 << 20;
+pub const STATEMENT: Limit = Limit {
+    bytes: 64 << 20,
+    kind: "an in-toto statement",
+};
+
+/// The most attestation manifests kept per image, and statements per attestation manifest.
+/// BuildKit attaches one manifest holding a statement or two (SBOM, provenance); the bounds keep
+/// a hostile index from filling the store's index.json, and the import's output, with thousands.
+pub const MAX_ATTESTATIONS: usize = 16;
+pub const MAX_STATEMENTS: usize = 16;
 
 /// The manifest digest an attestation manifest's descriptor describes; `None` for anything else
 /// (BuildKit: "if any other value is specified, the entire manifest should be ignored").
@@ -51,61 +61,63 @@ pub fn describing(index: &ImageIndex, manifest: &Digest) -> Vec<Descriptor> {
 /// complete for tools that copy it) and its in-toto layers; other layer types are ignored, as
 /// BuildKit's format asks.
 fn kept_blobs(manifest: &ImageManifest) -> impl Iterator<Item = &Descriptor> {
-    std::iter::once(manifest.config()).chain(
-        manifest
-            .layers()
-            .iter()
-            .filter(|l| l.media_type().to_string() == IN_TOTO),
-    )
+    std::iter::once(manifest.config()).chain(manifest.layers().iter().filter(|l| is_statement(l)))
 }
 
-/// Copies a blob unless the store has it; `Ok(false)` when the source cannot supply it or it is
-/// over `limit` (the attestation is then reported when the image is catalogued), an error when
-/// what it supplies does not match the digest (a corrupt or tampered source, as for every blob).
+fn is_statement(layer: &Descriptor) -> bool {
+    layer.media_type().as_ref() == IN_TOTO
+}
+
+/// Copies a blob unless the store has it intact; `Ok(false)` when the source cannot supply it or
+/// it is over `limit`, with the reason added to `problems` (the attestation is then reported when
+/// the image is catalogued); an error when what the source supplies is not the blob its
+/// descriptor names (a corrupt or tampered source, as for every blob).
 fn copy_if_available(
     store: &Store,
     source: &dyn BlobSource,
     d: &Descriptor,
     manifest: bool,
-    limit: u64,
+    limit: Limit,
     what: &str,
+    problems: &mut Vec<String>,
 ) -> Result<bool> {
-    let digest = Digest::try_from(d.digest()).map_err(|e| {
-        ImageError::invalid(
-            Code::Unsupported,
-            what,
-            e.to_string(),
-            "only sha256 content is supported",
-        )
-    })?;
-    if store.has_blob(&digest) && store.verify_blob(&digest, what).is_ok() {
+    let blob = Blob::of(d, what)?;
+    if store.has_intact(&blob, what)? {
         return Ok(true);
     }
-    if d.size() > limit {
-        eprintln!(
-            "note: {what}: attestation blob {digest} is {} bytes, over the {limit}-byte limit: not kept",
-            d.size()
-        );
-        return Ok(false);
-    }
-    let opened = if manifest {
-        source.open_manifest(&digest)
-    } else {
-        source.open(&digest)
-    };
+    let opened = blob.check(limit, what).and_then(|()| {
+        if manifest {
+            source.open_manifest(&blob.digest)
+        } else {
+            source.open(&blob.digest)
+        }
+    });
     match opened {
         Ok(reader) => {
-            store.write_blob(reader, Some(&digest), d.size(), what)?;
+            store.write_blob(reader, Some(&blob), limit, what)?;
             Ok(true)
         }
         Err(e) => {
-            eprintln!("note: attestation blob {digest} not kept: {e}");
+            problems.push(reason(&e, what));
             Ok(false)
         }
     }
 }
 
-/// Copies the attestations of `manifest` listed in `index` into the store and records them.
+/// The first line of an error (its hint is for whole failures, not a note's examples), without
+/// the source's name the note already gives.
+fn reason(e: &ImageError, what: &str) -> String {
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.strip_prefix(what)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(line)
+        .to_owned()
+}
+
+/// Copies the attestations of `manifest` listed in `index` into the store and records them: at
+/// most [`MAX_ATTESTATIONS`], each with at most [`MAX_STATEMENTS`]. What could not be kept is
+/// summed up in one note.
 pub(crate) fn import(
     store: &Store,
     source: &dyn BlobSource,
@@ -113,39 +125,52 @@ pub(crate) fn import(
     manifest: &Digest,
     what: &str,
 ) -> Result<()> {
-    let attestations = describing(index, manifest);
-    if attestations.is_empty() {
-        return Ok(());
+    let mut listed = describing(index, manifest);
+    let mut problems = Vec::new();
+    if listed.len() > MAX_ATTESTATIONS {
+        problems.push(format!(
+            "{} beyond the first {MAX_ATTESTATIONS} left out",
+            plural(
+                listed.len() - MAX_ATTESTATIONS,
+                "attestation manifest",
+                "attestation manifests"
+            )
+        ));
+        listed.truncate(MAX_ATTESTATIONS);
     }
-    for att in &attestations {
-        if !copy_if_available(store, source, att, true, MAX_METADATA_BYTES, what)? {
-            continue;
+    let mut kept = Vec::new();
+    for att in listed {
+        let copied = copy_if_available(store, source, &att, true, METADATA, what, &mut problems)?;
+        // A missing or unreadable attestation manifest is recorded as it came: cataloguing the
+        // image reports it.
+        if copied && let Ok(m) = read_manifest(store, &att, what) {
+            let statements = m.layers().iter().filter(|l| is_statement(l)).count();
+            if statements > MAX_STATEMENTS {
+                problems.push(format!(
+                    "attestation manifest {} left out: it lists {statements} statements, more than {MAX_STATEMENTS}",
+                    att.digest()
+                ));
+                continue;
+            }
+            for blob in kept_blobs(&m) {
+                let limit = if blob == m.config() { METADATA } else { STATEMENT };
+                copy_if_available(store, source, blob, false, limit, what, &mut problems)?;
+            }
         }
-        let Ok(m) = read_manifest(store, att, what) else {
-            // Not a manifest: kept as it came, and reported when catalogued.
-            continue;
-        };
-        for blob in kept_blobs(&m) {
-            let limit = if blob == m.config() {
-                MAX_METADATA_BYTES
-            } else {
-                MAX_STATEMENT_BYTES
-            };
-            copy_if_available(store, source, blob, false, limit, what)?;
-        }
+        kept.push(att);
     }
-    store.record_attestations(&attestations)
+    if !problems.is_empty() {
+        eprintln!(
+            "note: {what}: attestations not kept whole ({}): {}",
+            plural(problems.len(), "problem", "problems"),
+            examples(&problems)
+        );
+    }
+    store.record_attestations(&kept)
 }
 
 fn read_manifest(store: &Store, d: &Descriptor, what: &str) -> Result<ImageManifest> {
-    let digest = Digest::try_from(d.digest()).map_err(|e| {
-        ImageError::invalid(
-            Code::Unsupported,
-            what,
-            e.to_string(),
-            "only sha256 digests are supported",
-        )
-    })?;
+    let digest = Blob::of(d, what)?.digest;
     serde_json::from_slice(&store.read_blob(&digest, what)?).map_err(|e| {
         ImageError::invalid(
             Code::BadMetadata,
@@ -192,11 +217,7 @@ pub fn statements(store: &Store, image: &ResolvedImage, wanted: &dyn Fn(&str) ->
                 continue;
             }
         };
-        for layer in manifest
-            .layers()
-            .iter()
-            .filter(|l| l.media_type().to_string() == IN_TOTO)
-        {
+        for layer in manifest.layers().iter().filter(|l| is_statement(l)) {
             let predicate_type = layer
                 .annotations()
                 .as_ref()
@@ -229,10 +250,11 @@ pub fn subjects(image: &ResolvedImage) -> std::collections::BTreeSet<String> {
 }
 
 fn read_statement(store: &Store, layer: &Descriptor) -> std::result::Result<Vec<u8>, String> {
-    if layer.size() > MAX_STATEMENT_BYTES {
+    if layer.size() > STATEMENT.bytes {
         return Err(format!(
-            "the statement is {} bytes, over the {MAX_STATEMENT_BYTES}-byte limit: not read",
-            layer.size()
+            "the statement is {} bytes, over the {}-byte limit: not read",
+            layer.size(),
+            STATEMENT.bytes
         ));
     }
     let digest = Digest::try_from(layer.digest()).map_err(|e| e.to_string())?;
@@ -243,7 +265,7 @@ fn read_statement(store: &Store, layer: &Descriptor) -> std::result::Result<Vec<
     store
         .open_blob(&digest, Some(layer.size()))
         .map_err(|e| e.to_string())?
-        .take(MAX_STATEMENT_BYTES + 1)
+        .take(STATEMENT.bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("the stored copy is corrupt ({e}): import or pull the image again"))?;
     Ok(bytes)

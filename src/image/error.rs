@@ -51,6 +51,9 @@ pub enum ImageError {
         hint: String,
     },
 
+    #[error("{0}")]
+    Epoch(#[from] crate::epoch::EpochError),
+
     #[error("{image}: registry {registry}: {message}\n  hint: {hint}")]
     Registry {
         image: String,
@@ -85,17 +88,35 @@ impl ImageError {
         }
     }
 
-    pub fn code(&self) -> Code {
+    /// The stable code (docs/errors.md): the image stage's own, or the epoch's.
+    pub fn code(&self) -> &'static str {
         match self {
-            ImageError::Io { .. } => Code::Io,
-            ImageError::Invalid { code, .. } | ImageError::Layer { code, .. } => *code,
-            ImageError::NotFound { .. } => Code::NotInStore,
-            ImageError::Registry { .. } => Code::Registry,
+            ImageError::Io { .. } => Code::Io.as_str(),
+            ImageError::Invalid { code, .. } | ImageError::Layer { code, .. } => code.as_str(),
+            ImageError::NotFound { .. } => Code::NotInStore.as_str(),
+            ImageError::Epoch(e) => e.code().as_str(),
+            ImageError::Registry { .. } => Code::Registry.as_str(),
         }
     }
 }
 
 pub type Result<T> = std::result::Result<T, ImageError>;
+
+/// `items` on one line, the first few in full: a note about many problems stays one line, and
+/// shows enough to act on.
+pub(crate) fn examples(items: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut line = items[..items.len().min(SHOWN)].join("; ");
+    if items.len() > SHOWN {
+        line.push_str(&format!("; and {} more", items.len() - SHOWN));
+    }
+    line
+}
+
+/// "1 entry", "2 entries".
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
 
 #[cfg(test)]
 mod tests {
@@ -115,6 +136,15 @@ mod tests {
             e.to_string(),
             "oci:x: layer sha256:ab: truncated\n  hint: fetch it again"
         );
+    }
+
+    #[test]
+    fn examples_stay_on_one_line() {
+        let items: Vec<String> = (1..=5).map(|i| format!("item {i}")).collect();
+        assert_eq!(examples(&items[..2]), "item 1; item 2");
+        assert_eq!(examples(&items), "item 1; item 2; item 3; and 2 more");
+        assert_eq!(plural(1, "entry", "entries"), "1 entry");
+        assert_eq!(plural(9000, "entry", "entries"), "9000 entries");
     }
 
     #[test]

@@ -12,13 +12,13 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
+use oci_spec::image::{Descriptor, ImageIndex, MediaType};
 
-use super::attestation::MAX_STATEMENT_BYTES;
+use super::attestation::STATEMENT;
 use super::digest::Digest;
 use super::error::{Code, ImageError, Result};
-use super::resolve::{BlobSource, MAX_BLOB_BYTES, Platform, ResolvedImage};
-use super::store::Store;
+use super::resolve::{BlobSource, Platform, ResolvedImage, parse_index, parse_manifest};
+use super::store::{Blob, LAYER, METADATA, Store};
 
 const MANIFEST_TYPES: [&str; 4] = [
     "application/vnd.oci.image.index.v1+json",
@@ -197,9 +197,10 @@ struct Bounded(Vec<u8>);
 
 impl Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if (self.0.len() + buf.len()) as u64 > MAX_STATEMENT_BYTES + 1 {
+        if (self.0.len() + buf.len()) as u64 > STATEMENT.bytes + 1 {
             return Err(std::io::Error::other(format!(
-                "the blob is larger than {MAX_STATEMENT_BYTES} bytes"
+                "the blob is larger than {} bytes",
+                STATEMENT.bytes
             )));
         }
         self.0.extend_from_slice(buf);
@@ -278,7 +279,7 @@ pub fn pull(
     let (bytes, header_digest) = s.retry("manifest", || {
         s.client.pull_manifest_raw(reference, &s.auth, &MANIFEST_TYPES)
     })?;
-    let root_digest = store.write_bytes(&bytes, &name)?;
+    let root_digest = store.write_bytes(&bytes, METADATA, &name)?;
     if !header_digest.is_empty() && header_digest != root_digest.to_string() {
         return Err(ImageError::invalid(
             Code::DigestMismatch,
@@ -319,65 +320,47 @@ pub fn pull(
     let root = Descriptor::new(root_media, bytes.len() as u64, &root_digest);
 
     let index: Option<ImageIndex> = if is_index {
-        Some(serde_json::from_slice(&bytes).map_err(|e| {
-            ImageError::invalid(
-                Code::BadMetadata,
-                &name,
-                format!("not an image index: {e}"),
-                "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
-            )
-        })?)
+        Some(parse_index(&bytes, &name)?)
     } else {
         None
     };
     let manifest_digest = if let Some(index) = &index {
-        let chosen = super::resolve::select_platform(index, platform, &name)?;
-        let by_digest = reference.clone_with_digest(chosen.digest().to_string());
-        let (mbytes, _) = s.retry("manifest", || {
-            s.client.pull_manifest_raw(&by_digest, &s.auth, &MANIFEST_TYPES)
-        })?;
-        let expected = Digest::try_from(chosen.digest()).map_err(|e| {
-            ImageError::invalid(
-                Code::Unsupported,
-                &name,
-                e.to_string(),
-                "only sha256 digests are supported",
-            )
-        })?;
-        store.write_blob(&mbytes[..], Some(&expected), mbytes.len() as u64, &name)?;
-        expected
+        let chosen = Blob::of(&super::resolve::select_platform(index, platform, &name)?, &name)?;
+        if !store.has_intact(&chosen, &name)? {
+            chosen.check(METADATA, &name)?;
+            let by_digest = reference.clone_with_digest(chosen.digest.to_string());
+            let (mbytes, _) = s.retry("manifest", || {
+                s.client.pull_manifest_raw(&by_digest, &s.auth, &MANIFEST_TYPES)
+            })?;
+            store.write_blob(&mbytes[..], Some(&chosen), METADATA, &name)?;
+        }
+        chosen.digest
     } else {
         root_digest.clone()
     };
-    let manifest: ImageManifest = serde_json::from_slice(&store.read_blob(&manifest_digest, &name)?).map_err(|e| {
-        ImageError::invalid(
-            Code::BadMetadata,
-            &name,
-            format!("not an image manifest: {e}"),
-            "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
-        )
-    })?;
-    for desc in std::iter::once(manifest.config()).chain(manifest.layers()) {
-        let digest = Digest::try_from(desc.digest()).map_err(|e| {
-            ImageError::invalid(
-                Code::Unsupported,
-                &name,
-                e.to_string(),
-                "only sha256 digests are supported",
-            )
-        })?;
-        if store.has_blob(&digest) && store.verify_blob(&digest, &name).is_ok() {
+    let manifest = parse_manifest(&store.read_blob(&manifest_digest, &name)?, &name)?;
+    let config = std::iter::once((manifest.config(), METADATA));
+    for (desc, limit) in config.chain(manifest.layers().iter().map(|l| (l, LAYER))) {
+        let blob = Blob::of(desc, &name)?;
+        if store.has_intact(&blob, &name)? {
             continue;
         }
-        s.retry("blob", || async {
-            let mut writer = store
-                .blob_writer(desc.size().min(MAX_BLOB_BYTES), &name)
-                .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
-            s.stream_blob(reference, &digest, &mut writer).await?;
-            writer
-                .commit(Some(&digest))
-                .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))
+        // A blob that is not what its descriptor says (or claims more than the limit) is refused
+        // at once; only the transport's failures are retried.
+        let landed = s.retry("blob", || async {
+            let mut writer = match store.blob_writer(Some(&blob), limit, &name) {
+                Ok(writer) => writer,
+                Err(e) => return Ok(Err(e)),
+            };
+            match s.stream_blob(reference, &blob.digest, &mut writer).await {
+                Err(e) => match writer.refusal() {
+                    Some(refused) => Ok(Err(refused)),
+                    None => Err(e),
+                },
+                Ok(()) => Ok(writer.commit()),
+            }
         })?;
+        landed?;
     }
     if let Some(index) = &index {
         let source = RegistrySource { session: &s, reference };
@@ -403,14 +386,7 @@ pub fn push(
     let s = Session::new(destination, options)?;
     let name = destination.whole();
     for desc in std::iter::once(image.manifest.config()).chain(image.layers()) {
-        let digest = Digest::try_from(desc.digest()).map_err(|e| {
-            ImageError::invalid(
-                Code::Unsupported,
-                &name,
-                e.to_string(),
-                "only sha256 digests are supported",
-            )
-        })?;
+        let digest = Blob::of(desc, &name)?.digest;
         let digest_text = digest.to_string();
         if s.retry("blob check", || s.client.blob_exists(destination, &digest_text))? {
             continue;

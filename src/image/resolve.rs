@@ -13,14 +13,12 @@ use serde::Serialize;
 
 use super::digest::Digest;
 use super::error::{Code, ImageError, Result};
-use super::store::{MAX_METADATA_BYTES, Store};
+use super::store::{Blob, LAYER, Limit, METADATA, Store};
 use crate::reference::ImageRef;
-
-/// The largest blob accepted from any source (a layer); a bound, not an expectation.
-pub const MAX_BLOB_BYTES: u64 = 64 << 30;
 
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
 /// An OS/architecture[/variant] pair, as `--platform linux/arm64/v8`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -228,45 +226,54 @@ fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>> {
     let file = File::open(path)
         .map_err(|e| ImageError::invalid(Code::Io, what, format!("{}: {e}", path.display()), "check the path"))?;
     let mut bytes = Vec::new();
-    file.take(MAX_METADATA_BYTES + 1)
+    file.take(METADATA.bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| ImageError::io(path, e))?;
-    if bytes.len() as u64 > MAX_METADATA_BYTES {
+    if bytes.len() as u64 > METADATA.bytes {
         return Err(ImageError::invalid(
             Code::LimitExceeded,
             what,
-            format!("{} is implausibly large", path.display()),
+            format!(
+                "{} is larger than {} may be ({} bytes)",
+                path.display(),
+                METADATA.kind,
+                METADATA.bytes
+            ),
             "check the path",
         ));
     }
     Ok(bytes)
 }
 
-fn descriptor_digest(d: &Descriptor, what: &str) -> Result<Digest> {
-    Digest::try_from(d.digest()).map_err(|e| {
-        ImageError::invalid(
-            Code::Unsupported,
-            what,
-            e.to_string(),
-            "only sha256 content is supported",
-        )
-    })
-}
-
 fn is_index(media_type: &MediaType) -> bool {
-    matches!(media_type, MediaType::ImageIndex) || media_type.to_string() == DOCKER_MANIFEST_LIST
+    matches!(media_type, MediaType::ImageIndex) || media_type.as_ref() == DOCKER_MANIFEST_LIST
 }
 
-/// Copies a blob from `source` into the store (verifying it) unless the store has it intact.
-fn copy_blob(store: &Store, source: &dyn BlobSource, d: &Descriptor, what: &str) -> Result<Digest> {
-    let digest = descriptor_digest(d, what)?;
-    if store.has_blob(&digest) && store.verify_blob(&digest, what).is_ok() {
-        return Ok(digest);
+fn is_manifest(media_type: &MediaType) -> bool {
+    matches!(media_type, MediaType::ImageManifest) || media_type.as_ref() == DOCKER_MANIFEST
+}
+
+fn is_config(media_type: &MediaType) -> bool {
+    matches!(media_type, MediaType::ImageConfig) || media_type.as_ref() == DOCKER_CONFIG
+}
+
+/// OCI's layer types (plain, gzip, zstd, non-distributable) and Docker's (`rootfs.diff`,
+/// `rootfs.foreign.diff`): the only blobs that are a tar stream to unpack.
+fn is_layer(media_type: &MediaType) -> bool {
+    let m = media_type.as_ref();
+    m.starts_with("application/vnd.oci.image.layer.") || m.starts_with("application/vnd.docker.image.rootfs.")
+}
+
+/// Copies the blob `d` names from `source` into the store (verifying its size and digest) unless
+/// the store holds it intact. A descriptor over `limit` is refused before the source is read.
+fn copy_blob(store: &Store, source: &dyn BlobSource, d: &Descriptor, limit: Limit, what: &str) -> Result<Digest> {
+    let blob = Blob::of(d, what)?;
+    if store.has_intact(&blob, what)? {
+        return Ok(blob.digest);
     }
-    let reader = source.open(&digest)?;
-    let limit = d.size().min(MAX_BLOB_BYTES);
-    store.write_blob(reader, Some(&digest), limit, what)?;
-    Ok(digest)
+    blob.check(limit, what)?;
+    let reader = source.open(&blob.digest)?;
+    Ok(store.write_blob(reader, Some(&blob), limit, what)?.digest)
 }
 
 /// Imports the manifest of `platform` reachable from `root` (a manifest or an index) into the
@@ -279,18 +286,18 @@ pub(crate) fn import_from(
     platform: &Platform,
 ) -> Result<(Descriptor, Option<Digest>)> {
     let what = source.describe();
-    let root_digest = copy_blob(store, source, root, &what)?;
+    let root_digest = copy_blob(store, source, root, METADATA, &what)?;
     let (manifest_desc, index) = if is_index(root.media_type()) {
-        let index: ImageIndex = parse_json(&store.read_blob(&root_digest, &what)?, &what, "image index")?;
+        let index = parse_index(&store.read_blob(&root_digest, &what)?, &what)?;
         (select_platform(&index, platform, &what)?, Some(index))
     } else {
         (root.clone(), None)
     };
-    let manifest_digest = copy_blob(store, source, &manifest_desc, &what)?;
-    let manifest: ImageManifest = parse_json(&store.read_blob(&manifest_digest, &what)?, &what, "image manifest")?;
-    copy_blob(store, source, manifest.config(), &what)?;
+    let manifest_digest = copy_blob(store, source, &manifest_desc, METADATA, &what)?;
+    let manifest = parse_manifest(&store.read_blob(&manifest_digest, &what)?, &what)?;
+    copy_blob(store, source, manifest.config(), METADATA, &what)?;
     for layer in manifest.layers() {
-        copy_blob(store, source, layer, &what)?;
+        copy_blob(store, source, layer, LAYER, &what)?;
     }
     let index_digest = match index {
         Some(index) => {
@@ -311,6 +318,67 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str, kind: &s
             "the image is corrupt or not an OCI/Docker image",
         )
     })
+}
+
+/// An image index (OCI's or Docker's manifest list), refused when it says it is something else.
+pub(crate) fn parse_index(bytes: &[u8], what: &str) -> Result<ImageIndex> {
+    let index: ImageIndex = parse_json(bytes, what, "image index")?;
+    if let Some(media) = index.media_type()
+        && !is_index(media)
+    {
+        return Err(malformed(
+            what,
+            format!("the image index says its mediaType is {media}"),
+        ));
+    }
+    Ok(index)
+}
+
+/// An image manifest (OCI's or Docker's v2), refused when it says it is something else, or
+/// types its config or a layer as another kind of blob: what is read as a config, or unpacked as
+/// a layer, is what the manifest says it is.
+pub(crate) fn parse_manifest(bytes: &[u8], what: &str) -> Result<ImageManifest> {
+    let manifest: ImageManifest = parse_json(bytes, what, "image manifest")?;
+    if let Some(media) = manifest.media_type()
+        && !is_manifest(media)
+    {
+        return Err(malformed(
+            what,
+            format!("the image manifest says its mediaType is {media}"),
+        ));
+    }
+    let config = manifest.config();
+    if !is_config(config.media_type()) {
+        return Err(malformed(
+            what,
+            format!(
+                "the config {} is typed {}, not as an image config ({} or {DOCKER_CONFIG})",
+                config.digest(),
+                config.media_type(),
+                MediaType::ImageConfig
+            ),
+        ));
+    }
+    if let Some(layer) = manifest.layers().iter().find(|l| !is_layer(l.media_type())) {
+        return Err(malformed(
+            what,
+            format!(
+                "layer {} is typed {}, not as a layer (application/vnd.oci.image.layer.v1.tar[+gzip|+zstd] or Docker's rootfs.diff types)",
+                layer.digest(),
+                layer.media_type()
+            ),
+        ));
+    }
+    Ok(manifest)
+}
+
+fn malformed(what: &str, message: String) -> ImageError {
+    ImageError::invalid(
+        Code::BadMetadata,
+        what,
+        message,
+        "the image is malformed or hostile: rebuild it with a standard tool (docker buildx, linuxkit pkg build, umoci)",
+    )
 }
 
 pub(crate) fn select_platform(index: &ImageIndex, platform: &Platform, what: &str) -> Result<Descriptor> {
@@ -353,14 +421,10 @@ fn load_resolved(
     index_digest: Option<Digest>,
     platform: &Platform,
 ) -> Result<ResolvedImage> {
-    let manifest_digest = descriptor_digest(manifest_desc, reference)?;
-    let manifest: ImageManifest = parse_json(
-        &store.read_blob(&manifest_digest, reference)?,
-        reference,
-        "image manifest",
-    )?;
+    let manifest_digest = Blob::of(manifest_desc, reference)?.digest;
+    let manifest = parse_manifest(&store.read_blob(&manifest_digest, reference)?, reference)?;
     let config_desc = manifest.config();
-    let config_digest = descriptor_digest(config_desc, reference)?;
+    let config_digest = Blob::of(config_desc, reference)?.digest;
     let config_bytes = store.read_blob(&config_digest, reference)?;
     if config_bytes.len() as u64 != config_desc.size() {
         return Err(ImageError::invalid(
@@ -394,7 +458,7 @@ fn load_resolved(
         ));
     }
     for layer in manifest.layers() {
-        let d = descriptor_digest(layer, reference)?;
+        let d = Blob::of(layer, reference)?.digest;
         if !store.has_blob(&d) {
             return Err(ImageError::invalid(
                 Code::CorruptStore,
@@ -445,8 +509,8 @@ pub fn resolve(store: &Store, reference: &ImageRef, platform: &Platform, base: &
                 )
             })?;
             if is_index(desc.media_type()) {
-                let index_digest = descriptor_digest(&desc, &text)?;
-                let index: ImageIndex = parse_json(&store.read_blob(&index_digest, &text)?, &text, "image index")?;
+                let index_digest = Blob::of(&desc, &text)?.digest;
+                let index = parse_index(&store.read_blob(&index_digest, &text)?, &text)?;
                 let manifest = select_platform(&index, platform, &text)?;
                 load_resolved(store, &text, &manifest, Some(index_digest), platform)
             } else {

@@ -5,6 +5,10 @@
 //! Every blob is hashed while it is written and again while it is read; a mismatch is an error
 //! naming the blob, never a silent reuse. Writers serialise on a lock file, and every file lands by
 //! an atomic rename, so concurrent sealkit processes never see a half-written blob or index.
+//!
+//! A blob a descriptor names must also have the descriptor's size, checked as bytes arrive (the
+//! copy stops one byte past it) and again when the blob is opened: the layer reader bounds
+//! decompression by that size, so it must be the size of the bytes on disk.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -19,8 +23,76 @@ use super::error::{Code, ImageError, Result};
 /// The annotation OCI layouts (and LinuxKit's cache) keep an image's name in.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
-/// The largest manifest, index or config sealkit reads into memory. Real ones are a few KiB.
-pub const MAX_METADATA_BYTES: u64 = 4 << 20;
+/// How large one kind of blob may be (docs/limits-store.md); the error that refuses more names
+/// the kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub bytes: u64,
+    pub kind: &'static str,
+}
+
+/// Manifests, indexes and configs are read whole into memory. Real ones are a few KiB.
+pub const METADATA: Limit = Limit {
+    bytes: 4 << 20,
+    kind: "a manifest, index or config",
+};
+
+/// The largest layer accepted from any source; a bound, not an expectation.
+pub const LAYER: Limit = Limit {
+    bytes: 64 << 30,
+    kind: "a layer",
+};
+
+/// The hint of every error about a damaged store copy: importing or pulling replaces it.
+pub const REPAIR: &str = "the store's copy is damaged: import or pull the image again, which replaces it";
+
+/// A blob as a descriptor names it: its content must hash to `digest` and be `size` bytes long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub digest: Digest,
+    pub size: u64,
+}
+
+impl Blob {
+    /// The blob `d` describes; `what` names the image in the error for a digest sealkit does not
+    /// read.
+    pub fn of(d: &Descriptor, what: &str) -> Result<Self> {
+        let digest = Digest::try_from(d.digest()).map_err(|e| {
+            ImageError::invalid(
+                Code::Unsupported,
+                what,
+                e.to_string(),
+                "only sha256 content is supported",
+            )
+        })?;
+        Ok(Blob { digest, size: d.size() })
+    }
+
+    /// Refuses a descriptor that claims more than `limit`, before anything is read.
+    pub fn check(&self, limit: Limit, what: &str) -> Result<()> {
+        if self.size > limit.bytes {
+            return Err(ImageError::invalid(
+                Code::LimitExceeded,
+                what,
+                format!(
+                    "blob {} is {} bytes by its descriptor, more than {} may be ({} bytes); nothing was copied",
+                    self.digest, self.size, limit.kind, limit.bytes
+                ),
+                "the image is corrupt or hostile: no real image has one this large",
+            ));
+        }
+        Ok(())
+    }
+
+    fn size_mismatch(&self, message: String, what: &str) -> ImageError {
+        ImageError::invalid(
+            Code::DigestMismatch,
+            what,
+            message,
+            "the image is corrupt or was tampered with (its descriptor gives another size than its blob's); nothing was stored",
+        )
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -54,6 +126,7 @@ impl Store {
         let blobs = root.join("blobs/sha256");
         fs::create_dir_all(&blobs).map_err(|e| ImageError::io(&blobs, e))?;
         fs::create_dir_all(store.tmp_dir()).map_err(|e| ImageError::io(store.tmp_dir(), e))?;
+        store.remove_stale_temp_files();
         let layout = root.join("oci-layout");
         if !layout.exists() {
             store.write_atomically(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
@@ -106,65 +179,124 @@ impl Store {
         Ok(StoreLock { _file: file })
     }
 
-    fn temp_file(&self) -> Result<(tempfile::NamedTempFile, PathBuf)> {
+    /// Held shared while a temp file is created and locked, exclusive while stale ones are
+    /// removed: so the cleaner never sees a live writer's file in the instant before its lock.
+    fn temp_guard(&self) -> Result<File> {
+        let path = self.root.join(".tmp.lock");
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ImageError::io(&path, e))
+    }
+
+    /// A new file in tmp/, exclusively locked (flock) for as long as it is open: the mark of a
+    /// live writer, which a killed one loses.
+    fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
         let dir = self.tmp_dir();
+        let guard = self.temp_guard()?;
+        guard.lock_shared().map_err(|e| ImageError::io(&dir, e))?;
         let file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| ImageError::io(&dir, e))?;
-        Ok((file, dir))
+        file.as_file().lock().map_err(|e| ImageError::io(file.path(), e))?;
+        Ok(file)
+    }
+
+    /// Removes what interrupted writers (killed, out of power) left in tmp/: every file no live
+    /// writer holds locked. Best effort, as it only frees space: skipped while another process is
+    /// creating a temp file (the next open does it), and in a store this user cannot write, which
+    /// stays readable.
+    fn remove_stale_temp_files(&self) {
+        let Ok(guard) = self.temp_guard() else { return };
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return;
+        };
+        if guard.try_lock().is_err() {
+            return;
+        }
+        for entry in entries.flatten() {
+            let path = entry.path();
+            // Landed (renamed into blobs/) or removed since the listing: not stale.
+            let Ok(file) = File::open(&path) else { continue };
+            if file.metadata().is_ok_and(|m| m.is_file()) && file.try_lock().is_ok() {
+                let _ = fs::remove_file(&path);
+            }
+        }
     }
 
     fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        let (mut file, _) = self.temp_file()?;
+        let mut file = self.temp_file()?;
         file.write_all(bytes).map_err(|e| ImageError::io(path, e))?;
         file.as_file().sync_all().map_err(|e| ImageError::io(path, e))?;
         file.persist(path).map_err(|e| ImageError::io(path, e.error))?;
         Ok(())
     }
 
-    /// Streams `reader` into the store, hashing as it goes; with `expected`, the content must hash
-    /// to it (else nothing is stored). Returns the digest and size. `what` names the blob's origin
-    /// in errors. At most `limit` bytes are accepted.
-    pub fn write_blob(
-        &self,
-        reader: impl Read,
-        expected: Option<&Digest>,
-        limit: u64,
-        what: &str,
-    ) -> Result<(Digest, u64)> {
-        if let Some(d) = expected
-            && self.has_blob(d)
-        {
-            // Already present: still check that the stored copy is intact before reusing it.
-            let size = self.verify_blob(d, what)?;
-            return Ok((d.clone(), size));
+    /// Whether the store holds `blob` intact, so that it need not be fetched again. A damaged
+    /// copy is not: the next write of the blob replaces it. A sound copy of another size than the
+    /// descriptor's is an error: the descriptor lies.
+    pub fn has_intact(&self, blob: &Blob, what: &str) -> Result<bool> {
+        if !self.has_blob(&blob.digest) {
+            return Ok(false);
         }
-        let mut writer = self.blob_writer(limit, what)?;
-        io::copy(&mut reader.take(limit + 1), &mut writer).map_err(|e| {
-            ImageError::invalid(
-                Code::BadSource,
+        let Ok(size) = self.verify_blob(&blob.digest, what) else {
+            return Ok(false);
+        };
+        if size != blob.size {
+            return Err(blob.size_mismatch(
+                format!(
+                    "blob {} has {size} bytes, but its descriptor says {}",
+                    blob.digest, blob.size
+                ),
                 what,
-                format!("reading the blob failed: {e}"),
-                "check that the source is complete and readable",
-            )
-        })?;
-        writer.commit(expected)
+            ));
+        }
+        Ok(true)
     }
 
-    /// A writer for a new blob, for sources that push bytes (a registry download).
-    pub fn blob_writer(&self, limit: u64, what: &str) -> Result<BlobWriter<'_>> {
-        let (file, _) = self.temp_file()?;
+    /// Streams `reader` into the store, hashing as it goes, and lands it under its digest. With
+    /// `expected`, the content must be that blob (reading stops one byte past its size); else it
+    /// may be up to `limit`. `what` names the source in errors. Nothing is stored on failure.
+    pub fn write_blob(&self, reader: impl Read, expected: Option<&Blob>, limit: Limit, what: &str) -> Result<Blob> {
+        let mut writer = self.blob_writer(expected, limit, what)?;
+        io::copy(&mut reader.take(writer.bound + 1), &mut writer).map_err(|e| {
+            writer.refusal().unwrap_or_else(|| {
+                ImageError::invalid(
+                    Code::BadSource,
+                    what,
+                    format!("reading the blob failed: {e}"),
+                    "check that the source is complete and readable",
+                )
+            })
+        })?;
+        writer.commit()
+    }
+
+    /// A writer for a new blob, for sources that push bytes (a registry download, a layer being
+    /// made). A descriptor over `limit` is refused before any byte is read.
+    pub fn blob_writer(&self, expected: Option<&Blob>, limit: Limit, what: &str) -> Result<BlobWriter<'_>> {
+        if let Some(blob) = expected {
+            blob.check(limit, what)?;
+        }
         Ok(BlobWriter {
             store: self,
-            inner: HashingWriter::new(io::BufWriter::new(file)),
+            inner: HashingWriter::new(io::BufWriter::new(self.temp_file()?)),
+            bound: expected.map_or(limit.bytes, |b| b.size),
+            expected: expected.cloned(),
             limit,
+            refused: false,
             what: what.to_owned(),
         })
     }
 
-    pub fn write_bytes(&self, bytes: &[u8], what: &str) -> Result<Digest> {
-        self.write_blob(bytes, None, bytes.len() as u64, what).map(|(d, _)| d)
+    /// Stores a small blob made here or fetched whole, up to `limit`.
+    pub fn write_bytes(&self, bytes: &[u8], limit: Limit, what: &str) -> Result<Digest> {
+        self.write_blob(bytes, None, limit, what).map(|b| b.digest)
     }
 
     /// A reader of the blob that fails at its end if the content no longer matches the digest.
+    /// With `size`, a stored blob of another size is refused here, before a byte is read: readers
+    /// bound their work by that size.
     pub fn open_blob(&self, digest: &Digest, size: Option<u64>) -> Result<VerifyingReader<io::BufReader<File>>> {
         let path = self.blob_path(digest);
         let file = File::open(&path).map_err(|e| {
@@ -179,6 +311,17 @@ impl Store {
                 ImageError::io(&path, e)
             }
         })?;
+        if let Some(size) = size {
+            let stored = file.metadata().map_err(|e| ImageError::io(&path, e))?.len();
+            if stored != size {
+                return Err(ImageError::invalid(
+                    Code::CorruptStore,
+                    digest.to_string(),
+                    format!("blob {digest} has {stored} bytes in the store, but the image's descriptor says {size}"),
+                    REPAIR,
+                ));
+            }
+        }
         Ok(VerifyingReader::new(
             io::BufReader::with_capacity(1 << 16, file),
             digest.clone(),
@@ -190,21 +333,17 @@ impl Store {
     pub fn read_blob(&self, digest: &Digest, what: &str) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
         self.open_blob(digest, None)?
-            .take(MAX_METADATA_BYTES + 1)
+            .take(METADATA.bytes + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| {
-                ImageError::invalid(
-                    Code::CorruptStore,
-                    what,
-                    e.to_string(),
-                    "the store copy is corrupt: remove the image and fetch it again",
-                )
-            })?;
-        if bytes.len() as u64 > MAX_METADATA_BYTES {
+            .map_err(|e| ImageError::invalid(Code::CorruptStore, what, e.to_string(), REPAIR))?;
+        if bytes.len() as u64 > METADATA.bytes {
             return Err(ImageError::invalid(
                 Code::LimitExceeded,
                 what,
-                format!("{digest} is larger than {MAX_METADATA_BYTES} bytes"),
+                format!(
+                    "{digest} is larger than {} may be ({} bytes)",
+                    METADATA.kind, METADATA.bytes
+                ),
                 "manifests and configs are small JSON documents; this one is not plausible",
             ));
         }
@@ -214,14 +353,8 @@ impl Store {
     /// Re-hashes a stored blob; returns its size.
     pub fn verify_blob(&self, digest: &Digest, what: &str) -> Result<u64> {
         let mut reader = self.open_blob(digest, None)?;
-        io::copy(&mut reader, &mut io::sink()).map_err(|e| {
-            ImageError::invalid(
-                Code::CorruptStore,
-                what,
-                e.to_string(),
-                "the store copy is corrupt: remove the image and fetch it again",
-            )
-        })
+        io::copy(&mut reader, &mut io::sink())
+            .map_err(|e| ImageError::invalid(Code::CorruptStore, what, e.to_string(), REPAIR))
     }
 
     pub fn index(&self) -> Result<ImageIndex> {
@@ -331,24 +464,29 @@ impl Store {
     }
 }
 
-/// A blob being written: hashed as bytes arrive, landed only by [`BlobWriter::commit`].
+/// A blob being written: hashed as bytes arrive, refused past its bound (the descriptor's size,
+/// else the limit) so a lying or endless source costs at most that much disk, landed only by
+/// [`BlobWriter::commit`].
 pub struct BlobWriter<'a> {
     store: &'a Store,
     inner: HashingWriter<io::BufWriter<tempfile::NamedTempFile>>,
-    limit: u64,
+    expected: Option<Blob>,
+    limit: Limit,
+    bound: u64,
+    refused: bool,
     what: String,
 }
 
 impl Write for BlobWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        if self.inner.len() > self.limit {
+        if self.inner.len() + buf.len() as u64 > self.bound {
+            self.refused = true;
             return Err(io::Error::other(format!(
-                "the blob is larger than {} bytes",
-                self.limit
+                "the blob is longer than {} bytes",
+                self.bound
             )));
         }
-        Ok(n)
+        self.inner.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -357,36 +495,70 @@ impl Write for BlobWriter<'_> {
 }
 
 impl BlobWriter<'_> {
-    /// Lands the blob under its digest; with `expected`, only if the content hashes to it.
-    pub fn commit(self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
-        let what = self.what;
-        let (buffered, digest, size) = self.inner.finish();
-        if size > self.limit {
-            return Err(ImageError::invalid(
-                Code::LimitExceeded,
-                &what,
-                format!("the blob is larger than {} bytes", self.limit),
-                "this is not a plausible image component",
-            ));
+    /// Why bytes were refused, if they were: the blob outgrew its descriptor or the limit. A
+    /// write error without a refusal is the sink's own (disk full, …).
+    pub fn refusal(&self) -> Option<ImageError> {
+        if !self.refused {
+            return None;
         }
-        if let Some(expected) = expected
-            && &digest != expected
-        {
-            return Err(ImageError::invalid(
-                Code::DigestMismatch,
-                &what,
-                format!("blob {expected} does not match its digest: its content hashes to {digest}"),
-                "the source is corrupt or was tampered with; fetch it again from a trusted source",
-            ));
+        Some(match &self.expected {
+            Some(blob) => blob.size_mismatch(
+                format!(
+                    "blob {} is longer than its descriptor's {} bytes (reading stopped there)",
+                    blob.digest, blob.size
+                ),
+                &self.what,
+            ),
+            None => ImageError::invalid(
+                Code::LimitExceeded,
+                &self.what,
+                format!(
+                    "the blob is larger than {} may be ({} bytes)",
+                    self.limit.kind, self.limit.bytes
+                ),
+                "this is not a plausible image component",
+            ),
+        })
+    }
+
+    /// Lands the blob under its digest if it is whole: the descriptor's size and digest when one
+    /// was expected. Otherwise the temp file goes, and nothing is stored.
+    pub fn commit(self) -> Result<Blob> {
+        if let Some(refusal) = self.refusal() {
+            return Err(refusal);
+        }
+        let (buffered, digest, size) = self.inner.finish();
+        if let Some(blob) = &self.expected {
+            if size != blob.size {
+                return Err(blob.size_mismatch(
+                    format!(
+                        "blob {} has {size} bytes, but its descriptor says {}",
+                        blob.digest, blob.size
+                    ),
+                    &self.what,
+                ));
+            }
+            if digest != blob.digest {
+                return Err(ImageError::invalid(
+                    Code::DigestMismatch,
+                    &self.what,
+                    format!(
+                        "blob {} does not match its digest: its content hashes to {digest}",
+                        blob.digest
+                    ),
+                    "the source is corrupt or was tampered with; fetch it again from a trusted source",
+                ));
+            }
         }
         let dir = self.store.tmp_dir();
         let file = buffered
             .into_inner()
             .map_err(|e| ImageError::io(&dir, e.into_error()))?;
         file.as_file().sync_all().map_err(|e| ImageError::io(&dir, e))?;
+        // Replaces a damaged copy, if any: readers have it open or see the new one whole.
         let path = self.store.blob_path(&digest);
         file.persist(&path).map_err(|e| ImageError::io(&path, e.error))?;
-        Ok((digest, size))
+        Ok(Blob { digest, size })
     }
 }
 
@@ -403,40 +575,187 @@ fn empty_index() -> ImageIndex {
 mod tests {
     use super::*;
 
+    fn blob(bytes: &[u8]) -> Blob {
+        Blob {
+            digest: Digest::of(bytes),
+            size: bytes.len() as u64,
+        }
+    }
+
+    /// Counts the bytes read through it.
+    struct Counting<R> {
+        inner: R,
+        read: u64,
+    }
+
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    fn temp_files(store: &Store) -> usize {
+        fs::read_dir(store.tmp_dir()).unwrap().count()
+    }
+
     #[test]
     fn blobs_are_verified_on_write_and_read() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let d = store.write_bytes(b"layer", "test").unwrap();
+        let d = store.write_bytes(b"layer", METADATA, "test").unwrap();
         assert_eq!(d, Digest::of(b"layer"));
         assert_eq!(store.read_blob(&d, "test").unwrap(), b"layer");
-        let wrong = Digest::of(b"other");
-        let err = store.write_blob(&b"layer"[..], Some(&wrong), 100, "test").unwrap_err();
+        let wrong = Blob {
+            digest: Digest::of(b"other"),
+            size: 5,
+        };
+        let err = store
+            .write_blob(&b"layer"[..], Some(&wrong), LAYER, "test")
+            .unwrap_err();
+        assert_eq!(err.code(), Code::DigestMismatch.as_str());
         assert!(err.to_string().contains("does not match its digest"), "{err}");
-        assert!(!store.has_blob(&wrong));
-        // Tampering with a stored blob is caught on the next read.
-        fs::write(store.blob_path(&d), b"LAYER").unwrap();
-        let err = store.read_blob(&d, "test").unwrap_err();
-        assert!(err.to_string().contains("does not match its digest"), "{err}");
-        let err = store.write_blob(&b"layer"[..], Some(&d), 100, "test").unwrap_err();
+        assert!(!store.has_blob(&wrong.digest));
+        let err = store
+            .write_bytes(
+                &[0u8; 10],
+                Limit {
+                    bytes: 5,
+                    kind: "a test",
+                },
+                "test",
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), Code::LimitExceeded.as_str());
+        assert!(err.to_string().contains("larger than a test may be (5 bytes)"), "{err}");
+        assert_eq!(temp_files(&store), 0, "a refused blob leaves nothing behind");
+    }
+
+    /// A damaged store copy is caught on the next read, with a hint that works: writing the
+    /// blob again (what an import or pull does) replaces it.
+    #[test]
+    fn a_damaged_copy_is_replaced_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let good = blob(b"layer");
+        store.write_blob(&b"layer"[..], Some(&good), LAYER, "test").unwrap();
+        for damage in [&b"LAYER"[..], b"lay", b""] {
+            fs::write(store.blob_path(&good.digest), damage).unwrap();
+            let err = store.read_blob(&good.digest, "test").unwrap_err();
+            assert_eq!(err.code(), Code::CorruptStore.as_str());
+            assert!(err.to_string().contains(REPAIR), "{err}");
+            assert!(!store.has_intact(&good, "test").unwrap());
+            store.write_blob(&b"layer"[..], Some(&good), LAYER, "test").unwrap();
+            assert!(store.has_intact(&good, "test").unwrap());
+        }
+        // A sound copy is never rewritten; a descriptor that lies about its size is refused.
+        let lie = Blob {
+            size: 6,
+            ..good.clone()
+        };
+        let err = store.has_intact(&lie, "test").unwrap_err();
+        assert_eq!(err.code(), Code::DigestMismatch.as_str());
         assert!(
-            err.to_string().contains("does not match"),
-            "a corrupt copy is never reused: {err}"
+            err.to_string().contains("has 5 bytes, but its descriptor says 6"),
+            "{err}"
         );
+    }
+
+    /// The descriptor's size bounds the copy: an endless source is read one byte past it, a
+    /// short one is refused, an implausible one is not read at all; nothing is kept.
+    #[test]
+    fn descriptor_sizes_are_checked_while_copying() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let claimed = Blob {
+            digest: Digest::of(b"anything"),
+            size: 1 << 20,
+        };
+        let mut endless = Counting {
+            inner: io::repeat(0),
+            read: 0,
+        };
+        let err = store
+            .write_blob(&mut endless, Some(&claimed), LAYER, "test")
+            .unwrap_err();
+        assert_eq!(err.code(), Code::DigestMismatch.as_str());
         assert!(
-            store
-                .write_blob(&[0u8; 10][..], None, 5, "test")
-                .unwrap_err()
-                .to_string()
-                .contains("larger than")
+            err.to_string()
+                .contains("is longer than its descriptor's 1048576 bytes"),
+            "{err}"
         );
+        assert_eq!(endless.read, (1 << 20) + 1);
+
+        let short = Blob {
+            size: 60 << 30,
+            ..blob(b"layer")
+        };
+        let err = store
+            .write_blob(&b"layer"[..], Some(&short), LAYER, "test")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("has 5 bytes, but its descriptor says 64424509440"),
+            "{err}"
+        );
+
+        let huge = Blob {
+            size: 500_000_000,
+            ..claimed.clone()
+        };
+        let mut untouched = Counting {
+            inner: io::repeat(0),
+            read: 0,
+        };
+        let err = store
+            .write_blob(&mut untouched, Some(&huge), METADATA, "test")
+            .unwrap_err();
+        assert_eq!(err.code(), Code::LimitExceeded.as_str());
+        assert!(err.to_string().contains("500000000 bytes by its descriptor"), "{err}");
+        assert_eq!(untouched.read, 0);
+
+        assert!(!store.has_blob(&claimed.digest) && !store.has_blob(&short.digest));
+        assert_eq!(temp_files(&store), 0);
+    }
+
+    /// Readers bound their work by the descriptor's size (decompression ratio): a stored blob of
+    /// another size is refused when it is opened, not at its end.
+    #[test]
+    fn opening_a_blob_checks_its_size_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let d = store.write_bytes(b"layer", METADATA, "test").unwrap();
+        assert!(store.open_blob(&d, Some(5)).is_ok());
+        let err = store.open_blob(&d, Some(60 << 30)).err().unwrap();
+        assert_eq!(err.code(), Code::CorruptStore.as_str());
+        assert!(
+            err.to_string()
+                .contains("has 5 bytes in the store, but the image's descriptor says 64424509440"),
+            "{err}"
+        );
+    }
+
+    /// What a killed writer left in tmp/ goes at the next open; a live writer's file stays.
+    #[test]
+    fn stale_temp_files_are_removed_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let live = store.temp_file().unwrap();
+        let stale = store.tmp_dir().join(".tmpKILLED");
+        File::create(&stale).unwrap().set_len(8 << 30).unwrap();
+        Store::open(dir.path()).unwrap();
+        assert!(!stale.exists());
+        assert!(live.path().exists());
+        drop(live);
+        assert_eq!(temp_files(&store), 0);
     }
 
     #[test]
     fn names_are_kept_sorted_and_can_be_removed() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let d = store.write_bytes(b"{}", "test").unwrap();
+        let d = store.write_bytes(b"{}", METADATA, "test").unwrap();
         let desc = Descriptor::new(MediaType::ImageManifest, 2, &d);
         store.set_name("b:1", &desc).unwrap();
         store.set_name("a:1", &desc).unwrap();

@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 use std::io::Read;
 
-use goblin::elf::dynamic::{DF_1_NOW, DF_1_PIE, DF_BIND_NOW, DF_TEXTREL, DT_BIND_NOW, DT_TEXTREL};
+use goblin::elf::dynamic::{
+    DF_1_NOW, DF_1_PIE, DF_BIND_NOW, DF_TEXTREL, DT_BIND_NOW, DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_TEXTREL,
+};
 use goblin::elf::header::{ET_DYN, ET_EXEC, ET_REL};
 use goblin::elf::program_header::{PF_W, PF_X, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP, PT_LOAD, PT_PHDR};
 use goblin::elf::section_header::SHT_NOBITS;
@@ -145,7 +147,15 @@ pub struct ElfFacts {
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Inspection {
     Elf(Box<ElfFacts>),
-    Malformed { reason: String },
+    Malformed {
+        reason: String,
+    },
+    /// Not read (too large, unreadable): listed all the same, so that no file drops out of a
+    /// scan unseen; policy decides what that means.
+    #[serde(rename = "not-inspected")]
+    NotInspected {
+        reason: String,
+    },
 }
 
 /// The fortifiable libc functions, hardening-check's `%libc` list (devscripts 2.23): FORTIFY
@@ -321,6 +331,9 @@ fn inspect_inner(bytes: &[u8]) -> Result<ElfFacts, String> {
     check_geometry(bytes)?;
     let elf = goblin::elf::Elf::parse(bytes).map_err(|e| format!("cannot parse: {e}"))?;
     let mut malformed_parts = Vec::new();
+    let needed = dynamic_strings(&elf, DT_NEEDED, "DT_NEEDED", &mut malformed_parts);
+    let rpath = dynamic_strings(&elf, DT_RPATH, "DT_RPATH", &mut malformed_parts);
+    let runpath = dynamic_strings(&elf, DT_RUNPATH, "DT_RUNPATH", &mut malformed_parts);
 
     let section = |name: &str| {
         elf.section_headers
@@ -583,9 +596,9 @@ fn inspect_inner(bytes: &[u8]) -> Result<ElfFacts, String> {
         kind,
         language,
         interpreter: elf.interpreter.map(str::to_owned),
-        needed: elf.libraries.iter().map(|s| (*s).to_owned()).collect(),
-        rpath: search_paths(&elf.rpaths),
-        runpath: search_paths(&elf.runpaths),
+        needed: needed.iter().map(|s| (*s).to_owned()).collect(),
+        rpath: search_paths(&rpath),
+        runpath: search_paths(&runpath),
         build_id,
         stripped: section(".symtab").is_none(),
         debug_info: section(".debug_info").is_some() || section(".zdebug_info").is_some(),
@@ -610,6 +623,32 @@ fn inspect_inner(bytes: &[u8]) -> Result<ElfFacts, String> {
         rust,
         malformed_parts,
     })
+}
+
+/// The strings the dynamic entries of `tag` name, in order. goblin leaves out a string it cannot
+/// read, but the loader does not check DT_STRSZ: an offset past it may still name a library that
+/// gets loaded. Each unreadable one is a malformed part, never a silent gap.
+fn dynamic_strings<'a>(elf: &goblin::elf::Elf<'a>, tag: u64, name: &str, malformed: &mut Vec<String>) -> Vec<&'a str> {
+    let Some(dynamic) = &elf.dynamic else {
+        return Vec::new();
+    };
+    let table = &elf.dynstrtab;
+    let mut strings = Vec::new();
+    for entry in dynamic.dyns.iter().filter(|d| d.d_tag == tag) {
+        match usize::try_from(entry.d_val).ok().and_then(|at| table.get_at(at)) {
+            Some(s) => strings.push(s),
+            None if entry.d_val >= table.len() as u64 => malformed.push(format!(
+                "{name}: string offset {} is outside the {}-byte dynamic string table",
+                entry.d_val,
+                table.len()
+            )),
+            None => malformed.push(format!(
+                "{name}: the string at offset {} cannot be read as UTF-8",
+                entry.d_val
+            )),
+        }
+    }
+    strings
 }
 
 /// IBT and SHSTK bits of `GNU_PROPERTY_X86_FEATURE_1_AND` in `.note.gnu.property`.

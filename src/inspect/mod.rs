@@ -7,6 +7,7 @@
 
 pub mod elf;
 pub mod gobuild;
+pub mod hardening;
 pub mod kernel;
 pub mod rustdeps;
 pub mod sbom;
@@ -26,31 +27,18 @@ pub struct ComponentFacts {
     pub rootfs: Rootfs,
     /// Every ELF file, in path order.
     pub binaries: Vec<BinaryReport>,
-    /// Packages and the problems met reading them; empty unless asked for ([`Depth::Everything`]).
+    /// Packages and the problems met reading them.
     pub catalog: Catalog,
     /// SHA-1 of every regular file (SPDX requires it).
     pub sha1: BTreeMap<PathBuf, String>,
-}
-
-/// How much to find out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Depth {
-    /// The files and every ELF file's facts (`sealkit scan`).
-    Binaries,
-    /// Also the packages: catalogers, SBOMs shipped inside and attached to the image.
-    Everything,
+    /// Permission bits, owners, accounts, sshd and sudo settings, tools present.
+    pub files: hardening::RootfsFacts,
 }
 
 /// Flattens `image` and inspects it in the same pass over each layer; `extra` sees every file's
 /// bytes on the way too (the build keeps them).
-pub fn inspect_image(
-    store: &Store,
-    image: &ResolvedImage,
-    depth: Depth,
-    extra: &mut dyn Tap,
-) -> Result<ComponentFacts, ImageError> {
-    let everything = depth == Depth::Everything;
-    let select = |path: &std::path::Path| everything && sbom::wanted(path);
+pub fn inspect_image(store: &Store, image: &ResolvedImage, extra: &mut dyn Tap) -> Result<ComponentFacts, ImageError> {
+    let select = |path: &std::path::Path| sbom::wanted(path) || hardening::rootfs::wanted(path);
     let mut gather = sbom::gather::Gather::new(&select, sbom::CATALOG_FILE_LIMIT);
     let rootfs = Rootfs::flatten_tapped(store, image, &mut Tee::new(&mut gather, extra))?;
     gather.finish();
@@ -63,16 +51,13 @@ pub fn inspect_image(
         if let Some(inspection) = gather.elf.get(&at) {
             binaries.push(scan::binary_report(path, entry, inspection.clone()));
         }
-        if !everything {
-            continue;
-        }
         if let Some(s) = gather.sha1.get(&at) {
             sha1.insert(path.clone(), s.clone());
         }
-        if let Some(bytes) = gather.kept.get(&at).filter(|_| sbom::wanted(path)) {
+        if let Some(bytes) = gather.kept.get(&at).filter(|_| select(path)) {
             files.insert(path.clone(), bytes.clone());
         }
-        if gather.too_large.contains_key(&at) && sbom::wanted(path) {
+        if gather.too_large.contains_key(&at) && select(path) {
             problems.push(sbom::Problem {
                 file: path.display().to_string(),
                 line: 0,
@@ -80,7 +65,14 @@ pub fn inspect_image(
             });
         }
     }
-    let catalog = if everything {
+    let file_facts = hardening::rootfs_facts(
+        &rootfs,
+        &sbom::Files {
+            contents: &files,
+            rootfs: &rootfs,
+        },
+    );
+    let catalog = {
         let mut catalog = sbom::catalog(&files, &rootfs, &binaries);
         // SBOMs attached to the image's index, beside those shipped inside it.
         let statements = attestation::statements(store, image, &sbom::attached::is_sbom_predicate);
@@ -94,13 +86,12 @@ pub fn inspect_image(
         catalog.problems.extend(problems);
         catalog.problems.sort();
         catalog
-    } else {
-        Catalog::default()
     };
     Ok(ComponentFacts {
         rootfs,
         binaries,
         catalog,
         sha1,
+        files: file_facts,
     })
 }

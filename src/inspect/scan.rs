@@ -14,8 +14,15 @@ use super::elf::{self, Inspection};
 use crate::caps;
 use crate::image::rootfs::{Kind, Rootfs};
 
-/// Largest ELF file read into memory for inspection; larger ones are reported as malformed.
+/// Largest ELF file read into memory for inspection; larger ones are reported, not inspected.
 pub const MAX_ELF_BYTES: u64 = 1 << 30;
+
+/// The fact of an ELF file over [`MAX_ELF_BYTES`], from a folder or an image alike.
+pub fn too_large() -> Inspection {
+    Inspection::NotInspected {
+        reason: format!("larger than {MAX_ELF_BYTES} bytes"),
+    }
+}
 
 /// File facts that matter for hardening, whatever the file's type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -102,7 +109,8 @@ fn file_facts(mode: u32, uid: u64, gid: u64, size: u64, is_dir: bool, xattr: Opt
     }
 }
 
-/// Every ELF file below `root` on disk (symlinks are not followed), inspected in parallel.
+/// Every ELF file below `root` on disk (symlinks are not followed), inspected in parallel; a
+/// file that cannot be read is reported as not inspected, since it may be one.
 pub fn scan_dir(root: &Path) -> std::io::Result<Vec<BinaryReport>> {
     let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -123,41 +131,54 @@ pub fn scan_dir(root: &Path) -> std::io::Result<Vec<BinaryReport>> {
 }
 
 fn scan_file(root: &Path, path: &PathBuf) -> Option<BinaryReport> {
-    let mut file = File::open(path).ok()?;
-    let mut magic = [0u8; 4];
-    if file.read_exact(&mut magic).is_err() || !elf::is_elf(&magic) {
-        return None;
-    }
-    let meta = file.metadata().ok()?;
+    use std::os::unix::fs::OpenOptionsExt;
     let rel = path.strip_prefix(root).unwrap_or(path).display().to_string();
-    let facts = file_facts(
-        meta.mode(),
-        u64::from(meta.uid()),
-        u64::from(meta.gid()),
-        meta.len(),
-        false,
-        None,
-    );
-    let inspection = if meta.len() > MAX_ELF_BYTES {
-        Inspection::Malformed {
-            reason: format!("larger than {MAX_ELF_BYTES} bytes: not inspected"),
+    let report = |meta: &std::fs::Metadata, elf| BinaryReport {
+        path: rel.clone(),
+        sha256: None,
+        file: file_facts(
+            meta.mode(),
+            u64::from(meta.uid()),
+            u64::from(meta.gid()),
+            meta.len(),
+            false,
+            None,
+        ),
+        elf,
+    };
+    let unreadable = |e: std::io::Error| Inspection::NotInspected {
+        reason: format!("cannot be read: {e}"),
+    };
+    // Not blocking: a FIFO swapped in since the folder was listed must not stall the scan.
+    let opened = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let mut file = match opened {
+        Ok(file) => file,
+        Err(e) => {
+            let meta = path.symlink_metadata().ok().filter(|m| m.is_file())?;
+            return Some(report(&meta, unreadable(e)));
         }
+    };
+    let meta = file.metadata().ok().filter(|m| m.is_file())?;
+    let mut magic = [0u8; 4];
+    match file.read_exact(&mut magic) {
+        Ok(()) if elf::is_elf(&magic) => {}
+        Err(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => return Some(report(&meta, unreadable(e))),
+        _ => return None,
+    }
+    let inspection = if meta.len() > MAX_ELF_BYTES {
+        too_large()
     } else {
         // SAFETY of the mapping: the file is only read; a concurrent writer could change the bytes
         // under us, which the parser tolerates as it tolerates any malformed input.
         match unsafe { memmap2::Mmap::map(&file) } {
             Ok(map) => elf::inspect(&map),
-            Err(e) => Inspection::Malformed {
-                reason: format!("cannot map: {e}"),
-            },
+            Err(e) => unreadable(e),
         }
     };
-    Some(BinaryReport {
-        path: rel,
-        sha256: None,
-        file: facts,
-        elf: inspection,
-    })
+    Some(report(&meta, inspection))
 }
 
 /// The report of one ELF file of an image, with its file facts from the flattened view.

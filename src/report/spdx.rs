@@ -479,6 +479,7 @@ mod tests {
             binaries: Vec::new(),
             catalog: Catalog::default(),
             sha1,
+            files: Default::default(),
         }
     }
 

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::image::rootfs::{ContentRef, Tap};
 use crate::inspect::elf::{self, Inspection};
-use crate::inspect::scan::MAX_ELF_BYTES;
+use crate::inspect::scan::{self, MAX_ELF_BYTES};
 
 /// ELF bytes held before a parallel batch is inspected: the largest share of sbom's memory, and
 /// already dozens of files to share between the cores.
@@ -22,6 +22,8 @@ struct Current {
     /// `None` until the first bytes say whether it is an ELF file.
     elf: Option<bool>,
     elf_possible: bool,
+    /// An ELF file this large is reported, not read.
+    too_large: bool,
     size: usize,
     bytes: Vec<u8>,
 }
@@ -81,7 +83,8 @@ impl Tap for Gather<'_> {
             sha1: sha1::Sha1::default(),
             keep: selected && size <= self.limit,
             elf: None,
-            elf_possible: (4..=MAX_ELF_BYTES).contains(&size),
+            elf_possible: size >= 4,
+            too_large: size > MAX_ELF_BYTES,
             size: usize::try_from(size).unwrap_or(0),
             bytes: Vec::new(),
         });
@@ -95,7 +98,7 @@ impl Tap for Gather<'_> {
             // The first chunk of a file holds at least its 4 magic bytes (or is the whole file).
             c.elf = Some(elf::is_elf(bytes));
         }
-        if c.keep || c.elf == Some(true) {
+        if c.keep || (c.elf == Some(true) && !c.too_large) {
             if c.bytes.is_empty() {
                 // One allocation of the file's size, rather than doubling up to twice as much.
                 c.bytes.reserve_exact(c.size);
@@ -110,7 +113,9 @@ impl Tap for Gather<'_> {
         if c.keep {
             self.kept.insert(c.at, c.bytes.clone());
         }
-        if c.elf == Some(true) {
+        if c.elf == Some(true) && c.too_large {
+            self.elf.insert(c.at, scan::too_large());
+        } else if c.elf == Some(true) {
             self.batch_bytes += c.bytes.len();
             self.batch.push((c.at, c.bytes));
             if self.batch_bytes >= BATCH_BYTES {

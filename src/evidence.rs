@@ -1,0 +1,332 @@
+//! The evidence document: every fact sealkit found about an OS image (or one image), in one
+//! versioned JSON that policy reads and nothing else. Inspectors stated the facts; this module
+//! only arranges them, per component, beside what the configuration says. Its JSON Schema is
+//! docs/evidence.schema.json.
+//!
+//! The document borrows the facts it shows: building it copies nothing large.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::config::Loaded;
+use crate::config::model::{File as FileSpec, S};
+use crate::effective::Component;
+use crate::effective::oci::{RuntimeJson, Spec};
+use crate::image::ResolvedImage;
+use crate::inspect::ComponentFacts;
+use crate::inspect::hardening::{Privileges, RootfsFacts, privileges};
+use crate::inspect::sbom::{Distro, Package, Problem, attached::AttachedSbom};
+use crate::inspect::scan::BinaryReport;
+use crate::plan::{ImageUse, Plan};
+use crate::reference::ImageRef;
+
+/// The `schema` of the document; a breaking change gets a new version.
+pub const SCHEMA: &str = "sealkit.dev/evidence/v1";
+
+/// Everything an OS image's evidence rests on, gathered: the configuration, its plan, and each
+/// planned image inspected once. [`Gathered::evidence`] arranges it as the document.
+pub struct Gathered {
+    pub name: String,
+    pub loaded: Loaded,
+    pub plan: Plan,
+    pub facts: Vec<ComponentFacts>,
+    /// The configuration files and lock file, hashed in the document.
+    pub inputs: Vec<std::path::PathBuf>,
+}
+
+impl Gathered {
+    /// Plans `loaded` through `resolver` and inspects every image it names.
+    pub fn of_config(
+        name: &str,
+        loaded: Loaded,
+        resolver: &crate::image::lock::Resolver,
+        inputs: Vec<std::path::PathBuf>,
+    ) -> Result<Self, crate::plan::PlanError> {
+        let plan = crate::plan::plan(&loaded, resolver, &crate::plan::Allowance::default())?;
+        let mut facts = Vec::new();
+        for image in &plan.images {
+            facts.push(crate::inspect::inspect_image(
+                &resolver.store,
+                &image.image,
+                &mut crate::image::rootfs::NoTap,
+            )?);
+        }
+        Ok(Gathered {
+            name: name.to_owned(),
+            loaded,
+            plan,
+            facts,
+            inputs,
+        })
+    }
+
+    pub fn evidence(&self) -> std::io::Result<Evidence<'_>> {
+        let inputs: Vec<&Path> = self.inputs.iter().map(|p| p.as_path()).collect();
+        of_os_image(&self.name, &self.loaded, &self.plan, &self.facts, &inputs)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Evidence<'a> {
+    pub schema: &'static str,
+    pub tool: Tool,
+    pub subject: Subject,
+    pub components: Vec<ComponentEvidence<'a>>,
+    /// The kernel and its command line, for an OS image with a kernel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelEvidence>,
+    /// The configuration's `files` section, as written.
+    pub files_section: &'a [S<FileSpec>],
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Subject {
+    /// `os-image` (a LinuxKit configuration) or `image` (one component image).
+    pub kind: &'static str,
+    pub name: String,
+    pub platform: String,
+    /// The configuration files and lock file the facts rest on, with their digests.
+    pub inputs: Vec<Input>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Input {
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelEvidence {
+    pub image: String,
+    pub cmdline: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComponentEvidence<'a> {
+    /// `kernel`, `init`, `volume`, `onboot`, `onshutdown`, `service`, or `image`.
+    pub role: &'static str,
+    pub name: String,
+    /// Where the configuration names it (`services[0]`), empty for a lone image.
+    pub location: String,
+    pub image: ImageEvidence<'a>,
+    /// What LinuxKit will run: the effective config.json and runtime.json (containers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<Privileges>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distro: Option<&'a Distro>,
+    pub packages: &'a [Package],
+    pub package_problems: &'a [Problem],
+    pub attached_sboms: &'a [AttachedSbom],
+    pub binaries: &'a [BinaryReport],
+    pub files: &'a RootfsFacts,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImageEvidence<'a> {
+    pub reference: &'a str,
+    pub manifest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    pub platform: String,
+    pub layers: Vec<LayerEvidence>,
+    /// The image's own labels (LinuxKit's `org.mobyproject.config` among them).
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LayerEvidence {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Runtime<'a> {
+    /// Where the label came from, when the image has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_source: Option<&'a str>,
+    pub config: &'a Spec,
+    pub runtime: &'a RuntimeJson,
+}
+
+fn tool() -> Tool {
+    Tool {
+        name: "sealkit",
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+fn image_evidence<'a>(reference: &'a str, image: &ResolvedImage) -> ImageEvidence<'a> {
+    ImageEvidence {
+        reference,
+        manifest: image.manifest_digest.to_string(),
+        index: image.index_digest.as_ref().map(ToString::to_string),
+        platform: image.platform.to_string(),
+        layers: image
+            .layers()
+            .iter()
+            .map(|l| LayerEvidence {
+                digest: l.digest().to_string(),
+                media_type: l.media_type().to_string(),
+                size: l.size(),
+            })
+            .collect(),
+        labels: image.labels(),
+    }
+}
+
+fn facts_part<'a>(
+    role: &'static str,
+    name: String,
+    location: String,
+    image: ImageEvidence<'a>,
+    facts: &'a ComponentFacts,
+) -> ComponentEvidence<'a> {
+    ComponentEvidence {
+        role,
+        name,
+        location,
+        image,
+        runtime: None,
+        privileges: None,
+        distro: facts.catalog.distro.as_ref(),
+        packages: &facts.catalog.packages,
+        package_problems: &facts.catalog.problems,
+        attached_sboms: &facts.catalog.attached,
+        binaries: &facts.binaries,
+        files: &facts.files,
+    }
+}
+
+/// The evidence of one image on its own (`sealkit scan IMAGE`).
+pub fn of_image<'a>(reference: &'a str, image: &ResolvedImage, facts: &'a ComponentFacts) -> Evidence<'a> {
+    Evidence {
+        schema: SCHEMA,
+        tool: tool(),
+        subject: Subject {
+            kind: "image",
+            name: reference.to_owned(),
+            platform: image.platform.to_string(),
+            inputs: Vec::new(),
+        },
+        components: vec![facts_part(
+            "image",
+            reference.to_owned(),
+            String::new(),
+            image_evidence(reference, image),
+            facts,
+        )],
+        kernel: None,
+        files_section: &[],
+    }
+}
+
+/// The evidence of the OS image `plan` describes; `facts` are the inspections of
+/// `plan.images`, in order. `inputs` are the files the configuration came from (the
+/// configuration files and the lock), hashed here.
+pub fn of_os_image<'a>(
+    name: &str,
+    loaded: &'a Loaded,
+    plan: &'a Plan,
+    facts: &'a [ComponentFacts],
+    inputs: &[&Path],
+) -> std::io::Result<Evidence<'a>> {
+    let mut hashed = Vec::new();
+    for path in inputs {
+        let bytes = std::fs::read(path)?;
+        hashed.push(Input {
+            path: path.display().to_string(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        });
+    }
+    let mut components = Vec::new();
+    for (image, facts) in plan.images.iter().zip(facts) {
+        let role = match image.location.split('[').next().unwrap_or("") {
+            "kernel" => "kernel",
+            "init" => "init",
+            "volume" => "volume",
+            _ => continue, // containers follow, one entry each
+        };
+        components.push(facts_part(
+            role,
+            image.reference.clone(),
+            image.location.clone(),
+            image_evidence(&image.reference, &image.image),
+            facts,
+        ));
+    }
+    for container in &plan.containers {
+        let Some((image, facts)) = image_of(container, &plan.images, facts) else {
+            continue;
+        };
+        let mut part = facts_part(
+            role_of(container.section),
+            container.name.clone(),
+            format!("{}[{}]", container.section, container.index),
+            image_evidence(&container.image, &image.image),
+            facts,
+        );
+        part.runtime = Some(Runtime {
+            label_source: container.label_source.as_deref(),
+            config: &container.config,
+            runtime: &container.runtime,
+        });
+        part.privileges = Some(privileges(container));
+        components.push(part);
+    }
+    let kernel = loaded.config.kernel.as_ref().and_then(|k| {
+        k.image.as_ref().map(|image| KernelEvidence {
+            image: image.value.clone(),
+            cmdline: k.cmdline.clone().unwrap_or_default(),
+        })
+    });
+    Ok(Evidence {
+        schema: SCHEMA,
+        tool: tool(),
+        subject: Subject {
+            kind: "os-image",
+            name: name.to_owned(),
+            platform: plan.platform.to_string(),
+            inputs: hashed,
+        },
+        components,
+        kernel,
+        files_section: loaded.config.files.as_deref().unwrap_or_default(),
+    })
+}
+
+fn role_of(section: &str) -> &'static str {
+    match section {
+        "onboot" => "onboot",
+        "onshutdown" => "onshutdown",
+        _ => "service",
+    }
+}
+
+/// The unpacked image a container runs: the plan unpacks each image once, for the first
+/// container that names it.
+fn image_of<'a>(
+    container: &Component,
+    images: &'a [ImageUse],
+    facts: &'a [ComponentFacts],
+) -> Option<(&'a ImageUse, &'a ComponentFacts)> {
+    let key = |text: &str| {
+        text.parse::<ImageRef>()
+            .map_or_else(|_| text.to_owned(), |r| r.to_string())
+    };
+    let wanted = key(&container.image);
+    images.iter().zip(facts).find(|(image, _)| {
+        !image.prefix.is_empty() && !image.location.starts_with("volume") && key(&image.reference) == wanted
+    })
+}

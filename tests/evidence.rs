@@ -1,0 +1,194 @@
+//! The evidence document (`sealkit scan --format json`): every problem examples/insecure.yml
+//! plants shows as a fact and none shows on examples/demo.yml, and every document sealkit writes
+//! validates against docs/evidence.schema.json (checked by Python's jsonschema, which no one here
+//! wrote).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{DEMO_IMAGES, fixture_layouts, import_fixtures, sealkit};
+use serde_json::Value;
+
+fn validator() -> Option<std::path::PathBuf> {
+    let python = Path::new(&std::env::var("SEALKIT_VALIDATORS").ok()?).join("python");
+    python.exists().then_some(python)
+}
+
+/// The schema's verdict on `doc`: the errors jsonschema finds (empty when valid).
+fn schema_errors(doc: &Value) -> Vec<String> {
+    let Some(python) = validator() else {
+        panic!("SEALKIT_VALIDATORS is not set: scripts/test installs the validators");
+    };
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/evidence.schema.json");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.json");
+    std::fs::write(&file, serde_json::to_vec(doc).unwrap()).unwrap();
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import json,sys,jsonschema\n\
+             s=json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator.check_schema(s)\n\
+             v=jsonschema.Draft202012Validator(s)\n\
+             for e in v.iter_errors(json.load(open(sys.argv[2]))): print(list(e.absolute_path), e.message[:300])",
+        ])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Scans `example` (a file of examples/) against a store holding the fixtures, through its lock.
+fn evidence_of(example: &str, images: &[&str]) -> Option<Value> {
+    let layouts = fixture_layouts(images)?;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    import_fixtures(&store, &layouts, images);
+    let config = tmp.path().join(example);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(example),
+        &config,
+    )
+    .unwrap();
+    sealkit(&store)
+        .arg("lock")
+        .arg(&config)
+        .arg("--offline")
+        .assert()
+        .success();
+    let out = sealkit(&store)
+        .args(["scan", "--format", "json"])
+        .arg(&config)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    Some(serde_json::from_slice(&out).unwrap())
+}
+
+fn component<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no component {name}"))
+}
+
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect()
+}
+
+const INSECURE_IMAGES: [&str; 3] = ["kernel", "init", "insecure"];
+
+#[test]
+fn every_planted_problem_is_a_fact() {
+    let Some(doc) = evidence_of("insecure.yml", &INSECURE_IMAGES) else {
+        return;
+    };
+    assert_eq!(schema_errors(&doc), Vec::<String>::new());
+    assert_eq!(doc["schema"], "sealkit.dev/evidence/v1");
+    let c = component(&doc, "insecure");
+    assert_eq!(
+        (c["role"].as_str(), c["location"].as_str()),
+        (Some("service"), Some("services[0]"))
+    );
+    // The label asks for everything; the YAML says nothing of it.
+    let p = &c["privileges"];
+    assert_eq!(p["all_capabilities"], true);
+    assert!(strings(&p["capabilities"]).contains(&"CAP_SYS_ADMIN"));
+    for ns in ["net", "pid"] {
+        assert!(strings(&p["host_namespaces"]).contains(&ns), "host {ns}");
+    }
+    let root_bind = p["binds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["source"] == "/")
+        .unwrap();
+    assert_eq!(root_bind["writable"], true);
+    assert_eq!(root_bind["sensitive"], "the host's whole root");
+    assert_eq!(p["no_new_privileges"], false);
+    // The image's files.
+    let f = &c["files"];
+    let setuid = &f["setuid_setgid"].as_array().unwrap()[0];
+    assert_eq!(
+        (setuid["setuid"].as_bool(), setuid["uid"].as_u64()),
+        (Some(true), Some(0))
+    );
+    assert!(!f["world_writable"].as_array().unwrap().is_empty());
+    assert_eq!(strings(&f["accounts"]["empty_passwords"]), ["root"]);
+    assert_eq!(f["sshd"]["permit_root_login"]["value"], "yes");
+    assert_eq!(f["sshd"]["permit_empty_passwords"]["value"], "yes");
+    // The binary built without hardening.
+    let bad = c["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["path"] == "usr/bin/insecure")
+        .unwrap();
+    assert_eq!(bad["elf"]["hardening"]["pie"]["result"], "fail");
+    // The files section's world-writable entry, as written.
+    assert_eq!(doc["files_section"][0]["mode"], "0666");
+    // Inputs: the configuration and its lock, with their digests.
+    let inputs = doc["subject"]["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2);
+    assert!(inputs[1]["path"].as_str().unwrap().ends_with("insecure.lock.json"));
+}
+
+#[test]
+fn the_demo_has_none_of_them() {
+    let Some(doc) = evidence_of("demo.yml", &DEMO_IMAGES) else {
+        return;
+    };
+    assert_eq!(schema_errors(&doc), Vec::<String>::new());
+    for c in doc["components"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        if let Some(p) = c.get("privileges") {
+            assert_eq!(p["all_capabilities"], false, "{name}");
+            assert!(
+                !p["binds"].as_array().unwrap().iter().any(|b| b["source"] == "/"),
+                "{name} binds the host's root"
+            );
+        }
+        let f = &c["files"];
+        assert!(f["world_writable"].as_array().unwrap().is_empty(), "{name}");
+        assert!(
+            f["accounts"]["empty_passwords"].as_array().unwrap().is_empty(),
+            "{name}"
+        );
+        if let Some(sshd) = f.get("sshd") {
+            assert_ne!(sshd["permit_root_login"]["value"], "yes", "{name}");
+            assert_eq!(sshd["permit_empty_passwords"]["value"], "no", "{name}");
+        }
+        for b in c["binaries"].as_array().unwrap() {
+            assert_ne!(b["path"], "usr/bin/insecure");
+        }
+    }
+    // hello runs unprivileged, as its label says.
+    let hello = &component(&doc, "hello")["privileges"];
+    assert_eq!(
+        (hello["runs_as_root"].as_bool(), hello["no_new_privileges"].as_bool()),
+        (Some(false), Some(true))
+    );
+}
+
+#[test]
+fn the_schema_refuses_what_it_does_not_describe() {
+    let Some(mut doc) = evidence_of("demo.yml", &DEMO_IMAGES) else {
+        return;
+    };
+    doc["components"][0]["role"] = "sidecar".into();
+    doc["components"][0]["files"]["surprise"] = true.into();
+    doc.as_object_mut().unwrap().remove("subject");
+    let errors = schema_errors(&doc);
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+}
