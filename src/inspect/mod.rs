@@ -33,15 +33,44 @@ pub struct ComponentFacts {
     pub sha1: BTreeMap<PathBuf, String>,
     /// Permission bits, owners, accounts, sshd and sudo settings, tools present.
     pub files: hardening::RootfsFacts,
+    /// Secrets in the files' bytes and credential files by name (docs/secrets.md).
+    pub secrets: secrets::Secrets,
+    /// How its kernel was configured, when the image is a kernel image (docs/kernel.md).
+    pub kernel: Option<kernel::ConfigFact>,
 }
 
 /// Flattens `image` and inspects it in the same pass over each layer; `extra` sees every file's
-/// bytes on the way too (the build keeps them).
+/// bytes on the way too (the build keeps them). An image with a `kernel` or `kernel-dev.tar` at
+/// its root is read as a kernel image too.
 pub fn inspect_image(store: &Store, image: &ResolvedImage, extra: &mut dyn Tap) -> Result<ComponentFacts, ImageError> {
+    inspect_component(store, image, extra, Some(kernel::DEFAULT_BINARY))
+}
+
+/// [`inspect_image`], reading the image as a kernel image whose kernel binary is `kernel_binary`
+/// (LinuxKit's `kernel.binary`), or not at all (`None`).
+pub fn inspect_component(
+    store: &Store,
+    image: &ResolvedImage,
+    extra: &mut dyn Tap,
+    kernel_binary: Option<&str>,
+) -> Result<ComponentFacts, ImageError> {
     let select = |path: &std::path::Path| sbom::wanted(path) || hardening::rootfs::wanted(path);
     let mut gather = sbom::gather::Gather::new(&select, sbom::CATALOG_FILE_LIMIT);
-    let rootfs = Rootfs::flatten_tapped(store, image, &mut Tee::new(&mut gather, extra))?;
+    let mut secrets = secrets::SecretScanner::new();
+    let mut kernel_tap = kernel_binary.map(kernel::KernelTap::new);
+    let mut no_kernel = crate::image::rootfs::NoTap;
+    let rootfs = {
+        let kernel: &mut dyn Tap = match kernel_tap.as_mut() {
+            Some(tap) => tap,
+            None => &mut no_kernel,
+        };
+        let mut ours = Tee::new(&mut secrets, kernel);
+        let mut theirs = Tee::new(&mut gather, extra);
+        Rootfs::flatten_tapped(store, image, &mut Tee::new(&mut theirs, &mut ours))?
+    };
     gather.finish();
+    let secrets = secrets.finish_in(&rootfs);
+    let kernel = kernel_tap.and_then(|tap| tap.finish_in(&rootfs));
     let mut files = BTreeMap::new();
     let mut sha1 = BTreeMap::new();
     let mut binaries = Vec::new();
@@ -93,5 +122,7 @@ pub fn inspect_image(store: &Store, image: &ResolvedImage, extra: &mut dyn Tap) 
         catalog,
         sha1,
         files: file_facts,
+        secrets,
+        kernel,
     })
 }

@@ -480,6 +480,8 @@ mod tests {
             catalog: Catalog::default(),
             sha1,
             files: Default::default(),
+            secrets: Default::default(),
+            kernel: None,
         }
     }
 

@@ -6,6 +6,7 @@ mod checks;
 mod cmdline;
 mod config;
 mod ikconfig;
+mod tap;
 
 use std::io::Read;
 use std::path::{Component, Path};
@@ -16,9 +17,14 @@ pub use checks::{Check, CheckList, Condition, Level, Outcome, Test, check_list};
 pub use cmdline::{CmdlineFacts, CmdlineOption, cmdline, cmdline_facts};
 pub use config::{KernelConfig, KernelVersion, MAX_CONFIG_BYTES, MAX_LINE_BYTES, MAX_LINES, Value};
 pub use ikconfig::MAX_VMLINUX_BYTES;
+pub use tap::{KernelTap, MAX_BINARY_BYTES};
 
 /// LinuxKit's kernel images ship the build tree's `.config` in this member of their root.
 pub const DEV_TAR: &str = "kernel-dev.tar";
+
+/// Where LinuxKit looks for the kernel binary in a kernel image, unless `kernel.binary` says
+/// otherwise.
+pub const DEFAULT_BINARY: &str = "kernel";
 
 /// A file of the kernel image, by its path in the image, and its content.
 pub struct Named<T> {
