@@ -298,7 +298,11 @@ fn secrets_summary(c: &ComponentEvidence) -> String {
             format!(
                 "{} {rule} ({shown}{})",
                 paths.len(),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             )
         })
         .collect();

@@ -37,8 +37,16 @@ pub struct KernelTap {
 }
 
 enum Current {
-    Keep { at: ContentRef, bytes: Vec<u8>, limit: u64 },
-    Stream { at: ContentRef, sender: Option<SyncSender<Vec<u8>>>, reader: JoinHandle<ConfigFact> },
+    Keep {
+        at: ContentRef,
+        bytes: Vec<u8>,
+        limit: u64,
+    },
+    Stream {
+        at: ContentRef,
+        sender: Option<SyncSender<Vec<u8>>>,
+        reader: JoinHandle<ConfigFact>,
+    },
 }
 
 impl KernelTap {

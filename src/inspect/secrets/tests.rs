@@ -466,7 +466,10 @@ fn excerpts_never_show_a_secret() {
         .iter()
         .find(|f| f.path == "usr/lib/libembedded.so")
         .expect("the key in a binary is found");
-    assert_eq!(binary.excerpt, "-----BEGIN PRIVATE KEY----- ***** -----END PRIVATE KEY-----");
+    assert_eq!(
+        binary.excerpt,
+        "-----BEGIN PRIVATE KEY----- ***** -----END PRIVATE KEY-----"
+    );
 }
 
 #[test]
