@@ -264,3 +264,121 @@ impl Read for ChannelReader {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::image::rootfs::{Entry, Kind};
+
+    const CONFIG: &[u8] = b"# Linux/x86 6.1.0 Kernel Configuration\nCONFIG_X86_64=y\nCONFIG_MODULES=y\n";
+
+    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, data) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, path, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    /// Shows `files` to a tap in `chunk`-byte pieces, then reads them in a view that holds
+    /// `visible` of them (by index).
+    fn read(files: &[(&str, Vec<u8>)], visible: &[usize], chunk: usize) -> Option<ConfigFact> {
+        let mut tap = KernelTap::new("kernel");
+        let at = |i: usize| ContentRef {
+            layer: 0,
+            ordinal: i as u64,
+        };
+        for (i, (path, bytes)) in files.iter().enumerate() {
+            if tap.begin(Path::new(path), bytes.len() as u64, at(i)) {
+                for piece in bytes.chunks(chunk.max(1)) {
+                    tap.chunk(piece);
+                }
+                tap.end();
+            }
+        }
+        let mut rootfs = Rootfs::default();
+        for &i in visible {
+            rootfs.entries.insert(
+                PathBuf::from(files[i].0),
+                Entry {
+                    kind: Kind::File,
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                    size: files[i].1.len() as u64,
+                    mtime: 0,
+                    sha256: None,
+                    xattrs: BTreeMap::new(),
+                    content: Some(at(i)),
+                    layer: 0,
+                    hardlink_of: None,
+                },
+            );
+        }
+        tap.finish_in(&rootfs)
+    }
+
+    #[test]
+    fn kernel_dev_tar_is_read_as_it_streams_past_in_any_chunks() {
+        let headers = "usr/src/linux-headers-6.1.0-1-amd64/.config";
+        let big = vec![0x5a; 300 << 10]; // members before and after, larger than the queue
+        let dev = tar_of(&[("usr/src/other", &big), (headers, CONFIG), ("usr/src/after", &big)]);
+        for chunk in [1, 511, 64 << 10] {
+            let files = [("kernel-dev.tar", dev.clone())];
+            let fact = read(&files, &[0], chunk).expect("a kernel image");
+            let config = fact.config.expect("the configuration");
+            assert_eq!(config.source, format!("kernel-dev.tar:{headers}"));
+            assert_eq!(config.arch.as_deref(), Some("x86_64"));
+            assert!(fact.unread.is_empty(), "{:?}", fact.unread);
+        }
+    }
+
+    #[test]
+    fn only_what_the_view_still_has_counts() {
+        let dev = tar_of(&[("usr/src/linux-headers-6.1.0-1-amd64/.config", CONFIG)]);
+        let files = [
+            ("kernel-dev.tar", dev),
+            ("kernel", b"not a kernel".to_vec()),
+            ("boot/config-6.1.0-1-amd64", CONFIG.to_vec()),
+        ];
+        // kernel-dev.tar was deleted by a later layer: the config file is read instead, and
+        // the binary never needed.
+        let fact = read(&files, &[1, 2], 4096).expect("a kernel image");
+        assert_eq!(fact.config.expect("found").source, "boot/config-6.1.0-1-amd64");
+        // A view with neither the binary nor kernel-dev.tar is no kernel image.
+        assert!(read(&files, &[2], 4096).is_none());
+        // Nothing else collected is taken for a source.
+        let files = [("etc/config", CONFIG.to_vec()), ("usr/kernel", b"x".to_vec())];
+        assert!(read(&files, &[0, 1], 4096).is_none());
+    }
+
+    #[test]
+    fn garbage_and_oversized_sources_are_reasons() {
+        let files = [
+            ("kernel-dev.tar", vec![0xff; 10_000]),
+            ("config", vec![b'x'; MAX_CONFIG_BYTES + 10]),
+            ("kernel", b"MZ garbage, no IKCONFIG".to_vec()),
+        ];
+        let fact = read(&files, &[0, 1, 2], 4096).expect("a kernel image");
+        assert!(fact.config.is_none());
+        let sources: Vec<&str> = fact.unread.iter().map(|u| u.source.as_str()).collect();
+        assert_eq!(
+            sources,
+            ["kernel-dev.tar", "config", "IKCONFIG in kernel"],
+            "{:?}",
+            fact.unread
+        );
+        assert!(
+            fact.unread[1].reason.contains("larger than a configuration"),
+            "{:?}",
+            fact.unread[1]
+        );
+    }
+}
