@@ -19,7 +19,7 @@ use crate::image::ResolvedImage;
 use crate::inspect::ComponentFacts;
 use crate::inspect::hardening::{Privileges, RootfsFacts, privileges};
 use crate::inspect::kernel::{self, CmdlineFacts, KernelConfig, Unread};
-use crate::inspect::sbom::{Distro, Package, Problem, attached::AttachedSbom};
+use crate::inspect::sbom::{Distro, Package, Problem, catalog::attached::AttachedSbom};
 use crate::inspect::scan::BinaryReport;
 use crate::inspect::secrets::Secrets;
 use crate::plan::{ImageUse, Plan};

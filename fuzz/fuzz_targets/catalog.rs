@@ -27,5 +27,5 @@ const PATHS: [&str; 10] = [
 fuzz_target!(|data: &[u8]| {
     let files: BTreeMap<PathBuf, Vec<u8>> = PATHS.iter().map(|p| (PathBuf::from(p), data.to_vec())).collect();
     let _ = sbom::catalog(&files, &Rootfs::default(), &[]);
-    let _ = sbom::rpm::record(data);
+    let _ = sbom::catalog::rpm::record(data);
 });

@@ -236,6 +236,18 @@ fn summary(doc: &Evidence) -> String {
             },
             binaries_summary(c.binaries)
         );
+        // A summary count alone would leave people hunting for which files were not judged.
+        for b in c.binaries {
+            match &b.elf {
+                Inspection::Malformed { reason } => {
+                    let _ = writeln!(out, "    {}: malformed: {reason}", b.path);
+                }
+                Inspection::NotInspected { reason } => {
+                    let _ = writeln!(out, "    {}: not inspected: {reason}", b.path);
+                }
+                Inspection::Elf(_) => {}
+            }
+        }
     }
     if let Some(k) = &doc.kernel {
         let _ = writeln!(out, "== kernel {}", k.image);

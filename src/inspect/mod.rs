@@ -104,8 +104,8 @@ pub fn inspect_component(
     let catalog = {
         let mut catalog = sbom::catalog(&files, &rootfs, &binaries);
         // SBOMs attached to the image's index, beside those shipped inside it.
-        let statements = attestation::statements(store, image, &sbom::attached::is_sbom_predicate);
-        let attested = sbom::attached::attested(
+        let statements = attestation::statements(store, image, &sbom::catalog::attached::is_sbom_predicate);
+        let attested = sbom::catalog::attached::attested(
             &statements,
             &attestation::subjects(image),
             &catalog.packages,

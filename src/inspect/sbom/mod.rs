@@ -1,16 +1,11 @@
 //! The software bill of materials of one image: one cataloger per ecosystem, each reading files
 //! through the flattened view, each stating packages (name, version, origin, files) — in the
-//! spirit of syft, written here.
+//! spirit of syft, written here. The catalogers live in `catalog/`, one folder each; the
+//! distribution they qualify their packages with is found first (`distro/`).
 
-pub mod apk;
-pub mod attached;
-pub mod binaries;
-pub mod dpkg;
+pub mod catalog;
+pub mod distro;
 pub mod gather;
-pub mod npm;
-pub mod osrelease;
-pub mod python;
-pub mod rpm;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,7 +15,8 @@ use serde::Serialize;
 use crate::image::Rootfs;
 use crate::inspect::scan::BinaryReport;
 
-pub use osrelease::Distro;
+use catalog::{CATALOGERS, Input};
+pub use distro::Distro;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -78,7 +74,7 @@ pub struct Catalog {
     pub packages: Vec<Package>,
     /// SBOMs the image ships, compared with what the catalogers found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub attached: Vec<attached::AttachedSbom>,
+    pub attached: Vec<catalog::attached::AttachedSbom>,
     pub problems: Vec<Problem>,
 }
 
@@ -103,29 +99,27 @@ pub fn parse_json(file: &str, bytes: &[u8], what: &str, problems: &mut Vec<Probl
 
 /// The files the catalogers read, so one pass over the layers can collect them.
 pub fn wanted(path: &Path) -> bool {
-    osrelease::wanted(path)
-        || dpkg::wanted(path)
-        || apk::wanted(path)
-        || rpm::wanted(path)
-        || python::wanted(path)
-        || npm::wanted(path)
-        || attached::wanted(path)
+    distro::wanted(path) || CATALOGERS.iter().any(|c| c.wanted(path))
 }
 
-/// Runs every cataloger over the collected file contents and the binaries' facts.
+/// Runs every cataloger over the collected file contents and the binaries' facts, then lets
+/// each cross-check what they found together.
 pub fn catalog(files: &BTreeMap<PathBuf, Vec<u8>>, rootfs: &Rootfs, binaries: &[BinaryReport]) -> Catalog {
     let mut problems = Vec::new();
-    let distro = osrelease::read(files, &mut problems);
-    let files = Files {
-        contents: files,
-        rootfs,
+    // Before any cataloger: every OS package's purl is qualified by it.
+    let distro = distro::read(files, &mut problems);
+    let input = Input {
+        files: Files {
+            contents: files,
+            rootfs,
+        },
+        distro: distro.as_ref(),
+        binaries,
     };
-    let mut packages = dpkg::catalog(&files, distro.as_ref(), &mut problems);
-    packages.extend(apk::catalog(&files, distro.as_ref(), &mut problems));
-    packages.extend(rpm::catalog(&files, distro.as_ref(), &mut problems));
-    packages.extend(python::catalog(&files, &mut problems));
-    packages.extend(npm::catalog(&files, &mut problems));
-    packages.extend(binaries::catalog(binaries));
+    let mut packages: Vec<Package> = CATALOGERS
+        .iter()
+        .flat_map(|c| c.catalog(&input, &mut problems))
+        .collect();
     packages.sort_by(|a, b| {
         (a.ecosystem, &a.name, &a.version, &a.arch, &a.found_in).cmp(&(
             b.ecosystem,
@@ -135,7 +129,10 @@ pub fn catalog(files: &BTreeMap<PathBuf, Vec<u8>>, rootfs: &Rootfs, binaries: &[
             &b.found_in,
         ))
     });
-    let attached = attached::catalog(&files, &packages, &mut problems);
+    let attached = CATALOGERS
+        .iter()
+        .flat_map(|c| c.cross_check(&input, &packages, &mut problems))
+        .collect();
     problems.sort();
     Catalog {
         distro,

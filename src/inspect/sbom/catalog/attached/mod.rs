@@ -1,14 +1,16 @@
 //! SBOMs shipped inside an image (SPDX or CycloneDX JSON, bare or as an in-toto statement's
-//! predicate, as BuildKit writes them): recorded as evidence, and cross-checked against what the
-//! catalogers found — packages one side has and the other lacks become facts.
+//! predicate, as BuildKit writes them) or attested beside it: recorded as evidence, and
+//! cross-checked against what the catalogers found — packages one side has and the other lacks
+//! become facts.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Files, Package, Problem};
+use super::{Cataloger, Input};
 use crate::image::attestation::Statement;
+use crate::inspect::sbom::{self, Package, Problem};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AttachedSbom {
@@ -37,7 +39,44 @@ impl AttachedSbom {
     }
 }
 
-pub fn wanted(path: &Path) -> bool {
+pub struct Attached;
+
+impl Cataloger for Attached {
+    fn name(&self) -> &'static str {
+        "attached"
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        wanted(path)
+    }
+
+    /// An SBOM's packages are claims to check, not packages found.
+    fn catalog(&self, _input: &Input, _problems: &mut Vec<Problem>) -> Vec<Package> {
+        Vec::new()
+    }
+
+    fn cross_check(&self, input: &Input, packages: &[Package], problems: &mut Vec<Problem>) -> Vec<AttachedSbom> {
+        let found = found(packages);
+        let mut out = Vec::new();
+        for (path, bytes) in input.files.contents.iter().filter(|(p, _)| wanted(p)) {
+            let file = path.display().to_string();
+            let Some(doc) = sbom::parse_json(&file, bytes, "an SBOM file that is not valid JSON", problems) else {
+                continue;
+            };
+            match cross_check(file.clone(), &doc, &found) {
+                Some(attached) => out.push(attached),
+                None => problems.push(Problem {
+                    file,
+                    line: 0,
+                    message: "named like an SBOM but neither SPDX nor CycloneDX JSON".into(),
+                }),
+            }
+        }
+        out
+    }
+}
+
+fn wanted(path: &Path) -> bool {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
@@ -107,26 +146,6 @@ fn found(packages: &[Package]) -> BTreeSet<&str> {
     packages.iter().map(|p| p.name.as_str()).collect()
 }
 
-pub fn catalog(files: &Files, packages: &[Package], problems: &mut Vec<Problem>) -> Vec<AttachedSbom> {
-    let found = found(packages);
-    let mut out = Vec::new();
-    for (path, bytes) in files.contents.iter().filter(|(p, _)| wanted(p)) {
-        let file = path.display().to_string();
-        let Some(doc) = super::parse_json(&file, bytes, "an SBOM file that is not valid JSON", problems) else {
-            continue;
-        };
-        match cross_check(file.clone(), &doc, &found) {
-            Some(attached) => out.push(attached),
-            None => problems.push(Problem {
-                file,
-                line: 0,
-                message: "named like an SBOM but neither SPDX nor CycloneDX JSON".into(),
-            }),
-        }
-    }
-    out
-}
-
 /// Whether an in-toto predicate type is an SBOM sealkit reads (SPDX or CycloneDX, any version
 /// suffix: `https://spdx.dev/Document`, `https://cyclonedx.org/bom/v1.6`).
 pub fn is_sbom_predicate(predicate_type: &str) -> bool {
@@ -134,7 +153,9 @@ pub fn is_sbom_predicate(predicate_type: &str) -> bool {
 }
 
 /// The SBOMs attached to the image as BuildKit attestations, cross-checked like those shipped
-/// inside it. `subjects` are the digests a statement may name as its subject: the image manifest,
+/// inside it. Not part of [`Attached::cross_check`]: the statements are not files of the image
+/// but blobs of the store beside it, read by [`crate::inspect::inspect_image`] for images only.
+/// `subjects` are the digests a statement may name as its subject: the image manifest,
 /// or an object within it (its config or a layer), as BuildKit's attestation format allows. A
 /// statement that cannot be read, is not an in-toto statement, or names another subject is a
 /// problem; other predicate types (provenance) are not SBOMs and are passed over.
@@ -215,4 +236,74 @@ pub fn attested(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::sbom::catalog::{dpkg::Dpkg, testdata};
+
+    /// Real SPDX and CycloneDX documents compared with what the dpkg cataloger finds in its own
+    /// real sample (libcap-ng0, zlib1g); broken ones are problems, not comparisons.
+    #[test]
+    fn documents_against_the_catalog() {
+        let (found, _) = testdata::run(&Dpkg, None, &[("status", "var/lib/dpkg/status")]);
+        let samples = [
+            ("dpkg.spdx.json", "usr/share/sbom/dpkg.spdx.json"),
+            ("dpkg.cdx.json", "usr/share/sbom/dpkg.cdx.json"),
+            ("truncated.spdx.json", "usr/share/sbom/truncated.spdx.json"),
+            ("neither.bom.json", "usr/share/sbom/neither.bom.json"),
+        ];
+        let mut problems = Vec::new();
+        let attached = testdata::with_input(&Attached, None, &samples, |input| {
+            assert!(
+                Attached.catalog(input, &mut problems).is_empty(),
+                "an SBOM's claims are no finding"
+            );
+            Attached.cross_check(input, &found, &mut problems)
+        });
+        assert_eq!(
+            attached,
+            [
+                AttachedSbom {
+                    path: "usr/share/sbom/dpkg.cdx.json".into(),
+                    format: "cyclonedx".into(),
+                    packages: 2,
+                    only_in_sbom: vec!["libssl3".into()],
+                    only_in_image: vec!["zlib1g".into()],
+                },
+                AttachedSbom {
+                    path: "usr/share/sbom/dpkg.spdx.json".into(),
+                    format: "spdx".into(),
+                    packages: 2,
+                    only_in_sbom: Vec::new(),
+                    only_in_image: Vec::new(),
+                },
+            ]
+        );
+        problems.sort();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(
+            (
+                problems[0].file.as_str(),
+                problems[0].line,
+                problems[0].message.as_str()
+            ),
+            (
+                "usr/share/sbom/neither.bom.json",
+                0,
+                "named like an SBOM but neither SPDX nor CycloneDX JSON"
+            )
+        );
+        assert_eq!(
+            (problems[1].file.as_str(), problems[1].line),
+            ("usr/share/sbom/truncated.spdx.json", 4)
+        );
+        assert!(
+            problems[1]
+                .message
+                .starts_with("an SBOM file that is not valid JSON: EOF while parsing"),
+            "{problems:?}"
+        );
+    }
 }

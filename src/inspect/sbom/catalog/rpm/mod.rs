@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
+use super::{Cataloger, Input};
+use crate::inspect::sbom::{Distro, Ecosystem, Files, Package, Problem, cpe};
 
 mod bdb;
 
@@ -16,12 +17,24 @@ const SQLITE_DBS: [&str; 2] = ["var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm
 const BERKELEY_DBS: [&str; 2] = ["var/lib/rpm/Packages", "usr/share/rpm/Packages"];
 const NDB_DBS: [&str; 2] = ["var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db"];
 
-pub fn wanted(path: &Path) -> bool {
-    // The write-ahead log travels with the database: rpm may leave committed transactions in it.
-    SQLITE_DBS
-        .iter()
-        .any(|db| path == Path::new(db) || path == Path::new(&format!("{db}-wal")))
-        || BERKELEY_DBS.iter().any(|db| path == Path::new(db))
+pub struct Rpm;
+
+impl Cataloger for Rpm {
+    fn name(&self) -> &'static str {
+        "rpm"
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        // The write-ahead log travels with the database: rpm may leave committed transactions in it.
+        SQLITE_DBS
+            .iter()
+            .any(|db| path == Path::new(db) || path == Path::new(&format!("{db}-wal")))
+            || BERKELEY_DBS.iter().any(|db| path == Path::new(db))
+    }
+
+    fn catalog(&self, input: &Input, problems: &mut Vec<Problem>) -> Vec<Package> {
+        catalog(&input.files, input.distro, problems)
+    }
 }
 
 // Header tags (rpmtag.h) and data types (rpmTagType).
@@ -423,7 +436,7 @@ fn catalog_db(
         .collect()
 }
 
-pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
+fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
     let mut packages = Vec::new();
     // The real paths only: read through a `var/lib/rpm` symlink the same database would count twice.
     for db in SQLITE_DBS {
@@ -456,7 +469,85 @@ pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Proble
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::sbom::catalog::testdata;
     use std::path::PathBuf;
+
+    const ALPHA_FILES: [&str; 4] = [
+        "etc/alpha.conf",
+        "usr/bin/alpha",
+        "usr/share/alpha",
+        "usr/share/alpha/data.txt",
+    ];
+
+    /// The header rpm 4.18 wrote for a package rpmbuild built (testdata/README.md); the expected
+    /// values are what `rpm -q --qf`, `rpm -ql` and `rpm -q --provides` say of it.
+    #[test]
+    fn a_real_header() {
+        let r = record(&testdata::read(&Rpm, "alpha.header")).unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.epoch, r.version.as_str(), r.release.as_str()),
+            ("alpha", Some(2), "1.0", "3")
+        );
+        assert_eq!(r.arch.as_deref(), Some("noarch"));
+        assert_eq!(r.license.as_deref(), Some("MIT AND Apache-2.0"));
+        assert_eq!(r.vendor.as_deref(), Some("Sealkit Tests"));
+        assert_eq!(r.source_rpm.as_deref(), Some("alpha-1.0-3.src.rpm"));
+        assert_eq!(r.files, ALPHA_FILES);
+        assert_eq!(r.provides, ["alpha", "alpha-libs", "config(alpha)"]);
+        assert_eq!(
+            record(&testdata::read(&Rpm, "alpha.header-truncated")).unwrap_err(),
+            "header claims 62 entries and 1188 data bytes but the blob holds 1000 bytes (truncated)"
+        );
+    }
+
+    /// The same header in rpm's sqlite database and in a Berkeley DB one: one package each,
+    /// the same but for where it was found.
+    #[test]
+    fn real_databases() {
+        let fedora = testdata::distro("fedora", "40");
+        for (sample, at) in [("rpmdb.sqlite", SQLITE_DBS[1]), ("Packages", BERKELEY_DBS[0])] {
+            let (p, problems) = testdata::run(&Rpm, Some(&fedora), &[(sample, at)]);
+            assert_eq!(problems, [], "{sample}");
+            assert_eq!(p.len(), 1, "{sample}");
+            let a = &p[0];
+            assert_eq!(
+                testdata::identity(a),
+                (
+                    "alpha",
+                    "2:1.0-3",
+                    Some("noarch"),
+                    Some("alpha"),
+                    Some("2:1.0-3"),
+                    "pkg:rpm/fedora/alpha@1.0-3?arch=noarch&distro=fedora-40&epoch=2&upstream=alpha-1.0-3.src.rpm"
+                )
+            );
+            assert_eq!(a.supplier.as_deref(), Some("Sealkit Tests"));
+            assert_eq!(a.licenses, ["MIT AND Apache-2.0"]);
+            assert_eq!(a.files, ALPHA_FILES);
+            assert_eq!(a.found_in, at);
+        }
+    }
+
+    /// Databases cut short: each is one problem naming the file, and no package is made up.
+    #[test]
+    fn truncated_databases() {
+        let (p, problems) = testdata::run(&Rpm, None, &[("rpmdb.sqlite-truncated", SQLITE_DBS[0])]);
+        assert!(p.is_empty());
+        assert_eq!(
+            testdata::lines(&problems),
+            ["0: rpm database not read: sqlite: database disk image is malformed"]
+        );
+        let (p, problems) = testdata::run(&Rpm, None, &[("Packages-truncated", BERKELEY_DBS[0])]);
+        assert!(p.is_empty());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].file, BERKELEY_DBS[0]);
+        assert!(
+            problems[0]
+                .message
+                .starts_with("package record 1 (page 2, pair 0) skipped: page 5 is outside the 2560-byte file"),
+            "{problems:?}"
+        );
+    }
 
     /// A header blob of (tag, type, count, data) entries, data laid out in order.
     fn blob(entries: &[(u32, u32, u32, &[u8])]) -> Vec<u8> {

@@ -5,21 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::{Distro, Ecosystem, Files, Package, Problem, cpe};
+use super::{Cataloger, Input};
+use crate::inspect::sbom::{Distro, Ecosystem, Files, Package, Problem, cpe};
 
 const STATUS: &str = "var/lib/dpkg/status";
 const STATUS_D: &str = "var/lib/dpkg/status.d";
 const INFO: &str = "var/lib/dpkg/info";
 const DOC: &str = "usr/share/doc";
-
-pub fn wanted(path: &Path) -> bool {
-    path == Path::new(STATUS)
-        || path.parent() == Some(Path::new(STATUS_D))
-        || (path.parent() == Some(Path::new(INFO)) && path.extension().is_some_and(|e| e == "list"))
-        || (path.starts_with(DOC)
-            && path.file_name().is_some_and(|n| n == "copyright")
-            && path.components().count() == 5)
-}
 
 /// One stanza: field → value (continuation lines joined with '\n'), and where it starts.
 pub struct Stanza {
@@ -150,7 +142,28 @@ pub fn purl(
     build().unwrap_or_else(|_| format!("pkg:deb/{namespace}/{name}@{version}"))
 }
 
-pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
+pub struct Dpkg;
+
+impl Cataloger for Dpkg {
+    fn name(&self) -> &'static str {
+        "dpkg"
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        path == Path::new(STATUS)
+            || path.parent() == Some(Path::new(STATUS_D))
+            || (path.parent() == Some(Path::new(INFO)) && path.extension().is_some_and(|e| e == "list"))
+            || (path.starts_with(DOC)
+                && path.file_name().is_some_and(|n| n == "copyright")
+                && path.components().count() == 5)
+    }
+
+    fn catalog(&self, input: &Input, problems: &mut Vec<Problem>) -> Vec<Package> {
+        catalog(&input.files, input.distro, problems)
+    }
+}
+
+fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Problem>) -> Vec<Package> {
     let mut sources: Vec<(&PathBuf, &Vec<u8>)> = files
         .contents
         .iter()
@@ -227,7 +240,8 @@ pub fn catalog(files: &Files, distro: Option<&Distro>, problems: &mut Vec<Proble
     packages
 }
 
-/// The files `info/NAME.list` or `info/NAME:ARCH.list` names, without folders.
+/// The paths `info/NAME.list` or `info/NAME:ARCH.list` names, folders too (the writers keep
+/// those that are files of the image).
 fn owned_files(files: &Files, name: &str, arch: Option<&str>) -> Vec<String> {
     let candidates = [Some(format!("{name}.list")), arch.map(|a| format!("{name}:{a}.list"))];
     let Some(list) = candidates
@@ -250,6 +264,103 @@ fn owned_files(files: &Files, name: &str, arch: Option<&str>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::sbom::catalog::testdata;
+
+    /// Two packages of a real Debian 12 status file, one with its file list, both with their
+    /// machine-readable copyright files; the expected values are what dpkg-query says of them.
+    #[test]
+    fn a_real_status_database() {
+        let debian = testdata::distro("debian", "12");
+        let (p, problems) = testdata::run(
+            &Dpkg,
+            Some(&debian),
+            &[
+                ("status", STATUS),
+                ("libcap-ng0:amd64.list", "var/lib/dpkg/info/libcap-ng0:amd64.list"),
+                ("libcap-ng0.copyright", "usr/share/doc/libcap-ng0/copyright"),
+                ("zlib1g.copyright", "usr/share/doc/zlib1g/copyright"),
+            ],
+        );
+        assert_eq!(problems, []);
+        assert_eq!(p.len(), 2);
+        let cap = &p[0];
+        // `Source: libcap-ng (0.8.3-1)`: a binNMU (+b3) of an older source version.
+        assert_eq!(
+            testdata::identity(cap),
+            (
+                "libcap-ng0",
+                "0.8.3-1+b3",
+                Some("amd64"),
+                Some("libcap-ng"),
+                Some("0.8.3-1"),
+                "pkg:deb/debian/libcap-ng0@0.8.3-1%2Bb3?arch=amd64&distro=debian-12&upstream=libcap-ng%400.8.3-1"
+            )
+        );
+        assert_eq!(cap.cpes, ["cpe:2.3:a:libcap-ng0:libcap-ng0:0.8.3-1\\+b3:*:*:*:*:*:*:*"]);
+        assert_eq!(
+            cap.supplier.as_deref(),
+            Some("Håvard F. Aasen <havard.f.aasen@pfft.no>")
+        );
+        assert_eq!(cap.licenses, ["GPL-2+", "GPL-3", "LGPL-2.1+"]);
+        assert_eq!(cap.depends, ["libc6"]);
+        assert_eq!(
+            cap.files,
+            [
+                "lib",
+                "lib/x86_64-linux-gnu",
+                "lib/x86_64-linux-gnu/libcap-ng.so.0",
+                "lib/x86_64-linux-gnu/libcap-ng.so.0.0.0",
+                "lib/x86_64-linux-gnu/libdrop_ambient.so.0",
+                "lib/x86_64-linux-gnu/libdrop_ambient.so.0.0.0",
+                "usr",
+                "usr/share",
+                "usr/share/doc",
+                "usr/share/doc/libcap-ng0",
+                "usr/share/doc/libcap-ng0/changelog.Debian.amd64.gz",
+                "usr/share/doc/libcap-ng0/changelog.Debian.gz",
+                "usr/share/doc/libcap-ng0/changelog.gz",
+                "usr/share/doc/libcap-ng0/copyright",
+            ]
+        );
+        assert_eq!(cap.found_in, STATUS);
+        let z = &p[1];
+        // `Source: zlib` without a version: the source version is the package's.
+        assert_eq!(
+            testdata::identity(z),
+            (
+                "zlib1g",
+                "1:1.2.13.dfsg-1",
+                Some("amd64"),
+                Some("zlib"),
+                Some("1:1.2.13.dfsg-1"),
+                "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib"
+            )
+        );
+        assert_eq!(z.licenses, ["Zlib"]);
+        assert_eq!(z.depends, ["libc6"]);
+        assert!(z.files.is_empty(), "no info/zlib1g*.list in the input");
+    }
+
+    /// Every kind of damage is a problem with its line, and the readable stanzas are kept.
+    #[test]
+    fn a_corrupt_status_database() {
+        let (p, problems) = testdata::run(&Dpkg, None, &[("status-corrupt", STATUS)]);
+        assert_eq!(
+            testdata::lines(&problems),
+            [
+                "0: not UTF-8: invalid bytes were replaced",
+                "1: continuation line without a field",
+                "11: stanza without Package or Version: skipped",
+                "14: not a field: \"garbage line without a colon\"",
+                "14: package libcap-ng0 is listed again (first at var/lib/dpkg/status:1): both kept",
+            ]
+        );
+        let names: Vec<_> = p.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+        assert_eq!(names, [("libcap-ng0", "0.8.3-1+b3"), ("libcap-ng0", "0.8.3-1+b3")]);
+        assert_eq!(p[1].supplier.as_deref(), Some("J\u{fffd}r\u{fffd}me"));
+        // Without os-release the namespace is Debian's and no distro qualifier is claimed.
+        assert_eq!(p[0].purl, "pkg:deb/debian/libcap-ng0@0.8.3-1%2Bb3?arch=amd64");
+    }
 
     #[test]
     fn stanzas_with_continuations_and_garbage() {

@@ -3,20 +3,33 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{Ecosystem, Files, Package, Problem, cpe};
+use super::{Cataloger, Input};
+use crate::inspect::sbom::{Ecosystem, Files, Package, Problem, cpe};
 
-pub fn wanted(path: &Path) -> bool {
-    let parent = path
-        .parent()
-        .and_then(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    (parent.ends_with(".dist-info") && (name == "METADATA" || name == "RECORD"))
-        || (parent.ends_with(".egg-info") && name == "PKG-INFO")
+pub struct Python;
+
+impl Cataloger for Python {
+    fn name(&self) -> &'static str {
+        "python"
+    }
+
+    fn wanted(&self, path: &Path) -> bool {
+        let parent = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (parent.ends_with(".dist-info") && (name == "METADATA" || name == "RECORD"))
+            || (parent.ends_with(".egg-info") && name == "PKG-INFO")
+    }
+
+    fn catalog(&self, input: &Input, problems: &mut Vec<Problem>) -> Vec<Package> {
+        catalog(&input.files, problems)
+    }
 }
 
 /// PEP 503 normalisation, as purls for PyPI use it.
@@ -53,7 +66,7 @@ fn headers(text: &str) -> Vec<(String, String)> {
     out
 }
 
-pub fn catalog(files: &Files, problems: &mut Vec<Problem>) -> Vec<Package> {
+fn catalog(files: &Files, problems: &mut Vec<Problem>) -> Vec<Package> {
     let mut packages = Vec::new();
     for (path, bytes) in files.contents.iter() {
         let name = path
@@ -161,6 +174,85 @@ fn inside(site: &Path, entry: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::sbom::catalog::testdata;
+
+    const SITE: &str = "usr/lib/python3.11/site-packages";
+
+    /// A wheel's dist-info as pip installs it, and a Debian egg-info without a RECORD.
+    #[test]
+    fn real_metadata() {
+        let info = format!("{SITE}/typing_inspect-0.9.0.dist-info");
+        let (p, problems) = testdata::run(
+            &Python,
+            None,
+            &[
+                ("typing_inspect.METADATA", &*format!("{info}/METADATA")),
+                ("typing_inspect.RECORD", &*format!("{info}/RECORD")),
+                (
+                    "python_apt.PKG-INFO",
+                    "usr/lib/python3/dist-packages/python_apt-2.6.0.egg-info/PKG-INFO",
+                ),
+            ],
+        );
+        assert_eq!(problems, []);
+        assert_eq!(p.len(), 2);
+        // In path order, folder by folder: `python3` before `python3.11`.
+        let (apt, t) = (&p[0], &p[1]);
+        assert_eq!((t.name.as_str(), t.version.as_str()), ("typing-inspect", "0.9.0"));
+        assert_eq!(t.purl, "pkg:pypi/typing-inspect@0.9.0");
+        assert_eq!(t.licenses, ["MIT"]);
+        assert_eq!(t.supplier.as_deref(), Some("Ivan Levkivskyi"));
+        // The `python_version < "3.5"` marker is not evaluated: only extras are left out.
+        assert_eq!(t.depends, ["mypy-extensions", "typing-extensions", "typing"]);
+        let files: Vec<String> = [
+            "__pycache__/typing_inspect.cpython-311.pyc",
+            "typing_inspect-0.9.0.dist-info/INSTALLER",
+            "typing_inspect-0.9.0.dist-info/LICENSE",
+            "typing_inspect-0.9.0.dist-info/METADATA",
+            "typing_inspect-0.9.0.dist-info/RECORD",
+            "typing_inspect-0.9.0.dist-info/WHEEL",
+            "typing_inspect-0.9.0.dist-info/top_level.txt",
+            "typing_inspect.py",
+        ]
+        .iter()
+        .map(|f| format!("{SITE}/{f}"))
+        .collect();
+        assert_eq!(t.files, files);
+        assert_eq!(t.found_in, format!("{info}/METADATA"));
+        assert_eq!((apt.name.as_str(), apt.version.as_str()), ("python-apt", "2.6.0"));
+        assert_eq!(apt.purl, "pkg:pypi/python-apt@2.6.0");
+        assert_eq!(apt.licenses, ["GNU GPL"]);
+        assert_eq!(apt.supplier.as_deref(), Some("APT Development Team"));
+        assert!(apt.files.is_empty() && apt.depends.is_empty());
+    }
+
+    /// A METADATA without a name is skipped; RECORD entries outside the root are dropped, each
+    /// with its line, and those inside kept.
+    #[test]
+    fn corrupt_metadata() {
+        let info = format!("{SITE}/hostile-1.0.dist-info");
+        let (p, problems) = testdata::run(
+            &Python,
+            None,
+            &[
+                ("hostile.METADATA", &*format!("{info}/METADATA")),
+                ("hostile.RECORD", &*format!("{info}/RECORD")),
+                ("no-name.METADATA", &*format!("{SITE}/no_name-1.0.dist-info/METADATA")),
+            ],
+        );
+        assert_eq!(
+            testdata::lines(&problems),
+            [
+                "3: \"../../../../../etc/shadow\" points outside the image root: ignored",
+                "4: \"/etc/passwd\" points outside the image root: ignored",
+                "0: no Name or Version header: skipped",
+            ]
+        );
+        assert_eq!(problems[0].file, format!("{info}/RECORD"));
+        assert_eq!(problems[2].file, format!("{SITE}/no_name-1.0.dist-info/METADATA"));
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].files, ["usr/bin/hostile", &format!("{SITE}/hostile.py")]);
+    }
 
     #[test]
     fn names_and_paths() {
