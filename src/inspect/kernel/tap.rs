@@ -102,6 +102,7 @@ impl KernelTap {
                 Collected::DevTar(_) => {}
             }
         }
+        let mut too_large = None;
         match &binary {
             Some((path, Collected::Bytes(bytes))) => {
                 sources.binary = Some(Named {
@@ -110,19 +111,20 @@ impl KernelTap {
                 })
             }
             Some((path, Collected::TooLarge(size))) => {
-                // Only the last resort: say so when it was needed.
-                if sources.config_files.is_empty() {
-                    fact.unread.push(super::Unread {
-                        source: format!("IKCONFIG in {path}"),
-                        reason: format!("{size} bytes: larger than a kernel ({MAX_BINARY_BYTES} bytes at most)"),
-                    });
-                }
+                too_large = Some(super::Unread {
+                    source: format!("IKCONFIG in {path}"),
+                    reason: format!("{size} bytes: larger than a kernel ({MAX_BINARY_BYTES} bytes at most)"),
+                })
             }
             _ => {}
         }
         let rest = config_of(sources);
         fact.config = rest.config;
         fact.unread.extend(rest.unread);
+        // The binary is the last resort: it counts as tried only when nothing else gave one.
+        if fact.config.is_none() {
+            fact.unread.extend(too_large);
+        }
         Some(fact)
     }
 
