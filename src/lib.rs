@@ -4,6 +4,7 @@
 //! config → resolve → unpack → inspect → evidence → policy → build → attest+sign → publish.
 //! Each stage is a library module; the `sealkit` binary is a thin shell over them.
 
+pub mod attest;
 pub mod build;
 pub mod caps;
 pub mod codes;
@@ -13,9 +14,11 @@ pub mod epoch;
 pub mod evidence;
 pub mod image;
 pub mod inspect;
+pub mod keys;
 pub mod plan;
 pub mod reference;
 pub mod report;
+pub mod verify;
 
 /// Every stable error code, with the stage that raises it and what it means: the table of
 /// docs/errors.md. Codes are unique across stages.
@@ -36,5 +39,8 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         .chain(stage("plan", plan::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("build", build::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("epoch", epoch::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("keys", keys::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("attest", attest::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("verify", verify::Code::ALL, |c| (c.as_str(), c.meaning())))
         .collect()
 }

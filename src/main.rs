@@ -32,14 +32,14 @@ enum Command {
     Check(cli::Pending),
     /// The whole pipeline: resolve, inspect, enforce policy, build, sign
     Gate(cli::Pending),
-    /// Sign a built image
-    Sign(cli::Pending),
-    /// Create in-toto attestations (SLSA provenance, SBOM, policy result)
-    Attest(cli::Pending),
+    /// Sign a file: a DSSE statement over its digest, in a Sigstore bundle (FILE.sigstore.json)
+    Sign(cli::sign::SignArgs),
+    /// Attest a file (any predicate) or a build's output folder (SLSA provenance, SBOMs, policy result)
+    Attest(cli::sign::AttestArgs),
     /// Verify an image before boot: signatures, subjects, attestations, policy result
-    Verify(cli::Pending),
-    /// Generate a signing key pair
-    Keygen(cli::Pending),
+    Verify(cli::verify::VerifyArgs),
+    /// Generate a signing key pair (Ed25519 or ECDSA P-256)
+    Keygen(cli::keygen::KeygenArgs),
     /// Pin every image reference of a configuration to its manifest digest (FILE.lock.json)
     Lock(cli::lock::LockArgs),
     /// Manage component images in the local store: import, ls, inspect, export, rm, pull, push
@@ -57,10 +57,10 @@ fn main() -> ExitCode {
         Command::Build(args) => cli::build::run(args),
         Command::Check(_) => cli::pending("check"),
         Command::Gate(_) => cli::pending("gate"),
-        Command::Sign(_) => cli::pending("sign"),
-        Command::Attest(_) => cli::pending("attest"),
-        Command::Verify(_) => cli::pending("verify"),
-        Command::Keygen(_) => cli::pending("keygen"),
+        Command::Sign(args) => cli::sign::sign(args),
+        Command::Attest(args) => cli::sign::attest(args),
+        Command::Verify(args) => cli::verify::run(args),
+        Command::Keygen(args) => cli::keygen::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,9 +3,12 @@
 pub mod build;
 pub mod config;
 pub mod image;
+pub mod keygen;
 pub mod lock;
 pub mod sbom;
 pub mod scan;
+pub mod sign;
+pub mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

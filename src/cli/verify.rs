@@ -1,0 +1,201 @@
+//! `sealkit verify TARGET --key PUB…`: before boot, every bundle signed by a trusted key, every
+//! image file covered by the required attestations, the policy verdict PASSED. Exit 0 only if
+//! every check holds; 1 with each failed check named; 2 on bad input.
+
+use std::path::PathBuf;
+
+use sealkit::attest::Provenance;
+use sealkit::attest::statement::PROVENANCE;
+use sealkit::config;
+use sealkit::keys::PublicKey;
+use sealkit::plan::{self, Allowance};
+use sealkit::verify::{
+    self, Check, CheckKind, Local, Options, Policy, Requirement, Verification, VerifiedStatement, VerifyError,
+};
+
+use super::{Failure, Outcome, StoreArgs, print};
+
+impl From<VerifyError> for Failure {
+    fn from(e: VerifyError) -> Self {
+        Failure::input(e.code(), e)
+    }
+}
+
+/// Exit code of a verification that ran and failed.
+const EXIT_FAILED: u8 = 1;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    /// The typed result (application/vnd.sealkit.verification.v1+json)
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// An output folder (every file must be attested), or one image file of it
+    #[arg(value_name = "DIR|FILE")]
+    target: PathBuf,
+    /// A trusted public key (SPKI PEM, NAME.pub); repeat for several
+    #[arg(long = "key", value_name = "PUB", required = true)]
+    keys: Vec<PathBuf>,
+    /// Bundles to check instead of the *.sigstore.json files beside the target
+    #[arg(long = "bundle", value_name = "BUNDLE")]
+    bundles: Vec<PathBuf>,
+    /// Attestations that must cover every image file: provenance, sbom, policy, signature, or a
+    /// predicate type URI
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "provenance,sbom,policy",
+        value_name = "KIND,…"
+    )]
+    require: Vec<String>,
+    /// The policy set the verdict must come from
+    #[arg(long, value_name = "sha256:…")]
+    policy_digest: Option<String>,
+    /// Refuse a policy decision older than AGE (30d, 12h, 15m, 90s)
+    #[arg(long, value_name = "AGE")]
+    max_age: Option<String>,
+    /// A configuration file the provenance must name (its content, by sha256); repeat, in the
+    /// build's order
+    #[arg(long = "expect-config", value_name = "FILE.yml")]
+    expect_configs: Vec<PathBuf>,
+    /// Rebuild the image from the --expect-config files and the images the provenance names
+    /// (from the store), and compare every image file's sha256 with the attested one
+    #[arg(long, requires = "expect_configs")]
+    rebuild: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+fn options(args: &VerifyArgs) -> Result<Options, Failure> {
+    let mut keys = Vec::new();
+    for path in &args.keys {
+        keys.push(PublicKey::load(path)?);
+    }
+    let require = args
+        .require
+        .iter()
+        .map(|r| r.parse::<Requirement>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::usage(format!("error: --require: {e}")))?;
+    let max_age = args
+        .max_age
+        .as_deref()
+        .map(verify::parse_duration)
+        .transpose()
+        .map_err(|e| Failure::usage(format!("error: --max-age: {e}")))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .ok();
+    let mut expect_configs = Vec::new();
+    for path in &args.expect_configs {
+        let digest = sealkit::attest::file_digest(path)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        expect_configs.push((name, digest));
+    }
+    Ok(Options {
+        keys,
+        require,
+        policy_digest: args.policy_digest.clone(),
+        max_age,
+        now,
+        expect_configs,
+    })
+}
+
+/// Rebuilds what each verified provenance describes, in a scratch folder, and adds the
+/// comparison's checks to `v`.
+fn rebuild(args: &VerifyArgs, v: &mut Verification) -> Outcome {
+    let provenances: Vec<VerifiedStatement> = v
+        .statements
+        .iter()
+        .filter(|s| s.predicate_type == PROVENANCE)
+        .cloned()
+        .collect();
+    if provenances.is_empty() {
+        v.push(Check {
+            check: CheckKind::Rebuild,
+            subject: v.target.clone(),
+            passed: false,
+            detail: "there is no verified provenance to rebuild from".into(),
+        });
+        return Ok(());
+    }
+    let loaded = config::load(&args.expect_configs)?;
+    for statement in &provenances {
+        // The images are picked for the platform the provenance names.
+        let platform = serde_json::from_value::<Provenance>(statement.statement.predicate.clone())
+            .ok()
+            .and_then(|p| p.parameters().ok())
+            .map_or_else(|| args.store.platform.clone(), |p| p.platform);
+        let store = StoreArgs {
+            platform,
+            ..args.store.clone()
+        };
+        let resolver = store.resolver(&args.expect_configs[0], false)?;
+        let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
+        let scratch =
+            tempfile::tempdir().map_err(|e| Failure::usage(format!("error: a scratch folder for the rebuild: {e}")))?;
+        for check in verify::rebuild::rebuild(statement, &loaded, &plan, &resolver.store, scratch.path()) {
+            v.push(check);
+        }
+    }
+    Ok(())
+}
+
+fn render(v: &Verification) -> String {
+    let mut out = String::new();
+    for c in &v.checks {
+        out.push_str(&format!(
+            "{} {:<14} {}: {}\n",
+            if c.passed { "ok  " } else { "FAIL" },
+            c.check.as_str(),
+            c.subject,
+            c.detail
+        ));
+    }
+    let failed: Vec<_> = v.failed().collect();
+    if failed.is_empty() {
+        out.push_str(&format!("{}: verified, all {} checks passed", v.target, v.checks.len()));
+    } else {
+        out.push_str(&format!(
+            "{}: verification FAILED, {} of {} checks failed",
+            v.target,
+            failed.len(),
+            v.checks.len()
+        ));
+    }
+    out
+}
+
+pub fn run(args: &VerifyArgs) -> Outcome {
+    let policy = Policy::new(options(args)?)?;
+    let source = Local::open(&args.target, args.bundles.clone())?;
+    let mut verification = verify::verify(&source, &policy)?;
+    if args.rebuild {
+        rebuild(args, &mut verification)?;
+    }
+    match args.format {
+        OutputFormat::Text => print(render(&verification).as_bytes())?,
+        OutputFormat::Json => print(&serde_json::to_vec_pretty(&verification).map_err(super::json_error)?)?,
+    }
+    if verification.passed {
+        return Ok(());
+    }
+    let names: Vec<String> = verification
+        .failed()
+        .map(|c| format!("{} ({})", c.check.as_str(), c.subject))
+        .collect();
+    Err(Failure {
+        message: format!("error: verification failed: {}", names.join(", ")),
+        code: EXIT_FAILED,
+    })
+}

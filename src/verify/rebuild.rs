@@ -1,0 +1,129 @@
+//! `verify --rebuild`: an independent rebuild. The configuration files the provenance names (by
+//! content) are built again with the images it names (by manifest digest), with its parameters,
+//! and every image file the provenance is about must come out with the same sha256.
+
+use std::path::Path;
+
+use clap::ValueEnum as _;
+
+use super::{Check, CheckKind, VerifiedStatement};
+use crate::attest::{BuildInputs, Provenance, file_digest};
+use crate::build::{self, Format, Request};
+use crate::config::Loaded;
+use crate::image::Store;
+use crate::plan::Plan;
+
+/// The checks of rebuilding what `statement` (a verified provenance) describes from `loaded` and
+/// `plan` (resolved from the same store the caller names), into the empty folder `scratch`.
+/// Every mismatch is a failed [`CheckKind::Rebuild`] check; nothing here is an error, since a
+/// rebuild that cannot happen is a verification that did not hold.
+pub fn rebuild(
+    statement: &VerifiedStatement,
+    loaded: &Loaded,
+    plan: &Plan,
+    store: &Store,
+    scratch: &Path,
+) -> Vec<Check> {
+    let fail = |detail: String| {
+        vec![Check {
+            check: CheckKind::Rebuild,
+            subject: statement.bundle.clone(),
+            passed: false,
+            detail,
+        }]
+    };
+    let provenance: Provenance = match serde_json::from_value(statement.statement.predicate.clone()) {
+        Ok(p) => p,
+        Err(e) => return fail(format!("the predicate is not SLSA provenance v1 ({e})")),
+    };
+    let params = match provenance.parameters() {
+        Ok(p) => p,
+        Err(why) => return fail(why),
+    };
+    let mut formats = Vec::new();
+    for name in &params.formats {
+        match Format::from_str(name, false) {
+            Ok(f) => formats.push(f),
+            Err(_) => return fail(format!("format {name:?} is not one this sealkit builds")),
+        }
+    }
+    if plan.platform.to_string() != params.platform {
+        return fail(format!(
+            "the images were resolved for {}, the provenance says {}",
+            plan.platform, params.platform
+        ));
+    }
+    // The same inputs: every image at the manifest the provenance names, in the same places.
+    let inputs = match BuildInputs::from_plan(
+        loaded,
+        plan,
+        &params.name,
+        &formats,
+        params.source_date_epoch,
+        params.sbom,
+    ) {
+        Ok(i) => i,
+        Err(e) => return fail(format!("the configuration could not be read again: {e}")),
+    };
+    let ours: Vec<(String, String)> = inputs
+        .images
+        .iter()
+        .map(|i| (i.location.clone(), i.manifest.hex().to_owned()))
+        .collect();
+    let theirs: Vec<(String, String)> = provenance
+        .build_definition
+        .resolved_dependencies
+        .iter()
+        .filter(|d| d.name.as_deref() != Some("policy"))
+        .map(|d| {
+            (
+                d.name.clone().unwrap_or_default(),
+                d.sha256().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    if ours != theirs {
+        let show = |list: &[(String, String)]| {
+            list.iter()
+                .map(|(n, d)| format!("{n} sha256:{d}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return fail(format!(
+            "the store resolves the configuration to {}; the provenance names {}",
+            show(&ours),
+            show(&theirs)
+        ));
+    }
+    let request = Request {
+        output: scratch,
+        name: &params.name,
+        formats: &formats,
+        force: false,
+        sbom: params.sbom,
+        epoch: params.source_date_epoch,
+    };
+    if let Err(e) = build::build(loaded, plan, store, &request) {
+        return fail(format!("the rebuild failed: {e}"));
+    }
+    statement
+        .statement
+        .subject
+        .iter()
+        .map(|subject| {
+            let name = subject.name.clone().unwrap_or_default();
+            let want = subject.sha256().unwrap_or_default();
+            let (passed, detail) = match file_digest(&scratch.join(&name)) {
+                Ok(d) if d.hex() == want => (true, format!("rebuilt with the same sha256 ({want})")),
+                Ok(d) => (false, format!("rebuilt as sha256 {}, attested as {want}", d.hex())),
+                Err(e) => (false, format!("the rebuild made no such file ({e})")),
+            };
+            Check {
+                check: CheckKind::Rebuild,
+                subject: name,
+                passed,
+                detail,
+            }
+        })
+        .collect()
+}
