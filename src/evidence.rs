@@ -19,8 +19,10 @@ use crate::image::rootfs::LayerFact;
 use crate::image::{Platform, ResolvedImage};
 use crate::inspect::ComponentFacts;
 use crate::inspect::hardening::{Privileges, RootfsFacts, privileges};
+use crate::inspect::kernel::{self, CmdlineFacts, KernelConfig, Unread};
 use crate::inspect::sbom::{Distro, Package, Problem, catalog::attached::AttachedSbom};
 use crate::inspect::scan::BinaryReport;
+use crate::inspect::secrets::Secrets;
 use crate::plan::{ImageUse, Plan};
 use crate::reference::ImageRef;
 
@@ -47,12 +49,21 @@ impl Gathered {
         inputs: Vec<std::path::PathBuf>,
     ) -> Result<Self, crate::plan::PlanError> {
         let plan = crate::plan::plan(&loaded, resolver, &crate::plan::Allowance::default())?;
+        let binary = loaded
+            .config
+            .kernel
+            .as_ref()
+            .and_then(|k| k.binary.as_ref())
+            .map_or(kernel::DEFAULT_BINARY, |b| b.value.as_str());
         let mut facts = Vec::new();
         for image in &plan.images {
-            facts.push(crate::inspect::inspect_image(
+            // Only the kernel's image is read as a kernel image.
+            let kernel_binary = (image.location == "kernel").then_some(binary);
+            facts.push(crate::inspect::inspect_component(
                 &resolver.store,
                 &image.image,
                 &mut crate::image::rootfs::NoTap,
+                kernel_binary,
             )?);
         }
         Ok(Gathered {
@@ -76,9 +87,10 @@ pub struct Evidence<'a> {
     pub tool: Tool,
     pub subject: Subject,
     pub components: Vec<ComponentEvidence<'a>>,
-    /// The kernel and its command line, for an OS image with a kernel.
+    /// The kernel, its configuration and its command line, for an OS image with a kernel (or a
+    /// lone kernel image).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kernel: Option<KernelEvidence>,
+    pub kernel: Option<KernelEvidence<'a>>,
     /// The configuration's `files` section, as written.
     pub files_section: &'a [S<FileSpec>],
 }
@@ -107,9 +119,20 @@ pub struct Input {
 }
 
 #[derive(Debug, Serialize)]
-pub struct KernelEvidence {
+pub struct KernelEvidence<'a> {
     pub image: String,
-    pub cmdline: String,
+    /// The command line as written, and as the kernel will parse it (absent for a lone image:
+    /// the command line is the configuration's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmdline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmdline_parsed: Option<CmdlineFacts>,
+    /// The kernel's configuration, when one was found (docs/kernel.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<&'a KernelConfig>,
+    /// Every source tried before the one that gave the configuration (or all of them, when
+    /// none did), with the reason it gave nothing.
+    pub config_unread: Vec<Unread>,
 }
 
 #[derive(Debug, Serialize)]
@@ -132,6 +155,7 @@ pub struct ComponentEvidence<'a> {
     pub attached_sboms: &'a [AttachedSbom],
     pub binaries: &'a [BinaryReport],
     pub files: &'a RootfsFacts,
+    pub secrets: &'a Secrets,
 }
 
 #[derive(Debug, Serialize)]
@@ -222,6 +246,7 @@ fn facts_part<'a>(
         attached_sboms: &facts.catalog.attached,
         binaries: &facts.binaries,
         files: &facts.files,
+        secrets: &facts.secrets,
     }
 }
 
@@ -243,7 +268,13 @@ pub fn of_image<'a>(reference: &'a str, image: &ResolvedImage, facts: &'a Compon
             image_evidence(reference, image, facts),
             facts,
         )],
-        kernel: None,
+        kernel: facts.kernel.as_ref().map(|k| KernelEvidence {
+            image: reference.to_owned(),
+            cmdline: None,
+            cmdline_parsed: None,
+            config: k.config.as_ref(),
+            config_unread: k.unread.clone(),
+        }),
         files_section: &[],
     }
 }
@@ -329,10 +360,32 @@ pub fn of_os_image<'a>(
         part.privileges = Some(privileges(container));
         components.push(part);
     }
+    let kernel_facts = plan
+        .images
+        .iter()
+        .zip(facts)
+        .find(|(image, _)| image.location == "kernel")
+        .and_then(|(_, facts)| facts.kernel.as_ref());
     let kernel = loaded.config.kernel.as_ref().and_then(|k| {
-        k.image.as_ref().map(|image| KernelEvidence {
-            image: image.value.clone(),
-            cmdline: k.cmdline.clone().unwrap_or_default(),
+        k.image.as_ref().map(|image| {
+            let cmdline = k.cmdline.clone().unwrap_or_default();
+            KernelEvidence {
+                image: image.value.clone(),
+                cmdline_parsed: Some(kernel::cmdline_facts(&cmdline)),
+                cmdline: Some(cmdline),
+                config: kernel_facts.and_then(|f| f.config.as_ref()),
+                config_unread: match kernel_facts {
+                    Some(f) => f.unread.clone(),
+                    None => vec![Unread {
+                        source: image.value.clone(),
+                        reason: format!(
+                            "the image has neither its kernel binary ({}) nor {} at its root",
+                            k.binary.as_ref().map_or(kernel::DEFAULT_BINARY, |b| b.value.as_str()),
+                            kernel::DEV_TAR
+                        ),
+                    }],
+                },
+            }
         })
     });
     Ok(Evidence {

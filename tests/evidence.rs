@@ -45,8 +45,9 @@ fn schema_errors(doc: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Scans `example` (a file of examples/) against a store holding the fixtures, through its lock.
-fn evidence_of(example: &str, images: &[&str]) -> Option<Value> {
+/// Scans `example` (a file of examples/) against a store holding the fixtures, through its lock:
+/// the document, and the table for people.
+fn evidence_of(example: &str, images: &[&str]) -> Option<(Value, String)> {
     let layouts = fixture_layouts(images)?;
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
@@ -71,7 +72,15 @@ fn evidence_of(example: &str, images: &[&str]) -> Option<Value> {
         .get_output()
         .stdout
         .clone();
-    Some(serde_json::from_slice(&out).unwrap())
+    let table = sealkit(&store)
+        .arg("scan")
+        .arg(&config)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    Some((serde_json::from_slice(&out).unwrap(), String::from_utf8(table).unwrap()))
 }
 
 fn component<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -91,7 +100,7 @@ const INSECURE_IMAGES: [&str; 3] = ["kernel", "init", "insecure"];
 
 #[test]
 fn every_planted_problem_is_a_fact() {
-    let Some(doc) = evidence_of("insecure.yml", &INSECURE_IMAGES) else {
+    let Some((doc, table)) = evidence_of("insecure.yml", &INSECURE_IMAGES) else {
         return;
     };
     assert_eq!(schema_errors(&doc), Vec::<String>::new());
@@ -136,6 +145,73 @@ fn every_planted_problem_is_a_fact() {
         .find(|b| b["path"] == "usr/bin/insecure")
         .unwrap();
     assert_eq!(bad["elf"]["hardening"]["pie"]["result"], "fail");
+    // The secrets left in the image: each where it is, none of them shown.
+    let secrets = c["secrets"]["findings"].as_array().unwrap();
+    let found: Vec<(&str, &str)> = secrets
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+        .collect();
+    for planted in [
+        ("root/.ssh/id_ed25519", "private-key"),
+        ("root/.ssh/id_ed25519", "credential-file"),
+        ("root/.aws/credentials", "aws-access-key-id"),
+        ("root/.aws/credentials", "aws-secret-access-key"),
+        ("root/.git-credentials", "github-pat"),
+        ("root/.git-credentials", "credential-file"),
+        ("etc/insecure/app.conf", "generic-secret-assignment"),
+    ] {
+        assert!(found.contains(&planted), "{planted:?} not in {found:?}");
+    }
+    assert_eq!(found.len(), 8, "{found:?}"); // and .aws/credentials by its name
+    for f in secrets.iter().filter(|f| f["rule"] != "credential-file") {
+        let excerpt = f["excerpt"].as_str().unwrap();
+        assert!(f["line"].as_u64().is_some(), "{f}");
+        assert!(excerpt.contains("*****"), "{excerpt}");
+        // The shortest planted secret is 20 characters: no such run survives redaction.
+        let longest = excerpt
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "+/=".contains(c)))
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(longest < 16, "{excerpt}");
+    }
+    assert_eq!(
+        secrets
+            .iter()
+            .find(|f| f["rule"] == "github-pat")
+            .map(|f| f["excerpt"].as_str().unwrap()),
+        Some("https://sealkit-ci:*****@github.com")
+    );
+    // The kernel: its configuration from kernel-dev.tar, its command line as the kernel reads it.
+    let k = &doc["kernel"];
+    assert!(
+        k["config"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("kernel-dev.tar:usr/src/linux-headers-"),
+        "{}",
+        k["config"]["source"]
+    );
+    assert_eq!(k["config"]["arch"], "x86_64");
+    assert_eq!(k["config"]["options"]["MODULES"], "y");
+    assert!(k["config"]["options"].as_object().unwrap().len() > 1000);
+    assert_eq!(k["config_unread"], serde_json::json!([]));
+    let effective = &k["cmdline_parsed"]["effective"];
+    assert_eq!(effective["nokaslr"], Value::Null);
+    assert!(effective.as_object().unwrap().contains_key("nokaslr"));
+    assert_eq!(effective["mitigations"], "off");
+    assert_eq!(effective["module.sig_enforce"], "0");
+    assert_eq!(effective["init"], "/bin/sh");
+    assert_eq!(strings(&k["cmdline_parsed"]["consoles"]), ["ttyS0"]);
+    // The table says as much.
+    for line in [
+        "secrets: 1 aws-access-key-id (root/.aws/credentials) · 1 aws-secret-access-key",
+        "1 github-pat (root/.git-credentials) · 1 private-key (root/.ssh/id_ed25519)",
+        "nokaslr mitigations=off module.sig_enforce=0 init=/bin/sh\" (6 parameters)",
+        "config: kernel-dev.tar:usr/src/linux-headers-",
+    ] {
+        assert!(table.contains(line), "{line} not in\n{table}");
+    }
     // The files section's world-writable entry, as written.
     assert_eq!(doc["files_section"][0]["mode"], "0666");
     // Inputs: the configuration and its lock, with their digests.
@@ -146,10 +222,11 @@ fn every_planted_problem_is_a_fact() {
 
 #[test]
 fn the_demo_has_none_of_them() {
-    let Some(doc) = evidence_of("demo.yml", &DEMO_IMAGES) else {
+    let Some((doc, table)) = evidence_of("demo.yml", &DEMO_IMAGES) else {
         return;
     };
     assert_eq!(schema_errors(&doc), Vec::<String>::new());
+    assert_eq!(table.matches("  secrets: none in ").count(), 6, "{table}");
     for c in doc["components"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
         if let Some(p) = c.get("privileges") {
@@ -172,6 +249,16 @@ fn the_demo_has_none_of_them() {
         for b in c["binaries"].as_array().unwrap() {
             assert_ne!(b["path"], "usr/bin/insecure");
         }
+        assert_eq!(c["secrets"]["findings"], serde_json::json!([]), "{name}");
+        assert_eq!(c["secrets"]["notes"], serde_json::json!([]), "{name}");
+        assert!(c["secrets"]["files"].as_u64().unwrap() > 0, "{name}: nothing scanned");
+    }
+    // The same kernel, read the same way; a command line that weakens nothing.
+    let k = &doc["kernel"];
+    assert!(k["config"]["options"].as_object().unwrap().len() > 1000);
+    let effective = k["cmdline_parsed"]["effective"].as_object().unwrap();
+    for weakening in ["nokaslr", "mitigations", "module.sig_enforce", "init"] {
+        assert!(!effective.contains_key(weakening), "{weakening}");
     }
     // hello runs unprivileged, as its label says.
     let hello = &component(&doc, "hello")["privileges"];
@@ -181,16 +268,59 @@ fn the_demo_has_none_of_them() {
     );
 }
 
+/// A kernel image scanned alone: its configuration, and no command line (that is the
+/// configuration's); the folder-less document validates too.
+#[test]
+fn a_kernel_image_alone_shows_its_configuration() {
+    let Some(layouts) = fixture_layouts(&["kernel"]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    import_fixtures(&store, &layouts, &["kernel"]);
+    let out = sealkit(&store)
+        .args(["scan", "--format", "json", "sealkit-fixtures/kernel:1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(schema_errors(&doc), Vec::<String>::new());
+    let k = &doc["kernel"];
+    assert_eq!(k["image"], "sealkit-fixtures/kernel:1");
+    assert!(k.get("cmdline").is_none() && k.get("cmdline_parsed").is_none());
+    assert_eq!(k["config"]["options"]["MODULES"], "y");
+    let table = sealkit(&store)
+        .args(["scan", "sealkit-fixtures/kernel:1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(
+        table.contains("config: kernel-dev.tar:usr/src/linux-headers-"),
+        "{table}"
+    );
+}
+
 #[test]
 fn the_schema_refuses_what_it_does_not_describe() {
-    let Some(mut doc) = evidence_of("demo.yml", &DEMO_IMAGES) else {
+    let Some((mut doc, _)) = evidence_of("demo.yml", &DEMO_IMAGES) else {
         return;
     };
     doc["components"][0]["role"] = "sidecar".into();
     doc["components"][0]["files"]["surprise"] = true.into();
     doc.as_object_mut().unwrap().remove("subject");
+    // A finding that carries the secret, and a kernel option that is not a string.
+    doc["components"][1]["secrets"]["findings"] = serde_json::json!([{
+        "path": "a", "line": 1, "rule": "github-pat", "category": "GitHub",
+        "severity": "CRITICAL", "excerpt": "*****", "secret": "ghp_"
+    }]);
+    doc["kernel"]["config"]["options"]["MODULES"] = true.into();
     let errors = schema_errors(&doc);
-    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert_eq!(errors.len(), 5, "{errors:#?}");
 }
 
 /// `scan dir:PATH` reads the folder in place (no store is made) and gives the evidence document,

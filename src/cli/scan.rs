@@ -235,6 +235,7 @@ fn summary(doc: &Evidence) -> String {
             let _ = writeln!(out, "  privileges: {}", parts.join(" · "));
         }
         let _ = writeln!(out, "  files: {}", files_summary(c));
+        let _ = writeln!(out, "  secrets: {}", secrets_summary(c));
         let _ = writeln!(
             out,
             "  packages: {}{} · binaries: {}",
@@ -259,7 +260,79 @@ fn summary(doc: &Evidence) -> String {
             }
         }
     }
+    if let Some(k) = &doc.kernel {
+        let _ = writeln!(out, "== kernel {}", k.image);
+        if let (Some(line), Some(parsed)) = (&k.cmdline, &k.cmdline_parsed) {
+            let _ = writeln!(
+                out,
+                "  cmdline: {line:?} ({} parameters{})",
+                parsed.options.len(),
+                if parsed.init_args.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} for init", parsed.init_args.len())
+                }
+            );
+        }
+        match k.config {
+            Some(config) => {
+                let _ = writeln!(
+                    out,
+                    "  config: {} ({}{}, {} options{})",
+                    config.source,
+                    config.version.map_or("version unknown".into(), |v| v.to_string()),
+                    config.arch.as_deref().map(|a| format!(" {a}")).unwrap_or_default(),
+                    config.options.len(),
+                    if config.problems.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} lines not read", config.problems.len())
+                    }
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  config: NOT FOUND");
+            }
+        }
+        for u in &k.config_unread {
+            let _ = writeln!(out, "  not read: {}: {}", u.source, u.reason);
+        }
+    }
     out
+}
+
+/// How many findings of each rule, the files they are in, and what was not read.
+fn secrets_summary(c: &ComponentEvidence) -> String {
+    let s = c.secrets;
+    if s.findings.is_empty() && s.notes.is_empty() {
+        return format!("none in {} files", s.files);
+    }
+    let mut by_rule: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for f in &s.findings {
+        by_rule.entry(f.rule).or_default().push(&f.path);
+    }
+    let mut parts: Vec<String> = by_rule
+        .iter()
+        .map(|(rule, paths)| {
+            let mut unique = paths.clone();
+            unique.dedup();
+            let shown = unique.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+            let more = unique.len().saturating_sub(3);
+            format!(
+                "{} {rule} ({shown}{})",
+                paths.len(),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        })
+        .collect();
+    if !s.notes.is_empty() {
+        parts.push(format!("{} files not fully read", s.notes.len()));
+    }
+    parts.join(" · ")
 }
 
 fn yes_no(b: bool) -> &'static str {

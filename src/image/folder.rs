@@ -350,7 +350,7 @@ fn entry_of(
         size: 0,
         mtime: u64::try_from(m.mtime()).unwrap_or(0),
         sha256: None,
-        xattrs: BTreeMap::new(),
+        xattrs: Default::default(),
         content: None,
         layer: 0,
         hardlink_of: None,
@@ -370,7 +370,7 @@ fn entry_of(
         entry.sha256 = Some(read.sha256);
         entry.content = Some(content_ref(index));
         if let Some(value) = read.capability {
-            entry.xattrs.insert(CAPABILITY.to_owned(), value);
+            std::sync::Arc::make_mut(&mut entry.xattrs).insert(CAPABILITY.to_owned(), value);
         }
     } else if ft.is_dir() {
         entry.kind = Kind::Dir;

@@ -169,16 +169,19 @@ impl Tap for NoTap {
     fn end(&mut self) {}
 }
 
-/// Shows every file to two taps: each sees the bytes of the files it asked for.
-pub struct Tee<'a> {
-    pub first: &'a mut dyn Tap,
-    pub second: &'a mut dyn Tap,
+/// Shows every file to two taps: each sees the bytes of the files it asked for. Borrowed
+/// (`Tee`) for one pass, or owned, for a thread's taps that outlive the call that made them.
+pub struct Both<A, B> {
+    pub first: A,
+    pub second: B,
     watching: (bool, bool),
 }
 
-impl<'a> Tee<'a> {
-    pub fn new(first: &'a mut dyn Tap, second: &'a mut dyn Tap) -> Self {
-        Tee {
+pub type Tee<'a> = Both<&'a mut dyn Tap, &'a mut dyn Tap>;
+
+impl<A: Tap, B: Tap> Both<A, B> {
+    pub fn new(first: A, second: B) -> Self {
+        Both {
             first,
             second,
             watching: (false, false),
@@ -186,7 +189,19 @@ impl<'a> Tee<'a> {
     }
 }
 
-impl Tap for Tee<'_> {
+impl<T: Tap + ?Sized> Tap for &mut T {
+    fn begin(&mut self, path: &Path, size: u64, at: ContentRef) -> bool {
+        (**self).begin(path, size, at)
+    }
+    fn chunk(&mut self, bytes: &[u8]) {
+        (**self).chunk(bytes)
+    }
+    fn end(&mut self) {
+        (**self).end()
+    }
+}
+
+impl<A: Tap, B: Tap> Tap for Both<A, B> {
     fn begin(&mut self, path: &Path, size: u64, at: ContentRef) -> bool {
         self.watching = (self.first.begin(path, size, at), self.second.begin(path, size, at));
         self.watching.0 || self.watching.1

@@ -10,14 +10,16 @@
 pub mod elf;
 pub mod gobuild;
 pub mod hardening;
+pub mod kernel;
 pub mod rustdeps;
 pub mod sbom;
 pub mod scan;
+pub mod secrets;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::image::rootfs::{ContentRef, NoTap, Tap, Tee};
+use crate::image::rootfs::{Both, ContentRef, NoTap, Tap, Tee};
 use crate::image::{ImageError, ResolvedImage, Rootfs, Store, attestation, folder};
 use elf::Inspection;
 use sbom::Catalog;
@@ -35,6 +37,10 @@ pub struct ComponentFacts {
     pub sha1: BTreeMap<PathBuf, String>,
     /// Permission bits, owners, accounts, sshd and sudo settings, tools present.
     pub files: hardening::RootfsFacts,
+    /// Secrets in the files' bytes and credential files by name (docs/secrets.md).
+    pub secrets: secrets::Secrets,
+    /// How its kernel was configured, when the image is a kernel image (docs/kernel.md).
+    pub kernel: Option<kernel::ConfigFact>,
     /// What the source held that no image can (a socket in a folder), left out, and what could
     /// not be read (a folder's file this user may not read), each with why.
     pub notes: Vec<String>,
@@ -56,15 +62,25 @@ pub fn inspect(source: Source) -> Result<ComponentFacts, ImageError> {
             // One gatherer per thread, each seeing the files its thread reads.
             let (folder, found) = folder::read(
                 root,
-                || Gather::new(&selected, sbom::CATALOG_FILE_LIMIT),
-                |mut gather| {
-                    gather.finish();
-                    Found::from(gather)
+                || {
+                    Both::new(
+                        Gather::new(&selected, sbom::CATALOG_FILE_LIMIT),
+                        secrets::SecretScanner::new(),
+                    )
+                },
+                |mut taps| {
+                    taps.first.finish();
+                    (Found::from(taps.first), taps.second)
                 },
             )?;
-            let found = found.into_iter().fold(Found::default(), Found::merge);
+            let (found, secrets) = found.into_iter().fold(
+                (Found::default(), secrets::SecretScanner::new()),
+                |(found, secrets), (more_found, more_secrets)| (found.merge(more_found), secrets.merge(more_secrets)),
+            );
             let mut notes = folder.notes;
+            let secrets = secrets.finish_in(&folder.rootfs);
             let mut facts = facts(folder.rootfs, found, None, Vec::new());
+            facts.secrets = secrets;
             // A file that cannot be read may be an ELF file: it is listed, with the reason.
             for (path, reason) in &folder.unreadable {
                 notes.push(format!("dir:{}: {}: {reason}", root.display(), path.display()));
@@ -90,12 +106,40 @@ fn selected(path: &Path) -> bool {
 }
 
 /// Flattens `image` and inspects it in the same pass over each layer; `extra` sees every file's
-/// bytes on the way too (the build keeps them).
+/// bytes on the way too (the build keeps them). An image with a `kernel` or `kernel-dev.tar` at
+/// its root is read as a kernel image too.
 pub fn inspect_image(store: &Store, image: &ResolvedImage, extra: &mut dyn Tap) -> Result<ComponentFacts, ImageError> {
+    inspect_component(store, image, extra, Some(kernel::DEFAULT_BINARY))
+}
+
+/// [`inspect_image`], reading the image as a kernel image whose kernel binary is `kernel_binary`
+/// (LinuxKit's `kernel.binary`), or not at all (`None`).
+pub fn inspect_component(
+    store: &Store,
+    image: &ResolvedImage,
+    extra: &mut dyn Tap,
+    kernel_binary: Option<&str>,
+) -> Result<ComponentFacts, ImageError> {
     let mut gather = Gather::new(&selected, sbom::CATALOG_FILE_LIMIT);
-    let rootfs = Rootfs::flatten_tapped(store, image, &mut Tee::new(&mut gather, extra))?;
+    let mut secrets = secrets::SecretScanner::new();
+    let mut kernel_tap = kernel_binary.map(kernel::KernelTap::new);
+    let mut no_kernel = NoTap;
+    let rootfs = {
+        let kernel: &mut dyn Tap = match kernel_tap.as_mut() {
+            Some(tap) => tap,
+            None => &mut no_kernel,
+        };
+        let mut ours = Tee::new(&mut secrets, kernel);
+        let mut theirs = Tee::new(&mut gather, extra);
+        Rootfs::flatten_tapped(store, image, &mut Tee::new(&mut theirs, &mut ours))?
+    };
     gather.finish();
-    Ok(facts(rootfs, Found::from(gather), Some((store, image)), Vec::new()))
+    let secrets = secrets.finish_in(&rootfs);
+    let kernel = kernel_tap.and_then(|tap| tap.finish_in(&rootfs));
+    let mut facts = facts(rootfs, Found::from(gather), Some((store, image)), Vec::new());
+    facts.secrets = secrets;
+    facts.kernel = kernel;
+    Ok(facts)
 }
 
 /// What the gatherers found, keyed by where each file's content is.
@@ -191,5 +235,7 @@ fn facts(
         sha1,
         files: file_facts,
         notes,
+        secrets: secrets::Secrets::default(),
+        kernel: None,
     }
 }

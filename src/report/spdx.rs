@@ -484,6 +484,8 @@ mod tests {
             sha1,
             notes: Vec::new(),
             files: Default::default(),
+            secrets: Default::default(),
+            kernel: None,
         }
     }
 
