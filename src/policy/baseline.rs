@@ -17,6 +17,7 @@ macro_rules! baseline {
 baseline!(
     "binaries.rego",
     "files.rego",
+    "kernel-config.json",
     "kernel.rego",
     "lib.rego",
     "privileges.rego",
