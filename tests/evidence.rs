@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{DEMO_IMAGES, fixture_layouts, import_fixtures, sealkit};
+use common::{DEMO_IMAGES, fixture_layouts, import_fixtures, locked_example, sealkit};
 use serde_json::Value;
 
 fn validator() -> Option<std::path::PathBuf> {
@@ -48,22 +48,8 @@ fn schema_errors(doc: &Value) -> Vec<String> {
 /// Scans `example` (a file of examples/) against a store holding the fixtures, through its lock:
 /// the document, and the table for people.
 fn evidence_of(example: &str, images: &[&str]) -> Option<(Value, String)> {
-    let layouts = fixture_layouts(images)?;
     let tmp = tempfile::tempdir().unwrap();
-    let store = tmp.path().join("store");
-    import_fixtures(&store, &layouts, images);
-    let config = tmp.path().join(example);
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(example),
-        &config,
-    )
-    .unwrap();
-    sealkit(&store)
-        .arg("lock")
-        .arg(&config)
-        .arg("--offline")
-        .assert()
-        .success();
+    let (store, config) = locked_example(tmp.path(), example, images)?;
     let out = sealkit(&store)
         .args(["scan", "--format", "json"])
         .arg(&config)

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{DEMO_IMAGES, fixture_layouts, import_fixtures, sealkit};
+use common::{DEMO_IMAGES, locked_example, sealkit};
 use serde_json::Value;
 
 fn root() -> &'static Path {
@@ -22,27 +22,6 @@ fn validators() -> PathBuf {
     let dir = std::env::var("SEALKIT_VALIDATORS")
         .expect("SEALKIT_VALIDATORS is not set: scripts/test installs the validators");
     PathBuf::from(dir)
-}
-
-/// A store with `images`, and a copy of examples/`example` (with its exceptions file, when it
-/// has one) locked against it; `None` when the fixtures are not built.
-fn example(tmp: &Path, example: &str, images: &[&str]) -> Option<(PathBuf, PathBuf)> {
-    let layouts = fixture_layouts(images)?;
-    let store = tmp.join("store");
-    import_fixtures(&store, &layouts, images);
-    let config = tmp.join(example);
-    std::fs::copy(root().join("examples").join(example), &config).unwrap();
-    let exceptions = example.replace(".yml", ".exceptions.yaml");
-    if root().join("examples").join(&exceptions).is_file() {
-        std::fs::copy(root().join("examples").join(&exceptions), tmp.join(&exceptions)).unwrap();
-    }
-    sealkit(&store)
-        .arg("lock")
-        .arg(&config)
-        .arg("--offline")
-        .assert()
-        .success();
-    Some((store, config))
 }
 
 /// `sealkit check` with `args`: its exit code and stdout.
@@ -177,7 +156,7 @@ const PLANTED: [(&str, &str); 13] = [
 #[test]
 fn the_insecure_example_is_denied_by_each_planted_rule() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((store, config)) = example(tmp.path(), "insecure.yml", &["kernel", "init", "insecure"]) else {
+    let Some((store, config)) = locked_example(tmp.path(), "insecure.yml", &["kernel", "init", "insecure"]) else {
         return;
     };
     let config = config.to_str().unwrap();
@@ -235,7 +214,7 @@ fn the_insecure_example_is_denied_by_each_planted_rule() {
 #[test]
 fn the_demo_passes_with_the_exceptions_it_ships_and_not_after_they_expire() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((store, config)) = example(tmp.path(), "demo.yml", &DEMO_IMAGES) else {
+    let Some((store, config)) = locked_example(tmp.path(), "demo.yml", &DEMO_IMAGES) else {
         return;
     };
     let config = config.to_str().unwrap();

@@ -401,3 +401,25 @@ pub fn corpus_files(root: &Path) -> Vec<std::path::PathBuf> {
     yaml_files(&root.join("test"), &mut files);
     files
 }
+
+/// A store with `images`, and a copy of examples/`example` (with its exceptions file, when it
+/// has one) locked against it; `None` when the fixtures are not built.
+pub fn locked_example(tmp: &Path, example: &str, images: &[&str]) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let layouts = fixture_layouts(images)?;
+    let store = tmp.join("store");
+    import_fixtures(&store, &layouts, images);
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let config = tmp.join(example);
+    std::fs::copy(examples.join(example), &config).unwrap();
+    let exceptions = example.replace(".yml", ".exceptions.yaml");
+    if examples.join(&exceptions).is_file() {
+        std::fs::copy(examples.join(&exceptions), tmp.join(&exceptions)).unwrap();
+    }
+    sealkit(&store)
+        .arg("lock")
+        .arg(&config)
+        .arg("--offline")
+        .assert()
+        .success();
+    Some((store, config))
+}
