@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Loaded;
 use crate::image::rootfs::ContentRef;
-use crate::image::{ImageError, Store};
+use crate::image::{ImageError, Store, tarball};
 use crate::inspect::{ComponentFacts, inspect_image};
 use crate::plan::Plan;
 use crate::report::{self, ComponentSbom, SbomInput};
@@ -558,17 +558,7 @@ fn kernel_initrd_tar<W: Write>(
     ucode: &[u8],
     epoch: u64,
 ) -> io::Result<W> {
-    let mut builder = tar::Builder::new(out);
-    let header = |size: u64| {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(epoch);
-        h.set_size(size);
-        h.set_entry_type(tar::EntryType::Regular);
-        h
-    };
+    let mut writer = tarball::Writer::new(out);
     let initrd_size = std::fs::metadata(initrd)?.len();
     let parts: [(&str, u64, Box<dyn Read>); 4] = [
         ("kernel", kernel.len() as u64, Box::new(kernel)),
@@ -576,10 +566,21 @@ fn kernel_initrd_tar<W: Write>(
         ("cmdline", cmdline.len() as u64, Box::new(cmdline)),
         ("ucode.cpio", ucode.len() as u64, Box::new(ucode)),
     ];
-    for (name, size, reader) in parts {
+    let no_xattrs = Default::default();
+    for (name, size, body) in parts {
         if size > 0 {
-            builder.append_data(&mut header(size), name, reader)?;
+            let header = tarball::Header {
+                path: Path::new(name),
+                kind: tarball::EntryKind::File { size },
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                mtime: epoch,
+                xattrs: &no_xattrs,
+                records: Default::default(),
+            };
+            writer.append(&header, body)?;
         }
     }
-    builder.into_inner()
+    writer.finish()
 }
