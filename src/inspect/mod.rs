@@ -8,6 +8,7 @@
 //! place, [`facts`].
 
 pub mod elf;
+pub mod files_section;
 pub mod gobuild;
 pub mod hardening;
 pub mod kernel;
