@@ -332,17 +332,31 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         serde_json::to_vec_pretty(&report::cyclonedx::document(&input)).map_err(internal)?
     };
     let built = build::write(&loaded, &plan, &options.resolver.store, unpacked, &request)?;
-    let spdx = built
-        .sbom
-        .ok_or_else(|| GateError::new(Code::SelfCheck, "the build", "wrote no SBOM into the image", "report this bug"))?;
+    let spdx = built.sbom.ok_or_else(|| {
+        GateError::new(
+            Code::SelfCheck,
+            "the build",
+            "wrote no SBOM into the image",
+            "report this bug",
+        )
+    })?;
     write(&dir.join(SPDX), &spdx)?;
     write(&dir.join(CYCLONEDX), &cyclonedx)?;
 
     let subjects: Vec<String> = options.formats.iter().flat_map(|f| f.files(&name)).collect();
-    let mut byproducts: Vec<String> = REPORTS.iter().chain(&[SPDX, CYCLONEDX]).map(|s| (*s).to_owned()).collect();
+    let mut byproducts: Vec<String> = REPORTS
+        .iter()
+        .chain(&[SPDX, CYCLONEDX])
+        .map(|s| (*s).to_owned())
+        .collect();
     byproducts.sort();
     let decision = PolicyDecision::read(&report_json).map_err(|why| {
-        GateError::new(Code::SelfCheck, REPORT, why, "report this bug: the gate's decision did not read back")
+        GateError::new(
+            Code::SelfCheck,
+            REPORT,
+            why,
+            "report this bug: the gate's decision did not read back",
+        )
     })?;
     let build_inputs = BuildInputs::from_plan(
         &loaded,
@@ -410,7 +424,9 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), GateError> {
 
 /// Whether `file` may be in the output folder of the image `name`: one of the gate's outputs.
 fn ours(file: &str, name: &str) -> bool {
-    Format::value_variants().iter().any(|f| f.files(name).iter().any(|n| n == file))
+    Format::value_variants()
+        .iter()
+        .any(|f| f.files(name).iter().any(|n| n == file))
         || REPORTS.contains(&file)
         || [SPDX, CYCLONEDX].contains(&file)
         || BUNDLES.contains(&file)

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use base64::Engine as _;
 use serde_json::Value;
 
 mod common;
@@ -68,7 +69,10 @@ fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
         })
         .collect()
 }
@@ -94,7 +98,10 @@ fn the_demo_passes_signed_verified_and_reproducible() {
     let run = gate(&store, &config, &key, &out, &["--expect-key", public.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(0), "{}", said(&run));
     let summary = String::from_utf8_lossy(&run.stdout);
-    assert!(summary.contains("PASS: ") && summary.contains("6 components"), "{summary}");
+    assert!(
+        summary.contains("PASS: ") && summary.contains("6 components"),
+        "{summary}"
+    );
 
     let mut want: Vec<&str> = vec![
         "demo-cmdline",
@@ -123,7 +130,10 @@ fn the_demo_passes_signed_verified_and_reproducible() {
     );
     let report: Value = serde_json::from_slice(&first["report.json"]).unwrap();
     assert_eq!(report["verdict"], "pass");
-    assert!(report["counts"]["excepted"].as_u64().unwrap() > 0, "the demo's exceptions apply");
+    assert!(
+        report["counts"]["excepted"].as_u64().unwrap() > 0,
+        "the demo's exceptions apply"
+    );
 
     // Verified with every attestation required; the attested policy result names the report.
     let verify = sealkit(&store)
@@ -137,13 +147,17 @@ fn the_demo_passes_signed_verified_and_reproducible() {
         .unwrap();
     assert_eq!(verify.status.code(), Some(0), "{}", said(&verify));
     let verification: Value = serde_json::from_slice(&verify.stdout).unwrap();
-    let tests = verification["statements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["predicate_type"] == "https://in-toto.io/attestation/test-result/v0.1")
-        .expect("a test result");
-    let named = &tests["statement"]["predicate"]["configuration"][1];
+    assert_eq!(verification["passed"], true);
+    let bundle: Value = serde_json::from_slice(&first["policy-tests.sigstore.json"]).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        statement["predicateType"],
+        "https://in-toto.io/attestation/test-result/v0.1"
+    );
+    let named = &statement["predicate"]["configuration"][1];
     assert_eq!(named["name"], "policy-decision");
     assert_eq!(
         format!("sha256:{}", named["digest"]["sha256"].as_str().unwrap()),

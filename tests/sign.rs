@@ -116,7 +116,11 @@ fn write_decision(path: &Path, verdict: &str, denied: &[&str]) {
         serde_json::json!({"id": "no-healthcheck", "status": "warned"}),
         serde_json::json!({"id": "hello-runs-as-root", "status": "excepted"}),
     ];
-    results.extend(denied.iter().map(|id| serde_json::json!({"id": id, "status": "denied"})));
+    results.extend(
+        denied
+            .iter()
+            .map(|id| serde_json::json!({"id": id, "status": "denied"})),
+    );
     let decision = serde_json::json!({
         "schema": "sealkit.dev/policy-decision/v1",
         "verdict": if verdict == "PASSED" { "pass" } else { "deny" },

@@ -105,7 +105,10 @@ impl PolicyDecision {
         };
         let denied = ids(Status::Denied);
         // A rule is listed once, under its worst outcome.
-        let excepted: Vec<String> = ids(Status::Excepted).into_iter().filter(|i| !denied.contains(i)).collect();
+        let excepted: Vec<String> = ids(Status::Excepted)
+            .into_iter()
+            .filter(|i| !denied.contains(i))
+            .collect();
         let warned: Vec<String> = ids(Status::Warned)
             .into_iter()
             .filter(|i| !denied.contains(i) && !excepted.contains(i))
@@ -152,12 +155,7 @@ impl PolicyDecision {
 
     /// The `https://slsa.dev/verification_summary/v1` predicate about the image `name`;
     /// `inputs` are the attestations the decision rests on.
-    pub fn summary(
-        &self,
-        name: &str,
-        inputs: &[ResourceDescriptor],
-        time: Option<u64>,
-    ) -> serde_json::Value {
+    pub fn summary(&self, name: &str, inputs: &[ResourceDescriptor], time: Option<u64>) -> serde_json::Value {
         let passed = self.verdict == Verdict::Passed;
         let mut predicate = serde_json::json!({
             "verifier": {"id": VERIFIER_ID},
@@ -240,10 +238,18 @@ mod tests {
         let e = PolicyDecision::read(&document("pass", &[("d", "denied")])).unwrap_err();
         assert!(e.contains("denied: d"), "{e}");
         assert!(PolicyDecision::read(&document("deny", &[])).is_err());
-        let other = String::from_utf8(document("pass", &[])).unwrap().replace("policy-decision/v1", "x/v9");
+        let other = String::from_utf8(document("pass", &[]))
+            .unwrap()
+            .replace("policy-decision/v1", "x/v9");
         assert!(PolicyDecision::read(other.as_bytes()).unwrap_err().contains("schema"));
-        let md5 = String::from_utf8(document("pass", &[])).unwrap().replace("sha256:", "md5:");
-        assert!(PolicyDecision::read(md5.as_bytes()).unwrap_err().contains("policy_digest"));
+        let md5 = String::from_utf8(document("pass", &[]))
+            .unwrap()
+            .replace("sha256:", "md5:");
+        assert!(
+            PolicyDecision::read(md5.as_bytes())
+                .unwrap_err()
+                .contains("policy_digest")
+        );
         assert!(PolicyDecision::read(b"{}").is_err());
     }
 

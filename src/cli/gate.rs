@@ -181,7 +181,11 @@ fn table(g: &Gated) -> String {
             );
         }
         Verdict::Deny => {
-            let _ = writeln!(out, "nothing was built or signed; the reports are in {}:", g.output.display());
+            let _ = writeln!(
+                out,
+                "nothing was built or signed; the reports are in {}:",
+                g.output.display()
+            );
         }
     }
     let _ = write!(out, "  {}", g.files.join("\n  "));

@@ -71,7 +71,10 @@ struct Header {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Answer {
     /// What the rules found, and which `deny` and `warn` rules were evaluated.
-    Findings { findings: Vec<Finding>, rules: Vec<String> },
+    Findings {
+        findings: Vec<Finding>,
+        rules: Vec<String>,
+    },
     Tests(Vec<TestOutcome>),
 }
 
