@@ -168,6 +168,24 @@ fn the_demo_passes_signed_verified_and_reproducible() {
     let again = gate(&store, &config, &key, &out, &[]);
     assert_eq!(again.status.code(), Some(0), "{}", said(&again));
     assert!(contents(&out) == first, "a second run into the folder changed it");
+    // Killed midway, a run leaves the folder as it was; the next run removes its staging.
+    let mut killed = std::process::Command::new(assert_cmd::cargo::cargo_bin("sealkit"))
+        .env("SEALKIT_STORE", &store)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .arg("gate")
+        .arg(&config)
+        .arg("--key")
+        .arg(&key)
+        .arg("-o")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(contents(&out) == first, "a killed run changed the folder");
     let other = tmp.path().join("other");
     let run = gate(&store, &config, &key, &other, &[]);
     assert_eq!(run.status.code(), Some(0), "{}", said(&run));
