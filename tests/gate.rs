@@ -304,9 +304,21 @@ fn a_policy_without_rules_is_refused_unless_allowed() {
     assert!(!out.exists(), "nothing was made");
 
     let mut allowed = args.to_vec();
-    allowed.push("--allow-empty-policy");
+    allowed.extend(["--allow-empty-policy", "--format", "json"]);
     let run = gate(&store, &config, &key, &out, &allowed);
     assert_eq!(run.status.code(), Some(0), "{}", said(&run));
+    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(summary["verdict"], "pass");
+    assert_eq!(summary["counts"]["denied"], 0);
+    assert_eq!(summary["name"], "insecure");
+    let files: Vec<&str> = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(BUNDLES.iter().all(|b| files.contains(b)), "{files:?}");
+    assert_eq!(files.len(), contents(&out).len());
     let verify = sealkit(&store)
         .arg("verify")
         .arg(&out)
