@@ -52,21 +52,13 @@ impl Gathered {
         inputs: Vec<std::path::PathBuf>,
     ) -> Result<Self, crate::plan::PlanError> {
         let plan = crate::plan::plan(&loaded, resolver, &crate::plan::Allowance::default())?;
-        let binary = loaded
-            .config
-            .kernel
-            .as_ref()
-            .and_then(|k| k.binary.as_ref())
-            .map_or(kernel::DEFAULT_BINARY, |b| b.value.as_str());
         let mut facts = Vec::new();
         for image in &plan.images {
-            // Only the kernel's image is read as a kernel image.
-            let kernel_binary = (image.location == "kernel").then_some(binary);
-            facts.push(crate::inspect::inspect_component(
+            facts.push(crate::inspect::inspect_planned(
                 &resolver.store,
-                &image.image,
+                &loaded,
+                image,
                 &mut crate::image::rootfs::NoTap,
-                kernel_binary,
             )?);
         }
         Ok(Gathered {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod effective;
 pub mod epoch;
 pub mod evidence;
+pub mod gate;
 pub mod image;
 pub mod inspect;
 pub mod keys;
@@ -45,5 +46,6 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         .chain(stage("keys", keys::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("attest", attest::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("verify", verify::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("gate", gate::Code::ALL, |c| (c.as_str(), c.meaning())))
         .collect()
 }

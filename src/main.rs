@@ -35,8 +35,8 @@ enum Command {
     /// The policy evaluator, run by sealkit itself with bounded time and memory
     #[command(name = "__evaluate-policy", hide = true)]
     EvaluatePolicy(cli::policy::ServeArgs),
-    /// The whole pipeline: resolve, inspect, enforce policy, build, sign
-    Gate(cli::Pending),
+    /// The whole pipeline: resolve, inspect, judge, build, SBOM, attest, verify: a signed image, or the reasons it was denied
+    Gate(cli::gate::GateArgs),
     /// Sign a file: a DSSE statement over its digest, in a Sigstore bundle (FILE.sigstore.json)
     Sign(cli::sign::SignArgs),
     /// Attest a file (any predicate) or a build's output folder (SLSA provenance, SBOMs, policy result)
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args),
         Command::Policy(args) => cli::policy::run(args),
         Command::EvaluatePolicy(args) => cli::policy::serve(args),
-        Command::Gate(_) => cli::pending("gate"),
+        Command::Gate(args) => cli::gate::run(args),
         Command::Sign(args) => cli::sign::sign(args),
         Command::Attest(args) => cli::sign::attest(args),
         Command::Verify(args) => cli::verify::run(args),

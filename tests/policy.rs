@@ -363,7 +363,7 @@ fn the_linuxkit_corpus_is_denied_where_its_labels_grant_every_capability() {
             .collect();
         let doc = serde_json::json!({"components": components, "files_section": []});
         let input = serde_json::to_vec(&doc).unwrap();
-        let Answer::Findings(findings) =
+        let Answer::Findings { findings, .. } =
             sandbox::evaluate(&Evaluator::InProcess, Task::Check, &set, &input, Limits::default()).unwrap()
         else {
             unreachable!("a check answers findings");
@@ -441,7 +441,7 @@ fn the_kernel_config_rules_agree_with_the_rust_reading_of_every_item() {
             "components": [], "files_section": [],
             "kernel": {"image": "k", "config": config, "config_unread": []},
         });
-        let Answer::Findings(findings) = sandbox::evaluate(
+        let Answer::Findings { findings, .. } = sandbox::evaluate(
             &Evaluator::InProcess,
             Task::Check,
             &set,

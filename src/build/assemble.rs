@@ -70,7 +70,7 @@ pub struct Inputs<'a> {
     pub plan: &'a Plan,
     pub unpacked: &'a [Unpacked<'a>],
     /// The merged SPDX document of every image, written at /sbom.spdx.json.
-    pub sbom: Option<Vec<u8>>,
+    pub sbom: Option<&'a [u8]>,
     pub epoch: u64,
 }
 
@@ -173,7 +173,7 @@ pub fn assemble(inputs: &Inputs, spool: &mut Spool) -> Result<Tree, BuildError> 
     if let Some(sbom) = &inputs.sbom {
         tree.insert(
             "sbom.spdx.json",
-            Node::inline(sbom.clone(), 0o644, &Origin::new("linuxkit.sbom", "sbom")),
+            Node::inline(sbom.to_vec(), 0o644, &Origin::new("linuxkit.sbom", "sbom")),
         )?;
     }
     Ok(tree)
