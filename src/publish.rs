@@ -55,9 +55,15 @@ pub enum PublishError {
         hint: String,
     },
     #[error("{0}")]
-    Registry(#[from] ImageError),
+    Registry(Box<ImageError>),
     #[error("{0}")]
     Bundle(#[from] AttestError),
+}
+
+impl From<ImageError> for PublishError {
+    fn from(e: ImageError) -> Self {
+        PublishError::Registry(Box::new(e))
+    }
 }
 
 impl PublishError {
@@ -444,7 +450,10 @@ fn parse_json(bytes: &[u8], what: &str) -> Result<Value, PublishError> {
         return Err(PublishError::new(
             Code::BadArtifact,
             what,
-            format!("the manifest has {} bytes, more than the {MAX_MANIFEST_BYTES} read", bytes.len()),
+            format!(
+                "the manifest has {} bytes, more than the {MAX_MANIFEST_BYTES} read",
+                bytes.len()
+            ),
             "the registry serves something other than a sealkit artifact",
         ));
     }
@@ -525,7 +534,7 @@ pub fn pull(reference: &oci_client::Reference, dir: &Path, options: &RegistryOpt
     let remote = Remote::connect(reference, options)?;
     let name = remote.name().to_owned();
     let raw = remote.manifest(None, None)?.ok_or_else(|| {
-        PublishError::Registry(ImageError::Registry {
+        PublishError::from(ImageError::Registry {
             image: name.clone(),
             registry: remote.registry().to_owned(),
             message: "the registry has no such manifest".into(),
@@ -718,7 +727,12 @@ mod tests {
         for bad in ["", "a/b", "../x", "..", ".", ".hidden", "a\0b", "a\\b", "x\ny"] {
             assert!(check_title(bad, "t").is_err(), "{bad:?}");
         }
-        for good in ["demo-kernel", "demo-initrd.img", "sbom.spdx.json", "provenance.sigstore.json"] {
+        for good in [
+            "demo-kernel",
+            "demo-initrd.img",
+            "sbom.spdx.json",
+            "provenance.sigstore.json",
+        ] {
             assert!(check_title(good, "t").is_ok(), "{good:?}");
         }
         assert!(check_title(&"a".repeat(256), "t").is_err());

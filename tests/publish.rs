@@ -77,7 +77,13 @@ fn fixture() -> Option<&'static Fixture> {
             });
             std::fs::write(f.root.join("decision.json"), serde_json::to_vec(&decision).unwrap()).unwrap();
             for (config, out) in [(&f.config, &f.good), (&other_config, &f.other)] {
-                sealkit(&f).arg("build").arg(config).arg("-o").arg(out).assert().success();
+                sealkit(&f)
+                    .arg("build")
+                    .arg(config)
+                    .arg("-o")
+                    .arg(out)
+                    .assert()
+                    .success();
                 for (format, file) in [("spdx-json", "sbom.spdx.json"), ("cyclonedx-json", "sbom.cdx.json")] {
                     sealkit(&f)
                         .args(["sbom", "--format", format, "-o"])
@@ -172,13 +178,18 @@ fn a_pushed_image_is_seen_by_skopeo_pulled_byte_for_byte_and_verified_from_the_r
 
     // skopeo, which no one here wrote, sees an OCI artifact of our type, titled layers, and the
     // bundles' referrers index under the tag the distribution spec names.
-    let inspected: serde_json::Value = serde_json::from_str(&skopeo(&[
+    let text = skopeo(&[
         "inspect",
         "--raw",
         "--tls-verify=false",
         &format!("docker://{reference}"),
-    ]))
-    .unwrap();
+    ]);
+    assert_eq!(
+        common::sha256(text.trim_end().as_bytes()),
+        digest,
+        "skopeo gets the pushed manifest"
+    );
+    let inspected: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(inspected["artifactType"], "application/vnd.sealkit.image.v1");
     assert_eq!(inspected["config"]["mediaType"], "application/vnd.oci.empty.v1+json");
     let mut titles: Vec<&str> = inspected["layers"]
@@ -194,14 +205,6 @@ fn a_pushed_image_is_seen_by_skopeo_pulled_byte_for_byte_and_verified_from_the_r
         .filter(|n| !n.ends_with(".sigstore.json"))
         .collect();
     assert_eq!(titles, local);
-    let digest_line = skopeo(&[
-        "inspect",
-        "--format",
-        "{{.Digest}}",
-        "--tls-verify=false",
-        &format!("docker://{reference}"),
-    ]);
-    assert_eq!(digest_line.trim(), digest);
     let index = raw(&registry, &format!("os/demo:{}", digest.replace(':', "-")));
     let referrers = index["manifests"].as_array().unwrap();
     assert_eq!(referrers.len(), 5, "{index}");
@@ -209,7 +212,10 @@ fn a_pushed_image_is_seen_by_skopeo_pulled_byte_for_byte_and_verified_from_the_r
         assert_eq!(r["artifactType"], "application/vnd.dev.sigstore.bundle.v0.3+json");
         let manifest = raw(&registry, &format!("os/demo@{}", r["digest"].as_str().unwrap()));
         assert_eq!(manifest["subject"]["digest"], digest.as_str());
-        assert_eq!(manifest["artifactType"], "application/vnd.dev.sigstore.bundle.v0.3+json");
+        assert_eq!(
+            manifest["artifactType"],
+            "application/vnd.dev.sigstore.bundle.v0.3+json"
+        );
         assert_eq!(manifest["annotations"]["dev.sigstore.bundle.content"], "dsse-envelope");
     }
 
@@ -223,7 +229,10 @@ fn a_pushed_image_is_seen_by_skopeo_pulled_byte_for_byte_and_verified_from_the_r
     // Verified from the registry alone, and pinned to the digest.
     let (code, out) = verify(f, &reference, &["--expect-config", f.config.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(&format!("{}/os/demo:1@{digest}: verified", registry.address)), "{out}");
+    assert!(
+        out.contains(&format!("{}/os/demo:1@{digest}: verified", registry.address)),
+        "{out}"
+    );
     let (code, out) = verify(f, &format!("{}/os/demo@{digest}", registry.address), &[]);
     assert_eq!(code, 0, "{out}");
 
@@ -239,7 +248,10 @@ fn a_pushed_image_is_seen_by_skopeo_pulled_byte_for_byte_and_verified_from_the_r
     std::fs::write(pulled.join("stray"), b"x").unwrap();
     let (code, _, stderr) = run(f, &["pull", &reference, "-o", pulled.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("error[publish-output]") && stderr.contains("stray"), "{stderr}");
+    assert!(
+        stderr.contains("error[publish-output]") && stderr.contains("stray"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -370,7 +382,8 @@ fn relay(
         && failing.load(Ordering::SeqCst)
     {
         refused.fetch_add(1, Ordering::SeqCst);
-        let _ = client.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ =
+            client.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;
     }
     let mut lines: Vec<&str> = text
@@ -380,7 +393,9 @@ fn relay(
         .collect();
     lines.push("Connection: close");
     let head = format!("{}\r\n\r\n", lines.join("\r\n"));
-    let Ok(mut server) = TcpStream::connect(upstream) else { return };
+    let Ok(mut server) = TcpStream::connect(upstream) else {
+        return;
+    };
     if server.write_all(head.as_bytes()).is_err() {
         return;
     }
@@ -421,7 +436,10 @@ fn a_registry_down_or_failing_mid_push_gives_a_clear_error_and_a_rerun_finishes(
     let (code, _, stderr) = run(f, &["push", f.good.to_str().unwrap(), &reference]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("retrying"), "{stderr}");
-    assert!(stderr.contains("error[registry]") && stderr.contains(&proxy.address), "{stderr}");
+    assert!(
+        stderr.contains("error[registry]") && stderr.contains(&proxy.address),
+        "{stderr}"
+    );
     assert!(proxy.refused.load(Ordering::SeqCst) >= 3);
 
     // The registry recovers: the rerun sends only what is missing, and the image verifies.

@@ -542,8 +542,7 @@ impl Remote {
         let content_type = http_header(media_type, &s.image)?;
         let body = bytes::Bytes::copy_from_slice(bytes);
         s.retry("manifest upload", || {
-            s.client
-                .push_manifest_raw(&target, body.clone(), content_type.clone())
+            s.client.push_manifest_raw(&target, body.clone(), content_type.clone())
         })?;
         Ok(digest)
     }
@@ -590,7 +589,7 @@ impl Remote {
             {
                 return Err(ImageError::invalid(
                     Code::DigestMismatch,
-                    &target.whole(),
+                    target.whole(),
                     format!("{what} the manifest is {claimed}, its content hashes to {computed}"),
                     "the registry or a proxy altered the manifest",
                 ));
@@ -605,15 +604,10 @@ impl Remote {
     /// Streams the blob `digest` into what `open` creates (called again for each attempt, so
     /// that a retry starts from an empty file), refusing more than `size` bytes; the bytes must
     /// hash to `digest` and be exactly `size` long.
-    pub fn fetch_blob<W: Write>(
-        &self,
-        digest: &Digest,
-        size: u64,
-        open: impl Fn() -> std::io::Result<W>,
-    ) -> Result<W> {
+    pub fn fetch_blob<W: Write>(&self, digest: &Digest, size: u64, open: impl Fn() -> std::io::Result<W>) -> Result<W> {
         let s = &self.session;
         let what = format!("{} blob {digest}", s.image);
-        let landed = s.retry("blob", || async {
+        s.retry("blob", || async {
             let file = match open() {
                 Ok(file) => file,
                 Err(e) => return Ok(Err(ImageError::io(what.clone(), e))),
@@ -644,8 +638,7 @@ impl Remote {
                 )));
             }
             Ok(Ok(file))
-        })?;
-        landed
+        })?
     }
 
     /// The referrers of `subject` (optionally only those of `artifact_type`): the referrers

@@ -103,4 +103,3 @@ pub fn http(address: &str, method: &str, target: &str, content_type: &str, body:
         .map(|l| l.trim_start_matches(&format!("http://{address}")).to_owned());
     (status, location)
 }
-
