@@ -326,6 +326,51 @@ fn tampering_with_the_registry_copy_fails_verification_naming_the_check() {
     let (code, out) = verify(f, &reference, &[]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("error[publish-artifact]"), "{out}");
+
+    // Hand-made manifests of our type: a title that climbs out of the folder, and a layer
+    // longer than its descriptor says. Neither writes a byte.
+    let image = raw(&registry, &format!("{repository}@{good}"));
+    let layer = image["layers"][0].clone();
+    let mut cases = Vec::new();
+    for (tag, title, size, message) in [
+        ("climb", "../escaped", layer["size"].clone(), "holds a path separator"),
+        (
+            "short",
+            "demo-cmdline",
+            5.into(),
+            "is longer than its descriptor's 5 bytes",
+        ),
+    ] {
+        let mut manifest = image.clone();
+        manifest["layers"] = serde_json::json!([{"mediaType": layer["mediaType"], "digest": layer["digest"],
+            "size": size, "annotations": {"org.opencontainers.image.title": title}}]);
+        let (status, _) = http(
+            &registry.address,
+            "PUT",
+            &format!("/v2/{repository}/manifests/{tag}"),
+            "application/vnd.oci.image.manifest.v1+json",
+            &serde_json::to_vec(&manifest).unwrap(),
+        );
+        assert_eq!(status, 201);
+        cases.push((tag, message));
+    }
+    for (tag, message) in cases {
+        let into = f.root.join("hostile").join(tag);
+        let (code, _, stderr) = run(
+            f,
+            &[
+                "pull",
+                &format!("{}/{repository}:{tag}", registry.address),
+                "-o",
+                into.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!f.root.join("hostile/escaped").exists());
+        let left: Vec<_> = std::fs::read_dir(&into).map(|d| d.collect()).unwrap_or_default();
+        assert!(left.is_empty(), "{tag}: {left:?}");
+    }
 }
 
 /// A proxy in front of the registry that answers 500 to every new blob upload past the first
