@@ -345,8 +345,8 @@ pub struct Pushed {
     pub referrers: Referrers,
 }
 
-/// Pushes an attested output folder to `reference` (a tag): its files, the manifest under the
-/// tag, then each bundle as a referrer. Blobs the registry has are not sent again, so a rerun
+/// Pushes an attested output folder to `reference` (a tag): its files, the manifest, each bundle
+/// as a referrer, and last the tag. Blobs the registry has are not sent again, so a rerun
 /// finishes an interrupted push. `created` (SOURCE_DATE_EPOCH) dates the bundles' manifests.
 pub fn push(
     dir: &Path,
@@ -383,7 +383,9 @@ pub fn push(
         send(&b.digest, &|| remote.upload_bytes(&b.bytes, &b.digest))?;
     }
     let manifest = image_manifest(&files);
-    let digest = remote.put_manifest(reference.tag().or(Some("latest")), &manifest, MANIFEST_MEDIA_TYPE)?;
+    // The image goes in by digest first and under its tag last, once its bundles are listed:
+    // whoever follows the tag never finds the image without its signatures.
+    let digest = remote.put_manifest(None, &manifest, MANIFEST_MEDIA_TYPE)?;
     let subject = descriptor(MANIFEST_MEDIA_TYPE, &digest, manifest.len() as u64);
 
     let mut entries = Vec::new();
@@ -430,6 +432,7 @@ pub fn push(
         }
         Referrers::Tag(tag)
     };
+    remote.put_manifest(reference.tag().or(Some("latest")), &manifest, MANIFEST_MEDIA_TYPE)?;
     Ok(Pushed {
         reference: format!("{}@{digest}", reference.whole().split('@').next().unwrap_or_default()),
         digest,

@@ -486,6 +486,14 @@ fn a_registry_down_or_failing_mid_push_gives_a_clear_error_and_a_rerun_finishes(
         "{stderr}"
     );
     assert!(proxy.refused.load(Ordering::SeqCst) >= 3);
+    let (status, _) = http(
+        &registry.address,
+        "GET",
+        "/v2/os/flaky/manifests/1",
+        "application/json",
+        b"",
+    );
+    assert_eq!(status, 404, "the tag names no half-pushed image");
 
     // The registry recovers: the rerun sends only what is missing, and the image verifies.
     proxy.failing.store(false, Ordering::SeqCst);

@@ -1,5 +1,6 @@
-//! Where the artifacts and bundles to verify come from. A local output folder or file is one
-//! source; a registry (an OCI artifact and its referrers) is another, plugged in the same way.
+//! Where the artifacts and bundles to verify come from: a local output folder or file. A
+//! registry artifact is pulled into a folder first (`publish::pull`) and verified as that
+//! folder, so that one code path judges every image.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
