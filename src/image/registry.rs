@@ -535,10 +535,11 @@ impl Remote {
     pub fn put_manifest(&self, tag: Option<&str>, bytes: &[u8], media_type: &str) -> Result<Digest> {
         let s = &self.session;
         let digest = Digest::of(bytes);
-        let target = match tag {
-            Some(tag) => self.at_tag(tag),
-            None => self.at_digest(&digest),
-        };
+        // By digest, the digest goes where a tag would: the URL is the same, and oci-client's
+        // work-around for registries that answer without a Location header (it strips the tag
+        // from the URL) has a tag to strip instead of panicking.
+        let digest_text = digest.to_string();
+        let target = self.at_tag(tag.unwrap_or(&digest_text));
         let content_type = http_header(media_type, &s.image)?;
         let body = bytes::Bytes::copy_from_slice(bytes);
         s.retry("manifest upload", || {
