@@ -504,3 +504,43 @@ fn a_registry_down_or_failing_mid_push_gives_a_clear_error_and_a_rerun_finishes(
     let (code, out) = verify(f, &reference, &[]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn a_private_registry_takes_the_docker_configs_credentials() {
+    let Some(f) = fixture() else { return };
+    if !require("htpasswd") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let htpasswd = tmp.path().join("htpasswd");
+    let out = std::process::Command::new("htpasswd")
+        .args(["-Bbn", "alice", "s3cret"])
+        .output()
+        .unwrap();
+    std::fs::write(&htpasswd, out.stdout).unwrap();
+    let registry = start_registry(Some(htpasswd.to_str().unwrap()));
+    let reference = format!("{}/private/demo:1", registry.address);
+    let docker = tmp.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let with_config = |args: &[&str]| {
+        let out = sealkit(f).env("DOCKER_CONFIG", &docker).args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = with_config(&["push", f.good.to_str().unwrap(), &reference]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("log in"), "{stderr}");
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode("alice:s3cret");
+    std::fs::write(
+        docker.join("config.json"),
+        format!("{{\"auths\": {{\"{}\": {{\"auth\": \"{auth}\"}}}}}}", registry.address),
+    )
+    .unwrap();
+    let (code, stderr) = with_config(&["push", f.good.to_str().unwrap(), &reference]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = with_config(&["verify", &reference, "--key", f.public.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+}

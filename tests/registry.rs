@@ -205,6 +205,12 @@ fn missing_images_and_bad_credentials() {
         .args(["pull", &remote])
         .assert()
         .success();
+    // A push authenticates too, though its first call (a blob's HEAD) takes no credentials.
+    sealkit(&store)
+        .env("DOCKER_CONFIG", &docker_config)
+        .args(["push", &remote, &format!("{}/private/copy:1", locked.address)])
+        .assert()
+        .success();
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

@@ -97,9 +97,14 @@ impl Session {
             .enable_all()
             .build()
             .map_err(|e| ImageError::io("tokio runtime", e))?;
+        let client = Client::new(config);
+        let auth = credentials(&registry);
+        // Calls that take no credentials (a blob's HEAD, a push, the referrers) authenticate
+        // with those stored for the registry: store them before the first call, whatever it is.
+        runtime.block_on(client.store_auth_if_needed(reference.resolve_registry(), &auth));
         Ok(Session {
-            client: Client::new(config),
-            auth: credentials(&registry),
+            client,
+            auth,
             runtime,
             image: reference.whole(),
             registry,
