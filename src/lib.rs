@@ -19,6 +19,7 @@ pub mod keys;
 pub mod party;
 pub mod plan;
 pub mod policy;
+pub mod publish;
 pub mod reference;
 pub mod report;
 pub mod verify;
@@ -46,6 +47,7 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         .chain(stage("keys", keys::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("attest", attest::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("verify", verify::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("publish", publish::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("gate", gate::Code::ALL, |c| (c.as_str(), c.meaning())))
         .collect()
 }

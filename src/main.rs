@@ -43,6 +43,10 @@ enum Command {
     Attest(cli::sign::AttestArgs),
     /// Verify an image before boot: signatures, subjects, attestations, policy result
     Verify(cli::verify::VerifyArgs),
+    /// Publish an attested output folder to a registry: the image as an OCI artifact, each bundle as its referrer
+    Push(cli::publish::PushArgs),
+    /// Fetch an image published by `sealkit push` (files and bundles) into a folder, checking every digest
+    Pull(cli::publish::PullArgs),
     /// Generate a signing key pair (Ed25519 or ECDSA P-256)
     Keygen(cli::keygen::KeygenArgs),
     /// Pin every image reference of a configuration to its manifest digest (FILE.lock.json)
@@ -68,6 +72,8 @@ fn main() -> ExitCode {
         Command::Attest(args) => cli::sign::attest(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Keygen(args) => cli::keygen::run(args),
+        Command::Push(args) => cli::publish::push(args),
+        Command::Pull(args) => cli::publish::pull(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

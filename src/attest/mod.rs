@@ -102,7 +102,8 @@ pub fn file_digest(path: &Path) -> Result<Digest, AttestError> {
     Ok(reader.finish().0)
 }
 
-fn media_type_of(name: &str) -> Option<&'static str> {
+/// The media type of a document beside the image (an SBOM, a report), by its name.
+pub fn media_type_of(name: &str) -> Option<&'static str> {
     [
         (".spdx.json", "application/spdx+json"),
         (".cdx.json", "application/vnd.cyclonedx+json"),

@@ -8,6 +8,7 @@ pub mod image;
 pub mod keygen;
 pub mod lock;
 pub mod policy;
+pub mod publish;
 pub mod sbom;
 pub mod scan;
 pub mod sign;
