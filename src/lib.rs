@@ -20,6 +20,7 @@ pub mod plan;
 pub mod policy;
 pub mod reference;
 pub mod report;
+pub mod trust;
 pub mod verify;
 
 /// Every stable error code, with the stage that raises it and what it means: the table of
