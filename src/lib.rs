@@ -22,6 +22,7 @@ pub mod policy;
 pub mod publish;
 pub mod reference;
 pub mod report;
+pub mod trust;
 pub mod verify;
 
 /// Every stable error code, with the stage that raises it and what it means: the table of
