@@ -19,12 +19,14 @@ use crate::attest::{self, AttestError, BuildInputs, PolicyDecision};
 use crate::build::{self, BuildError, Format, Staging};
 use crate::config::{self, ConfigError};
 use crate::image::lock::Resolver;
+use crate::image::registry::RegistryOptions;
 use crate::keys::{PublicKey, SigningKey};
 use crate::plan::{self, Allowance, PlanError};
 use crate::policy::PolicyError;
 use crate::policy::decision::{Decision, Verdict};
 use crate::policy::judge::{self, Judge};
 use crate::policy::sandbox::{Evaluator, Limits};
+use crate::publish::{self, PublishError};
 use crate::report::{self, Authorship, SbomInput};
 use crate::verify::{self, Local, Requirement, VerifyError};
 
@@ -78,6 +80,8 @@ pub enum GateError {
     Attest(#[from] AttestError),
     #[error("{0}")]
     Verify(#[from] VerifyError),
+    #[error("{0}")]
+    Publish(#[from] PublishError),
     #[error("{what}: {message}\n  hint: {hint}")]
     Gate {
         code: Code,
@@ -118,6 +122,7 @@ impl GateError {
                 .map_or("policy", |c| c.as_str()),
             GateError::Attest(e) => e.code().as_str(),
             GateError::Verify(e) => e.code(),
+            GateError::Publish(e) => e.code(),
             GateError::Gate { code, .. } => code.as_str(),
         }
     }
@@ -160,6 +165,9 @@ pub struct Options<'a> {
     /// SOURCE_DATE_EPOCH when it is set: the day exceptions are judged on (without `now`) and
     /// the statements' time; unset, they carry none and are reproducible all the same.
     pub source_date_epoch: Option<u64>,
+    /// Where to publish the signed folder once it is in place (docs/registry.md); a denied image
+    /// is never pushed.
+    pub push: Option<(&'a oci_client::Reference, &'a RegistryOptions)>,
 }
 
 /// What a gate run did.
@@ -177,6 +185,8 @@ pub struct Gated {
     pub without_supplier: Vec<String>,
     /// The checks the gate's own verification of the folder made (0 when denied).
     pub verified_checks: usize,
+    /// What `push` published, when it was asked to.
+    pub pushed: Option<publish::Pushed>,
 }
 
 impl Gated {
@@ -310,6 +320,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         warnings,
         without_supplier: Vec::new(),
         verified_checks: 0,
+        pushed: None,
     };
     if !gated.passed() {
         // Nothing is built or signed: the spool goes, the reports stay.
@@ -408,6 +419,9 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     files.sort();
     gated.files = files;
     put_in_place(staging, &output)?;
+    if let Some((reference, registry)) = options.push {
+        gated.pushed = Some(publish::push(&output, reference, registry, options.source_date_epoch)?);
+    }
     Ok(gated)
 }
 

@@ -328,3 +328,58 @@ fn a_policy_without_rules_is_refused_unless_allowed() {
         .unwrap();
     assert_eq!(verify.status.code(), Some(0), "{}", said(&verify));
 }
+
+/// `--push`: the demo's signed folder is published once it is in place and verifies from the
+/// registry alone; the insecure example, denied, is never pushed.
+#[test]
+fn a_passing_gate_pushes_and_a_denied_one_does_not() {
+    use common::registry::{require, start_registry};
+    if !require("docker-registry") {
+        return;
+    }
+    let registry = start_registry(None);
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = locked_example(tmp.path(), "demo.yml", &DEMO_IMAGES) else {
+        return;
+    };
+    let (key, public) = keypair(&store, tmp.path(), "release");
+    let reference = format!("{}/os/demo:1", registry.address);
+    let run = gate(&store, &config, &key, &tmp.path().join("out"), &["--push", &reference]);
+    assert_eq!(run.status.code(), Some(0), "{}", said(&run));
+    assert!(
+        said(&run).contains(&format!("pushed to {reference}@sha256:")),
+        "{}",
+        said(&run)
+    );
+    let verified = sealkit(&store)
+        .args(["verify", &reference, "--key"])
+        .arg(&public)
+        .args(["--require", "provenance,sbom,policy"])
+        .output()
+        .unwrap();
+    assert_eq!(verified.status.code(), Some(0), "{}", said(&verified));
+
+    let bad = tempfile::tempdir().unwrap();
+    let Some((store, config)) = locked_example(bad.path(), "insecure.yml", &["kernel", "init", "insecure"]) else {
+        return;
+    };
+    let denied_ref = format!("{}/os/insecure:1", registry.address);
+    let run = gate(&store, &config, &key, &bad.path().join("out"), &["--push", &denied_ref]);
+    assert_eq!(run.status.code(), Some(1), "{}", said(&run));
+    let pulled = sealkit(&store)
+        .args(["pull", &denied_ref, "-o"])
+        .arg(bad.path().join("pulled"))
+        .output()
+        .unwrap();
+    assert_eq!(pulled.status.code(), Some(2), "nothing was pushed: {}", said(&pulled));
+    // A reference that is not one is refused before anything is built.
+    let run = gate(
+        &store,
+        &config,
+        &key,
+        &bad.path().join("never"),
+        &["--push", "not a reference"],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", said(&run));
+    assert!(!bad.path().join("never").exists());
+}

@@ -69,12 +69,17 @@ pub struct GateArgs {
     limits: LimitArgs,
     #[command(flatten)]
     store: StoreArgs,
+    /// Once the signed folder is in place, publish it to HOST[:PORT]/NAME[:TAG] as
+    /// `sealkit push` does (docs/registry.md); a denied image is never pushed
+    #[arg(long, value_name = "REF")]
+    push: Option<String>,
 }
 
 fn failure(e: GateError) -> Failure {
     match e {
         GateError::Config(e) => e.into(),
         GateError::Policy(e) => policy_failure(e),
+        GateError::Publish(e) => e.into(),
         other => Failure::input(other.code(), other),
     }
 }
@@ -85,6 +90,17 @@ pub fn run(args: &GateArgs) -> Outcome {
             "error: -o -: the gate writes a folder, not one stream to stdout\n  hint: name a folder (-o DIR)",
         ));
     }
+    // A bad reference is refused before anything is built.
+    let push = args
+        .push
+        .as_deref()
+        .map(sealkit::publish::parse_reference)
+        .transpose()?;
+    // The same plain-HTTP allowances as for pulling (--insecure-registry).
+    let registry = sealkit::image::registry::RegistryOptions {
+        insecure: args.store.insecure_registry.clone(),
+        timeout: None,
+    };
     let key = args.key.load()?;
     let expect_key = match &args.expect_key {
         Some(path) => Some(PublicKey::load(path)?),
@@ -114,6 +130,7 @@ pub fn run(args: &GateArgs) -> Outcome {
         authorship,
         epoch,
         source_date_epoch,
+        push: push.as_ref().map(|reference| (reference, &registry)),
     })
     .map_err(failure)?;
     for w in &gated.warnings {
@@ -189,6 +206,13 @@ fn table(g: &Gated) -> String {
         }
     }
     let _ = write!(out, "  {}", g.files.join("\n  "));
+    if let Some(p) = &g.pushed {
+        let _ = write!(
+            out,
+            "\npushed to {} ({} files, {} bundles; {} blobs sent, {} already there)",
+            p.reference, p.files, p.bundles, p.uploaded, p.present
+        );
+    }
     out
 }
 
@@ -202,5 +226,6 @@ fn json(g: &Gated) -> serde_json::Value {
         "components": d.components,
         "output": g.output.display().to_string(),
         "files": g.files,
+        "pushed": g.pushed.as_ref().map(|p| &p.reference),
     })
 }
