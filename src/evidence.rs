@@ -18,6 +18,7 @@ use crate::effective::oci::{RuntimeJson, Spec};
 use crate::image::rootfs::LayerFact;
 use crate::image::{Platform, ResolvedImage};
 use crate::inspect::ComponentFacts;
+use crate::inspect::files_section::{FilesSection, inspect_files_section};
 use crate::inspect::hardening::{Privileges, RootfsFacts, privileges};
 use crate::inspect::kernel::{self, CmdlineFacts, KernelConfig, Unread};
 use crate::inspect::sbom::{Distro, Package, Problem, catalog::attached::AttachedSbom};
@@ -38,6 +39,8 @@ pub struct Gathered {
     pub facts: Vec<ComponentFacts>,
     /// The configuration files and lock file, hashed in the document.
     pub inputs: Vec<std::path::PathBuf>,
+    /// What the `files` section writes, its secrets found and redacted.
+    pub files_section: FilesSection,
 }
 
 impl Gathered {
@@ -49,25 +52,18 @@ impl Gathered {
         inputs: Vec<std::path::PathBuf>,
     ) -> Result<Self, crate::plan::PlanError> {
         let plan = crate::plan::plan(&loaded, resolver, &crate::plan::Allowance::default())?;
-        let binary = loaded
-            .config
-            .kernel
-            .as_ref()
-            .and_then(|k| k.binary.as_ref())
-            .map_or(kernel::DEFAULT_BINARY, |b| b.value.as_str());
         let mut facts = Vec::new();
         for image in &plan.images {
-            // Only the kernel's image is read as a kernel image.
-            let kernel_binary = (image.location == "kernel").then_some(binary);
-            facts.push(crate::inspect::inspect_component(
+            facts.push(crate::inspect::inspect_planned(
                 &resolver.store,
-                &image.image,
+                &loaded,
+                image,
                 &mut crate::image::rootfs::NoTap,
-                kernel_binary,
             )?);
         }
         Ok(Gathered {
             name: name.to_owned(),
+            files_section: inspect_files_section(&loaded),
             loaded,
             plan,
             facts,
@@ -77,7 +73,14 @@ impl Gathered {
 
     pub fn evidence(&self) -> std::io::Result<Evidence<'_>> {
         let inputs: Vec<&Path> = self.inputs.iter().map(|p| p.as_path()).collect();
-        of_os_image(&self.name, &self.loaded, &self.plan, &self.facts, &inputs)
+        of_os_image(
+            &self.name,
+            &self.loaded,
+            &self.plan,
+            &self.facts,
+            &self.files_section,
+            &inputs,
+        )
     }
 }
 
@@ -91,8 +94,12 @@ pub struct Evidence<'a> {
     /// lone kernel image).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel: Option<KernelEvidence<'a>>,
-    /// The configuration's `files` section, as written.
+    /// The configuration's `files` section, as written but for the secrets in its contents.
     pub files_section: &'a [S<FileSpec>],
+    /// Secrets in what the `files` section writes into the image (absent without a
+    /// configuration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_secrets: Option<&'a Secrets>,
 }
 
 #[derive(Debug, Serialize)]
@@ -276,6 +283,7 @@ pub fn of_image<'a>(reference: &'a str, image: &ResolvedImage, facts: &'a Compon
             config_unread: k.unread.clone(),
         }),
         files_section: &[],
+        files_secrets: None,
     }
 }
 
@@ -304,6 +312,7 @@ pub fn of_folder<'a>(reference: &'a str, platform: &Platform, facts: &'a Compone
         components: vec![facts_part("folder", reference.to_owned(), String::new(), image, facts)],
         kernel: None,
         files_section: &[],
+        files_secrets: None,
     }
 }
 
@@ -315,6 +324,7 @@ pub fn of_os_image<'a>(
     loaded: &'a Loaded,
     plan: &'a Plan,
     facts: &'a [ComponentFacts],
+    files: &'a FilesSection,
     inputs: &[&Path],
 ) -> std::io::Result<Evidence<'a>> {
     let mut hashed = Vec::new();
@@ -399,7 +409,8 @@ pub fn of_os_image<'a>(
         },
         components,
         kernel,
-        files_section: loaded.config.files.as_deref().unwrap_or_default(),
+        files_section: &files.entries,
+        files_secrets: Some(&files.secrets),
     })
 }
 

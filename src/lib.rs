@@ -12,14 +12,17 @@ pub mod config;
 pub mod effective;
 pub mod epoch;
 pub mod evidence;
+pub mod gate;
 pub mod image;
 pub mod inspect;
 pub mod keys;
 pub mod party;
 pub mod plan;
 pub mod policy;
+pub mod publish;
 pub mod reference;
 pub mod report;
+pub mod trust;
 pub mod verify;
 
 /// Every stable error code, with the stage that raises it and what it means: the table of
@@ -45,5 +48,7 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         .chain(stage("keys", keys::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("attest", attest::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("verify", verify::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("publish", publish::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("gate", gate::Code::ALL, |c| (c.as_str(), c.meaning())))
         .collect()
 }

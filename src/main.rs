@@ -35,14 +35,18 @@ enum Command {
     /// The policy evaluator, run by sealkit itself with bounded time and memory
     #[command(name = "__evaluate-policy", hide = true)]
     EvaluatePolicy(cli::policy::ServeArgs),
-    /// The whole pipeline: resolve, inspect, enforce policy, build, sign
-    Gate(cli::Pending),
+    /// The whole pipeline: resolve, inspect, judge, build, SBOM, attest, verify: a signed image, or the reasons it was denied
+    Gate(cli::gate::GateArgs),
     /// Sign a file: a DSSE statement over its digest, in a Sigstore bundle (FILE.sigstore.json)
     Sign(cli::sign::SignArgs),
     /// Attest a file (any predicate) or a build's output folder (SLSA provenance, SBOMs, policy result)
     Attest(cli::sign::AttestArgs),
     /// Verify an image before boot: signatures, subjects, attestations, policy result
     Verify(cli::verify::VerifyArgs),
+    /// Publish an attested output folder to a registry: the image as an OCI artifact, each bundle as its referrer
+    Push(cli::publish::PushArgs),
+    /// Fetch an image published by `sealkit push` (files and bundles) into a folder, checking every digest
+    Pull(cli::publish::PullArgs),
     /// Generate a signing key pair (Ed25519 or ECDSA P-256)
     Keygen(cli::keygen::KeygenArgs),
     /// Pin every image reference of a configuration to its manifest digest (FILE.lock.json)
@@ -63,11 +67,13 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args),
         Command::Policy(args) => cli::policy::run(args),
         Command::EvaluatePolicy(args) => cli::policy::serve(args),
-        Command::Gate(_) => cli::pending("gate"),
+        Command::Gate(args) => cli::gate::run(args),
         Command::Sign(args) => cli::sign::sign(args),
         Command::Attest(args) => cli::sign::attest(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Keygen(args) => cli::keygen::run(args),
+        Command::Push(args) => cli::publish::push(args),
+        Command::Pull(args) => cli::publish::pull(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

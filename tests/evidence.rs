@@ -195,11 +195,25 @@ fn every_planted_problem_is_a_fact() {
         "1 github-pat (root/.git-credentials) · 1 private-key (root/.ssh/id_ed25519)",
         "nokaslr mitigations=off module.sig_enforce=0 init=/bin/sh\" (6 parameters)",
         "config: kernel-dev.tar:usr/src/linux-headers-",
+        "== files section (2 entries)\n  secrets: 1 github-pat (etc/deploy/token)",
     ] {
         assert!(table.contains(line), "{line} not in\n{table}");
     }
-    // The files section's world-writable entry, as written.
+    // The files section's world-writable entry, as written; the token another entry writes is
+    // found where it will be, and is nowhere in the document.
     assert_eq!(doc["files_section"][0]["mode"], "0666");
+    assert_eq!(doc["files_section"][1]["contents"], "GITHUB_TOKEN=*****\n");
+    let written = &doc["files_secrets"]["findings"];
+    assert_eq!(
+        (&written[0]["path"], &written[0]["rule"], &written[0]["line"]),
+        (
+            &Value::from("etc/deploy/token"),
+            &Value::from("github-pat"),
+            &Value::from(1)
+        )
+    );
+    assert_eq!(written.as_array().unwrap().len(), 1, "{written}");
+    assert!(!doc.to_string().contains("TESTONLYsealkitPlanted"));
     // Inputs: the configuration and its lock, with their digests.
     let inputs = doc["subject"]["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 2);
@@ -212,7 +226,9 @@ fn the_demo_has_none_of_them() {
         return;
     };
     assert_eq!(schema_errors(&doc), Vec::<String>::new());
-    assert_eq!(table.matches("  secrets: none in ").count(), 6, "{table}");
+    // Six components and the files section.
+    assert_eq!(table.matches("  secrets: none in ").count(), 7, "{table}");
+    assert_eq!(doc["files_secrets"]["findings"], serde_json::json!([]));
     for c in doc["components"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
         if let Some(p) = c.get("privileges") {

@@ -17,6 +17,7 @@ const FLOORS: &[&[&str]] = &[
     &["report"],
     &["build"],
     &["attest", "keys"],
+    &["publish"],
     &["verify", "trust"],
     &["gate"],
 ];

@@ -137,7 +137,7 @@ fn a_failing_policy_test_fails_the_command() {
 }
 
 /// The insecure example's planted problems, each with the rule that must deny it.
-const PLANTED: [(&str, &str); 13] = [
+const PLANTED: [(&str, &str); 15] = [
     ("SK-PRIV-001", "the label asks for every capability"),
     ("SK-PRIV-003", "the host's pid namespace"),
     ("SK-PRIV-004", "the host's network namespace"),
@@ -151,6 +151,11 @@ const PLANTED: [(&str, &str); 13] = [
     ("SK-ACCT-001", "an empty root password"),
     ("SK-SSH-001", "PermitRootLogin yes"),
     ("SK-SSH-003", "PermitEmptyPasswords yes"),
+    (
+        "SK-SECRET-002",
+        "a private key, an AWS key pair and a GitHub token in the image's files",
+    ),
+    ("SK-SECRET-003", "a GitHub token written by the files: section"),
 ];
 
 #[test]
@@ -234,7 +239,11 @@ fn the_demo_passes_with_the_exceptions_it_ships_and_not_after_they_expire() {
             )
         })
         .collect();
-    for (id, component) in [("SK-PRIV-003", "getty"), ("SK-PRIV-004", "sshd")] {
+    for (id, component) in [
+        ("SK-PRIV-003", "getty"),
+        ("SK-PRIV-004", "sshd"),
+        ("SK-KERNEL-002", "sealkit-fixtures/kernel:1"),
+    ] {
         assert!(
             excepted.iter().any(|(i, c, _)| (*i, *c) == (id, component)),
             "{id} on {component} is not excepted: {excepted:?}"
@@ -354,7 +363,7 @@ fn the_linuxkit_corpus_is_denied_where_its_labels_grant_every_capability() {
             .collect();
         let doc = serde_json::json!({"components": components, "files_section": []});
         let input = serde_json::to_vec(&doc).unwrap();
-        let Answer::Findings(findings) =
+        let Answer::Findings { findings, .. } =
             sandbox::evaluate(&Evaluator::InProcess, Task::Check, &set, &input, Limits::default()).unwrap()
         else {
             unreachable!("a check answers findings");
@@ -379,6 +388,85 @@ fn the_linuxkit_corpus_is_denied_where_its_labels_grant_every_capability() {
         BTreeMap::from([("getty".to_owned(), 31), ("sshd".to_owned(), 9)])
     );
     assert!(message.contains("holds every capability"), "{message}");
+}
+
+/// The kernel-config rules (Rego, over the evidence) and the Rust reading of the same check
+/// list (`inspect::kernel::checks`) give the same verdict for every item, on LinuxKit's own
+/// 6.12 configuration and on variants of it that move each gate: an older kernel, another
+/// architecture, a file without a header, and one with items set against the list.
+#[test]
+fn the_kernel_config_rules_agree_with_the_rust_reading_of_every_item() {
+    use sealkit::inspect::kernel::{KernelConfig, Level, Outcome, check_list};
+    use sealkit::policy::engine::Level as RuleLevel;
+    use sealkit::policy::sandbox::{self, Answer, Evaluator, Limits, Task};
+    use sealkit::policy::{PolicySet, Purpose};
+
+    let set = PolicySet::load(true, &[], Purpose::Check).unwrap();
+    let linuxkit = std::fs::read_to_string(common::corpus_root().join("kernel/6.12.x/config-x86_64")).unwrap();
+    let body: String = linuxkit
+        .lines()
+        .filter(|l| !l.starts_with("# Linux/"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let variants = [
+        ("linuxkit 6.12", linuxkit.clone()),
+        ("as 5.10", linuxkit.replacen("6.12.", "5.10.", 1)),
+        (
+            "as arm64",
+            linuxkit.replace("CONFIG_X86_64=y", "# CONFIG_X86_64 is not set\nCONFIG_ARM64=y"),
+        ),
+        ("no header", body),
+        (
+            "weakened",
+            linuxkit
+                .replace("CONFIG_BUG=y", "# CONFIG_BUG is not set")
+                .replace("# CONFIG_KEXEC is not set", "CONFIG_KEXEC=y")
+                .replace("CONFIG_STRICT_DEVMEM=y", "CONFIG_STRICT_DEVMEM=n"),
+        ),
+    ];
+    let mut failed_in_weakened = 0;
+    for (name, text) in variants {
+        let config = KernelConfig::parse(text.as_bytes(), name).unwrap();
+        let mut expected = BTreeSet::new();
+        for check in &check_list().checks {
+            let verdict = match (check.evaluate(&config), check.level) {
+                (Outcome::Fail(_), Level::Deny) => "SK-KERNEL-002",
+                (Outcome::Fail(_), Level::Warn) => "SK-KERNEL-003",
+                (Outcome::Unknown(_), _) => "SK-KERNEL-004",
+                (Outcome::Pass | Outcome::NotApplicable, _) => continue,
+            };
+            expected.insert((verdict.to_owned(), check.id.clone()));
+        }
+        let doc = serde_json::json!({
+            "components": [], "files_section": [],
+            "kernel": {"image": "k", "config": config, "config_unread": []},
+        });
+        let Answer::Findings { findings, .. } = sandbox::evaluate(
+            &Evaluator::InProcess,
+            Task::Check,
+            &set,
+            &serde_json::to_vec(&doc).unwrap(),
+            Limits::default(),
+        )
+        .unwrap() else {
+            unreachable!("a check answers findings");
+        };
+        let got: BTreeSet<(String, String)> = findings
+            .iter()
+            .filter(|f| ["SK-KERNEL-002", "SK-KERNEL-003", "SK-KERNEL-004"].contains(&f.id.as_str()))
+            .map(|f| {
+                assert_eq!(f.level == RuleLevel::Deny, f.id == "SK-KERNEL-002", "{f:?}");
+                // "…; ITEM wants …" or "ITEM cannot be checked: …"
+                let item = f.msg.split("; ").nth(1).unwrap_or(&f.msg).split(' ').next().unwrap();
+                (f.id.clone(), item.to_owned())
+            })
+            .collect();
+        assert_eq!(got, expected, "{name}");
+        if name == "weakened" {
+            failed_in_weakened = got.iter().filter(|(id, _)| id == "SK-KERNEL-002").count();
+        }
+    }
+    assert_eq!(failed_in_weakened, 3, "BUG, KEXEC and STRICT_DEVMEM each deny");
 }
 
 /// A hand-made image to judge, and a policy folder holding `rego`.

@@ -110,11 +110,23 @@ fn policy_digest() -> String {
     common::sha256(b"the policy set")
 }
 
+/// A policy decision as `sealkit check --format json` writes it (the parts attest reads).
 fn write_decision(path: &Path, verdict: &str, denied: &[&str]) {
+    let mut results = vec![
+        serde_json::json!({"id": "no-healthcheck", "status": "warned"}),
+        serde_json::json!({"id": "hello-runs-as-root", "status": "excepted"}),
+    ];
+    results.extend(
+        denied
+            .iter()
+            .map(|id| serde_json::json!({"id": id, "status": "denied"})),
+    );
     let decision = serde_json::json!({
-        "verdict": verdict, "policyUri": "policies/", "policyDigest": policy_digest(),
-        "passed": ["pinned-images"], "warned": ["no-healthcheck"], "excepted": ["hello-runs-as-root"],
-        "denied": denied,
+        "schema": "sealkit.dev/policy-decision/v1",
+        "verdict": if verdict == "PASSED" { "pass" } else { "deny" },
+        "results": results,
+        "rules": [{"id": "pinned-images"}, {"id": "no-healthcheck"}, {"id": "hello-runs-as-root"}],
+        "basis": {"policy_sources": ["policies/"], "policy_digest": policy_digest()},
     });
     std::fs::write(path, serde_json::to_vec(&decision).unwrap()).unwrap();
 }

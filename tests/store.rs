@@ -367,7 +367,7 @@ fn sockets_in_a_folder_are_left_out_with_a_note() {
         .assert()
         .success()
         .stderr(predicate::str::contains(format!(
-            "note: dir:{}: 1 entry left out, as a tar layer cannot hold it: run/app.sock (a socket)\n",
+            "note: dir:{}: run/app.sock: a socket, which no image can hold: left out\n",
             root.display()
         )));
     let out = sealkit(&store)

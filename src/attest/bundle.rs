@@ -93,13 +93,19 @@ impl Bundle {
 
     /// Reads a bundle file, at most [`MAX_BUNDLE_BYTES`].
     pub fn read(path: &Path) -> Result<Bundle, AttestError> {
+        Bundle::parse(&Bundle::read_bytes(path)?, &path.display().to_string())
+    }
+
+    /// A bundle file's bytes, read up to one byte past [`MAX_BUNDLE_BYTES`] so that
+    /// [`Bundle::parse`] refuses a larger one.
+    pub fn read_bytes(path: &Path) -> Result<Vec<u8>, AttestError> {
         let origin = path.display().to_string();
         let file = std::fs::File::open(path).map_err(|e| AttestError::io(&origin, &e))?;
         let mut bytes = Vec::new();
         file.take(MAX_BUNDLE_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| AttestError::io(&origin, &e))?;
-        Bundle::parse(&bytes, &origin)
+        Ok(bytes)
     }
 
     /// Parses a bundle, refusing anything sealkit cannot verify with a key: certificates, a

@@ -81,6 +81,7 @@ pub struct Request<'a> {
     /// The SBOMs, as written to the folder; each becomes an SBOM statement.
     pub spdx: Option<&'a [u8]>,
     pub cyclonedx: Option<&'a [u8]>,
+    /// The policy decision document (`PolicyDecision::read`).
     pub decision: Option<&'a PolicyDecision>,
     /// Seconds since 1970 of the statements' timestamps; `None` writes none.
     pub time: Option<u64>,
@@ -101,7 +102,8 @@ pub fn file_digest(path: &Path) -> Result<Digest, AttestError> {
     Ok(reader.finish().0)
 }
 
-fn media_type_of(name: &str) -> Option<&'static str> {
+/// The media type of a document beside the image (an SBOM, a report), by its name.
+pub fn media_type_of(name: &str) -> Option<&'static str> {
     [
         (".spdx.json", "application/spdx+json"),
         (".cdx.json", "application/vnd.cyclonedx+json"),
@@ -146,23 +148,9 @@ pub fn statements(request: &Request) -> Result<Vec<Attestation>, AttestError> {
             d
         })
         .collect();
-    let policy = match request.decision {
-        Some(decision) => {
-            let digest = decision.check().map_err(|why| {
-                AttestError::new(
-                    Code::PredicateInvalid,
-                    "the policy decision",
-                    why,
-                    "the policy engine's result is attested as it is; fix the decision",
-                )
-            })?;
-            Some((decision, digest))
-        }
-        None => None,
-    };
     let provenance = Provenance::new(
         request.inputs,
-        policy.as_ref().map(|(d, digest)| d.policy(digest)),
+        request.decision.map(PolicyDecision::policy),
         byproducts,
         request.time,
     );
@@ -192,7 +180,7 @@ pub fn statements(request: &Request) -> Result<Vec<Attestation>, AttestError> {
             });
         }
     }
-    if let Some((decision, digest)) = policy {
+    if let Some(decision) = request.decision {
         // The summary names the provenance it rests on by the digest of its exact payload.
         let mut input = ResourceDescriptor::named(PROVENANCE_BUNDLE, &Digest::of(&out[0].statement.to_payload()));
         input.uri = Some(PROVENANCE_BUNDLE.to_owned());
@@ -201,12 +189,12 @@ pub fn statements(request: &Request) -> Result<Vec<Attestation>, AttestError> {
             file: SUMMARY_BUNDLE,
             statement: statement(
                 statement::VERIFICATION_SUMMARY,
-                decision.summary(&digest, name, &[input], request.time),
+                decision.summary(name, &[input], request.time),
             ),
         });
         out.push(Attestation {
             file: TEST_RESULT_BUNDLE,
-            statement: statement(statement::TEST_RESULT, decision.test_result(&digest)),
+            statement: statement(statement::TEST_RESULT, decision.test_result()),
         });
     }
     Ok(out)

@@ -9,11 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::config::Loaded;
 use crate::config::model::{File as FileSpec, VolumeFormat};
 use crate::config::validate::parse_mode;
+use crate::config::{FILE_SOURCE_LIMIT, Loaded};
 use crate::effective::oci::to_go_json;
 use crate::effective::{VOLUMES_DIR, allocate_ids, numeric_id};
 use crate::image::Rootfs;
@@ -70,7 +70,7 @@ pub struct Inputs<'a> {
     pub plan: &'a Plan,
     pub unpacked: &'a [Unpacked<'a>],
     /// The merged SPDX document of every image, written at /sbom.spdx.json.
-    pub sbom: Option<Vec<u8>>,
+    pub sbom: Option<&'a [u8]>,
     pub epoch: u64,
 }
 
@@ -173,7 +173,7 @@ pub fn assemble(inputs: &Inputs, spool: &mut Spool) -> Result<Tree, BuildError> 
     if let Some(sbom) = &inputs.sbom {
         tree.insert(
             "sbom.spdx.json",
-            Node::inline(sbom.clone(), 0o644, &Origin::new("linuxkit.sbom", "sbom")),
+            Node::inline(sbom.to_vec(), 0o644, &Origin::new("linuxkit.sbom", "sbom")),
         )?;
     }
     Ok(tree)
@@ -606,7 +606,7 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
         } else if let Some(contents) = &f.contents {
             NodeKind::File(Content::Inline(contents.as_bytes().into()))
         } else if let Some(source) = &f.source {
-            let host = host_path(source, file);
+            let host = crate::config::file_source_path(source, file);
             match read_source(&host, spool) {
                 Ok(content) => NodeKind::File(content),
                 Err(SourceError::Unreadable(_)) if f.optional == Some(true) => continue,
@@ -626,7 +626,7 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
                     return Err(BuildError::Input {
                         code: Code::SourceTooLarge,
                         what: what.clone(),
-                        message: format!("source {} is larger than {SOURCE_LIMIT} bytes", host.display()),
+                        message: format!("source {} is larger than {FILE_SOURCE_LIMIT} bytes", host.display()),
                         hint:
                             "put content this large in an image (a volume or a container's), not in the files section"
                                 .into(),
@@ -669,10 +669,6 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
     Ok(())
 }
 
-/// Largest `files` source: LinuxKit reads a source into memory whole, and the initramfs holding
-/// it is unpacked into memory at boot; content this large belongs in an image.
-pub const SOURCE_LIMIT: u64 = 1 << 30;
-
 enum SourceError {
     /// Missing or unreadable: `optional: true` skips it.
     Unreadable(std::io::Error),
@@ -689,7 +685,7 @@ enum SourceError {
 fn read_source(host: &Path, spool: &mut Spool) -> Result<Content, SourceError> {
     use std::os::unix::fs::OpenOptionsExt;
     let regular = |meta: std::fs::Metadata| match meta.is_file() {
-        true if meta.len() > SOURCE_LIMIT => Err(SourceError::TooLarge),
+        true if meta.len() > FILE_SOURCE_LIMIT => Err(SourceError::TooLarge),
         true => Ok(()),
         false => Err(SourceError::NotRegular(super::output::kind_of(meta.file_type()))),
     };
@@ -702,28 +698,12 @@ fn read_source(host: &Path, spool: &mut Spool) -> Result<Content, SourceError> {
     regular(opened.metadata().map_err(SourceError::Unreadable)?)?;
     // A file may grow while it is read: no more than the limit is copied either way.
     let content = spool
-        .append(&mut opened.take(SOURCE_LIMIT + 1))
+        .append(&mut opened.take(FILE_SOURCE_LIMIT + 1))
         .map_err(SourceError::Copy)?;
-    match content.len() > SOURCE_LIMIT {
+    match content.len() > FILE_SOURCE_LIMIT {
         true => Err(SourceError::TooLarge),
         false => Ok(content),
     }
-}
-
-/// A files entry's `source`: `~/` is the home folder; a relative path starts at the folder of the
-/// configuration file that names it (LinuxKit: the working folder), so a build does not depend
-/// on where it is run from.
-fn host_path(source: &str, config_file: &Path) -> PathBuf {
-    if let Some(rest) = source.strip_prefix("~/")
-        && let Some(home) = std::env::var_os("HOME")
-    {
-        return PathBuf::from(home).join(rest);
-    }
-    let path = Path::new(source);
-    if path.is_absolute() {
-        return path.to_path_buf();
-    }
-    config_file.parent().unwrap_or(Path::new("")).join(path)
 }
 
 /// The configuration as a files entry's `metadata: json|yaml` asks for it.

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Loaded;
 use crate::image::rootfs::ContentRef;
-use crate::image::{ImageError, Store};
-use crate::inspect::{ComponentFacts, inspect_image};
+use crate::image::{ImageError, Store, tarball};
+use crate::inspect::{ComponentFacts, inspect_planned};
 use crate::plan::Plan;
 use crate::report::{self, ComponentSbom, SbomInput};
 
@@ -118,6 +118,16 @@ impl Format {
     }
 }
 
+/// Whether `name` can start every output file's name: letters, digits, `-`, `_`, `.` and `+`,
+/// not starting with `.` (a hidden file, or a path).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+}
+
 pub struct Request<'a> {
     pub output: &'a Path,
     pub name: &'a str,
@@ -133,6 +143,8 @@ pub struct Request<'a> {
 /// What was built: the output files (final paths) and the sizes of the parts.
 pub struct Built {
     pub files: Vec<PathBuf>,
+    /// The image's /sbom.spdx.json, as written into it (when it has one).
+    pub sbom: Option<Vec<u8>>,
     pub entries: usize,
     pub images: usize,
     pub packages: usize,
@@ -147,24 +159,34 @@ fn io_error(path: &Path, hint: &str) -> impl FnOnce(io::Error) -> BuildError {
 /// The name every staging folder starts with.
 const STAGING: &str = ".sealkit-build-";
 
-/// A build's staging folder inside the output folder, locked (flock) for the build's lifetime:
-/// a folder of this name that no one holds locked was left by a build that was killed.
-struct Staging {
+/// A staging folder, locked (flock) for its writer's lifetime: a folder of its name that no one
+/// holds locked was left by a writer that was killed. Dropped, it is removed.
+pub struct Staging {
     dir: tempfile::TempDir,
     _lock: File,
 }
 
 impl Staging {
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Keeps the folder (its writer renames it into place) and releases the lock.
+    pub fn keep(self) -> PathBuf {
+        self.dir.keep()
     }
 }
 
-/// Makes and locks a staging folder in `dir`.
-fn stage(dir: &Path) -> io::Result<Staging> {
+/// Makes and locks a staging folder in `dir` whose name starts with `prefix`.
+pub fn stage(dir: &Path, prefix: &str) -> io::Result<Staging> {
     use std::os::unix::fs::MetadataExt;
     loop {
-        let staging = tempfile::Builder::new().prefix(STAGING).tempdir_in(dir)?;
+        // 0777 less the umask, as a folder made by hand: the gate renames its staging folder
+        // into the output folder's place.
+        let staging = tempfile::Builder::new()
+            .prefix(prefix)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .tempdir_in(dir)?;
         let lock = match File::open(staging.path()) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             opened => opened?,
@@ -181,13 +203,14 @@ fn stage(dir: &Path) -> io::Result<Staging> {
     }
 }
 
-/// Removes the staging folders of builds that were killed: those no live build holds locked.
-fn remove_stale_staging(dir: &Path) -> Result<(), BuildError> {
-    let hint = "remove the folder by hand: a killed sealkit build left it";
+/// Removes the staging folders (named `prefix`…) in `dir` of writers that were killed: those
+/// no live writer holds locked.
+pub fn remove_stale_staging(dir: &Path, prefix: &str) -> Result<(), BuildError> {
+    let hint = "remove the folder by hand: a killed sealkit run left it";
     for entry in std::fs::read_dir(dir).map_err(io_error(dir, "choose an output folder you can read"))? {
         let entry = entry.map_err(io_error(dir, "choose an output folder you can read"))?;
         let path = entry.path();
-        if !entry.file_name().to_string_lossy().starts_with(STAGING) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+        if !entry.file_name().to_string_lossy().starts_with(prefix) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         let Ok(folder) = File::open(&path) else { continue };
@@ -218,7 +241,7 @@ fn prepare_output(request: &Request) -> Result<Staging, BuildError> {
         }
         Err(e) => return Err(io_error(dir, hint)(e)),
     }
-    remove_stale_staging(dir)?;
+    remove_stale_staging(dir, STAGING)?;
     let names: Vec<String> = request.formats.iter().flat_map(|f| f.files(request.name)).collect();
     let entries = std::fs::read_dir(dir).map_err(io_error(dir, "choose an output folder you can read"))?;
     let mut present: Vec<String> = Vec::new();
@@ -259,7 +282,7 @@ fn prepare_output(request: &Request) -> Result<Staging, BuildError> {
             });
         }
     }
-    stage(dir).map_err(io_error(dir, hint))
+    stage(dir, STAGING).map_err(io_error(dir, hint))
 }
 
 /// The images of a plan, unpacked: each flattened and inspected once, its bytes kept in a spool
@@ -274,8 +297,10 @@ pub struct Unpacked {
     stored: Vec<BTreeMap<ContentRef, Content>>,
 }
 
-/// Flattens and inspects every image of `plan` once, keeping their bytes for [`write`].
-pub fn unpack(plan: &Plan, store: &Store, request: &Request) -> Result<Unpacked, BuildError> {
+/// Flattens and inspects every image of `plan` once, keeping their bytes for [`write`]. The
+/// facts are those every other reader of the configuration gets (`inspect_planned`), so the
+/// gate judges the very pass it builds from.
+pub fn unpack(loaded: &Loaded, plan: &Plan, store: &Store, request: &Request) -> Result<Unpacked, BuildError> {
     let staging = prepare_output(request)?;
     let spool_path = staging.path().join("spool");
     let mut spool = Spool::create(&spool_path).map_err(io_error(&spool_path, "check the output folder"))?;
@@ -283,7 +308,7 @@ pub fn unpack(plan: &Plan, store: &Store, request: &Request) -> Result<Unpacked,
     let mut stored = Vec::new();
     for image in &plan.images {
         let mut tap = SpoolTap::new(&mut spool);
-        components.push(inspect_image(store, &image.image, &mut tap)?);
+        components.push(inspect_planned(store, loaded, image, &mut tap)?);
         stored.push(
             tap.finish()
                 .map_err(io_error(&spool_path, "check the space left on the output disk"))?,
@@ -366,7 +391,7 @@ pub fn write(
             store,
             plan,
             unpacked: &images,
-            sbom,
+            sbom: sbom.as_deref(),
             epoch,
         },
         &mut spool,
@@ -384,6 +409,7 @@ pub fn write(
     }
     Ok(Built {
         files,
+        sbom,
         entries: tree.len(),
         images: plan.images.len(),
         packages: components.iter().map(|c| c.catalog.packages.len()).sum(),
@@ -392,7 +418,7 @@ pub fn write(
 
 /// Builds the OS image `plan` describes into `request.output`: [`unpack`], then [`write`].
 pub fn build(loaded: &Loaded, plan: &Plan, store: &Store, request: &Request) -> Result<Built, BuildError> {
-    let unpacked = unpack(plan, store, request)?;
+    let unpacked = unpack(loaded, plan, store, request)?;
     write(loaded, plan, store, unpacked, request)
 }
 
@@ -558,17 +584,7 @@ fn kernel_initrd_tar<W: Write>(
     ucode: &[u8],
     epoch: u64,
 ) -> io::Result<W> {
-    let mut builder = tar::Builder::new(out);
-    let header = |size: u64| {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(epoch);
-        h.set_size(size);
-        h.set_entry_type(tar::EntryType::Regular);
-        h
-    };
+    let mut writer = tarball::Writer::new(out);
     let initrd_size = std::fs::metadata(initrd)?.len();
     let parts: [(&str, u64, Box<dyn Read>); 4] = [
         ("kernel", kernel.len() as u64, Box::new(kernel)),
@@ -576,10 +592,21 @@ fn kernel_initrd_tar<W: Write>(
         ("cmdline", cmdline.len() as u64, Box::new(cmdline)),
         ("ucode.cpio", ucode.len() as u64, Box::new(ucode)),
     ];
-    for (name, size, reader) in parts {
+    let no_xattrs = Default::default();
+    for (name, size, body) in parts {
         if size > 0 {
-            builder.append_data(&mut header(size), name, reader)?;
+            let header = tarball::Header {
+                path: Path::new(name),
+                kind: tarball::EntryKind::File { size },
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                mtime: epoch,
+                xattrs: &no_xattrs,
+                records: Default::default(),
+            };
+            writer.append(&header, body)?;
         }
     }
-    builder.into_inner()
+    writer.finish()
 }

@@ -41,16 +41,6 @@ pub struct BuildArgs {
     store: StoreArgs,
 }
 
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
-}
-
 pub fn run(args: &BuildArgs) -> Outcome {
     let name = match &args.name {
         Some(name) => name.clone(),
@@ -59,7 +49,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    if !valid_name(&name) {
+    if !build::valid_name(&name) {
         return Err(Failure::usage(format!(
             "error: --name {name:?}: an image name is letters, digits, '-', '_', '.' and '+', and does not start \
              with '.'\n  hint: pass --name NAME"
@@ -87,7 +77,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
         sbom: (!args.no_sbom).then_some(authorship),
         epoch,
     };
-    let unpacked = build::unpack(&plan, &resolver.store, &request)?;
+    let unpacked = build::unpack(&loaded, &plan, &resolver.store, &request)?;
     if let Some(authorship) = &request.sbom {
         let components = build::sbom_components(&plan, &unpacked);
         let input = SbomInput {

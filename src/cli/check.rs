@@ -8,10 +8,8 @@ use sealkit::evidence;
 use sealkit::image::rootfs::NoTap;
 use sealkit::image::{self, ImageRef};
 use sealkit::inspect::inspect_image;
-use sealkit::policy::decision::{Basis, Decision, Judged, Status, Verdict};
-use sealkit::policy::exceptions::{self, Date, Exceptions};
-use sealkit::policy::sandbox::{self, Answer, Task};
-use sealkit::policy::{Code, DataFile, PolicyError, PolicySet, Purpose, metadata};
+use sealkit::policy::decision::{Decision, Status, Verdict};
+use sealkit::policy::judge::{self, Judge};
 use sealkit::report::{junit, sarif};
 
 use super::image::parse_ref;
@@ -59,65 +57,26 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs) -> Outcome {
-    let evaluated_on = evaluation_date(args.now.as_deref())?;
-    let mut set = PolicySet::load(!args.no_baseline, &args.policies, Purpose::Check).map_err(policy_failure)?;
-    let mut data_files = Vec::new();
-    for file in &args.data {
-        data_files.push(set.add_data_file(file).map_err(policy_failure)?);
-    }
-    let rules = metadata::rules(&set.files).map_err(policy_failure)?;
+    let evaluated_on =
+        judge::evaluation_date(args.now.as_deref(), sealkit::epoch::from_env()?).map_err(policy_failure)?;
     let config = is_config(&args.subject).then(|| PathBuf::from(&args.subject));
-    let exceptions_file = args
-        .exceptions
-        .clone()
-        .or_else(|| config.as_deref().map(exceptions::beside).filter(|p| p.is_file()));
-    let exceptions = match &exceptions_file {
-        Some(path) => Exceptions::load(path).map_err(policy_failure)?,
-        None => Exceptions::default(),
-    };
-    if !exceptions.list.is_empty() && evaluated_on.is_none() {
-        return Err(policy_failure(PolicyError::new(
-            Code::NoEvaluationDate,
-            format!(
-                "{}: exceptions expire, and there is no date to judge them on",
-                exceptions_file.as_deref().unwrap_or(Path::new("")).display()
-            ),
-            "pass --now YYYY-MM-DD or set SOURCE_DATE_EPOCH (sealkit never reads the clock: a decision must be \
-             reproducible)",
-        )));
-    }
-    let (input, components) = evidence_of(args, config.as_deref())?;
-    let answer =
-        sandbox::evaluate(&evaluator()?, Task::Check, &set, &input, args.limits.limits()).map_err(policy_failure)?;
-    let Answer::Findings(findings) = answer else {
-        return Err(Failure::usage(
-            "error: the evaluator answered something else than findings",
-        ));
-    };
-    let basis = Basis {
-        policy_files: set.listing(),
-        policy_digest: set.digest(),
-        data_files,
-        exceptions_file: match (&exceptions.file, &exceptions.sha256) {
-            (Some(path), Some(sha256)) => Some(DataFile {
-                path: path.display().to_string(),
-                sha256: sha256.clone(),
-            }),
-            _ => None,
-        },
+    let exceptions_file = judge::exceptions_file(args.exceptions.as_deref(), config.as_deref());
+    let judge = Judge::load(&judge::Options {
+        baseline: !args.no_baseline,
+        policies: &args.policies,
+        data: &args.data,
+        exceptions: exceptions_file.as_deref(),
         evaluated_on,
-    };
-    let decision = Decision::new(Judged {
-        subject: &args.subject,
-        components,
-        findings,
-        rules,
-        exceptions: &exceptions,
-        basis,
-    });
+        allow_empty: false,
+    })
+    .map_err(policy_failure)?;
+    let (input, components) = evidence_of(args, config.as_deref())?;
+    let decision = judge
+        .judge(&evaluator()?, args.limits.limits(), &args.subject, components, &input)
+        .map_err(policy_failure)?;
     let report = match args.format {
         Format::Table => table(&decision).into_bytes(),
-        Format::Json => serde_json::to_vec_pretty(&decision).map_err(json_error)?,
+        Format::Json => decision.to_json().map_err(json_error)?,
         Format::Sarif => serde_json::to_vec_pretty(&sarif::write(&decision)).map_err(json_error)?,
         Format::Junit => junit::write(&decision).into_bytes(),
     };
@@ -132,20 +91,6 @@ pub fn run(args: &CheckArgs) -> Outcome {
             code: 1,
         }),
     }
-}
-
-/// `--now`, else SOURCE_DATE_EPOCH's day, else none: the clock is never read.
-fn evaluation_date(now: Option<&str>) -> Result<Option<Date>, Failure> {
-    if let Some(text) = now {
-        return Date::parse(text).map(Some).ok_or_else(|| {
-            policy_failure(PolicyError::new(
-                Code::NoEvaluationDate,
-                format!("--now {text:?} is not a date"),
-                "write it YYYY-MM-DD, e.g. --now 2026-12-01",
-            ))
-        });
-    }
-    Ok(sealkit::epoch::from_env()?.map(Date::of_epoch))
 }
 
 /// The evidence document as JSON, and its components' names.
@@ -172,7 +117,7 @@ fn evidence_of(args: &CheckArgs, config: Option<&Path>) -> Result<(Vec<u8>, Vec<
     Ok((serde_json::to_vec(&doc).map_err(json_error)?, names(&doc)))
 }
 
-fn summary(d: &Decision) -> String {
+pub fn summary(d: &Decision) -> String {
     let c = d.counts;
     format!(
         "{} passed · {} denied · {} warned · {} excepted",

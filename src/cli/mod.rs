@@ -3,10 +3,12 @@
 pub mod build;
 pub mod check;
 pub mod config;
+pub mod gate;
 pub mod image;
 pub mod keygen;
 pub mod lock;
 pub mod policy;
+pub mod publish;
 pub mod sbom;
 pub mod scan;
 pub mod sign;
@@ -91,19 +93,6 @@ impl From<sealkit::config::ConfigError> for Failure {
 }
 
 pub type Outcome = Result<(), Failure>;
-
-/// A command whose stage is not built yet: it says so and changes nothing.
-#[derive(clap::Args)]
-pub struct Pending {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    args: Vec<String>,
-}
-
-pub fn pending(name: &str) -> Outcome {
-    Err(Failure::usage(format!(
-        "error: `sealkit {name}` is not yet available in this version; nothing was done"
-    )))
-}
 
 /// Where images are kept and fetched from.
 #[derive(clap::Args, Clone)]

@@ -9,6 +9,7 @@ use sealkit::evidence::{self, ComponentEvidence, Evidence, Gathered};
 use sealkit::image::{self, ImageRef, Platform};
 use sealkit::inspect::elf::{Inspection, Relro, Verdict};
 use sealkit::inspect::scan::BinaryReport;
+use sealkit::inspect::secrets::Secrets;
 use sealkit::inspect::{ComponentFacts, Source, inspect};
 
 use super::image::parse_ref;
@@ -235,7 +236,7 @@ fn summary(doc: &Evidence) -> String {
             let _ = writeln!(out, "  privileges: {}", parts.join(" · "));
         }
         let _ = writeln!(out, "  files: {}", files_summary(c));
-        let _ = writeln!(out, "  secrets: {}", secrets_summary(c));
+        let _ = writeln!(out, "  secrets: {}", secrets_summary(c.secrets));
         let _ = writeln!(
             out,
             "  packages: {}{} · binaries: {}",
@@ -259,6 +260,12 @@ fn summary(doc: &Evidence) -> String {
                 Inspection::Elf(_) => {}
             }
         }
+    }
+    if let Some(secrets) = doc.files_secrets
+        && !doc.files_section.is_empty()
+    {
+        let _ = writeln!(out, "== files section ({} entries)", doc.files_section.len());
+        let _ = writeln!(out, "  secrets: {}", secrets_summary(secrets));
     }
     if let Some(k) = &doc.kernel {
         let _ = writeln!(out, "== kernel {}", k.image);
@@ -302,8 +309,7 @@ fn summary(doc: &Evidence) -> String {
 }
 
 /// How many findings of each rule, the files they are in, and what was not read.
-fn secrets_summary(c: &ComponentEvidence) -> String {
-    let s = c.secrets;
+fn secrets_summary(s: &Secrets) -> String {
     if s.findings.is_empty() && s.notes.is_empty() {
         return format!("none in {} files", s.files);
     }

@@ -31,7 +31,7 @@ pub struct KeyArgs {
 }
 
 impl KeyArgs {
-    fn load(&self) -> Result<SigningKey, Failure> {
+    pub fn load(&self) -> Result<SigningKey, Failure> {
         Ok(SigningKey::load(&self.key, self.password.password()?.as_ref())?)
     }
 }
@@ -76,8 +76,8 @@ pub struct AttestArgs {
     /// The folder's SBOM supplier and creators, as given to `sealkit build` (default the lock's)
     #[command(flatten)]
     authorship: AuthorshipArgs,
-    /// The policy engine's decision (JSON, docs/signing.md), attested as a verification
-    /// summary and a test result
+    /// The policy decision, as `sealkit check --format json` writes it, attested as a
+    /// verification summary and a test result
     #[arg(long, value_name = "FILE")]
     policy_result: Option<PathBuf>,
     /// Record when: SOURCE_DATE_EPOCH if set, else now. Without it only SOURCE_DATE_EPOCH
@@ -227,10 +227,12 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
         Some(path) => {
             let origin = path.display().to_string();
             let bytes = std::fs::read(path).map_err(|e| AttestError::io(&origin, &e))?;
-            Some(serde_json::from_slice(&bytes).map_err(|e| {
+            Some(PolicyDecision::read(&bytes).map_err(|why| {
                 Failure::input(
                     attest::Code::PredicateInvalid.as_str(),
-                    format!("{origin}: is not a policy decision ({e})\n  hint: see docs/signing.md, \"Policy result\""),
+                    format!(
+                        "{origin}: {why}\n  hint: pass the decision `sealkit check --format json` writes (docs/signing.md, \"Policy result\")"
+                    ),
                 )
             })?)
         }

@@ -13,6 +13,7 @@ use sealkit::verify::{
     self, Check, CheckKind, Local, Options, Policy, Requirement, Verification, VerifiedStatement, VerifyError,
 };
 
+use super::publish::{RegistryArgs, pull_into};
 use super::{Failure, Outcome, StoreArgs, print};
 
 impl From<VerifyError> for Failure {
@@ -33,8 +34,10 @@ pub enum OutputFormat {
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// An output folder (every file must be attested), or one image file of it
-    #[arg(value_name = "DIR|FILE")]
+    /// An output folder (every file must be attested), one image file of it, or a registry
+    /// artifact pushed by `sealkit push`: HOST[:PORT]/NAME[:TAG][@sha256:DIGEST] (a first part
+    /// with a `.` or `:`, or `localhost`, names a registry; write ./PATH for such a folder)
+    #[arg(value_name = "DIR|FILE|REF")]
     target: PathBuf,
     /// A trusted public key (SPKI PEM, NAME.pub); repeat for several
     #[arg(long = "key", value_name = "PUB", required = true)]
@@ -178,7 +181,30 @@ fn render(v: &Verification) -> String {
 
 pub fn run(args: &VerifyArgs) -> Outcome {
     let policy = Policy::new(options(args)?)?;
-    let source = Local::open(&args.target, args.bundles.clone())?;
+    // A registry artifact is pulled whole into a scratch folder, and verified as that folder.
+    let scratch;
+    let source = match args.target.to_str().filter(|t| sealkit::publish::is_registry_target(t)) {
+        Some(reference) => {
+            if !args.bundles.is_empty() {
+                return Err(Failure::usage(
+                    "error: --bundle picks bundles beside a local file; a registry artifact's bundles are its referrers",
+                ));
+            }
+            if args.target.exists() {
+                eprintln!("note: {reference} is read as a registry reference; write ./{reference} for the local path");
+            }
+            scratch = tempfile::tempdir()
+                .map_err(|e| Failure::usage(format!("error: a scratch folder for the pulled image: {e}")))?;
+            let registry = RegistryArgs {
+                insecure_registry: args.store.insecure_registry.clone(),
+            };
+            let dir = scratch.path().join("image");
+            let pulled = pull_into(reference, &dir, &registry)?;
+            let pinned = format!("{}@{}", reference.split('@').next().unwrap_or(reference), pulled.digest);
+            Local::open(&dir, Vec::new())?.labelled(pinned)
+        }
+        None => Local::open(&args.target, args.bundles.clone())?,
+    };
     let mut verification = verify::verify(&source, &policy)?;
     if args.rebuild {
         rebuild(args, &mut verification)?;

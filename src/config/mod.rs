@@ -66,6 +66,26 @@ impl Origins {
     }
 }
 
+/// Largest `files` source: LinuxKit reads a source into memory whole, and the initramfs holding
+/// it is unpacked into memory at boot; content this large belongs in an image.
+pub const FILE_SOURCE_LIMIT: u64 = 1 << 30;
+
+/// Where a files entry's `source` is on this machine: `~/` is the home folder; a relative path
+/// starts at the folder of the configuration file that names it (LinuxKit: the working folder),
+/// so a build does not depend on where it is run from.
+pub fn file_source_path(source: &str, config_file: &Path) -> PathBuf {
+    if let Some(rest) = source.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    let path = Path::new(source);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    config_file.parent().unwrap_or(Path::new("")).join(path)
+}
+
 /// How strictly YAML scalars are typed. LinuxKit validates configuration files and image labels
 /// against its JSON schema (so `mode: 0644` unquoted is an integer, not a string, and `yes` is not
 /// a boolean); `build.yml` files are decoded straight into Go structs, which accept any scalar

@@ -11,9 +11,11 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifestBuilder, MediaType};
 use serde::Deserialize;
 
 use super::digest::Digest;
-use super::error::{Code, ImageError, Result, examples, plural};
+use super::error::{Code, ImageError, Result};
+use super::folder;
 use super::resolve::{BlobSource, Platform, clean_member_path, import_from, section};
 use super::store::{BlobWriter, LAYER, METADATA, REF_NAME, Store};
+use super::tarball::{self, EntryKind};
 
 /// A tarball's members, by cleaned path: where each regular file's data starts, and its size.
 struct Members {
@@ -291,167 +293,80 @@ fn import_oci_in_archive(
     Ok((desc, index_digest))
 }
 
-/// Imports a folder as a one-layer image: a plain tar of its tree, entries sorted, symlinks kept
-/// as links (never followed), hard links recorded once, written straight into the store. What a
-/// tar cannot hold (sockets; doors elsewhere) is left out, with one note naming it: kept, it
-/// would make every later reading of the layer fail.
+/// Imports a folder as a one-layer image: its tree as listed for reading it in place (symlinks
+/// kept as links, never followed; hard links recorded once; file capabilities kept; what a tar
+/// cannot hold, a socket, left out with a note), written by the one tar writer straight into the
+/// store, so that the layer's flattened view is the folder's view.
 pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Descriptor> {
     let what = format!("dir:{}", dir.display());
     let epoch = crate::epoch::from_env()?;
-    let meta = fs::symlink_metadata(dir).map_err(|e| {
-        ImageError::invalid(
-            Code::BadSource,
-            &what,
-            format!("cannot read the folder: {e}"),
-            "check the path",
-        )
-    })?;
-    if !meta.is_dir() {
-        return Err(ImageError::invalid(
-            Code::BadSource,
-            &what,
-            "not a folder",
-            "dir: takes a folder holding a root filesystem",
-        ));
-    }
-    let mut builder = tar::Builder::new(store.blob_writer(None, LAYER, &what)?);
-    builder.follow_symlinks(false);
-    let mut seen_inodes: BTreeMap<(u64, u64), PathBuf> = BTreeMap::new();
-    let mut stack = vec![PathBuf::new()];
-    let mut paths = Vec::new();
-    while let Some(rel) = stack.pop() {
-        let full = dir.join(&rel);
-        let mut children: Vec<PathBuf> = fs::read_dir(&full)
-            .map_err(|e| {
-                ImageError::invalid(
-                    Code::BadSource,
-                    &what,
-                    format!("{}: {e}", full.display()),
-                    "make the folder readable",
-                )
-            })?
-            .map(|e| e.map(|e| rel.join(e.file_name())))
-            .collect::<io::Result<_>>()
-            .map_err(|e| {
-                ImageError::invalid(
-                    Code::BadSource,
-                    &what,
-                    e.to_string(),
-                    "check that the source is complete and readable",
-                )
-            })?;
-        children.sort();
-        for child in children.into_iter().rev() {
-            let m = fs::symlink_metadata(dir.join(&child)).map_err(|e| {
-                ImageError::invalid(
-                    Code::BadSource,
-                    &what,
-                    e.to_string(),
-                    "check that the source is complete and readable",
-                )
-            })?;
-            if m.is_dir() {
-                stack.push(child.clone());
-            }
-            paths.push(child);
-        }
-    }
-    paths.sort();
-    let write_err = |writer: &BlobWriter, e: io::Error| {
-        writer.refusal().unwrap_or_else(|| {
-            ImageError::invalid(
-                Code::Io,
-                &what,
-                format!("writing the layer failed: {e}"),
-                "check free space in the store",
-            )
-        })
+    let (listed, notes) = folder::list(dir, &what)?;
+    let mut writer = tarball::Writer::new(store.blob_writer(None, LAYER, &what)?);
+    let write_err = |writer: &BlobWriter, path: &Path, e: io::Error| {
+        writer
+            .refusal()
+            .unwrap_or_else(|| folder::unreadable(&what, &dir.join(path), &e))
     };
-    let mut left_out = Vec::new();
-    for rel in &paths {
-        let full = dir.join(rel);
-        let m = fs::symlink_metadata(&full).map_err(|e| {
-            ImageError::invalid(
-                Code::BadSource,
-                &what,
-                e.to_string(),
-                "check that the source is complete and readable",
-            )
-        })?;
-        let kind = m.file_type();
-        if !(kind.is_file()
-            || kind.is_dir()
-            || kind.is_symlink()
-            || kind.is_char_device()
-            || kind.is_block_device()
-            || kind.is_fifo())
-        {
-            let name = if kind.is_socket() {
-                "a socket"
+    let no_xattrs = BTreeMap::new();
+    let mut first_of_inode: BTreeMap<(u64, u64), &Path> = BTreeMap::new();
+    for l in &listed {
+        let m = &l.meta;
+        let ft = m.file_type();
+        let full = dir.join(&l.path);
+        let mut xattrs = None;
+        let mut body = None;
+        let target;
+        let kind = if ft.is_file() {
+            let earlier = if m.nlink() > 1 {
+                let first = *first_of_inode.entry((m.dev(), m.ino())).or_insert(l.path.as_path());
+                (first != l.path).then_some(first)
             } else {
-                "not a file type tar holds"
+                None
             };
-            left_out.push(format!("{} ({name})", rel.display()));
-            continue;
-        }
-        let mut header = tar::Header::new_gnu();
-        header.set_metadata_in_mode(&m, tar::HeaderMode::Complete);
-        header.set_mtime(clamp_mtime(m.mtime(), epoch));
-        if m.is_file() && m.nlink() > 1 {
-            if let Some(first) = seen_inodes.get(&(m.dev(), m.ino())) {
-                header.set_entry_type(tar::EntryType::Link);
-                header.set_size(0);
-                builder
-                    .append_link(&mut header, rel, first)
-                    .map_err(|e| write_err(builder.get_ref(), e))?;
-                continue;
+            if let Some(first) = earlier {
+                EntryKind::HardLink { target: first }
+            } else {
+                let file = folder::open_listed(dir, l).map_err(|e| folder::unreadable(&what, &full, &e))?;
+                xattrs = folder::capability(&file)
+                    .map_err(|e| folder::unreadable(&what, &full, &e))?
+                    .map(|value| BTreeMap::from([(folder::CAPABILITY.to_owned(), value)]));
+                body = Some(file);
+                EntryKind::File { size: m.len() }
             }
-            seen_inodes.insert((m.dev(), m.ino()), rel.clone());
-        }
-        if m.is_file() {
-            let f = File::open(&full).map_err(|e| {
-                ImageError::invalid(
-                    Code::BadSource,
-                    &what,
-                    format!("{}: {e}", full.display()),
-                    "make the file readable",
-                )
-            })?;
-            builder
-                .append_data(&mut header, rel, f)
-                .map_err(|e| write_err(builder.get_ref(), e))?;
-        } else if m.file_type().is_symlink() {
-            let target = fs::read_link(&full).map_err(|e| {
-                ImageError::invalid(
-                    Code::BadSource,
-                    &what,
-                    e.to_string(),
-                    "check that the source is complete and readable",
-                )
-            })?;
-            builder
-                .append_link(&mut header, rel, target)
-                .map_err(|e| write_err(builder.get_ref(), e))?;
+        } else if ft.is_dir() {
+            EntryKind::Dir
+        } else if ft.is_symlink() {
+            target = fs::read_link(&full).map_err(|e| folder::unreadable(&what, &full, &e))?;
+            EntryKind::Symlink { target: &target }
+        } else if ft.is_char_device() || ft.is_block_device() {
+            let (major, minor) = folder::device_numbers(m.rdev());
+            if ft.is_char_device() {
+                EntryKind::Char { major, minor }
+            } else {
+                EntryKind::Block { major, minor }
+            }
         } else {
-            let name = if m.is_dir() { rel.join("") } else { rel.clone() };
-            header.set_size(0);
-            builder
-                .append_data(&mut header, name, io::empty())
-                .map_err(|e| write_err(builder.get_ref(), e))?;
-        }
+            EntryKind::Fifo
+        };
+        let header = tarball::Header {
+            path: &l.path,
+            kind,
+            mode: m.mode() & 0o7777,
+            uid: u64::from(m.uid()),
+            gid: u64::from(m.gid()),
+            mtime: clamp_mtime(m.mtime(), epoch),
+            xattrs: xattrs.as_ref().unwrap_or(&no_xattrs),
+            records: BTreeMap::new(),
+        };
+        let appended = match body {
+            Some(file) => writer.append(&header, file),
+            None => writer.append(&header, io::empty()),
+        };
+        appended.map_err(|e| write_err(writer.get_ref(), &l.path, e))?;
     }
-    builder.finish().map_err(|e| write_err(builder.get_ref(), e))?;
-    let layer = builder
-        .into_inner()
-        .map_err(|e| ImageError::io(store.root(), e))?
-        .commit()?;
-    if !left_out.is_empty() {
-        eprintln!(
-            "note: {what}: {} left out, as a tar layer cannot hold {}: {}",
-            plural(left_out.len(), "entry", "entries"),
-            if left_out.len() == 1 { "it" } else { "them" },
-            examples(&left_out)
-        );
+    let layer = writer.finish().map_err(|e| ImageError::io(store.root(), e))?.commit()?;
+    for note in notes {
+        eprintln!("note: {note}");
     }
     let (layer_digest, layer_size) = (layer.digest, layer.size);
     let config = serde_json::json!({

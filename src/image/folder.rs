@@ -51,12 +51,12 @@ const READ_BUFFER: usize = 1 << 17;
 
 /// The file capability attribute: the one extended attribute the facts use. Others a folder may
 /// carry (`security.selinux`) describe the host it sits on, not the image.
-const CAPABILITY: &str = "security.capability";
+pub(super) const CAPABILITY: &str = "security.capability";
 
 /// One listed entry, before the files are read.
-struct Listed {
-    path: PathBuf,
-    meta: Metadata,
+pub(super) struct Listed {
+    pub path: PathBuf,
+    pub meta: Metadata,
 }
 
 /// What reading one regular file gave.
@@ -202,7 +202,7 @@ fn content_ref(index: usize) -> ContentRef {
     }
 }
 
-fn unreadable(what: &str, path: &Path, e: &io::Error) -> ImageError {
+pub(super) fn unreadable(what: &str, path: &Path, e: &io::Error) -> ImageError {
     ImageError::invalid(
         Code::BadSource,
         what,
@@ -214,7 +214,7 @@ fn unreadable(what: &str, path: &Path, e: &io::Error) -> ImageError {
 
 /// Every entry below `root`, in path order, with its metadata; symlinks are not followed. Sockets
 /// are left out, with a note.
-fn list(root: &Path, what: &str) -> Result<(Vec<Listed>, Vec<String>)> {
+pub(super) fn list(root: &Path, what: &str) -> Result<(Vec<Listed>, Vec<String>)> {
     // The folder named is followed if it is a link; links inside it never are.
     let meta = fs::metadata(root).map_err(|e| unreadable(what, root, &e))?;
     if !meta.is_dir() {
@@ -262,21 +262,8 @@ fn read_file(
     tap: &mut dyn Tap,
     buf: &mut [u8],
 ) -> io::Result<(Digest, Option<Vec<u8>>)> {
-    use rustix::fs::{Mode, OFlags};
-    let full = root.join(&listed.path);
-    // Never through a link that replaced the file since it was listed, and never blocking on a
-    // FIFO swapped in since (O_NONBLOCK changes nothing for a regular file).
-    let fd = rustix::fs::open(
-        &full,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
-        Mode::empty(),
-    )?;
-    let mut file = File::from(fd);
-    let meta = file.metadata()?;
+    let mut file = open_listed(root, listed)?;
     let size = listed.meta.len();
-    if !meta.is_file() || meta.ino() != listed.meta.ino() || meta.dev() != listed.meta.dev() || meta.len() != size {
-        return Err(changed());
-    }
     let capability = capability(&file)?;
     let watching = tap.begin(&listed.path, size, at);
     let mut hasher = HashingWriter::new(io::sink());
@@ -300,6 +287,25 @@ fn read_file(
     Ok((digest, capability))
 }
 
+/// Opens a listed regular file, which must still be the one listed, and as long.
+pub(super) fn open_listed(root: &Path, listed: &Listed) -> io::Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    // Never through a link that replaced the file since it was listed, and never blocking on a
+    // FIFO swapped in since (O_NONBLOCK changes nothing for a regular file).
+    let fd = rustix::fs::open(
+        root.join(&listed.path),
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
+        Mode::empty(),
+    )?;
+    let file = File::from(fd);
+    let meta = file.metadata()?;
+    let was = &listed.meta;
+    if !meta.is_file() || meta.ino() != was.ino() || meta.dev() != was.dev() || meta.len() != was.len() {
+        return Err(changed());
+    }
+    Ok(file)
+}
+
 fn changed() -> io::Error {
     io::Error::other(Changed)
 }
@@ -319,7 +325,7 @@ fn fill(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-fn capability(file: &File) -> io::Result<Option<Vec<u8>>> {
+pub(super) fn capability(file: &File) -> io::Result<Option<Vec<u8>>> {
     use rustix::io::Errno;
     // A capability is 24 bytes at most (VFS_CAP_REVISION_3); anything else is kept as found.
     let mut value = [0u8; 256];
@@ -407,7 +413,7 @@ fn entry_of(
 }
 
 /// glibc's `major()` and `minor()` of a device number.
-fn device_numbers(rdev: u64) -> (u32, u32) {
+pub(super) fn device_numbers(rdev: u64) -> (u32, u32) {
     let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
     let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
     (major as u32, minor as u32)

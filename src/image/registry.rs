@@ -97,9 +97,14 @@ impl Session {
             .enable_all()
             .build()
             .map_err(|e| ImageError::io("tokio runtime", e))?;
+        let client = Client::new(config);
+        let auth = credentials(&registry);
+        // Calls that take no credentials (a blob's HEAD, a push, the referrers) authenticate
+        // with those stored for the registry: store them before the first call, whatever it is.
+        runtime.block_on(client.store_auth_if_needed(reference.resolve_registry(), &auth));
         Ok(Session {
-            client: Client::new(config),
-            auth: credentials(&registry),
+            client,
+            auth,
             runtime,
             image: reference.whole(),
             registry,
@@ -383,26 +388,16 @@ pub fn push(
     destination: &Reference,
     options: &RegistryOptions,
 ) -> Result<Digest> {
-    let s = Session::new(destination, options)?;
+    let remote = Remote::connect(destination, options)?;
     let name = destination.whole();
     for desc in std::iter::once(image.manifest.config()).chain(image.layers()) {
         let digest = Blob::of(desc, &name)?.digest;
-        let digest_text = digest.to_string();
-        if s.retry("blob check", || s.client.blob_exists(destination, &digest_text))? {
+        if remote.has_blob(&digest)? {
             continue;
         }
         // Blobs are streamed from the store, verified on the way out.
         let size = store.verify_blob(&digest, &name)?;
-        s.retry("blob upload", || async {
-            let path = store.blob_path(&digest);
-            let file = tokio::fs::File::open(&path)
-                .await
-                .map_err(|e| OciDistributionError::GenericError(Some(e.to_string())))?;
-            let stream = tokio_util_stream(file);
-            s.client
-                .push_blob_stream(destination, stream, &digest_text, Some(size))
-                .await
-        })?;
+        remote.upload_file(&store.blob_path(&digest), &digest, size)?;
     }
     let bytes = store.read_blob(&image.manifest_digest, &name)?;
     let media = image
@@ -411,11 +406,7 @@ pub fn push(
         .as_ref()
         .map(|m| m.to_string())
         .unwrap_or_else(|| MediaType::ImageManifest.to_string());
-    let content_type = http_header(&media, &name)?;
-    s.retry("manifest upload", || {
-        s.client
-            .push_manifest_raw(destination, bytes.clone(), content_type.clone())
-    })?;
+    remote.put_manifest(destination.tag(), &bytes, &media)?;
     Ok(image.manifest_digest.clone())
 }
 
@@ -450,32 +441,264 @@ pub fn referrers(
     artifact_type: Option<&str>,
     options: &RegistryOptions,
 ) -> Result<Vec<Descriptor>> {
-    let s = Session::new(reference, options)?;
-    let subject = reference.clone_with_digest(digest.to_string());
-    match s.runtime.block_on(s.client.pull_referrers(&subject, artifact_type)) {
-        Ok(index) => {
-            let value = serde_json::to_value(&index).map_err(|e| {
-                ImageError::invalid(
-                    Code::BadMetadata,
-                    &s.image,
-                    e.to_string(),
-                    "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
-                )
-            })?;
-            let manifests = value.get("manifests").cloned().unwrap_or_default();
-            serde_json::from_value(manifests).map_err(|e| {
-                ImageError::invalid(
-                    Code::BadMetadata,
-                    &s.image,
-                    e.to_string(),
-                    "the image is corrupt or not an OCI/Docker image: fetch or rebuild it",
-                )
-            })
+    Remote::connect(reference, options)?.referrers(digest, artifact_type)
+}
+
+/// One repository of a registry, for callers that compose artifacts of their own (the
+/// publishing of signed images): the session of [`pull`] and [`push`] — credentials, plain HTTP
+/// rules, timeouts, retries with backoff — with one call per distribution API operation.
+pub struct Remote {
+    session: Session,
+    reference: Reference,
+}
+
+/// What a manifest fetched by [`Remote::manifest`] is: its bytes and their digest (checked
+/// against the registry's header and the reference's pin).
+pub struct RawManifest {
+    pub bytes: Vec<u8>,
+    pub digest: Digest,
+}
+
+/// The tag under which the OCI distribution specification's referrers tag schema keeps the
+/// index of `subject`'s referrers on registries without the referrers API: `sha256-HEX`.
+pub fn referrers_tag(subject: &Digest) -> String {
+    format!("sha256-{}", subject.hex())
+}
+
+impl Remote {
+    /// A session with the repository of `reference` (its tag or digest is the default target of
+    /// [`Remote::manifest`]).
+    pub fn connect(reference: &Reference, options: &RegistryOptions) -> Result<Remote> {
+        Ok(Remote {
+            session: Session::new(reference, options)?,
+            reference: reference.clone(),
+        })
+    }
+
+    /// The reference, for messages.
+    pub fn name(&self) -> &str {
+        &self.session.image
+    }
+
+    pub fn registry(&self) -> &str {
+        &self.session.registry
+    }
+
+    fn at_tag(&self, tag: &str) -> Reference {
+        Reference::with_tag(
+            self.reference.registry().to_owned(),
+            self.reference.repository().to_owned(),
+            tag.to_owned(),
+        )
+    }
+
+    fn at_digest(&self, digest: &Digest) -> Reference {
+        Reference::with_digest(
+            self.reference.registry().to_owned(),
+            self.reference.repository().to_owned(),
+            digest.to_string(),
+        )
+    }
+
+    /// Whether the repository holds the blob (HEAD): what an interrupted upload need not send
+    /// again.
+    pub fn has_blob(&self, digest: &Digest) -> Result<bool> {
+        let s = &self.session;
+        let text = digest.to_string();
+        s.retry("blob check", || s.client.blob_exists(&self.reference, &text))
+    }
+
+    /// Uploads a file as the blob `digest` of `size` bytes, streamed in 1 MiB chunks; the
+    /// registry refuses it if the bytes do not hash to `digest`.
+    pub fn upload_file(&self, path: &std::path::Path, digest: &Digest, size: u64) -> Result<()> {
+        let s = &self.session;
+        let text = digest.to_string();
+        s.retry("blob upload", || async {
+            let file = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| OciDistributionError::GenericError(Some(format!("{}: {e}", path.display()))))?;
+            s.client
+                .push_blob_stream(&self.reference, tokio_util_stream(file), &text, Some(size))
+                .await
+        })?;
+        Ok(())
+    }
+
+    /// Uploads a small blob held in memory.
+    pub fn upload_bytes(&self, bytes: &[u8], digest: &Digest) -> Result<()> {
+        let s = &self.session;
+        let text = digest.to_string();
+        let bytes = bytes::Bytes::copy_from_slice(bytes);
+        s.retry("blob upload", || {
+            s.client.push_blob(&self.reference, bytes.clone(), &text)
+        })?;
+        Ok(())
+    }
+
+    /// Puts a manifest under `tag`, or under its digest alone when `tag` is `None`; returns
+    /// its digest.
+    pub fn put_manifest(&self, tag: Option<&str>, bytes: &[u8], media_type: &str) -> Result<Digest> {
+        let s = &self.session;
+        let digest = Digest::of(bytes);
+        // By digest, the digest goes where a tag would: the URL is the same, and oci-client's
+        // work-around for registries that answer without a Location header (it strips the tag
+        // from the URL) has a tag to strip instead of panicking.
+        let digest_text = digest.to_string();
+        let target = self.at_tag(tag.unwrap_or(&digest_text));
+        let content_type = http_header(media_type, &s.image)?;
+        let body = bytes::Bytes::copy_from_slice(bytes);
+        s.retry("manifest upload", || {
+            s.client.push_manifest_raw(&target, body.clone(), content_type.clone())
+        })?;
+        Ok(digest)
+    }
+
+    /// The manifest the reference names (`None`), or the one under `tag`, or by `digest`;
+    /// `Ok(None)` when the registry has no such manifest.
+    pub fn manifest(&self, tag: Option<&str>, digest: Option<&Digest>) -> Result<Option<RawManifest>> {
+        let s = &self.session;
+        let target = match (tag, digest) {
+            (_, Some(d)) => self.at_digest(d),
+            (Some(t), None) => self.at_tag(t),
+            (None, None) => self.reference.clone(),
+        };
+        let fetched = s.runtime.block_on(async {
+            let mut delay = Duration::from_millis(500);
+            let mut attempt = 1;
+            loop {
+                match s.client.pull_manifest_raw(&target, &s.auth, &MANIFEST_TYPES).await {
+                    Ok(v) => return Ok(Some(v)),
+                    Err(e) if not_found(&e) => return Ok(None),
+                    Err(e) if attempt < ATTEMPTS && transient(&e) => {
+                        eprintln!(
+                            "note: manifest from {}: {}; retrying in {} ms",
+                            s.registry,
+                            with_causes(&e),
+                            delay.as_millis()
+                        );
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        });
+        let Some((bytes, header)) = fetched.map_err(|e| s.error(&e))? else {
+            return Ok(None);
+        };
+        let computed = Digest::of(&bytes);
+        let pinned = target.digest().map(str::to_owned);
+        for (what, claimed) in [("the registry says", Some(header)), ("the reference pins", pinned)] {
+            if let Some(claimed) = claimed.filter(|c| !c.is_empty())
+                && claimed != computed.to_string()
+            {
+                return Err(ImageError::invalid(
+                    Code::DigestMismatch,
+                    target.whole(),
+                    format!("{what} the manifest is {claimed}, its content hashes to {computed}"),
+                    "the registry or a proxy altered the manifest",
+                ));
+            }
         }
-        Err(e) if e.to_string().contains("404") || matches!(e, OciDistributionError::ImageManifestNotFoundError(_)) => {
-            Ok(Vec::new())
+        Ok(Some(RawManifest {
+            bytes: bytes.to_vec(),
+            digest: computed,
+        }))
+    }
+
+    /// Streams the blob `digest` into what `open` creates (called again for each attempt, so
+    /// that a retry starts from an empty file), refusing more than `size` bytes; the bytes must
+    /// hash to `digest` and be exactly `size` long.
+    pub fn fetch_blob<W: Write>(&self, digest: &Digest, size: u64, open: impl Fn() -> std::io::Result<W>) -> Result<W> {
+        let s = &self.session;
+        let what = format!("{} blob {digest}", s.image);
+        s.retry("blob", || async {
+            let file = match open() {
+                Ok(file) => file,
+                Err(e) => return Ok(Err(ImageError::io(what.clone(), e))),
+            };
+            let mut sink = SizedSink {
+                inner: super::digest::HashingWriter::new(file),
+                size,
+                over: false,
+            };
+            if let Err(e) = s.stream_blob(&self.reference, digest, &mut sink).await {
+                if sink.over {
+                    return Ok(Err(ImageError::invalid(
+                        Code::DigestMismatch,
+                        &what,
+                        format!("is longer than its descriptor's {size} bytes"),
+                        "the registry serves something else than the manifest lists; push the image again",
+                    )));
+                }
+                return Err(e);
+            }
+            let (file, got, length) = sink.inner.finish();
+            if length != size || &got != digest {
+                return Ok(Err(ImageError::invalid(
+                    Code::DigestMismatch,
+                    &what,
+                    format!("has {length} bytes hashing to {got}, its descriptor says {size} bytes"),
+                    "the registry serves something else than the manifest lists; push the image again",
+                )));
+            }
+            Ok(Ok(file))
+        })?
+    }
+
+    /// The referrers of `subject` (optionally only those of `artifact_type`): the referrers
+    /// API, or on a registry without it (which answers 404) the index under the referrers tag,
+    /// as the OCI distribution specification says a client falls back.
+    pub fn referrers(&self, subject: &Digest, artifact_type: Option<&str>) -> Result<Vec<Descriptor>> {
+        let s = &self.session;
+        let target = self.at_digest(subject);
+        let index = s.retry("referrers", || s.client.pull_referrers(&target, artifact_type))?;
+        let bad = |e: serde_json::Error| {
+            ImageError::invalid(
+                Code::BadMetadata,
+                &s.image,
+                format!("the referrers of {subject}: {e}"),
+                "the registry serves a malformed referrers index",
+            )
+        };
+        let value = serde_json::to_value(&index).map_err(bad)?;
+        serde_json::from_value(value.get("manifests").cloned().unwrap_or_default()).map_err(bad)
+    }
+}
+
+/// A writer that refuses bytes past `size`.
+struct SizedSink<W: Write> {
+    inner: super::digest::HashingWriter<W>,
+    size: u64,
+    over: bool,
+}
+
+impl<W: Write> Write for SizedSink<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.inner.len() + buf.len() as u64 > self.size {
+            self.over = true;
+            return Err(std::io::Error::other("longer than its descriptor"));
         }
-        Err(e) => Err(s.error(&e)),
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Whether the registry said it has no such manifest (or repository).
+fn not_found(e: &OciDistributionError) -> bool {
+    use oci_client::errors::OciErrorCode;
+    match e {
+        OciDistributionError::ImageManifestNotFoundError(_) => true,
+        OciDistributionError::ServerError { code, .. } => *code == 404,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| matches!(e.code, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown)),
+        _ => false,
     }
 }
 

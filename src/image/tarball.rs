@@ -146,15 +146,54 @@ impl<W: Write> Writer<W> {
         }
         header.set_cksum();
         if size > 0 {
-            self.builder.append(&header, body.take(size))
+            self.builder.append(
+                &header,
+                Exact {
+                    inner: body.take(size),
+                    left: size,
+                    size,
+                },
+            )
         } else {
             self.builder.append(&header, io::empty())
         }
     }
 
+    /// The output, as written so far.
+    pub fn get_ref(&self) -> &W {
+        self.builder.get_ref()
+    }
+
     /// Writes the two end blocks and returns the output.
     pub fn finish(self) -> io::Result<W> {
         self.builder.into_inner()
+    }
+}
+
+/// A body that must give its header's size: the tar crate pads after whatever it copied, so a
+/// file that shrank while it was read would otherwise leave an archive whose every later entry
+/// is misread.
+struct Exact<R> {
+    inner: R,
+    left: u64,
+    size: u64,
+}
+
+impl<R: Read> Read for Exact<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the content ended after {} of its {} bytes (did it change while it was read?)",
+                    self.size - self.left,
+                    self.size
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -245,6 +284,16 @@ mod tests {
         assert_eq!(back[1].0, format!("{longer}/"));
         assert_eq!(back[2].4.as_deref(), Some(longer.as_str()));
         assert_eq!((back[3].3, back[3].5.as_slice()), (1 << 32, &b"hi"[..]));
+    }
+
+    #[test]
+    fn a_body_shorter_than_its_size_is_an_error() {
+        let none = BTreeMap::new();
+        let mut w = Writer::new(Vec::new());
+        let e = w
+            .append(&header("f", EntryKind::File { size: 10 }, &none), &b"abc"[..])
+            .unwrap_err();
+        assert!(e.to_string().contains("ended after 3 of its 10 bytes"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! place, [`facts`].
 
 pub mod elf;
+pub mod files_section;
 pub mod gobuild;
 pub mod hardening;
 pub mod kernel;
@@ -110,6 +111,25 @@ fn selected(path: &Path) -> bool {
 /// its root is read as a kernel image too.
 pub fn inspect_image(store: &Store, image: &ResolvedImage, extra: &mut dyn Tap) -> Result<ComponentFacts, ImageError> {
     inspect_component(store, image, extra, Some(kernel::DEFAULT_BINARY))
+}
+
+/// Inspects one image of a configuration's plan, as every command that reads a configuration
+/// does: only the kernel's image is read as a kernel image, with the configuration's
+/// `kernel.binary`. `extra` rides on the same pass (the build's spool).
+pub fn inspect_planned(
+    store: &Store,
+    loaded: &crate::config::Loaded,
+    image: &crate::plan::ImageUse,
+    extra: &mut dyn Tap,
+) -> Result<ComponentFacts, ImageError> {
+    let binary = loaded
+        .config
+        .kernel
+        .as_ref()
+        .and_then(|k| k.binary.as_ref())
+        .map_or(kernel::DEFAULT_BINARY, |b| b.value.as_str());
+    let kernel_binary = (image.location == "kernel").then_some(binary);
+    inspect_component(store, &image.image, extra, kernel_binary)
 }
 
 /// [`inspect_image`], reading the image as a kernel image whose kernel binary is `kernel_binary`

@@ -19,6 +19,7 @@ baseline!(
     "files.rego",
     "kernel-config.json",
     "kernel.rego",
+    "kernel_config.rego",
     "lib.rego",
     "privileges.rego",
     "secrets.rego",

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::DataFile;
 use super::engine::{Finding, Level};
@@ -23,14 +23,14 @@ pub const UNUSED: &str = "unused-exception";
 /// The name results about the configuration's `files` section carry as their component.
 pub const FILES_SECTION: &str = "files";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
     Deny,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Denied,
@@ -75,6 +75,9 @@ pub struct Counts {
 /// What the decision rests on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Basis {
+    /// Where the policy set came from: `sealkit:baseline` for the built-in baseline, then each
+    /// `--policy` folder as given. Attestations name the set by these, and by its digest.
+    pub policy_sources: Vec<String>,
     /// Every policy file, with its SHA-256.
     pub policy_files: Vec<DataFile>,
     /// The digest of the whole set (`PolicySet::digest`).
@@ -289,6 +292,14 @@ impl Decision {
         decision
     }
 
+    /// The JSON report, as `sealkit check --format json` prints it and the gate writes and
+    /// attests it (report.json): pretty, ending in a newline. One writer, so the two agree.
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
     /// Every policy rule on every component (and on the configuration's files section when a
     /// result names it), with what was found: exceptions' own results are not cases.
     pub fn cases(&self) -> Vec<Case<'_>> {
@@ -381,6 +392,7 @@ mod tests {
             rules: BTreeMap::from([meta("A", Severity::High), meta("B", Severity::Low)]),
             exceptions,
             basis: Basis {
+                policy_sources: Vec::new(),
                 policy_files: Vec::new(),
                 policy_digest: String::new(),
                 data_files: Vec::new(),

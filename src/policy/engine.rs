@@ -185,6 +185,20 @@ fn evaluation_error(rule: &str, e: &dyn std::fmt::Display) -> PolicyError {
 }
 
 impl Loaded {
+    /// The `deny` and `warn` rules the set defines (`data.pkg.deny`), in order: none means the
+    /// set cannot deny anything, which the gate refuses to call a pass.
+    pub fn rule_names(&self) -> Vec<String> {
+        let mut names = BTreeSet::new();
+        for m in &self.modules {
+            for level in [Level::Deny, Level::Warn] {
+                if m.rules.contains(level.rule_name()) {
+                    names.insert(format!("{}.{}", m.package, level.rule_name()));
+                }
+            }
+        }
+        names.into_iter().collect()
+    }
+
     /// Evaluates every package's `deny` and `warn` over `input` (the evidence document, JSON).
     pub fn check(&mut self, input: &str) -> Result<Vec<Finding>> {
         let input = Value::from_json_str(input).map_err(|e| internal(format!("the evidence is not JSON: {e}")))?;

@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod decision;
 pub mod engine;
 pub mod exceptions;
+pub mod judge;
 pub mod metadata;
 pub mod sandbox;
 
@@ -29,6 +30,7 @@ crate::error_codes! {
     MemoryLimit = "memory-limit": "Evaluating the policy needed more memory than its limit: it was stopped.",
     BadExceptions = "bad-exceptions": "The exceptions file cannot be read, has an unknown field, a missing one, or a bad date or glob.",
     NoEvaluationDate = "no-evaluation-date": "Exceptions need an evaluation date, and neither --now nor SOURCE_DATE_EPOCH gives one (or --now is not YYYY-MM-DD).",
+    EmptyPolicy = "empty-policy": "The policy set defines no deny or warn rule, so it could not deny anything (the gate passes on it only with --allow-empty-policy).",
 }
 
 /// Why the policy stage could not judge: the evidence was neither passed nor denied.
@@ -100,8 +102,22 @@ pub enum Purpose {
 
 impl PolicySet {
     /// The baseline (when `baseline`) and every `.rego` and `.json` file under each folder of
-    /// `dirs`, in name order.
+    /// `dirs`, in name order; refused when that is not one `.rego` file.
     pub fn load(baseline: bool, dirs: &[PathBuf], purpose: Purpose) -> Result<Self> {
+        let set = Self::load_any(baseline, dirs, purpose)?;
+        if !set.files.iter().any(PolicyFile::is_rego) {
+            return Err(PolicyError::new(
+                Code::PolicyRead,
+                "no policy: there is not one .rego file to evaluate",
+                "leave --no-baseline out, or name a folder of .rego files with --policy",
+            ));
+        }
+        Ok(set)
+    }
+
+    /// As [`PolicySet::load`], accepting a set with no `.rego` file (it can only pass: the
+    /// gate's `--allow-empty-policy`).
+    pub fn load_any(baseline: bool, dirs: &[PathBuf], purpose: Purpose) -> Result<Self> {
         let mut set = PolicySet {
             files: Vec::new(),
             data: Vec::new(),
@@ -129,13 +145,6 @@ impl PolicySet {
                 let text = read_text(&path)?;
                 set.add(name, text, &root)?;
             }
-        }
-        if !set.files.iter().any(PolicyFile::is_rego) {
-            return Err(PolicyError::new(
-                Code::PolicyRead,
-                "no policy: there is not one .rego file to evaluate",
-                "leave --no-baseline out, or name a folder of .rego files with --policy",
-            ));
         }
         Ok(set)
     }

@@ -70,7 +70,11 @@ struct Header {
 /// What the engine says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Answer {
-    Findings(Vec<Finding>),
+    /// What the rules found, and which `deny` and `warn` rules were evaluated.
+    Findings {
+        findings: Vec<Finding>,
+        rules: Vec<String>,
+    },
     Tests(Vec<TestOutcome>),
 }
 
@@ -85,7 +89,10 @@ fn run(header: Header, input: &[u8]) -> Result<Answer> {
                     "this is a bug: report it",
                 )
             })?;
-            Answer::Findings(loaded.check(input)?)
+            Answer::Findings {
+                findings: loaded.check(input)?,
+                rules: loaded.rule_names(),
+            }
         }
         Task::Test => Answer::Tests(loaded.test()),
     })

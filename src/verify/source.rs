@@ -1,5 +1,6 @@
-//! Where the artifacts and bundles to verify come from. A local output folder or file is one
-//! source; a registry (an OCI artifact and its referrers) is another, plugged in the same way.
+//! Where the artifacts and bundles to verify come from: a local output folder or file. A
+//! registry artifact is pulled into a folder first (`publish::pull`) and verified as that
+//! folder, so that one code path judges every image.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -38,6 +39,8 @@ pub struct Local {
     folder: bool,
     /// Bundles named on the command line, instead of those found beside the target.
     bundles: Vec<PathBuf>,
+    /// What the result calls the target, when not its path (a registry artifact pulled here).
+    label: Option<String>,
 }
 
 impl Local {
@@ -62,7 +65,16 @@ impl Local {
             path: path.to_owned(),
             folder: meta.is_dir(),
             bundles,
+            label: None,
         })
+    }
+
+    /// The same source, called `label` in messages and the result.
+    pub fn labelled(self, label: String) -> Local {
+        Local {
+            label: Some(label),
+            ..self
+        }
     }
 
     fn folder(&self) -> &Path {
@@ -109,7 +121,7 @@ fn digest(path: &Path) -> Result<Digest, VerifyError> {
 
 impl Source for Local {
     fn target(&self) -> String {
-        self.path.display().to_string()
+        self.label.clone().unwrap_or_else(|| self.path.display().to_string())
     }
 
     fn artifacts(&self) -> Result<Artifacts, VerifyError> {

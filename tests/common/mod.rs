@@ -55,6 +55,8 @@ pub fn demo(dir: &Path, order: &[&str]) -> Option<(std::path::PathBuf, std::path
     Some((store, config))
 }
 
+pub mod registry;
+
 pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }

@@ -161,6 +161,26 @@ impl SecretScanner {
         result
     }
 
+    /// Scans text held in memory that the image will hold as file `path` (a `files:` entry's
+    /// contents), as a file's bytes are scanned, and returns the text with every secret in it
+    /// replaced by `*****`; `None` when some were past [`MAX_FINDINGS`] and not located, so no
+    /// text is safe to show.
+    pub fn scan_text(&mut self, path: &Path, text: &str, at: ContentRef) -> Option<String> {
+        if !self.begin(path, text.len() as u64, at) {
+            return Some(text.to_owned());
+        }
+        self.chunk(text.as_bytes());
+        let (at, path, mut scan) = self.current.take()?;
+        scan.finish();
+        let redacted = (scan.dropped == 0).then(|| {
+            let mut secrets: Vec<(u64, u64)> = scan.findings.iter().map(|f| f.secret).collect();
+            secrets.sort_unstable();
+            mask(text.as_bytes(), &secrets)
+        });
+        self.keep(at, path, scan);
+        redacted
+    }
+
     fn note(&mut self, at: ContentRef, path: &Path, reason: String) {
         self.seen
             .entry(at)
@@ -235,6 +255,25 @@ impl SecretScanner {
     }
 }
 
+/// `bytes` with each of the sorted, possibly overlapping, ranges `secrets` replaced by `*****`.
+fn mask(bytes: &[u8], secrets: &[(u64, u64)]) -> String {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    for &(start, end) in secrets {
+        let (start, end) = (start as usize, (end as usize).min(bytes.len()));
+        if end <= at {
+            continue;
+        }
+        if start > at {
+            out.extend_from_slice(&bytes[at..start]);
+        }
+        out.extend_from_slice(b"*****");
+        at = end;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn relative(root: &Path, path: &Path) -> std::path::PathBuf {
     path.strip_prefix(root).unwrap_or(path).to_path_buf()
 }
@@ -294,6 +333,13 @@ impl Tap for SecretScanner {
             return;
         };
         scan.finish();
+        self.keep(at, path, scan);
+    }
+}
+
+impl SecretScanner {
+    /// Records what a finished file's scan found.
+    fn keep(&mut self, at: ContentRef, path: String, scan: FileScan) {
         self.files += 1;
         self.binary_files += u64::from(scan.is_binary());
         self.largest_buffer = self.largest_buffer.max(scan.largest_buffer());

@@ -1,0 +1,206 @@
+//! `sealkit gate FILE.yml… --key KEY`: the whole pipeline (docs/gate.md). Exit 0 when the image
+//! passed and its signed folder is in place, 1 when the policy denied it (the reports are
+//! written, nothing is signed), 2 when the input cannot be judged.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use sealkit::build::Format;
+use sealkit::gate::{self, GateError, Gated, PolicyOptions};
+use sealkit::keys::PublicKey;
+use sealkit::policy::decision::{Status, Verdict};
+
+use super::check::summary;
+use super::policy::{LimitArgs, evaluator, policy_failure};
+use super::sbom::AuthorshipArgs;
+use super::sign::KeyArgs;
+use super::{Failure, Outcome, StoreArgs, json_error, print};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A short summary for people
+    Table,
+    /// The summary as JSON: name, verdict, counts, components, output folder and files
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct GateArgs {
+    /// LinuxKit YAML files, merged in order; images are pinned by the first file's lock, if any
+    #[arg(required = true, value_name = "FILE.yml")]
+    files: Vec<PathBuf>,
+    /// The signing key, and its password (--password-file or $SEALKIT_PASSWORD)
+    #[command(flatten)]
+    key: KeyArgs,
+    /// Refuse to sign unless --key's public half is this public key
+    #[arg(long, value_name = "PUB")]
+    expect_key: Option<PathBuf>,
+    /// A folder of .rego policies (and .json data) to add to the baseline; may be repeated
+    #[arg(long = "policy", value_name = "DIR")]
+    policies: Vec<PathBuf>,
+    /// Leave the built-in baseline out (then --policy must give the rules)
+    #[arg(long)]
+    no_baseline: bool,
+    /// Pass on a policy set with no deny or warn rule at all (refused otherwise: it could not
+    /// deny anything)
+    #[arg(long)]
+    allow_empty_policy: bool,
+    /// A JSON or YAML data file, merged into `data` (allow-lists); may be repeated
+    #[arg(long = "data", value_name = "FILE")]
+    data: Vec<PathBuf>,
+    /// The exceptions file [default: NAME.exceptions.yaml beside NAME.yml, when there is one]
+    #[arg(long, value_name = "FILE")]
+    exceptions: Option<PathBuf>,
+    /// The day exceptions are judged on [default: SOURCE_DATE_EPOCH's; never the clock]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    now: Option<String>,
+    /// The output folder: new, empty, or an earlier gate's of this image (replaced whole)
+    #[arg(short, long, value_name = "DIR", default_value = "out")]
+    output: PathBuf,
+    /// How to print the summary
+    #[arg(long, value_enum, default_value = "table")]
+    format: OutputFormat,
+    #[command(flatten)]
+    authorship: AuthorshipArgs,
+    /// Pull registry images missing from the store (each must match the lock's digest)
+    #[arg(long)]
+    pull: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+fn failure(e: GateError) -> Failure {
+    match e {
+        GateError::Config(e) => e.into(),
+        GateError::Policy(e) => policy_failure(e),
+        other => Failure::input(other.code(), other),
+    }
+}
+
+pub fn run(args: &GateArgs) -> Outcome {
+    if args.output == std::path::Path::new("-") {
+        return Err(Failure::usage(
+            "error: -o -: the gate writes a folder, not one stream to stdout\n  hint: name a folder (-o DIR)",
+        ));
+    }
+    let key = args.key.load()?;
+    let expect_key = match &args.expect_key {
+        Some(path) => Some(PublicKey::load(path)?),
+        None => None,
+    };
+    let source_date_epoch = sealkit::epoch::from_env()?;
+    let epoch = sealkit::epoch::source_date_epoch()?;
+    let resolver = args.store.resolver(&args.files[0], args.pull)?;
+    let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
+    let gated = gate::run(&gate::Options {
+        configs: &args.files,
+        resolver: &resolver,
+        output: &args.output,
+        formats: &[Format::KernelInitrd],
+        key: &key,
+        expect_key: expect_key.as_ref(),
+        policy: PolicyOptions {
+            baseline: !args.no_baseline,
+            policies: &args.policies,
+            data: &args.data,
+            exceptions: args.exceptions.as_deref(),
+            now: args.now.as_deref(),
+            allow_empty: args.allow_empty_policy,
+            evaluator: evaluator()?,
+            limits: args.limits.limits(),
+        },
+        authorship,
+        epoch,
+        source_date_epoch,
+    })
+    .map_err(failure)?;
+    for w in &gated.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !gated.without_supplier.is_empty() {
+        eprintln!(
+            "warning: the SBOM names no supplier for {}, which the NTIA minimum elements require\n  hint: record \
+             one: sealkit lock {} --supplier …",
+            gated.without_supplier.join(", "),
+            args.files[0].display()
+        );
+    }
+    match args.format {
+        OutputFormat::Table => print(table(&gated).as_bytes())?,
+        OutputFormat::Json => print(&serde_json::to_vec_pretty(&json(&gated)).map_err(json_error)?)?,
+    }
+    match gated.decision.verdict {
+        Verdict::Pass => Ok(()),
+        Verdict::Deny => Err(Failure {
+            message: format!(
+                "denied: {}; nothing was signed (the reports are in {})",
+                summary(&gated.decision),
+                gated.output.display()
+            ),
+            code: 1,
+        }),
+    }
+}
+
+fn table(g: &Gated) -> String {
+    let d = &g.decision;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "sealkit gate {}: {} components ({})",
+        d.subject,
+        d.components.len(),
+        d.components.join(", ")
+    );
+    let verdict = match d.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Deny => "DENIED",
+    };
+    let _ = writeln!(out, "{verdict}: {}", summary(d));
+    for r in d.results.iter().filter(|r| r.status == Status::Denied) {
+        let _ = writeln!(
+            out,
+            "  denied {} on {}: {}",
+            r.id,
+            r.component.as_deref().unwrap_or("the exceptions"),
+            r.msg
+        );
+        if !r.remediation.is_empty() {
+            let _ = writeln!(out, "    fix: {}", r.remediation);
+        }
+    }
+    match d.verdict {
+        Verdict::Pass => {
+            let _ = writeln!(
+                out,
+                "signed and verified ({} checks); in {}:",
+                g.verified_checks,
+                g.output.display()
+            );
+        }
+        Verdict::Deny => {
+            let _ = writeln!(
+                out,
+                "nothing was built or signed; the reports are in {}:",
+                g.output.display()
+            );
+        }
+    }
+    let _ = write!(out, "  {}", g.files.join("\n  "));
+    out
+}
+
+fn json(g: &Gated) -> serde_json::Value {
+    let d = &g.decision;
+    serde_json::json!({
+        "name": g.name,
+        "subject": d.subject,
+        "verdict": d.verdict,
+        "counts": d.counts,
+        "components": d.components,
+        "output": g.output.display().to_string(),
+        "files": g.files,
+    })
+}

@@ -1,0 +1,316 @@
+//! cosign's image signatures: a "simple signing" payload naming the image's manifest digest and
+//! the reference it was signed as, signed with the signer's key, and optionally logged in Rekor
+//! (a Signed Entry Timestamp in the `dev.sigstore.cosign/bundle` annotation).
+//!
+//! The same signature is found in three places: as a layer of the `sha256-<digest>.sig` tag's
+//! manifest in a registry or OCI layout (payload = the layer's bytes, annotations on the layer),
+//! and as skopeo's `signature-N` file in its directory layout (`\0sigstore-json` and a JSON
+//! object holding the three). [`Signature`] is what each of them gives; checking it is one
+//! function, [`Signature::verify`].
+
+use base64::Engine as _;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::keys::PublicKey;
+
+use super::policy::Identity;
+
+pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+/// The `critical.type` every cosign image signature carries.
+const SIGNATURE_TYPE: &str = "cosign container image signature";
+/// skopeo's `signature-N` file: this prefix, then the JSON.
+const SIGSTORE_FILE_PREFIX: &[u8] = b"\x00sigstore-json\n";
+/// The largest payload read: a simple-signing payload is a few hundred bytes; what is far larger
+/// is not one, and is refused before it is parsed.
+pub const MAX_PAYLOAD: usize = 64 << 10;
+
+/// One signature, untrusted until [`Signature::verify`] says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub mime_type: String,
+    pub payload: Vec<u8>,
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SigstoreFile {
+    mime_type: String,
+    payload: String,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+}
+
+impl Signature {
+    /// Reads skopeo's `signature-N` file.
+    pub fn from_sigstore_file(bytes: &[u8]) -> Result<Signature, String> {
+        let Some(json) = bytes.strip_prefix(SIGSTORE_FILE_PREFIX) else {
+            return Err(if bytes.first() == Some(&0) {
+                "not a sigstore signature (a GPG simple-signing signature, which sealkit does not check)".into()
+            } else {
+                "not a sigstore signature file (it does not begin with \\0sigstore-json)".into()
+            });
+        };
+        if json.len() > 4 * MAX_PAYLOAD {
+            return Err(format!("{} bytes: too large for a signature", json.len()));
+        }
+        let file: SigstoreFile = serde_json::from_slice(json).map_err(|e| format!("not a sigstore signature: {e}"))?;
+        let payload = base64::engine::general_purpose::STANDARD
+            .decode(&file.payload)
+            .map_err(|e| format!("payload is not base64: {e}"))?;
+        Ok(Signature {
+            mime_type: file.mime_type,
+            payload,
+            annotations: file.annotations,
+        })
+    }
+}
+
+/// What a payload claims, parsed only after its signature verified.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payload {
+    critical: Critical,
+    #[serde(default)]
+    #[allow(dead_code)]
+    optional: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Critical {
+    identity: IdentityClaim,
+    image: ImageClaim,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityClaim {
+    #[serde(rename = "docker-reference")]
+    docker_reference: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageClaim {
+    #[serde(rename = "docker-manifest-digest")]
+    docker_manifest_digest: String,
+}
+
+/// What must hold for a signature to be accepted.
+pub struct Expectation<'a> {
+    /// Keys any of which may have signed it.
+    pub keys: &'a [PublicKey],
+    /// Rekor's keys: when given, the signature must carry a Signed Entry Timestamp by one of
+    /// them for exactly this signature, payload and key.
+    pub rekor_keys: &'a [PublicKey],
+    /// The manifest digest of the image being checked (`sha256:…`).
+    pub manifest_digest: &'a str,
+    /// The reference the image was resolved from, as Docker normalises it.
+    pub reference: &'a str,
+    pub identity: &'a Identity,
+}
+
+/// An accepted signature: who signed it, what it names, and whether a log vouched for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Accepted {
+    pub key_id: String,
+    pub signed_reference: String,
+    /// Rekor's integrated time (seconds since the epoch), when its entry was checked.
+    pub logged_at: Option<i64>,
+}
+
+impl Signature {
+    /// Checks the signature against `want`; the reason when it is not accepted.
+    pub fn verify(&self, want: &Expectation) -> Result<Accepted, String> {
+        if self.mime_type != SIMPLE_SIGNING {
+            return Err(format!("media type {:?}, not cosign's simple signing", self.mime_type));
+        }
+        if self.payload.len() > MAX_PAYLOAD {
+            return Err(format!(
+                "a {}-byte payload: too large for a signature",
+                self.payload.len()
+            ));
+        }
+        if self.annotations.contains_key(CERTIFICATE_ANNOTATION) {
+            return Err("signed with a certificate (keyless), and the policy names keys".into());
+        }
+        let encoded = self
+            .annotations
+            .get(SIGNATURE_ANNOTATION)
+            .ok_or_else(|| format!("no {SIGNATURE_ANNOTATION} annotation"))?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| format!("the signature is not base64: {e}"))?;
+        let key = want
+            .keys
+            .iter()
+            .find(|k| k.verify(&self.payload, &raw))
+            .ok_or("not signed by any trusted key")?;
+        let logged_at = if want.rekor_keys.is_empty() {
+            None
+        } else {
+            let set = self
+                .annotations
+                .get(BUNDLE_ANNOTATION)
+                .ok_or("no Rekor entry, and the policy requires one")?;
+            Some(verify_rekor_set(
+                want.rekor_keys,
+                set,
+                key,
+                encoded,
+                &raw,
+                &self.payload,
+            )?)
+        };
+        // Only now is the payload trusted enough to be parsed.
+        let payload: Payload =
+            serde_json::from_slice(&self.payload).map_err(|e| format!("the signed payload is not cosign's: {e}"))?;
+        if payload.critical.kind != SIGNATURE_TYPE {
+            return Err(format!("the signed payload's type is {:?}", payload.critical.kind));
+        }
+        if payload.critical.image.docker_manifest_digest != want.manifest_digest {
+            return Err(format!(
+                "it signs manifest {}, not this image's {}",
+                payload.critical.image.docker_manifest_digest, want.manifest_digest
+            ));
+        }
+        let signed = payload.critical.identity.docker_reference;
+        if !want.identity.matches(want.reference, &signed) {
+            return Err(format!(
+                "it was signed as {signed}, which the policy's signedIdentity does not accept for {}",
+                want.reference
+            ));
+        }
+        Ok(Accepted {
+            key_id: key.key_id(),
+            signed_reference: signed,
+            logged_at,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RekorSet {
+    #[serde(rename = "SignedEntryTimestamp")]
+    signed_entry_timestamp: String,
+    #[serde(rename = "Payload")]
+    payload: RekorPayload,
+}
+
+#[derive(serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RekorPayload {
+    body: String,
+    #[serde(rename = "integratedTime")]
+    integrated_time: i64,
+    #[serde(rename = "logID")]
+    log_id: String,
+    #[serde(rename = "logIndex")]
+    log_index: i64,
+}
+
+#[derive(Deserialize)]
+struct HashedRekord {
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    kind: String,
+    spec: HashedRekordSpec,
+}
+
+#[derive(Deserialize)]
+struct HashedRekordSpec {
+    data: HashedData,
+    signature: HashedSignature,
+}
+
+#[derive(Deserialize)]
+struct HashedData {
+    hash: HashValue,
+}
+
+#[derive(Deserialize)]
+struct HashValue {
+    algorithm: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct HashedSignature {
+    content: String,
+    #[serde(rename = "publicKey")]
+    public_key: HashedKey,
+}
+
+#[derive(Deserialize)]
+struct HashedKey {
+    content: String,
+}
+
+/// Checks a Rekor Signed Entry Timestamp: Rekor's signature over the canonical JSON of its
+/// entry, and that the entry (a `hashedrekord` 0.0.1) records exactly this signature, this
+/// payload's digest and this key. Returns the entry's integrated time.
+fn verify_rekor_set(
+    rekor_keys: &[PublicKey],
+    set: &str,
+    key: &PublicKey,
+    signature_b64: &str,
+    signature: &[u8],
+    payload: &[u8],
+) -> Result<i64, String> {
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let set: RekorSet = serde_json::from_str(set).map_err(|e| format!("the Rekor entry is malformed: {e}"))?;
+    // RFC 8785 canonical form: keys sorted (the struct's field order), no spaces; every value
+    // here is an ASCII string or an integer, which serde_json writes canonically.
+    let canonical = serde_json::to_vec(&set.payload).map_err(|e| e.to_string())?;
+    let set_signature = b64
+        .decode(&set.signed_entry_timestamp)
+        .map_err(|e| format!("the Rekor timestamp is not base64: {e}"))?;
+    if !rekor_keys.iter().any(|k| k.verify(&canonical, &set_signature)) {
+        return Err("the Rekor entry is not signed by a trusted Rekor key".into());
+    }
+    let body = b64
+        .decode(&set.payload.body)
+        .map_err(|e| format!("the Rekor entry's body is not base64: {e}"))?;
+    let rekord: HashedRekord =
+        serde_json::from_slice(&body).map_err(|e| format!("the Rekor entry's body is not a hashedrekord: {e}"))?;
+    if (rekord.kind.as_str(), rekord.api_version.as_str()) != ("hashedrekord", "0.0.1") {
+        return Err(format!(
+            "the Rekor entry is a {} {}, not a hashedrekord 0.0.1",
+            rekord.kind, rekord.api_version
+        ));
+    }
+    let logged_key = b64
+        .decode(&rekord.spec.signature.public_key.content)
+        .map_err(|e| format!("the Rekor entry's key is not base64: {e}"))?;
+    let logged_key = PublicKey::from_pem(&logged_key, "the Rekor entry").map_err(|e| e.to_string())?;
+    if logged_key.key_id() != key.key_id() {
+        return Err("the Rekor entry records another key".into());
+    }
+    let logged_signature = b64
+        .decode(&rekord.spec.signature.content)
+        .map_err(|e| format!("the Rekor entry's signature is not base64: {e}"))?;
+    if logged_signature != signature {
+        let _ = signature_b64;
+        return Err("the Rekor entry records another signature".into());
+    }
+    if rekord.spec.data.hash.algorithm != "sha256"
+        || !rekord
+            .spec
+            .data
+            .hash
+            .value
+            .eq_ignore_ascii_case(&hex::encode(Sha256::digest(payload)))
+    {
+        return Err("the Rekor entry records another payload".into());
+    }
+    Ok(set.payload.integrated_time)
+}

@@ -1,0 +1,190 @@
+//! Trust in the inputs: whether a component image's signatures meet the trust policy
+//! (containers-policy.json, [`policy`]) before anything of it is used.
+//!
+//! An image is judged by the requirements of the most specific scope its reference falls under;
+//! every requirement must hold. `sigstoreSigned` holds when at least one of the image's cosign
+//! signatures verifies under it ([`cosign::Signature::verify`]); signatures that do not verify
+//! are reported with why, and never make an image pass. What sealkit cannot check — GPG simple
+//! signing (`signedBy`), `signedBaseLayer`, keyless `fulcio` and `pki` certificates — fails
+//! closed, as containers/image treats a requirement it does not know.
+
+pub mod cosign;
+pub mod policy;
+pub mod skopeo;
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use crate::keys::PublicKey;
+use cosign::{Expectation, Signature};
+use policy::{Requirement, SigstoreSigned, TrustPolicy};
+
+/// An image as the trust policy sees it: its reference, its manifest's digest, and the
+/// signatures found for it (each read, or why it could not be).
+pub struct SignedImage {
+    /// As Docker normalises it: `docker.io/library/busybox:1`.
+    pub reference: String,
+    /// `sha256:…` of the manifest as stored.
+    pub manifest_digest: String,
+    pub signatures: Vec<Result<Signature, String>>,
+}
+
+/// The policy's verdict on one image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The scope whose requirements applied (`transports.docker."quay.io/team"`, `default`).
+    pub scope: String,
+    pub accepted: bool,
+    /// Each requirement's outcome, in the policy's order.
+    pub requirements: Vec<Outcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The requirement's type, as the policy names it.
+    pub requirement: &'static str,
+    pub met: bool,
+    /// Why it was or was not met, in words.
+    pub reason: String,
+    /// The signatures that verified (key id, the reference they were signed as, Rekor's time).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<cosign::Accepted>,
+    /// Each signature that did not, with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
+}
+
+/// Judges `image` under `trust`, whose relative key paths are read from `base` (the policy
+/// file's folder).
+pub fn judge(trust: &TrustPolicy, base: &Path, image: &SignedImage) -> Verdict {
+    let (requirements, scope) = trust.for_docker(&image.reference);
+    let requirements: Vec<Outcome> = requirements.iter().map(|r| outcome(r, base, image)).collect();
+    Verdict {
+        scope,
+        accepted: requirements.iter().all(|o| o.met),
+        requirements,
+    }
+}
+
+fn outcome(requirement: &Requirement, base: &Path, image: &SignedImage) -> Outcome {
+    let plain = |name, met, reason: &str| Outcome {
+        requirement: name,
+        met,
+        reason: reason.to_owned(),
+        signatures: Vec::new(),
+        rejected: Vec::new(),
+    };
+    match requirement {
+        Requirement::InsecureAcceptAnything => {
+            plain("insecureAcceptAnything", true, "the policy accepts any image here")
+        }
+        Requirement::Reject => plain("reject", false, "the policy rejects every image in this scope"),
+        Requirement::SignedBy(_) => plain(
+            "signedBy",
+            false,
+            "GPG and X.509 simple signing are not checked by sealkit: this requirement cannot be met (use sigstoreSigned)",
+        ),
+        Requirement::SignedBaseLayer(_) => plain(
+            "signedBaseLayer",
+            false,
+            "signedBaseLayer is not checked by sealkit: this requirement cannot be met",
+        ),
+        Requirement::SigstoreSigned(s) => sigstore_signed(s, base, image),
+    }
+}
+
+fn sigstore_signed(s: &SigstoreSigned, base: &Path, image: &SignedImage) -> Outcome {
+    let mut out = Outcome {
+        requirement: "sigstoreSigned",
+        met: false,
+        reason: String::new(),
+        signatures: Vec::new(),
+        rejected: Vec::new(),
+    };
+    if s.fulcio.is_some() || s.pki.is_some() {
+        out.reason = "keyless (fulcio) and pki certificates are not checked yet: this requirement cannot be met".into();
+        return out;
+    }
+    let keys = match load_keys(
+        base,
+        s.key_path.iter().chain(s.key_paths.iter().flatten()),
+        s.key_data.iter().chain(s.key_datas.iter().flatten()),
+    ) {
+        Ok(keys) => keys,
+        Err(e) => {
+            out.reason = e;
+            return out;
+        }
+    };
+    let rekor_keys = match load_keys(
+        base,
+        s.rekor_public_key_path
+            .iter()
+            .chain(s.rekor_public_key_paths.iter().flatten()),
+        s.rekor_public_key_data
+            .iter()
+            .chain(s.rekor_public_key_datas.iter().flatten()),
+    ) {
+        Ok(keys) => keys,
+        Err(e) => {
+            out.reason = e;
+            return out;
+        }
+    };
+    let identity = s.identity();
+    let want = Expectation {
+        keys: &keys,
+        rekor_keys: &rekor_keys,
+        manifest_digest: &image.manifest_digest,
+        reference: &image.reference,
+        identity: &identity,
+    };
+    let mut signatures = 0;
+    for (i, signature) in image.signatures.iter().enumerate() {
+        let checked = signature.as_ref().map_err(String::clone).and_then(|sig| {
+            // Other attachments in the signature store (SBOMs, attestations) are not signatures.
+            if sig.mime_type != cosign::SIMPLE_SIGNING {
+                return Err(String::new());
+            }
+            signatures += 1;
+            sig.verify(&want)
+        });
+        match checked {
+            Ok(accepted) => out.signatures.push(accepted),
+            Err(why) if why.is_empty() => {}
+            Err(why) => out.rejected.push(format!("signature {}: {why}", i + 1)),
+        }
+    }
+    out.met = !out.signatures.is_empty();
+    out.reason = match (out.met, signatures) {
+        (true, _) => format!("{} of {signatures} signatures verified", out.signatures.len()),
+        (false, 0) => "the image has no sigstore signature".into(),
+        (false, n) => format!("none of its {n} signatures verified"),
+    };
+    out
+}
+
+/// Public keys from files (relative paths from `base`) and base64 PEM data.
+fn load_keys<'a>(
+    base: &Path,
+    paths: impl Iterator<Item = &'a PathBuf>,
+    datas: impl Iterator<Item = &'a String>,
+) -> Result<Vec<PublicKey>, String> {
+    let mut keys = Vec::new();
+    for path in paths {
+        let path = base.join(path);
+        keys.push(PublicKey::load(&path).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
+    for data in datas {
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| format!("key data is not base64: {e}"))?;
+        keys.push(PublicKey::from_pem(&pem, "keyData").map_err(|e| e.to_string())?);
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests;

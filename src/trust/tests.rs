@@ -1,0 +1,242 @@
+//! Real cosign signatures (containers/image's fixtures, testdata/README.md), each given the
+//! outcome containers/image's own tests give it under the same requirement.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+use super::*;
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/trust/testdata/containers-image")
+}
+
+const SINGLE: &str = "192.168.64.2:5000/cosign-signed-single-sample";
+const KEY_REKOR: &str = "192.168.64.2:5000/cosign-signed/key-1";
+
+fn image(fixture: &str, reference: &str) -> SignedImage {
+    let dir = skopeo::read(&data().join(fixture)).unwrap();
+    SignedImage {
+        reference: policy::parse_named(reference).unwrap().to_string(),
+        manifest_digest: format!("sha256:{}", hex::encode(Sha256::digest(&dir.manifest))),
+        signatures: dir.signatures,
+    }
+}
+
+/// A policy whose default is one sigstoreSigned requirement with `fields`.
+fn sigstore(fields: &str) -> TrustPolicy {
+    TrustPolicy::parse(
+        format!(r#"{{"default":[{{"type":"sigstoreSigned",{fields}}}]}}"#).as_bytes(),
+        "policy.json",
+    )
+    .unwrap()
+}
+
+const BY_REPOSITORY: &str = r#""signedIdentity":{"type":"matchRepository"}"#;
+
+fn verdict(fields: &str, image: &SignedImage) -> Verdict {
+    judge(&sigstore(fields), &data(), image)
+}
+
+fn accepted(fields: &str, image: &SignedImage) -> bool {
+    let v = verdict(fields, image);
+    assert_eq!(v.accepted, v.requirements.iter().all(|o| o.met));
+    v.accepted
+}
+
+#[test]
+fn a_cosign_signature_is_accepted_with_its_key_in_any_form() {
+    let valid = image("dir-img-cosign-valid", SINGLE);
+    let pem = std::fs::read(data().join("cosign.pub")).unwrap();
+    let pem2 = std::fs::read(data().join("cosign2.pub")).unwrap();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    for keys in [
+        r#""keyPath":"cosign.pub""#.to_owned(),
+        r#""keyPaths":["cosign.pub","cosign2.pub"]"#.to_owned(),
+        r#""keyPaths":["cosign2.pub","cosign.pub"]"#.to_owned(),
+        format!(r#""keyData":"{}""#, b64(&pem)),
+        format!(r#""keyDatas":["{}","{}"]"#, b64(&pem2), b64(&pem)),
+    ] {
+        assert!(accepted(&format!("{keys},{BY_REPOSITORY}"), &valid), "{keys}");
+    }
+    let v = verdict(&format!(r#""keyPath":"cosign.pub",{BY_REPOSITORY}"#), &valid);
+    let signed = &v.requirements[0].signatures[0];
+    assert_eq!(signed.signed_reference, SINGLE);
+    assert_eq!(signed.logged_at, None);
+    assert_eq!(v.scope, "default");
+}
+
+#[test]
+fn another_key_an_invalid_signature_and_an_unknown_signer_are_refused() {
+    let valid = image("dir-img-cosign-valid", SINGLE);
+    let v = verdict(&format!(r#""keyPath":"cosign2.pub",{BY_REPOSITORY}"#), &valid);
+    assert!(!v.accepted);
+    assert_eq!(
+        v.requirements[0].rejected,
+        ["signature 1: not signed by any trusted key"]
+    );
+    let mut forged = image("dir-img-cosign-valid", SINGLE);
+    if let Ok(sig) = &mut forged.signatures[0] {
+        sig.annotations.insert(
+            cosign::SIGNATURE_ANNOTATION.into(),
+            base64::engine::general_purpose::STANDARD.encode("invalid signature"),
+        );
+    }
+    assert!(!accepted(
+        &format!(r#""keyPath":"cosign.pub",{BY_REPOSITORY}"#),
+        &forged
+    ));
+    let unknown = std::fs::read(data().join("unknown-cosign-key.signature")).unwrap();
+    let mut other = image("dir-img-cosign-valid", SINGLE);
+    other.signatures = vec![cosign::Signature::from_sigstore_file(&unknown)];
+    assert!(!accepted(&format!(r#""keyPath":"cosign.pub",{BY_REPOSITORY}"#), &other));
+}
+
+#[test]
+fn a_rekor_entry_is_checked_when_the_policy_names_rekor() {
+    let logged = image("dir-img-cosign-key-rekor-valid", KEY_REKOR);
+    for (keys, rekor) in [
+        (r#"["cosign2.pub"]"#, r#"["rekor.pub"]"#),
+        (r#"["cosign2.pub","cosign.pub"]"#, r#"["rekor.pub","cosign.pub"]"#),
+        (r#"["cosign.pub","cosign2.pub"]"#, r#"["cosign.pub","rekor.pub"]"#),
+    ] {
+        let fields = format!(r#""keyPaths":{keys},"rekorPublicKeyPaths":{rekor},{BY_REPOSITORY}"#);
+        let v = verdict(&fields, &logged);
+        assert!(v.accepted, "{fields}: {v:?}");
+        assert!(v.requirements[0].signatures[0].logged_at.is_some());
+    }
+    // Rekor's key is not cosign.pub: the entry's timestamp does not verify.
+    let wrong_log = format!(r#""keyPath":"cosign2.pub","rekorPublicKeyPath":"cosign.pub",{BY_REPOSITORY}"#);
+    assert!(!accepted(&wrong_log, &logged));
+    let with_rekor = format!(r#""keyPath":"cosign2.pub","rekorPublicKeyPath":"rekor.pub",{BY_REPOSITORY}"#);
+    let mut unlogged = image("dir-img-cosign-key-rekor-valid", KEY_REKOR);
+    if let Ok(sig) = &mut unlogged.signatures[0] {
+        sig.annotations.remove(cosign::BUNDLE_ANNOTATION);
+    }
+    let v = verdict(&with_rekor, &unlogged);
+    assert!(v.requirements[0].rejected[0].contains("no Rekor entry"), "{v:?}");
+    let mut garbage = image("dir-img-cosign-key-rekor-valid", KEY_REKOR);
+    if let Ok(sig) = &mut garbage.signatures[0] {
+        sig.annotations
+            .insert(cosign::BUNDLE_ANNOTATION.into(), "this is not a valid SET".into());
+    }
+    assert!(!accepted(&with_rekor, &garbage));
+    // A valid entry, but for another signature (by the other key).
+    let mut swapped = image("dir-img-cosign-valid", SINGLE);
+    let set = logged.signatures[0].as_ref().unwrap().annotations[cosign::BUNDLE_ANNOTATION].clone();
+    if let Ok(sig) = &mut swapped.signatures[0] {
+        sig.annotations.insert(cosign::BUNDLE_ANNOTATION.into(), set);
+    }
+    let both = format!(r#""keyPaths":["cosign.pub","cosign2.pub"],"rekorPublicKeyPath":"rekor.pub",{BY_REPOSITORY}"#);
+    let v = verdict(&both, &swapped);
+    assert!(!v.accepted);
+    assert!(v.requirements[0].rejected[0].contains("another"), "{v:?}");
+}
+
+#[test]
+fn what_a_signature_names_must_be_this_image() {
+    let with_key = format!(r#""keyPath":"cosign.pub",{BY_REPOSITORY}"#);
+    let v = verdict(&with_key, &image("dir-img-cosign-modified-manifest", SINGLE));
+    assert!(!v.accepted);
+    assert!(
+        v.requirements[0].rejected[0].contains("it signs manifest sha256:"),
+        "{v:?}"
+    );
+    assert!(!accepted(
+        &with_key,
+        &image("dir-img-cosign-manifest-digest-error", SINGLE)
+    ));
+    assert!(skopeo::read(&data().join("dir-img-cosign-no-manifest")).is_err());
+    // The repository must match.
+    assert!(!accepted(
+        &with_key,
+        &image("dir-img-cosign-valid", "testing/manifest:notlatest")
+    ));
+    let elsewhere =
+        r#""keyPath":"cosign.pub","signedIdentity":{"type":"exactReference","dockerReference":"this/does-not:match"}"#;
+    assert!(!accepted(elsewhere, &image("dir-img-cosign-valid", SINGLE)));
+}
+
+#[test]
+fn match_exact_needs_the_tag_the_signature_names() {
+    let exact = r#""keyPath":"cosign.pub","signedIdentity":{"type":"matchExact"}"#;
+    let tagged = "192.168.64.2:5000/skopeo-signed:tag";
+    assert!(accepted(exact, &image("dir-img-cosign-valid-with-tag", tagged)));
+    assert!(!accepted(
+        exact,
+        &image(
+            "dir-img-cosign-valid-with-tag",
+            "192.168.64.2:5000/skopeo-signed:othertag"
+        )
+    ));
+    // cosign signs a repository without a tag, which matchExact never accepts.
+    assert!(!accepted(exact, &image("dir-img-cosign-valid", SINGLE)));
+    // The default for sigstoreSigned, matchRepoDigestOrExact, needs the tag too.
+    assert!(accepted(
+        r#""keyPath":"cosign.pub""#,
+        &image("dir-img-cosign-valid-with-tag", tagged)
+    ));
+}
+
+#[test]
+fn one_verified_signature_among_several_is_enough_and_none_is_not() {
+    let with_key = format!(r#""keyPath":"cosign.pub",{BY_REPOSITORY}"#);
+    let two = verdict(&with_key, &image("dir-img-cosign-valid-2", SINGLE));
+    assert!(two.accepted);
+    assert_eq!(two.requirements[0].reason, "2 of 2 signatures verified");
+    let mixed = verdict(&with_key, &image("dir-img-cosign-mixed", SINGLE));
+    assert!(mixed.accepted);
+    assert_eq!(mixed.requirements[0].rejected.len(), 1, "{mixed:?}");
+    assert!(!accepted(
+        &with_key,
+        &image("dir-img-cosign-valid-2", "this/does-not:match")
+    ));
+    let other = verdict(
+        &with_key,
+        &image("dir-img-cosign-other-attachment", "testing/manifest:latest"),
+    );
+    assert!(!other.accepted);
+    assert_eq!(other.requirements[0].reason, "the image has no sigstore signature");
+}
+
+#[test]
+fn scopes_reject_accept_and_fail_closed_on_what_is_not_checked() {
+    let valid = image("dir-img-cosign-valid", SINGLE);
+    let p = TrustPolicy::parse(
+        br#"{"default":[{"type":"reject"}],"transports":{"docker":{
+            "192.168.64.2:5000":[{"type":"sigstoreSigned","keyPath":"cosign.pub","signedIdentity":{"type":"matchRepository"}}],
+            "192.168.64.2:5000/cosign-signed":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k.gpg"}],
+            "docker.io/library":[{"type":"insecureAcceptAnything"}]}}}"#,
+        "policy.json",
+    )
+    .unwrap();
+    let v = judge(&p, &data(), &valid);
+    assert!(v.accepted);
+    assert_eq!(v.scope, r#"transports.docker."192.168.64.2:5000""#);
+    let gpg = judge(&p, &data(), &image("dir-img-cosign-key-rekor-valid", KEY_REKOR));
+    assert!(!gpg.accepted);
+    assert!(gpg.requirements[0].reason.contains("not checked by sealkit"), "{gpg:?}");
+    let mut unsigned = image("dir-img-cosign-valid", "busybox:1");
+    unsigned.signatures.clear();
+    assert!(judge(&p, &data(), &unsigned).accepted);
+    unsigned.reference = policy::parse_named("quay.io/x/y:1").unwrap().to_string();
+    let v = judge(&p, &data(), &unsigned);
+    assert_eq!((v.accepted, v.scope.as_str()), (false, "default"));
+    // Keyless needs the certificate checks, which are not built: fail closed.
+    let keyless = TrustPolicy::parse(
+        br#"{"default":[{"type":"sigstoreSigned","fulcio":{"caPath":"fulcio_v1.crt.pem","oidcIssuer":"https://github.com/login/oauth","subjectEmail":"mitr@redhat.com"},"rekorPublicKeyPath":"rekor.pub"}]}"#,
+        "policy.json",
+    )
+    .unwrap();
+    assert!(
+        !judge(
+            &keyless,
+            &data(),
+            &image(
+                "dir-img-cosign-fulcio-rekor-valid",
+                "192.168.64.2:5000/cosign-signed/fulcio-rekor-1"
+            )
+        )
+        .accepted
+    );
+}

