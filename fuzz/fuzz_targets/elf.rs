@@ -6,8 +6,13 @@ use libfuzzer_sys::fuzz_target;
 use sealkit::inspect::elf;
 
 fuzz_target!(|data: &[u8]| {
-    let mut bytes = b"\x7fELF".to_vec();
-    bytes.extend_from_slice(data);
+    // The magic is given so the fuzzer need not find it; but the seeds are real binaries that
+    // carry it already, and a second copy made every one of them an invalid ELF class.
+    let bytes = if data.starts_with(b"\x7fELF") {
+        data.to_vec()
+    } else {
+        [b"\x7fELF", data].concat()
+    };
     let _ = elf::inspect(&bytes);
     let _ = sealkit::inspect::gobuild::parse(data);
     let _ = sealkit::inspect::rustdeps::parse(data);

@@ -11,6 +11,7 @@ use libfuzzer_sys::fuzz_target;
 use sealkit::build::{self, Format, Request};
 use sealkit::image::lock::Resolver;
 use sealkit::image::{Platform, Store};
+use sealkit::plan::{self, Allowance};
 
 fn digest(bytes: &[u8]) -> String {
     use sha2::Digest as _;
@@ -79,12 +80,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let store = Store::open(&tmp.path().join("store")).unwrap();
     let resolver = Resolver {
-        store: &store,
+        store: store.clone(),
         platform: Platform::default(),
         options: Default::default(),
-        base: tmp.path().to_path_buf(),
         lock: None,
         pull: false,
+    };
+    // The layout around the layer is valid, so only a refusal of the layer itself stops the plan:
+    // an error, which is all this target asks of hostile bytes.
+    let Ok(plan) = plan::plan(&loaded, &resolver, &Allowance::default()) else {
+        return;
     };
     let out = tmp.path().join("out");
     let request = Request {
@@ -92,9 +97,10 @@ fuzz_target!(|data: &[u8]| {
         name: "x",
         formats: &[Format::KernelInitrd, Format::Tar],
         force: false,
-        sbom: true,
+        sbom: Some(Default::default()),
+        epoch: sealkit::epoch::LINUXKIT_BUILD_TIME,
     };
-    let _ = build::build(&loaded, &resolver, &store, &request);
+    let _ = build::build(&loaded, &plan, &store, &request);
     // Whatever happened, nothing was written beside the output folder's own files.
     for entry in std::fs::read_dir(tmp.path()).unwrap() {
         let name = entry.unwrap().file_name();
