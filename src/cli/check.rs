@@ -13,7 +13,7 @@ use sealkit::policy::judge::{self, Judge};
 use sealkit::report::{junit, sarif};
 
 use super::image::parse_ref;
-use super::policy::{LimitArgs, evaluator, policy_failure};
+use super::policy::{JudgeArgs, LimitArgs, evaluator, policy_failure};
 use super::{Failure, Outcome, StoreArgs, is_config, json_error, output_error, print, write_output};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -29,21 +29,8 @@ pub struct CheckArgs {
     /// A LinuxKit FILE.yml (the whole OS image, through its lock) or an image reference
     #[arg(value_name = "FILE.yml|IMAGE")]
     subject: String,
-    /// A folder of .rego policies (and .json data) to add to the baseline; may be repeated
-    #[arg(long = "policy", value_name = "DIR")]
-    policies: Vec<PathBuf>,
-    /// Leave the built-in baseline out (then --policy must give the rules)
-    #[arg(long)]
-    no_baseline: bool,
-    /// A JSON or YAML data file, merged into `data` (allow-lists); may be repeated
-    #[arg(long = "data", value_name = "FILE")]
-    data: Vec<PathBuf>,
-    /// The exceptions file [default: NAME.exceptions.yaml beside NAME.yml, when there is one]
-    #[arg(long, value_name = "FILE")]
-    exceptions: Option<PathBuf>,
-    /// The day exceptions are judged on [default: SOURCE_DATE_EPOCH's; never the clock]
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    now: Option<String>,
+    #[command(flatten)]
+    policy: JudgeArgs,
     /// `table` for people; `json` (the decision), `sarif` (2.1.0), `junit` (XML) for machines
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -58,13 +45,13 @@ pub struct CheckArgs {
 
 pub fn run(args: &CheckArgs) -> Outcome {
     let evaluated_on =
-        judge::evaluation_date(args.now.as_deref(), sealkit::epoch::from_env()?).map_err(policy_failure)?;
+        judge::evaluation_date(args.policy.now.as_deref(), sealkit::epoch::from_env()?).map_err(policy_failure)?;
     let config = is_config(&args.subject).then(|| PathBuf::from(&args.subject));
-    let exceptions_file = judge::exceptions_file(args.exceptions.as_deref(), config.as_deref());
+    let exceptions_file = judge::exceptions_file(args.policy.exceptions.as_deref(), config.as_deref());
     let judge = Judge::load(&judge::Options {
-        baseline: !args.no_baseline,
-        policies: &args.policies,
-        data: &args.data,
+        baseline: !args.policy.no_baseline,
+        policies: &args.policy.policies,
+        data: &args.policy.data,
         exceptions: exceptions_file.as_deref(),
         evaluated_on,
         allow_empty: false,

@@ -11,7 +11,7 @@ use sealkit::keys::PublicKey;
 use sealkit::policy::decision::{Status, Verdict};
 
 use super::check::summary;
-use super::policy::{LimitArgs, evaluator, policy_failure};
+use super::policy::{JudgeArgs, LimitArgs, evaluator, policy_failure};
 use super::sbom::AuthorshipArgs;
 use super::sign::KeyArgs;
 use super::{Failure, Outcome, StoreArgs, json_error, print};
@@ -35,25 +35,12 @@ pub struct GateArgs {
     /// Refuse to sign unless --key's public half is this public key
     #[arg(long, value_name = "PUB")]
     expect_key: Option<PathBuf>,
-    /// A folder of .rego policies (and .json data) to add to the baseline; may be repeated
-    #[arg(long = "policy", value_name = "DIR")]
-    policies: Vec<PathBuf>,
-    /// Leave the built-in baseline out (then --policy must give the rules)
-    #[arg(long)]
-    no_baseline: bool,
+    #[command(flatten)]
+    policy: JudgeArgs,
     /// Pass on a policy set with no deny or warn rule at all (refused otherwise: it could not
     /// deny anything)
     #[arg(long)]
     allow_empty_policy: bool,
-    /// A JSON or YAML data file, merged into `data` (allow-lists); may be repeated
-    #[arg(long = "data", value_name = "FILE")]
-    data: Vec<PathBuf>,
-    /// The exceptions file [default: NAME.exceptions.yaml beside NAME.yml, when there is one]
-    #[arg(long, value_name = "FILE")]
-    exceptions: Option<PathBuf>,
-    /// The day exceptions are judged on [default: SOURCE_DATE_EPOCH's; never the clock]
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    now: Option<String>,
     /// The output folder: new, empty, or an earlier gate's of this image (replaced whole)
     #[arg(short, long, value_name = "DIR", default_value = "out")]
     output: PathBuf,
@@ -118,11 +105,11 @@ pub fn run(args: &GateArgs) -> Outcome {
         key: &key,
         expect_key: expect_key.as_ref(),
         policy: PolicyOptions {
-            baseline: !args.no_baseline,
-            policies: &args.policies,
-            data: &args.data,
-            exceptions: args.exceptions.as_deref(),
-            now: args.now.as_deref(),
+            baseline: !args.policy.no_baseline,
+            policies: &args.policy.policies,
+            data: &args.policy.data,
+            exceptions: args.policy.exceptions.as_deref(),
+            now: args.policy.now.as_deref(),
             allow_empty: args.allow_empty_policy,
             evaluator: evaluator()?,
             limits: args.limits.limits(),

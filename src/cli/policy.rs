@@ -9,6 +9,26 @@ use sealkit::policy::{PolicyError, PolicySet, Purpose};
 
 use super::{Failure, Outcome, print};
 
+/// The policy to judge by, as `check` and `gate` take it.
+#[derive(clap::Args)]
+pub struct JudgeArgs {
+    /// A folder of .rego policies (and .json data) to add to the baseline; may be repeated
+    #[arg(long = "policy", value_name = "DIR")]
+    pub policies: Vec<PathBuf>,
+    /// Leave the built-in baseline out (then --policy must give the rules)
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// A JSON or YAML data file, merged into `data` (allow-lists); may be repeated
+    #[arg(long = "data", value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// The exceptions file [default: NAME.exceptions.yaml beside NAME.yml, when there is one]
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
+    /// The day exceptions are judged on [default: SOURCE_DATE_EPOCH's; never the clock]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub now: Option<String>,
+}
+
 /// How long and how large policy evaluation may grow before it is stopped (and the command
 /// fails: a policy that cannot finish never passes).
 #[derive(clap::Args)]
