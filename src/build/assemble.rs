@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::config::model::{File as FileSpec, VolumeFormat};
 use crate::config::validate::parse_mode;
-use crate::config::{FILE_SOURCE_LIMIT, Loaded};
+use crate::config::{FILE_SOURCE_LIMIT, FileSourceError, Loaded};
 use crate::effective::oci::to_go_json;
 use crate::effective::{VOLUMES_DIR, allocate_ids, numeric_id};
 use crate::image::Rootfs;
@@ -678,24 +678,14 @@ enum SourceError {
     Copy(std::io::Error),
 }
 
-/// Copies a files entry's source into the spool. LinuxKit reads the file a path names, so a
-/// symlink to a regular file is followed; anything else is refused before it is opened (reading
-/// /dev/zero never ends, opening a FIFO waits for a writer), and the opened file is checked again
-/// in case the path was swapped in between.
+/// Copies a files entry's source, opened by the rules `config::open_file_source` states, into
+/// the spool.
 fn read_source(host: &Path, spool: &mut Spool) -> Result<Content, SourceError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let regular = |meta: std::fs::Metadata| match meta.is_file() {
-        true if meta.len() > FILE_SOURCE_LIMIT => Err(SourceError::TooLarge),
-        true => Ok(()),
-        false => Err(SourceError::NotRegular(super::output::kind_of(meta.file_type()))),
-    };
-    regular(std::fs::metadata(host).map_err(SourceError::Unreadable)?)?;
-    let opened = std::fs::File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(host)
-        .map_err(SourceError::Unreadable)?;
-    regular(opened.metadata().map_err(SourceError::Unreadable)?)?;
+    let opened = crate::config::open_file_source(host).map_err(|e| match e {
+        FileSourceError::Unreadable(e) => SourceError::Unreadable(e),
+        FileSourceError::NotRegular(kind) => SourceError::NotRegular(super::output::kind_of(kind)),
+        FileSourceError::TooLarge => SourceError::TooLarge,
+    })?;
     // A file may grow while it is read: no more than the limit is copied either way.
     let content = spool
         .append(&mut opened.take(FILE_SOURCE_LIMIT + 1))

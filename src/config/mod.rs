@@ -86,6 +86,38 @@ pub fn file_source_path(source: &str, config_file: &Path) -> PathBuf {
     config_file.parent().unwrap_or(Path::new("")).join(path)
 }
 
+/// Why a files entry's source cannot be opened.
+#[derive(Debug)]
+pub enum FileSourceError {
+    /// Missing or unreadable: `optional: true` skips it.
+    Unreadable(std::io::Error),
+    /// A device, FIFO, socket or folder.
+    NotRegular(std::fs::FileType),
+    TooLarge,
+}
+
+/// Opens a files entry's source as LinuxKit reads it: the file a path names, so a symlink to a
+/// regular file is followed; anything else is refused before it is opened (reading /dev/zero
+/// never ends, opening a FIFO waits for a writer), and the opened file is checked again in case
+/// the path was swapped in between. Read it through `take(FILE_SOURCE_LIMIT + 1)`: a file may
+/// grow while it is read.
+pub fn open_file_source(host: &Path) -> Result<std::fs::File, FileSourceError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let regular = |meta: std::fs::Metadata| match meta.is_file() {
+        true if meta.len() > FILE_SOURCE_LIMIT => Err(FileSourceError::TooLarge),
+        true => Ok(()),
+        false => Err(FileSourceError::NotRegular(meta.file_type())),
+    };
+    regular(std::fs::metadata(host).map_err(FileSourceError::Unreadable)?)?;
+    let opened = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(host)
+        .map_err(FileSourceError::Unreadable)?;
+    regular(opened.metadata().map_err(FileSourceError::Unreadable)?)?;
+    Ok(opened)
+}
+
 /// How strictly YAML scalars are typed. LinuxKit validates configuration files and image labels
 /// against its JSON schema (so `mode: 0644` unquoted is an integer, not a string, and `yes` is not
 /// a boolean); `build.yml` files are decoded straight into Go structs, which accept any scalar

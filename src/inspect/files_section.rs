@@ -3,12 +3,11 @@
 //! and the inline contents redacted, so that the evidence never repeats a secret the
 //! configuration holds.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
 use crate::config::model::{File as FileSpec, S};
-use crate::config::{FILE_SOURCE_LIMIT, Loaded, file_source_path};
+use crate::config::{FILE_SOURCE_LIMIT, FileSourceError, Loaded, file_source_path, open_file_source};
 use crate::image::rootfs::{ContentRef, Tap};
 
 use super::secrets::{SecretScanner, Secrets};
@@ -62,25 +61,15 @@ pub fn inspect_files_section(loaded: &Loaded) -> FilesSection {
     FilesSection { entries, secrets }
 }
 
-/// Streams a host file through the scanner as the image file `path`, with the build's rules for
-/// a source: a regular file (a symlink to one is followed) of at most [`FILE_SOURCE_LIMIT`].
+/// Streams a host file through the scanner as the image file `path`, opened by the build's
+/// rules for a source (`config::open_file_source`).
 fn scan_source(scanner: &mut SecretScanner, host: &Path, path: &Path, at: ContentRef) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let meta = std::fs::metadata(host).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > FILE_SOURCE_LIMIT {
-        return Err(format!("larger than {FILE_SOURCE_LIMIT} bytes"));
-    }
-    let mut file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(host)
-        .map_err(|e| e.to_string())?;
-    if !file.metadata().map_err(|e| e.to_string())?.is_file() {
-        return Err("not a regular file".into());
-    }
+    let mut file = open_file_source(host).map_err(|e| match e {
+        FileSourceError::Unreadable(e) => e.to_string(),
+        FileSourceError::NotRegular(_) => "not a regular file".to_owned(),
+        FileSourceError::TooLarge => format!("larger than {FILE_SOURCE_LIMIT} bytes"),
+    })?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
     if !scanner.begin(path, meta.len(), at) {
         return Ok(());
     }
