@@ -26,6 +26,7 @@ use crate::inspect::scan::BinaryReport;
 use crate::inspect::secrets::Secrets;
 use crate::plan::{ImageUse, Plan};
 use crate::reference::ImageRef;
+use crate::trust::{self, Finding};
 
 /// The `schema` of the document; a breaking change gets a new version.
 pub const SCHEMA: &str = "sealkit.dev/evidence/v1";
@@ -44,14 +45,20 @@ pub struct Gathered {
 }
 
 impl Gathered {
-    /// Plans `loaded` through `resolver` and inspects every image it names.
+    /// Plans `loaded` through `resolver`, judging its images by `trust` when given, and
+    /// inspects every image it names.
     pub fn of_config(
         name: &str,
         loaded: Loaded,
         resolver: &crate::image::lock::Resolver,
+        trust: Option<&trust::Policy>,
         inputs: Vec<std::path::PathBuf>,
     ) -> Result<Self, crate::plan::PlanError> {
-        let plan = crate::plan::plan(&loaded, resolver, &crate::plan::Allowance::default())?;
+        let options = crate::plan::PlanOptions {
+            trust,
+            ..Default::default()
+        };
+        let plan = crate::plan::plan(&loaded, resolver, &options)?;
         let mut facts = Vec::new();
         for image in &plan.images {
             facts.push(crate::inspect::inspect_planned(
@@ -163,6 +170,10 @@ pub struct ComponentEvidence<'a> {
     pub binaries: &'a [BinaryReport],
     pub files: &'a RootfsFacts,
     pub secrets: &'a Secrets,
+    /// Its signatures and the trust policy's verdict (docs/trust.md); absent where nothing was
+    /// resolved through a plan (a lone image, a folder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust: Option<&'a Finding>,
 }
 
 #[derive(Debug, Serialize)]
@@ -254,6 +265,7 @@ fn facts_part<'a>(
         binaries: &facts.binaries,
         files: &facts.files,
         secrets: &facts.secrets,
+        trust: None,
     }
 }
 
@@ -343,13 +355,15 @@ pub fn of_os_image<'a>(
             "volume" => "volume",
             _ => continue, // containers follow, one entry each
         };
-        components.push(facts_part(
+        let mut part = facts_part(
             role,
             image.reference.clone(),
             image.location.clone(),
             image_evidence(&image.reference, &image.image, facts),
             facts,
-        ));
+        );
+        part.trust = plan.trust.get(&image.reference);
+        components.push(part);
     }
     for container in &plan.containers {
         let Some((image, facts)) = image_of(container, &plan.images, facts) else {
@@ -368,6 +382,7 @@ pub fn of_os_image<'a>(
             runtime: &container.runtime,
         });
         part.privileges = Some(privileges(container));
+        part.trust = plan.trust.get(&container.image);
         components.push(part);
     }
     let kernel_facts = plan

@@ -21,7 +21,7 @@ use crate::config::{self, ConfigError};
 use crate::image::lock::Resolver;
 use crate::image::registry::RegistryOptions;
 use crate::keys::{PublicKey, SigningKey};
-use crate::plan::{self, Allowance, PlanError};
+use crate::plan::{self, PlanError, PlanOptions};
 use crate::policy::PolicyError;
 use crate::policy::decision::{Decision, Verdict};
 use crate::policy::judge::{self, Judge};
@@ -36,6 +36,7 @@ crate::error_codes! {
     KeyMismatch = "key-mismatch": "The signing key's public half is not the public key --expect-key names.",
     SelfCheck = "gate-self-check": "The gate's own output did not verify before it was put in place: a bug to report.",
     Io = "gate-io": "The gate's staging folder or output folder could not be made, written, or put in place.",
+    Untrusted = "untrusted-input": "A component image does not meet the trust policy (docs/trust.md): the gate stopped before reading it, and failed (exit 1).",
 }
 
 /// The evidence document, as `sealkit scan FILE.yml --format json` prints it.
@@ -82,6 +83,9 @@ pub enum GateError {
     Verify(#[from] VerifyError),
     #[error("{0}")]
     Publish(#[from] PublishError),
+    /// Component images the trust policy refused, each with why: a failed gate, not bad input.
+    #[error("{}", crate::trust::refusal(.0))]
+    Untrusted(Vec<(String, String)>),
     #[error("{what}: {message}\n  hint: {hint}")]
     Gate {
         code: Code,
@@ -124,6 +128,7 @@ impl GateError {
             GateError::Verify(e) => e.code(),
             GateError::Publish(e) => e.code(),
             GateError::Gate { code, .. } => code.as_str(),
+            GateError::Untrusted(_) => Code::Untrusted.as_str(),
         }
     }
 }
@@ -150,6 +155,8 @@ pub struct Options<'a> {
     pub configs: &'a [PathBuf],
     /// The images, pinned by the first file's lock when it has one.
     pub resolver: &'a Resolver,
+    /// The trust policy the images must meet before anything of them is read.
+    pub trust: Option<&'a crate::trust::Policy>,
     /// The output folder (docs/gate.md).
     pub output: &'a Path,
     pub formats: &'a [Format],
@@ -260,7 +267,20 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
 
     let loaded = config::load(options.configs)?;
     let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
-    let plan = plan::plan(&loaded, options.resolver, &Allowance::default())?;
+    let plan = plan::plan(
+        &loaded,
+        options.resolver,
+        &PlanOptions {
+            trust: options.trust,
+            ..Default::default()
+        },
+    )?;
+    let refused = plan.refused();
+    if !refused.is_empty() {
+        return Err(GateError::Untrusted(
+            refused.into_iter().map(|(r, why)| (r.to_owned(), why)).collect(),
+        ));
+    }
 
     let parent = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -284,6 +304,9 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     let lock = crate::image::lock::lock_path(first);
     if lock.is_file() {
         inputs.push(lock);
+    }
+    if let Some(trust) = options.trust {
+        inputs.push(trust.file.clone());
     }
     let input_paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     let subject = subject(options.configs);

@@ -40,6 +40,7 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
     }
     stage("config", config::Code::ALL, |c| (c.as_str(), c.meaning()))
         .chain(stage("image", image::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("trust", trust::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("effective", effective::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("plan", plan::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("build", build::Code::ALL, |c| (c.as_str(), c.meaning())))

@@ -18,6 +18,7 @@ use crate::effective::{self, Component, EffectiveError, ImageDefaults, ImageFact
 use crate::image::lock::{Resolver, folder_of, references};
 use crate::image::{ImageError, Platform, ResolvedImage};
 use crate::reference::ImageRef;
+use crate::trust;
 
 crate::error_codes! {
     VolumePlatform = "volume-platform": "An OCI volume asks for a platform other than the build's.",
@@ -81,25 +82,53 @@ pub struct Plan {
     /// References not in the store, when they were allowed to be missing: their containers'
     /// configurations rest on the YAML, a `--label-dir` label and defaults.
     pub missing: Vec<String>,
+    /// Each resolved reference's signatures and, with a trust policy, its verdict, by the
+    /// reference as written; sorted.
+    pub trust: BTreeMap<String, trust::Finding>,
+    /// Whether a trust policy judged the images.
+    pub trust_policy: Option<PathBuf>,
 }
 
-/// What a plan may do without: images missing from the store, whose labels may come from
-/// LinuxKit package folders instead.
+impl Plan {
+    /// The references the trust policy refused, with why: nothing of them may be used.
+    pub fn refused(&self) -> Vec<(&str, String)> {
+        self.trust
+            .iter()
+            .filter(|(_, f)| f.refused())
+            .map(|(r, f)| (r.as_str(), f.why()))
+            .collect()
+    }
+}
+
+/// How to plan: what a plan may do without (images missing from the store, whose labels may
+/// come from LinuxKit package folders instead), and the trust policy images are judged by.
 #[derive(Default)]
-pub struct Allowance<'a> {
+pub struct PlanOptions<'a> {
     pub missing_images: bool,
     pub label_dirs: &'a [LabelDir],
+    pub trust: Option<&'a trust::Policy>,
 }
 
 /// Resolves every image of `loaded` once and plans the OS image. Missing images are an error
 /// unless `allow.missing_images`; then they are listed in `Plan::missing` and left out of
 /// `images`.
-pub fn plan(loaded: &Loaded, resolver: &Resolver, allow: &Allowance) -> Result<Plan, PlanError> {
+pub fn plan(loaded: &Loaded, resolver: &Resolver, allow: &PlanOptions) -> Result<Plan, PlanError> {
     let mut resolved: BTreeMap<(String, PathBuf), ResolvedImage> = BTreeMap::new();
     let mut missing = Vec::new();
+    let mut findings = BTreeMap::new();
     for (text, base) in references(loaded) {
         match resolver.resolve(&text, &base) {
             Ok(image) => {
+                let reference: ImageRef = text.parse().map_err(|e: crate::reference::ReferenceError| {
+                    ImageError::invalid(crate::image::Code::BadReference, &text, e.message, e.hint)
+                })?;
+                let pinned = resolver
+                    .lock
+                    .as_ref()
+                    .and_then(|l| l.images.get(&text))
+                    .map_or(&[][..], |p| &p.signatures[..]);
+                let finding = trust::examine(allow.trust, &resolver.store, &reference, &base, &image, pinned)?;
+                findings.insert(text.clone(), finding);
                 resolved.insert((text, base), image);
             }
             Err(ImageError::NotFound { .. }) if allow.missing_images => missing.push(text),
@@ -218,5 +247,7 @@ pub fn plan(loaded: &Loaded, resolver: &Resolver, allow: &Allowance) -> Result<P
         images,
         layouts,
         missing,
+        trust: findings,
+        trust_policy: allow.trust.map(|p| p.file.clone()),
     })
 }

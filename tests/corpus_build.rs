@@ -16,7 +16,7 @@ use sealkit::config;
 use sealkit::effective::oci::to_go_json;
 use sealkit::image::lock::Resolver;
 use sealkit::image::{ImageRef, Platform, Store};
-use sealkit::plan::{self, Allowance, Plan};
+use sealkit::plan::{self, Plan, PlanOptions};
 
 /// One stand-in for every image: a kernel (bzImage stand-in, modules tarball, microcode) and a
 /// root with a program, an /etc and a hard link, so bundles, dedup and links all show.
@@ -172,7 +172,7 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
             sbom: Some(Default::default()),
             epoch: sealkit::epoch::LINUXKIT_BUILD_TIME,
         };
-        let built_plan = plan::plan(&loaded, &resolver, &Allowance::default())
+        let built_plan = plan::plan(&loaded, &resolver, &PlanOptions::default())
             .map_err(|e| e.to_string())
             .and_then(|plan| {
                 build::build(&loaded, &plan, &store, &request)

@@ -6,9 +6,10 @@ use std::path::Path;
 
 /// Lowest floor first; modules on one floor may use each other.
 const FLOORS: &[&[&str]] = &[
-    &["caps", "codes", "reference", "epoch", "party"],
+    &["caps", "codes", "reference", "epoch", "party", "keys"],
     &["config"],
     &["image"],
+    &["trust"],
     &["effective"],
     &["plan"],
     &["inspect"],
@@ -16,9 +17,9 @@ const FLOORS: &[&[&str]] = &[
     &["policy"],
     &["report"],
     &["build"],
-    &["attest", "keys"],
+    &["attest"],
     &["publish"],
-    &["verify", "trust"],
+    &["verify"],
     &["gate"],
 ];
 

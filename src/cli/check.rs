@@ -91,7 +91,9 @@ fn evidence_of(args: &CheckArgs, config: Option<&Path>) -> Result<(Vec<u8>, Vec<
         return Ok((serde_json::to_vec(&doc).map_err(json_error)?, names(&doc)));
     }
     let reference = parse_ref(&args.subject)?;
-    if let ImageRef::Dir { .. } = reference {
+    if let ImageRef::Dir { path } = &reference
+        && !sealkit::image::skopeo::is_layout(path)
+    {
         return Err(Failure::usage(
             "error: check judges an image or a configuration; a dir: folder has no evidence document yet\n  hint: \
              import it first (sealkit image import)",

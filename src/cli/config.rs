@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use sealkit::config::label::LabelDir;
 use sealkit::config::{self};
 use sealkit::effective;
-use sealkit::plan::{self, Allowance};
+use sealkit::plan::{self, PlanOptions};
 
 use super::{Outcome, StoreArgs, json_error, print};
 
@@ -42,11 +42,18 @@ pub fn run(args: &ConfigArgs) -> Outcome {
     }
     // The lock of the first file pins the images, as it does for every later stage.
     let resolver = args.store.resolver(&args.files[0], args.pull)?;
-    let allow = Allowance {
+    let trust = args.store.trust(Some(&args.files[0]))?;
+    let allow = PlanOptions {
         missing_images: true,
         label_dirs: &label_dirs,
+        trust: trust.as_ref(),
     };
-    let components = plan::plan(&loaded, &resolver, &allow)?.containers;
+    let plan = plan::plan(&loaded, &resolver, &allow)?;
+    let refused = plan.refused();
+    if !refused.is_empty() {
+        return Err(super::untrusted(&refused));
+    }
+    let components = plan.containers;
     for c in components.iter().filter(|c| !c.image_config_known) {
         eprintln!(
             "note: {} ({}): image not in the store{}; its effective config rests on the YAML{} and defaults",

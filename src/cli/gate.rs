@@ -67,6 +67,7 @@ fn failure(e: GateError) -> Failure {
         GateError::Config(e) => e.into(),
         GateError::Policy(e) => policy_failure(e),
         GateError::Publish(e) => e.into(),
+        GateError::Untrusted(refused) => super::untrusted(&refused),
         other => Failure::input(other.code(), other),
     }
 }
@@ -96,10 +97,12 @@ pub fn run(args: &GateArgs) -> Outcome {
     let source_date_epoch = sealkit::epoch::from_env()?;
     let epoch = sealkit::epoch::source_date_epoch()?;
     let resolver = args.store.resolver(&args.files[0], args.pull)?;
+    let trust = args.store.trust(Some(&args.files[0]))?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
     let gated = gate::run(&gate::Options {
         configs: &args.files,
         resolver: &resolver,
+        trust: trust.as_ref(),
         output: &args.output,
         formats: &[Format::KernelInitrd],
         key: &key,

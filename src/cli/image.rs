@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use sealkit::image::{self, ImageRef, Rootfs};
+use sealkit::image::lock::Resolver;
+use sealkit::image::{self, ImageRef, ResolvedImage, Rootfs, Store};
+use sealkit::trust;
 
 use super::{Failure, Outcome, StoreArgs, json_error, output_name, print, write_output};
 
@@ -61,6 +63,33 @@ enum ImageCommand {
         #[arg(value_name = "DEST")]
         destination: String,
     },
+    /// Check an image's signatures against the trust policy (--trust-policy, else
+    /// containers' policy.json); exit 0 accepted, 1 refused. A registry image missing from
+    /// the store is pulled, with its signatures, first
+    Verify {
+        #[arg(value_name = "REF")]
+        reference: String,
+        /// How to print the verdict
+        #[arg(long, value_enum, default_value = "table")]
+        format: VerdictFormat,
+    },
+    /// Sign an image as cosign does (a simple-signing payload under the image's
+    /// sha256-<digest>.sig tag), in the store, and with --push in REF's registry too
+    Sign {
+        #[arg(value_name = "REF")]
+        reference: String,
+        #[command(flatten)]
+        key: super::sign::KeyArgs,
+        /// Also add the signature to the registry REF names
+        #[arg(long)]
+        push: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum VerdictFormat {
+    Table,
+    Json,
 }
 
 pub fn parse_ref(s: &str) -> Result<ImageRef, Failure> {
@@ -130,6 +159,8 @@ pub fn run(args: &ImageArgs) -> Outcome {
             );
             Ok(())
         }
+        ImageCommand::Verify { reference, format } => verify(&args.store, reference, *format),
+        ImageCommand::Sign { reference, key, push } => sign(&args.store, reference, key, *push),
         ImageCommand::Rm { reference } => {
             let name = parse_ref(reference)?.to_string();
             if store.remove_name(&name)? {
@@ -163,4 +194,125 @@ pub fn run(args: &ImageArgs) -> Outcome {
             Ok(())
         }
     }
+}
+
+/// The image `text` names, from the store (pulled, with its signatures, when a registry image
+/// is missing) or its local transport.
+fn resolved(store_args: &StoreArgs, text: &str) -> Result<(Store, ImageRef, ResolvedImage), Failure> {
+    let (store, platform, options) = store_args.open()?;
+    let reference = parse_ref(text)?;
+    let resolver = Resolver {
+        store,
+        platform,
+        options,
+        lock: None,
+        pull: true,
+    };
+    let image = resolver.resolve(text, Path::new("."))?;
+    Ok((resolver.store, reference, image))
+}
+
+fn verify(store_args: &StoreArgs, text: &str, format: VerdictFormat) -> Outcome {
+    let path = match (store_args.trust_policy.clone(), trust::containers_default()) {
+        (Some(path), _) | (None, Some(path)) => path,
+        (None, None) => {
+            return Err(Failure::usage(
+                "error: no trust policy: give --trust-policy FILE (containers-policy.json)\n  hint: \
+                 docs/trust.md shows one that requires your key",
+            ));
+        }
+    };
+    let policy = trust::Policy::load(&path).map_err(|e| Failure::input(trust::Code::BadTrustPolicy.as_str(), e))?;
+    let (store, reference, image) = resolved(store_args, text)?;
+    let finding = trust::examine(Some(&policy), &store, &reference, Path::new("."), &image, &[])?;
+    match format {
+        VerdictFormat::Json => print(&serde_json::to_vec_pretty(&finding).map_err(json_error)?)?,
+        VerdictFormat::Table => print(verdict_table(text, &policy, &finding).as_bytes())?,
+    }
+    if finding.refused() {
+        return Err(Failure {
+            message: format!("DENIED: {text}: {}", finding.why()),
+            code: 1,
+        });
+    }
+    Ok(())
+}
+
+fn verdict_table(text: &str, policy: &trust::Policy, finding: &trust::Finding) -> String {
+    let Some(verdict) = &finding.verdict else {
+        return String::new();
+    };
+    let mut out = format!(
+        "{} {text} ({})\n  policy: {}, scope {}\n  signatures found: {}\n",
+        if verdict.accepted { "ACCEPTED" } else { "REFUSED" },
+        finding.signed_digest,
+        policy.file.display(),
+        verdict.scope,
+        finding.signatures_found
+    );
+    for outcome in &verdict.requirements {
+        out.push_str(&format!(
+            "  {} {}: {}\n",
+            if outcome.met { "met" } else { "NOT MET" },
+            outcome.requirement,
+            outcome.reason
+        ));
+        for accepted in &outcome.signatures {
+            out.push_str(&format!(
+                "    signed by key {} as {}{}\n",
+                accepted.key_id,
+                accepted.signed_reference,
+                accepted
+                    .logged_at
+                    .map_or(String::new(), |t| format!(", logged in Rekor at {t}"))
+            ));
+        }
+        for rejected in &outcome.rejected {
+            out.push_str(&format!("    {rejected}\n"));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+fn sign(store_args: &StoreArgs, text: &str, key: &super::sign::KeyArgs, push: bool) -> Outcome {
+    let key = key.load()?;
+    let ImageRef::Registry(r) = parse_ref(text)? else {
+        return Err(Failure::usage(format!(
+            "error: {text}: sign names an image by its registry name (REGISTRY/NAME[:TAG])\n  hint: import it \
+             first (sealkit image import SRC --tag NAME), then sign NAME"
+        )));
+    };
+    let (store, platform, options) = store_args.open()?;
+    // Signing in the registry signs what its tag names now, as cosign does; the store's copy
+    // may be older.
+    let image = if push {
+        image::registry::pull(&store, &r, &platform, &options)?
+    } else {
+        resolved(store_args, text)?.2
+    };
+    let signed = image
+        .index_digest
+        .clone()
+        .unwrap_or_else(|| image.manifest_digest.clone());
+    let as_reference = trust::policy::parse_named(&r.whole())
+        .map(|n| n.to_string())
+        .ok_or_else(|| Failure::usage(format!("error: {text}: not a reference a signature can name")))?;
+    let signature = trust::sign::sign(&key, &as_reference, &signed);
+    if push {
+        let remote = image::registry::Remote::connect(&r, &options)?;
+        let pushed = remote.push_signatures(&store, &signed, std::slice::from_ref(&signature))?;
+        eprintln!(
+            "signed {signed} as {as_reference} with key {}; pushed {}:{} ({pushed})",
+            key.public_key().key_id(),
+            r.repository(),
+            image::signatures::tag_of(&signed)
+        );
+    } else {
+        image::signatures::record(&store, &signed, std::slice::from_ref(&signature), text)?;
+        eprintln!(
+            "signed {signed} as {as_reference} with key {} (in the store; --push adds it to the registry)",
+            key.public_key().key_id()
+        );
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use sealkit::config;
 use sealkit::image::lock::{SbomSettings, lock_path};
 
 use super::sbom::AuthorshipArgs;
-use super::{Outcome, StoreArgs, output_error, write_output};
+use super::{Outcome, StoreArgs, output_error, untrusted, write_output};
 
 #[derive(clap::Args)]
 pub struct LockArgs {
@@ -34,7 +34,11 @@ pub fn run(args: &LockArgs) -> Outcome {
     // settings are the user's, not the references': they stay unless given anew.
     let previous = resolver.lock.take().map(|l| l.sbom);
     let authorship = args.authorship.over(previous.as_ref())?;
-    let mut lock = resolver.lock(&loaded)?;
+    let trust = args.store.trust(Some(&args.file))?;
+    let (mut lock, refused) = sealkit::trust::examine::lock(&resolver, &loaded, trust.as_ref())?;
+    if !refused.is_empty() {
+        return Err(untrusted(&refused));
+    }
     lock.sbom = SbomSettings {
         supplier: authorship.supplier,
         creators: authorship.creators,

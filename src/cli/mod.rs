@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use sealkit::image::lock::Resolver;
 use sealkit::image::registry::RegistryOptions;
 use sealkit::image::{ImageError, Platform, Store};
+use sealkit::trust;
 
 /// Exit code of bad usage or input.
 pub const EXIT_USAGE: u8 = 2;
@@ -106,6 +107,10 @@ pub struct StoreArgs {
     /// A registry (HOST[:PORT]) to reach over plain HTTP; loopback registries always are
     #[arg(long, global = true, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
+    /// The trust policy (containers-policy.json) every component image must meet; default
+    /// FILE.trust.json beside the configuration FILE, when it exists (docs/trust.md)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trust_policy: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -122,12 +127,32 @@ impl StoreArgs {
         Ok((store, platform, options))
     }
 
+    /// The trust policy: `--trust-policy`, else the one beside `config` when there is one.
+    pub fn trust(&self, config: Option<&Path>) -> Result<Option<trust::Policy>, Failure> {
+        let path = match (&self.trust_policy, config) {
+            (Some(path), _) => path.clone(),
+            (None, Some(config)) if trust::default_path(config).is_file() => trust::default_path(config),
+            (None, _) => return Ok(None),
+        };
+        trust::Policy::load(&path)
+            .map(Some)
+            .map_err(|e| Failure::input(trust::Code::BadTrustPolicy.as_str(), e))
+    }
+
     /// A resolver for the configuration `config`, pinned by its lock file when there is one.
     pub fn resolver(&self, config: &Path, pull: bool) -> Result<Resolver, Failure> {
         let (store, platform, options) = self.open()?;
         let mut resolver = Resolver::for_config(store, platform, options, config)?;
         resolver.pull = pull;
         Ok(resolver)
+    }
+}
+
+/// The failure of a command whose images the trust policy refused: a failed gate (exit 1).
+pub fn untrusted(refused: &[(impl AsRef<str>, impl AsRef<str>)]) -> Failure {
+    Failure {
+        message: format!("DENIED: {}", trust::refusal(refused)),
+        code: 1,
     }
 }
 

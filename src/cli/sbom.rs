@@ -9,7 +9,7 @@ use sealkit::image::ImageRef;
 use sealkit::image::lock::SbomSettings;
 use sealkit::inspect::{ComponentFacts, Source, inspect};
 use sealkit::party::{FORMS, Party};
-use sealkit::plan::{self, Allowance};
+use sealkit::plan::{self, PlanOptions};
 use sealkit::report::{self, Authorship, ComponentSbom, SbomInput};
 
 use super::image::parse_ref;
@@ -121,7 +121,7 @@ pub fn run(args: &SbomArgs) -> Outcome {
         let loaded = config::load(std::slice::from_ref(&file))?;
         let resolver = args.store.resolver(&file, false)?;
         authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
-        let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
+        let plan = plan::plan(&loaded, &resolver, &PlanOptions::default())?;
         for image in plan.images {
             facts.push(inspect(Source::Image {
                 store: &resolver.store,
@@ -134,7 +134,7 @@ pub fn run(args: &SbomArgs) -> Outcome {
     } else {
         authorship = args.authorship.over(None)?;
         match parse_ref(&args.subject)? {
-            ImageRef::Dir { path } => {
+            ImageRef::Dir { path } if !sealkit::image::skopeo::is_layout(&path) => {
                 let folder = inspect(Source::Folder(&path))?;
                 refuse_unhashed(&args.subject, &folder)?;
                 facts.push(folder);

@@ -39,7 +39,9 @@ pub fn run(args: &ScanArgs) -> Outcome {
         return scan_config(args);
     }
     let reference = parse_ref(&args.subject)?;
-    if let ImageRef::Dir { path } = &reference {
+    if let ImageRef::Dir { path } = &reference
+        && !sealkit::image::skopeo::is_layout(path)
+    {
         return scan_folder(args, path);
     }
     let (store, platform, _) = args.store.open()?;
@@ -71,12 +73,16 @@ pub fn gather(subject: &str, store: &StoreArgs) -> Result<Gathered, Failure> {
         eprintln!("warning: {w}");
     }
     let resolver = store.resolver(&file, false)?;
+    let trust = store.trust(Some(&file))?;
     let lock = sealkit::image::lock::lock_path(&file);
     let mut inputs = vec![file];
     if lock.is_file() {
         inputs.push(lock);
     }
-    Ok(Gathered::of_config(subject, loaded, &resolver, inputs)?)
+    if let Some(trust) = &trust {
+        inputs.push(trust.file.clone());
+    }
+    Ok(Gathered::of_config(subject, loaded, &resolver, trust.as_ref(), inputs)?)
 }
 
 /// A folder is read in place, never imported: the same facts and document as an image's.

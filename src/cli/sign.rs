@@ -8,7 +8,7 @@ use sealkit::attest::{self, AttestError, BuildInputs, PolicyDecision};
 use sealkit::build::Format;
 use sealkit::config;
 use sealkit::keys::SigningKey;
-use sealkit::plan::{self, Allowance};
+use sealkit::plan::{self, PlanOptions};
 
 use super::keygen::PasswordArgs;
 use super::sbom::AuthorshipArgs;
@@ -241,7 +241,7 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
 
     let loaded = config::load(&args.configs)?;
     let resolver = args.store.resolver(first, false)?;
-    let plan = plan::plan(&loaded, &resolver, &Allowance::default())?;
+    let plan = plan::plan(&loaded, &resolver, &PlanOptions::default())?;
     let epoch = sealkit::epoch::source_date_epoch()?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
     let sbom = (!args.no_sbom).then_some(&authorship);

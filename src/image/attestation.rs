@@ -46,6 +46,17 @@ pub fn described_by(d: &Descriptor) -> Option<&str> {
         .flatten()
 }
 
+/// The attestation manifests the store keeps for the image manifest `manifest`, sorted by
+/// digest.
+pub fn stored(store: &Store, manifest: &Digest) -> Result<Vec<Descriptor>> {
+    let wanted = manifest.to_string();
+    Ok(store
+        .attached()?
+        .into_iter()
+        .filter(|d| described_by(d) == Some(wanted.as_str()))
+        .collect())
+}
+
 /// The attestation manifests of `index` that describe `manifest`.
 pub fn describing(index: &ImageIndex, manifest: &Digest) -> Vec<Descriptor> {
     let wanted = manifest.to_string();
@@ -166,7 +177,7 @@ pub(crate) fn import(
             examples(&problems)
         );
     }
-    store.record_attestations(&kept)
+    store.record_attached(&kept)
 }
 
 fn read_manifest(store: &Store, d: &Descriptor, what: &str) -> Result<ImageManifest> {

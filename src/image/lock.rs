@@ -57,6 +57,20 @@ pub struct Pin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<String>,
     pub platform: String,
+    /// The signatures the trust policy accepted when the lock was made: a later run under a
+    /// trust policy refuses the image unless each of them verifies again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<PinnedSignature>,
+}
+
+/// One accepted signature, as the lock keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedSignature {
+    /// `sha256:…` of the signed payload.
+    pub payload: String,
+    /// The id of the key that signed it (`sealkit keygen` prints it).
+    pub key: String,
 }
 
 /// `demo.yml` → `demo.lock.json`.
@@ -170,7 +184,12 @@ impl Resolver {
                     ImageError::invalid(Code::Lock, text, e.to_string(), "run sealkit lock again")
                 })?;
                 match resolve_manifest(store, text, &digest, &self.platform)? {
-                    Some(image) => image,
+                    // The index the lock recorded is what the reference named, and what its
+                    // signatures sign.
+                    Some(mut image) => {
+                        image.index_digest = pin.index.as_ref().and_then(|d| d.parse().ok());
+                        image
+                    }
                     None if self.pull => registry::pull(
                         store,
                         &r.clone_with_digest(pin.manifest.clone()),
@@ -225,6 +244,7 @@ impl Resolver {
                     manifest: resolved.manifest_digest.to_string(),
                     index: resolved.index_digest.as_ref().map(Digest::to_string),
                     platform: resolved.platform.to_string(),
+                    signatures: Vec::new(),
                 },
             );
         }

@@ -11,6 +11,8 @@ pub mod lock;
 pub mod registry;
 pub mod resolve;
 pub mod rootfs;
+pub mod signatures;
+pub mod skopeo;
 pub mod store;
 pub mod tarball;
 pub mod tarstream;

@@ -371,6 +371,11 @@ pub fn pull(
         let source = RegistrySource { session: &s, reference };
         super::attestation::import(store, &source, index, &manifest_digest, &name)?;
     }
+    let remote = Remote {
+        session: s,
+        reference: reference.clone(),
+    };
+    remote.copy_signatures(store, &root_digest)?;
     store.set_name(&name, &root)?;
     super::resolve::resolve(
         store,
@@ -605,6 +610,64 @@ impl Remote {
             bytes: bytes.to_vec(),
             digest: computed,
         }))
+    }
+
+    /// Copies cosign's signatures of the manifest `signed` (the manifest under its
+    /// `sha256-<hex>.sig` tag, and the payloads) into the store; none is not an error, a
+    /// registry failing to answer is.
+    pub fn copy_signatures(&self, store: &Store, signed: &Digest) -> Result<()> {
+        let tag = super::signatures::tag_of(signed);
+        let Some(found) = self.manifest(Some(&tag), None)? else {
+            return Ok(());
+        };
+        let what = self.session.image.clone();
+        store.write_bytes(&found.bytes, METADATA, &what)?;
+        let descriptor = Descriptor::new(MediaType::ImageManifest, found.bytes.len() as u64, &found.digest);
+        let source = RegistrySource {
+            session: &self.session,
+            reference: &self.reference,
+        };
+        super::signatures::import(store, &source, &descriptor, signed, &what)
+    }
+
+    /// Adds `added` to cosign's signatures of `signed` in the registry: the `sha256-<hex>.sig`
+    /// manifest is read (into the store), the new signatures appended to those it holds, and the
+    /// whole put back, as cosign appends. Returns the new manifest's digest.
+    pub fn push_signatures(
+        &self,
+        store: &Store,
+        signed: &Digest,
+        added: &[super::signatures::Signature],
+    ) -> Result<Digest> {
+        self.copy_signatures(store, signed)?;
+        let mut all: Vec<super::signatures::Signature> = Vec::new();
+        for found in super::signatures::stored(store, signed)? {
+            // One the store cannot read is not carried forward: the registry keeps what it has
+            // only through what this manifest lists.
+            if let Ok(signature) = found
+                && !all.contains(&signature)
+            {
+                all.push(signature);
+            }
+        }
+        for signature in added {
+            if !all.contains(signature) {
+                all.push(signature.clone());
+            }
+        }
+        let what = self.session.image.clone();
+        let written = super::signatures::record(store, signed, &all, &what)?;
+        for blob in &written.blobs {
+            let digest = Digest::of(blob);
+            if !self.has_blob(&digest)? {
+                self.upload_bytes(blob, &digest)?;
+            }
+        }
+        self.put_manifest(
+            Some(&super::signatures::tag_of(signed)),
+            &written.manifest,
+            "application/vnd.oci.image.manifest.v1+json",
+        )
     }
 
     /// Streams the blob `digest` into what `open` creates (called again for each attempt, so

@@ -145,8 +145,9 @@ impl BlobSource for LayoutDir {
     }
 }
 
-/// Reads an OCI layout's index.json and picks the manifest named `tag` (or the only one).
-fn layout_root(dir: &Path, tag: Option<&str>) -> Result<Descriptor> {
+/// Reads an OCI layout's index.json and picks the manifest named `tag` (or the only image);
+/// returns it and every entry of the index.
+fn layout_root(dir: &Path, tag: Option<&str>) -> Result<(Descriptor, Vec<Descriptor>)> {
     let what = format!("oci:{}", dir.display());
     let layout = dir.join("oci-layout");
     let marker = std::fs::read(&layout).map_err(|e| {
@@ -184,7 +185,18 @@ fn layout_root(dir: &Path, tag: Option<&str>) -> Result<Descriptor> {
         )
     })?;
     let manifests = index.manifests();
-    match tag {
+    // `cosign save` writes the image beside its signatures and attestations, each entry marked
+    // with its kind: the image is the one marked so.
+    let images: Vec<&Descriptor> = manifests
+        .iter()
+        .filter(|d| {
+            d.annotations()
+                .as_ref()
+                .and_then(|a| a.get(super::signatures::COSIGN_KIND))
+                .is_none_or(|kind| COSIGN_IMAGE_KINDS.contains(&kind.as_str()))
+        })
+        .collect();
+    let root = match tag {
         Some(tag) => manifests
             .iter()
             .find(|d| ref_name(d) == Some(tag))
@@ -205,15 +217,20 @@ fn layout_root(dir: &Path, tag: Option<&str>) -> Result<Descriptor> {
                     ),
                 )
             }),
-        None if manifests.len() == 1 => Ok(manifests[0].clone()),
+        None if images.len() == 1 => Ok(images[0].clone()),
         None => Err(ImageError::invalid(
             Code::BadSource,
             &what,
-            format!("the layout holds {} images and no tag was given", manifests.len()),
+            format!("the layout holds {} images and no tag was given", images.len()),
             "write oci:DIR:TAG",
         )),
-    }
+    }?;
+    Ok((root, manifests.clone()))
 }
+
+/// `cosign save`'s kinds of index entry that are images (the rest are its signatures and
+/// attestations).
+const COSIGN_IMAGE_KINDS: [&str; 2] = ["dev.cosignproject.cosign/image", "dev.cosignproject.cosign/imageIndex"];
 
 fn ref_name(d: &Descriptor) -> Option<&str> {
     d.annotations()
@@ -245,7 +262,7 @@ fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn is_index(media_type: &MediaType) -> bool {
+pub(crate) fn is_index(media_type: &MediaType) -> bool {
     matches!(media_type, MediaType::ImageIndex) || media_type.as_ref() == DOCKER_MANIFEST_LIST
 }
 
@@ -468,7 +485,7 @@ fn load_resolved(
             ));
         }
     }
-    let attestations = store.attestations_of(&manifest_digest)?;
+    let attestations = super::attestation::stored(store, &manifest_digest)?;
     Ok(ResolvedImage {
         reference: reference.to_owned(),
         manifest_digest,
@@ -487,12 +504,24 @@ pub fn resolve(store: &Store, reference: &ImageRef, platform: &Platform, base: &
     match reference {
         ImageRef::OciLayout { dir, tag } => {
             let dir = base.join(dir);
-            let root = layout_root(&dir, tag.as_deref())?;
-            let (manifest, index) = import_from(store, &LayoutDir { dir }, &root, platform)?;
+            let (root, entries) = layout_root(&dir, tag.as_deref())?;
+            let source = LayoutDir { dir };
+            let (manifest, index) = import_from(store, &source, &root, platform)?;
+            let signed = Blob::of(&root, &text)?.digest;
+            for entry in entries
+                .iter()
+                .filter(|d| super::signatures::is_signature_entry(d, &signed))
+            {
+                super::signatures::import(store, &source, entry, &signed, &text)?;
+            }
             load_resolved(store, &text, &manifest, index, platform)
         }
         ImageRef::DockerArchive { path } => {
             let (manifest, index) = super::archive::import_docker_archive(store, &base.join(path), platform)?;
+            load_resolved(store, &text, &manifest, index, platform)
+        }
+        ImageRef::Dir { path } if super::skopeo::is_layout(&base.join(path)) => {
+            let (manifest, index, _) = super::skopeo::import(store, &base.join(path), platform)?;
             load_resolved(store, &text, &manifest, index, platform)
         }
         ImageRef::Dir { path } => {

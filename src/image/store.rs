@@ -401,25 +401,22 @@ impl Store {
         Ok(self.entries()?.0)
     }
 
-    /// The attestation manifests recorded for the image manifest `manifest`, sorted by digest.
-    pub fn attestations_of(&self, manifest: &Digest) -> Result<Vec<Descriptor>> {
-        let wanted = manifest.to_string();
-        Ok(self
-            .entries()?
-            .1
-            .into_values()
-            .filter(|d| super::attestation::described_by(d) == Some(wanted.as_str()))
-            .collect())
+    /// The unnamed entries of the index, sorted by digest: what is attached to stored images
+    /// (BuildKit attestation manifests, cosign signature manifests), each annotated with the
+    /// image it belongs to.
+    pub fn attached(&self) -> Result<Vec<Descriptor>> {
+        Ok(self.entries()?.1.into_values().collect())
     }
 
-    /// Records attestation manifests (already in the store, or reported missing later) in the
-    /// index, unnamed, as BuildKit lists them in an image index: OCI tools skip entries without a
-    /// name when asked for a name, and the image finds them by its manifest digest.
-    pub fn record_attestations(&self, attestations: &[Descriptor]) -> Result<()> {
+    /// Records manifests attached to stored images (already in the store, or reported missing
+    /// later) in the index, unnamed, as BuildKit lists attestations in an image index: OCI tools
+    /// skip entries without a name when asked for a name, and each image finds its own by the
+    /// annotation naming its digest.
+    pub fn record_attached(&self, attached: &[Descriptor]) -> Result<()> {
         let _lock = self.lock()?;
         let (named, mut others) = self.entries()?;
         let before = others.len();
-        for d in attestations {
+        for d in attached {
             others.entry(d.digest().to_string()).or_insert_with(|| d.clone());
         }
         if others.len() == before {

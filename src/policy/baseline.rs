@@ -24,6 +24,7 @@ baseline!(
     "privileges.rego",
     "secrets.rego",
     "setuid-allowlist.json",
+    "trust.rego",
 );
 
 #[cfg(test)]

@@ -16,60 +16,14 @@ use crate::keys::PublicKey;
 
 use super::policy::Identity;
 
-pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub use crate::image::signatures::{MAX_PAYLOAD, SIMPLE_SIGNING, Signature};
+
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 /// The `critical.type` every cosign image signature carries.
-const SIGNATURE_TYPE: &str = "cosign container image signature";
-/// skopeo's `signature-N` file: this prefix, then the JSON.
-const SIGSTORE_FILE_PREFIX: &[u8] = b"\x00sigstore-json\n";
-/// The largest payload read: a simple-signing payload is a few hundred bytes; what is far larger
-/// is not one, and is refused before it is parsed.
-pub const MAX_PAYLOAD: usize = 64 << 10;
-
-/// One signature, untrusted until [`Signature::verify`] says otherwise.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signature {
-    pub mime_type: String,
-    pub payload: Vec<u8>,
-    pub annotations: std::collections::BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SigstoreFile {
-    mime_type: String,
-    payload: String,
-    #[serde(default)]
-    annotations: std::collections::BTreeMap<String, String>,
-}
-
-impl Signature {
-    /// Reads skopeo's `signature-N` file.
-    pub fn from_sigstore_file(bytes: &[u8]) -> Result<Signature, String> {
-        let Some(json) = bytes.strip_prefix(SIGSTORE_FILE_PREFIX) else {
-            return Err(if bytes.first() == Some(&0) {
-                "not a sigstore signature (a GPG simple-signing signature, which sealkit does not check)".into()
-            } else {
-                "not a sigstore signature file (it does not begin with \\0sigstore-json)".into()
-            });
-        };
-        if json.len() > 4 * MAX_PAYLOAD {
-            return Err(format!("{} bytes: too large for a signature", json.len()));
-        }
-        let file: SigstoreFile = serde_json::from_slice(json).map_err(|e| format!("not a sigstore signature: {e}"))?;
-        let payload = base64::engine::general_purpose::STANDARD
-            .decode(&file.payload)
-            .map_err(|e| format!("payload is not base64: {e}"))?;
-        Ok(Signature {
-            mime_type: file.mime_type,
-            payload,
-            annotations: file.annotations,
-        })
-    }
-}
+pub const SIGNATURE_TYPE: &str = "cosign container image signature";
 
 /// What a payload claims, parsed only after its signature verified.
 #[derive(Debug, Deserialize)]
@@ -122,6 +76,8 @@ pub struct Expectation<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Accepted {
     pub key_id: String,
+    /// `sha256:…` of the signed payload: what a lock pins.
+    pub payload: String,
     pub signed_reference: String,
     /// Rekor's integrated time (seconds since the epoch), when its entry was checked.
     pub logged_at: Option<i64>,
@@ -191,6 +147,7 @@ impl Signature {
         }
         Ok(Accepted {
             key_id: key.key_id(),
+            payload: crate::image::Digest::of(&self.payload).to_string(),
             signed_reference: signed,
             logged_at,
         })

@@ -9,8 +9,47 @@
 //! closed, as containers/image treats a requirement it does not know.
 
 pub mod cosign;
+pub mod examine;
 pub mod policy;
-pub mod skopeo;
+pub mod sign;
+
+pub use examine::{Finding, Policy, examine};
+
+crate::error_codes! {
+    BadTrustPolicy = "bad-trust-policy": "A trust policy (containers-policy.json) cannot be read, or says something no image could meet as written (an unknown type or field, an empty list, a relative path scope).",
+}
+
+/// What a command says when the trust policy refused images: each one and why, and what to do.
+pub fn refusal(refused: &[(impl AsRef<str>, impl AsRef<str>)]) -> String {
+    let mut text = format!(
+        "the trust policy refuses {} of the images; nothing of them was read, built or signed",
+        refused.len()
+    );
+    for (reference, why) in refused {
+        text.push_str(&format!("\n  {}: {}", reference.as_ref(), why.as_ref()));
+    }
+    text.push_str(
+        "\n  hint: sign the images with a key the policy names (sealkit image sign, cosign sign), or correct the policy",
+    );
+    text
+}
+
+/// The trust policy container tools read when none is named: the user's
+/// (`$HOME/.config/containers/policy.json`), else the system's (`/etc/containers/policy.json`).
+/// `sealkit image verify` falls back to it, as skopeo does; a configuration's never does, so a
+/// gate's verdict does not depend on the machine it runs on.
+pub fn containers_default() -> Option<PathBuf> {
+    let user = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config/containers/policy.json"));
+    user.into_iter()
+        .chain([PathBuf::from("/etc/containers/policy.json")])
+        .find(|p| p.is_file())
+}
+
+/// Where a configuration's trust policy is looked for when none is given:
+/// `demo.yml` → `demo.trust.json`, beside it as its lock is.
+pub fn default_path(config: &Path) -> PathBuf {
+    config.with_extension("trust.json")
+}
 
 use std::path::{Path, PathBuf};
 
@@ -21,10 +60,13 @@ use crate::keys::PublicKey;
 use cosign::{Expectation, Signature};
 use policy::{Requirement, SigstoreSigned, TrustPolicy};
 
-/// An image as the trust policy sees it: its reference, its manifest's digest, and the
+/// An image as the trust policy sees it: how it was named, its manifest's digest, and the
 /// signatures found for it (each read, or why it could not be).
 pub struct SignedImage {
-    /// As Docker normalises it: `docker.io/library/busybox:1`.
+    pub transport: Transport,
+    /// As Docker normalises it: `docker.io/library/busybox:1`; empty for an image with no
+    /// registry name (an OCI layout, skopeo's layout), whose signatures only `exactReference`
+    /// and `exactRepository` identities can accept, as in containers/image.
     pub reference: String,
     /// `sha256:…` of the manifest as stored.
     pub manifest_digest: String,
@@ -56,10 +98,22 @@ pub struct Outcome {
     pub rejected: Vec<String>,
 }
 
+/// The transport an image came through, which picks the policy's scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// A registry image, or one the store keeps under a registry name.
+    Docker,
+    /// `oci:` (identity `PATH` or `PATH:TAG`) or `dir:` (`PATH`), absolute.
+    Path { transport: &'static str, identity: String },
+}
+
 /// Judges `image` under `trust`, whose relative key paths are read from `base` (the policy
 /// file's folder).
 pub fn judge(trust: &TrustPolicy, base: &Path, image: &SignedImage) -> Verdict {
-    let (requirements, scope) = trust.for_docker(&image.reference);
+    let (requirements, scope) = match &image.transport {
+        Transport::Docker => trust.for_docker(&image.reference),
+        Transport::Path { transport, identity } => trust.for_path(transport, identity),
+    };
     let requirements: Vec<Outcome> = requirements.iter().map(|r| outcome(r, base, image)).collect();
     Verdict {
         scope,

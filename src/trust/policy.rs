@@ -125,6 +125,10 @@ pub struct PolicyError {
 
 /// The transports whose scopes sealkit can match; others are read and never consulted.
 const DOCKER: &str = "docker";
+/// Transports whose scopes are absolute paths: an OCI layout (`PATH` or `PATH:TAG`) and
+/// skopeo's directory layout.
+pub const OCI: &str = "oci";
+pub const DIR: &str = "dir";
 
 impl TrustPolicy {
     /// Reads and checks a policy file.
@@ -187,6 +191,12 @@ impl TrustPolicy {
                 {
                     return Err(error(at, why));
                 }
+                if [OCI, DIR].contains(&transport.as_str()) && !scope.is_empty() && !scope.starts_with('/') {
+                    return Err(error(
+                        at,
+                        format!("a {transport} scope is an absolute path (or \"\" for every {transport} image)"),
+                    ));
+                }
                 all.push((at, requirements));
             }
         }
@@ -219,6 +229,40 @@ impl TrustPolicy {
             for scope in docker_scopes(reference) {
                 if let Some(requirements) = scopes.get(&scope) {
                     return (requirements, format!("transports.docker.{scope:?}"));
+                }
+            }
+        }
+        (&self.default, "default".into())
+    }
+}
+
+impl TrustPolicy {
+    /// The requirements for an image of a path transport (`oci`, `dir`): `identity` is its
+    /// absolute path, for `oci` followed by `:TAG` when a tag was given. Scopes are, as in
+    /// containers/image, the identity, the path without its tag, each parent folder but `/`,
+    /// then `""`.
+    pub fn for_path(&self, transport: &str, identity: &str) -> (&[Requirement], String) {
+        if let Some(scopes) = self.transports.get(transport) {
+            let mut candidates = vec![identity.to_owned()];
+            let mut path = identity;
+            if transport == OCI
+                && let Some((untagged, _)) = identity.rsplit_once(':')
+                && !untagged.is_empty()
+            {
+                candidates.push(untagged.to_owned());
+                path = untagged;
+            }
+            while let Some((parent, _)) = path.rsplit_once('/') {
+                if parent.is_empty() {
+                    break;
+                }
+                candidates.push(parent.to_owned());
+                path = parent;
+            }
+            candidates.push(String::new());
+            for scope in candidates {
+                if let Some(requirements) = scopes.get(&scope) {
+                    return (requirements, format!("transports.{transport}.{scope:?}"));
                 }
             }
         }

@@ -15,8 +15,9 @@ const SINGLE: &str = "192.168.64.2:5000/cosign-signed-single-sample";
 const KEY_REKOR: &str = "192.168.64.2:5000/cosign-signed/key-1";
 
 fn image(fixture: &str, reference: &str) -> SignedImage {
-    let dir = skopeo::read(&data().join(fixture)).unwrap();
+    let dir = crate::image::skopeo::read(&data().join(fixture)).unwrap();
     SignedImage {
+        transport: Transport::Docker,
         reference: policy::parse_named(reference).unwrap().to_string(),
         manifest_digest: format!("sha256:{}", hex::encode(Sha256::digest(&dir.manifest))),
         signatures: dir.signatures,
@@ -146,7 +147,7 @@ fn what_a_signature_names_must_be_this_image() {
         &with_key,
         &image("dir-img-cosign-manifest-digest-error", SINGLE)
     ));
-    assert!(skopeo::read(&data().join("dir-img-cosign-no-manifest")).is_err());
+    assert!(crate::image::skopeo::read(&data().join("dir-img-cosign-no-manifest")).is_err());
     // The repository must match.
     assert!(!accepted(
         &with_key,
@@ -238,5 +239,74 @@ fn scopes_reject_accept_and_fail_closed_on_what_is_not_checked() {
             )
         )
         .accepted
+    );
+}
+
+/// Each fixture's signatures kept in the store (as a pull or a skopeo layout's import keeps
+/// them: cosign's manifest form) and read back get the verdict they get read from the layout.
+#[test]
+fn signatures_kept_in_the_store_are_judged_as_read_from_the_layout() {
+    let policies = [
+        format!(r#""keyPath":"cosign.pub",{BY_REPOSITORY}"#),
+        format!(r#""keyPath":"cosign2.pub",{BY_REPOSITORY}"#),
+        format!(r#""keyPath":"cosign2.pub","rekorPublicKeyPath":"rekor.pub",{BY_REPOSITORY}"#),
+        r#""keyPath":"cosign.pub""#.to_owned(),
+    ];
+    for (fixture, reference) in [
+        ("dir-img-cosign-valid", SINGLE),
+        ("dir-img-cosign-valid-2", SINGLE),
+        ("dir-img-cosign-mixed", SINGLE),
+        ("dir-img-cosign-key-rekor-valid", KEY_REKOR),
+        ("dir-img-cosign-modified-manifest", SINGLE),
+        ("dir-img-cosign-other-attachment", "testing/manifest:latest"),
+    ] {
+        // A store each: several fixtures sign the same manifest.
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::image::Store::open(dir.path()).unwrap();
+        let direct = image(fixture, reference);
+        let signed: crate::image::Digest = direct.manifest_digest.parse().unwrap();
+        let readable: Vec<_> = direct.signatures.iter().filter_map(|s| s.clone().ok()).collect();
+        crate::image::signatures::record(&store, &signed, &readable, fixture).unwrap();
+        let kept = SignedImage {
+            transport: Transport::Docker,
+            reference: direct.reference.clone(),
+            manifest_digest: direct.manifest_digest.clone(),
+            signatures: crate::image::signatures::stored(&store, &signed).unwrap(),
+        };
+        for fields in &policies {
+            let (from_layout, from_store) = (verdict(fields, &direct), verdict(fields, &kept));
+            assert_eq!(from_layout.accepted, from_store.accepted, "{fixture} under {fields}");
+            assert_eq!(
+                from_layout.requirements[0].signatures, from_store.requirements[0].signatures,
+                "{fixture} under {fields}"
+            );
+        }
+    }
+}
+
+#[test]
+fn path_transports_match_the_path_its_parents_then_the_transport() {
+    let p = TrustPolicy::parse(
+        br#"{"default":[{"type":"insecureAcceptAnything"}],"transports":{
+            "oci":{"/srv/images/app:1":[{"type":"reject"}],"/srv":[{"type":"insecureAcceptAnything"}],"":[{"type":"reject"}]},
+            "dir":{"/air/gap":[{"type":"reject"}]}}}"#,
+        "policy.json",
+    )
+    .unwrap();
+    assert_eq!(
+        p.for_path("oci", "/srv/images/app:1").1,
+        r#"transports.oci."/srv/images/app:1""#
+    );
+    assert_eq!(p.for_path("oci", "/srv/images/app:2").1, r#"transports.oci."/srv""#);
+    assert_eq!(p.for_path("oci", "/srv/images/app").1, r#"transports.oci."/srv""#);
+    assert_eq!(p.for_path("oci", "/elsewhere/x").1, r#"transports.oci."""#);
+    assert_eq!(p.for_path("dir", "/air/gap/image").1, r#"transports.dir."/air/gap""#);
+    assert_eq!(p.for_path("dir", "/air").1, "default");
+    assert!(
+        TrustPolicy::parse(
+            br#"{"default":[{"type":"reject"}],"transports":{"oci":{"relative/x":[{"type":"reject"}]}}}"#,
+            "p"
+        )
+        .is_err()
     );
 }

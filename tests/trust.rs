@@ -1,0 +1,597 @@
+//! Trusting the inputs (docs/trust.md): component images' cosign signatures, written by
+//! `sealkit image sign`, found where cosign keeps them (a real docker-registry on 127.0.0.1,
+//! the store, skopeo's directory layout), judged by a containers-policy.json before anything
+//! of the image is used. Each tamper case is refused with its reason.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+mod common;
+
+use common::registry::{Registry, require, skopeo, start_registry};
+use common::{DEMO_IMAGES, fixture_layouts, import_fixtures, sealkit};
+
+fn run(store: &Path, args: &[&str]) -> Output {
+    sealkit(store).args(args).output().unwrap()
+}
+
+fn said(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn keypair(store: &Path, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    sealkit(store)
+        .arg("keygen")
+        .arg("-o")
+        .arg(dir.join(name))
+        .assert()
+        .success();
+    (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")))
+}
+
+/// A policy that rejects everything but `scope` (of `transport`), which needs a signature by
+/// `key` under `identity`.
+fn policy(path: &Path, transport: &str, scope: &str, key: &Path, identity: &str) -> PathBuf {
+    let doc = serde_json::json!({
+        "default": [{"type": "reject"}],
+        "transports": {transport: {scope: [{
+            "type": "sigstoreSigned",
+            "keyPath": key,
+            "signedIdentity": serde_json::from_str::<serde_json::Value>(identity).unwrap(),
+        }]}},
+    });
+    std::fs::write(path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    path.to_path_buf()
+}
+
+fn verify(store: &Path, reference: &str, policy: &Path) -> Output {
+    run(
+        store,
+        &[
+            "image",
+            "verify",
+            reference,
+            "--trust-policy",
+            policy.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    )
+}
+
+fn verdict(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", said(out)))
+}
+
+/// What the requirements that were not met say, in one text.
+fn reasons(out: &Output) -> String {
+    verdict(out)["verdict"]["requirements"].to_string()
+}
+
+struct Published {
+    registry: Registry,
+    tmp: tempfile::TempDir,
+    layouts: PathBuf,
+}
+
+impl Published {
+    fn store(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    fn at(&self, repository: &str) -> String {
+        format!("{}/{repository}", self.registry.address)
+    }
+
+    /// Pushes the fixture `image` from a store of its own to `REGISTRY/repository`.
+    fn push(&self, image: &str, repository: &str) {
+        let store = self.store(&format!("push-{image}"));
+        import_fixtures(&store, &self.layouts, &[image]);
+        let out = run(
+            &store,
+            &[
+                "image",
+                "push",
+                &format!("sealkit-fixtures/{image}:1"),
+                &self.at(repository),
+            ],
+        );
+        assert!(out.status.success(), "{}", said(&out));
+    }
+}
+
+fn published() -> Option<Published> {
+    if !require("docker-registry") || !require("skopeo") {
+        return None;
+    }
+    let layouts = fixture_layouts(&["hello", "getty"])?;
+    Some(Published {
+        registry: start_registry(None),
+        tmp: tempfile::tempdir().unwrap(),
+        layouts,
+    })
+}
+
+#[test]
+fn a_signature_pushed_to_a_registry_is_seen_by_skopeo_and_verified_back() {
+    let Some(p) = published() else { return };
+    let signer = p.store("signer");
+    let (key, public) = keypair(&signer, p.tmp.path(), "team");
+    let (_, other_public) = keypair(&signer, p.tmp.path(), "other");
+    let hello = p.at("team/hello:1");
+    p.push("hello", "team/hello:1");
+
+    let signed = run(
+        &signer,
+        &["image", "sign", &hello, "--key", key.to_str().unwrap(), "--push"],
+    );
+    assert!(signed.status.success(), "{}", said(&signed));
+    let digest = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        &format!("docker://{hello}"),
+    ]);
+    let tag = format!("sha256-{}.sig", digest.trim().trim_start_matches("sha256:"));
+    // skopeo, which no one here wrote, sees cosign's tag and the simple-signing layer in it.
+    let raw = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &format!("docker://{}:{tag}", p.at("team/hello")),
+    ]);
+    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1, "{raw}");
+    assert_eq!(
+        layers[0]["mediaType"],
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
+    assert!(layers[0]["annotations"]["dev.cosignproject.cosign/signature"].is_string());
+
+    // A fresh store pulls the image with its signature and accepts it under the team's key.
+    let team_policy = policy(
+        &p.tmp.path().join("team.json"),
+        "docker",
+        &p.at("team"),
+        &public,
+        r#"{"type":"matchRepoDigestOrExact"}"#,
+    );
+    let reader = p.store("reader");
+    let out = verify(&reader, &hello, &team_policy);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let v = verdict(&out);
+    assert_eq!(v["signed_digest"], digest.trim());
+    assert_eq!(v["signatures_found"], 1);
+    assert_eq!(v["verdict"]["accepted"], true);
+    assert_eq!(v["verdict"]["scope"], format!("transports.docker.{:?}", p.at("team")));
+    assert_eq!(
+        v["verdict"]["requirements"][0]["signatures"][0]["signed_reference"],
+        hello
+    );
+    let table = run(
+        &reader,
+        &[
+            "image",
+            "verify",
+            &hello,
+            "--trust-policy",
+            team_policy.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&table.stdout).starts_with("ACCEPTED"),
+        "{}",
+        said(&table)
+    );
+
+    // Signed by a key the policy does not name.
+    let other_policy = policy(
+        &p.tmp.path().join("other.json"),
+        "docker",
+        &p.at("team"),
+        &other_public,
+        r#"{"type":"matchRepoDigestOrExact"}"#,
+    );
+    let out = verify(&reader, &hello, &other_policy);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(
+        reasons(&out).contains("not signed by any trusted key"),
+        "{}",
+        said(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("DENIED"),
+        "{}",
+        said(&out)
+    );
+
+    // The signature copied to another repository, beside the same image: the payload names
+    // the team's repository, which the default identity does not accept for another one.
+    p.push("hello", "elsewhere/hello:1");
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &format!("docker://{}:{tag}", p.at("team/hello")),
+        &format!("docker://{}:{tag}", p.at("elsewhere/hello")),
+    ]);
+    let elsewhere_policy = policy(
+        &p.tmp.path().join("elsewhere.json"),
+        "docker",
+        &p.at("elsewhere"),
+        &public,
+        r#"{"type":"matchRepoDigestOrExact"}"#,
+    );
+    let out = verify(&p.store("elsewhere"), &p.at("elsewhere/hello:1"), &elsewhere_policy);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(
+        reasons(&out).contains(&format!("it was signed as {hello}")),
+        "{}",
+        said(&out)
+    );
+
+    // The tag moved to another image: the signatures are of the old digest.
+    p.push("getty", "team/hello:1");
+    let out = verify(&p.store("after-move"), &hello, &team_policy);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(reasons(&out).contains("no sigstore signature"), "{}", said(&out));
+
+    // A second signature is appended, not put in place of the first.
+    let (second, _) = keypair(&signer, p.tmp.path(), "second");
+    let out = run(
+        &signer,
+        &[
+            "image",
+            "sign",
+            &p.at("team/hello:1"),
+            "--key",
+            second.to_str().unwrap(),
+            "--push",
+        ],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    let moved_digest = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        &format!("docker://{hello}"),
+    ]);
+    let moved_tag = format!("sha256-{}.sig", moved_digest.trim().trim_start_matches("sha256:"));
+    let out = run(
+        &signer,
+        &["image", "sign", &hello, "--key", key.to_str().unwrap(), "--push"],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    let raw = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &format!("docker://{}:{moved_tag}", p.at("team/hello")),
+    ]);
+    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 2, "{raw}");
+    let out = verify(&p.store("after-resign"), &hello, &team_policy);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(verdict(&out)["signatures_found"], 2);
+}
+
+/// The demo's images signed in the store, and a trust policy beside the demo requiring the key.
+fn signed_demo(tmp: &Path) -> Option<(PathBuf, PathBuf, PathBuf, PathBuf)> {
+    let (store, config) = common::demo(tmp, &DEMO_IMAGES)?;
+    let (key, public) = keypair(&store, tmp, "fixtures");
+    for image in DEMO_IMAGES {
+        let out = run(
+            &store,
+            &[
+                "image",
+                "sign",
+                &format!("sealkit-fixtures/{image}:1"),
+                "--key",
+                key.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", said(&out));
+    }
+    let trust = policy(
+        &config.with_extension("trust.json"),
+        "docker",
+        "docker.io/sealkit-fixtures",
+        &public,
+        r#"{"type":"matchRepoDigestOrExact"}"#,
+    );
+    Some((store, config, key, trust))
+}
+
+#[test]
+fn lock_records_the_verified_signatures_and_the_gate_refuses_a_changed_component_before_reading_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config, key, trust)) = signed_demo(tmp.path()) else {
+        return;
+    };
+    let config_text = config.to_str().unwrap();
+    let out = run(&store, &["lock", config_text, "--offline"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(config.with_extension("lock.json")).unwrap()).unwrap();
+    for (reference, pin) in lock["images"].as_object().unwrap() {
+        let pinned = pin["signatures"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{reference}: {pin}"));
+        assert_eq!(pinned.len(), 1, "{reference}: {pin}");
+        assert!(pinned[0]["payload"].as_str().unwrap().starts_with("sha256:"));
+    }
+
+    // The policy found beside the configuration judges every component in the evidence.
+    let out = run(&store, &["scan", config_text, "--format", "json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let evidence: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for c in evidence["components"].as_array().unwrap() {
+        assert_eq!(c["trust"]["verdict"]["accepted"], true, "{}", c["name"]);
+    }
+    let inputs = evidence["subject"]["inputs"].to_string();
+    assert!(inputs.contains("demo.trust.json"), "{inputs}");
+
+    // One component replaced in the store by another image (signed, as itself) under its name. The lock
+    // still takes the pinned (signed) image by its digest; without the lock, the trust policy
+    // refuses the replacement, and the gate stops before reading anything.
+    let layouts = fixture_layouts(&DEMO_IMAGES).unwrap();
+    let out = run(
+        &store,
+        &[
+            "image",
+            "import",
+            &format!("oci:{}:1", layouts.join("getty").display()),
+            "--tag",
+            "sealkit-fixtures/hello:1",
+        ],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    let out = run(&store, &["scan", config_text, "--format", "json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let evidence: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for c in evidence["components"].as_array().unwrap() {
+        assert_eq!(c["trust"]["verdict"]["accepted"], true, "{}", c["name"]);
+    }
+    let output = tmp.path().join("out");
+    // Without the lock, the trust policy alone refuses the replacement.
+    std::fs::remove_file(config.with_extension("lock.json")).unwrap();
+    let out = sealkit(&store)
+        .env("SOURCE_DATE_EPOCH", "1767225600")
+        .args(["gate", config_text, "--key", key.to_str().unwrap(), "-o"])
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("DENIED: the trust policy refuses 1 of the images"),
+        "{}",
+        said(&out)
+    );
+    assert!(stderr.contains("sealkit-fixtures/hello:1"), "{}", said(&out));
+    // getty is signed too, as getty: the signature names another image than the one asked for.
+    assert!(
+        stderr.contains("it was signed as docker.io/sealkit-fixtures/getty:1"),
+        "{}",
+        said(&out)
+    );
+    assert!(!output.exists(), "nothing is written for a refused input");
+
+    // check says the same through the baseline rule.
+    let out = run(
+        &store,
+        &["check", config_text, "--format", "json", "--now", "2026-01-01"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    let decision = String::from_utf8_lossy(&out.stdout);
+    assert!(decision.contains("SK-TRUST-001"), "{decision}");
+    let _ = trust;
+}
+
+#[test]
+fn a_lock_pinned_signature_that_no_longer_verifies_refuses_the_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config, _key, trust)) = signed_demo(tmp.path()) else {
+        return;
+    };
+    let config_text = config.to_str().unwrap();
+    let out = run(&store, &["lock", config_text, "--offline"]);
+    assert!(out.status.success(), "{}", said(&out));
+    // The image is signed again by a new key, which the policy now names instead: every image
+    // still verifies, but not with the signature the lock pinned.
+    let (new_key, new_public) = keypair(&store, tmp.path(), "rotated");
+    let out = run(
+        &store,
+        &[
+            "image",
+            "sign",
+            "sealkit-fixtures/hello:1",
+            "--key",
+            new_key.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    policy(
+        &trust,
+        "docker",
+        "docker.io/sealkit-fixtures/hello",
+        &new_public,
+        r#"{"type":"matchRepoDigestOrExact"}"#,
+    );
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trust).unwrap()).unwrap();
+    doc["default"] = serde_json::json!([{"type": "insecureAcceptAnything"}]);
+    std::fs::write(&trust, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = run(&store, &["scan", config_text, "--format", "json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let evidence: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hello = evidence["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["image"]["reference"] == "sealkit-fixtures/hello:1")
+        .unwrap();
+    let verdict = &hello["trust"]["verdict"];
+    assert_eq!(verdict["accepted"], false, "{verdict}");
+    let lock = verdict["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["requirement"] == "lock")
+        .unwrap();
+    assert!(lock["reason"].as_str().unwrap().contains("no longer verify"), "{lock}");
+}
+
+#[test]
+fn skopeos_directory_layout_is_read_with_its_signatures() {
+    let Some(p) = published() else { return };
+    let signer = p.store("signer");
+    let (key, public) = keypair(&signer, p.tmp.path(), "team");
+    let hello = p.at("team/hello:1");
+    p.push("hello", "team/hello:1");
+    let out = run(
+        &signer,
+        &["image", "sign", &hello, "--key", key.to_str().unwrap(), "--push"],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    // skopeo copies the image and, as containers/image does, its sigstore signatures into
+    // signature-N files.
+    let dir = p.tmp.path().join("carried");
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{hello}"),
+        &format!("dir:{}", dir.display()),
+    ]);
+    let carried = std::fs::canonicalize(&dir).unwrap();
+    let layout_policy = policy(
+        &p.tmp.path().join("dir.json"),
+        "dir",
+        carried.to_str().unwrap(),
+        &public,
+        &format!(
+            r#"{{"type":"exactRepository","dockerRepository":"{}"}}"#,
+            p.at("team/hello")
+        ),
+    );
+    if !dir.join("signature-1").is_file() {
+        // Debian's skopeo leaves sigstore attachments behind (sigstore is disabled there):
+        // write the signature as containers/image writes it into the layout, from the layer
+        // the registry holds. The payload is rebuilt from what it names, and must hash to the
+        // layer's digest.
+        let digest = skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            &format!("docker://{hello}"),
+        ]);
+        let tag = format!("sha256-{}.sig", digest.trim().trim_start_matches("sha256:"));
+        let raw = skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{}:{tag}", p.at("team/hello")),
+        ]);
+        let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let layer = &manifest["layers"][0];
+        let payload = serde_json::json!({
+            "critical": {
+                "identity": {"docker-reference": hello},
+                "image": {"docker-manifest-digest": digest.trim()},
+                "type": "cosign container image signature",
+            },
+            "optional": null,
+        })
+        .to_string();
+        assert_eq!(common::sha256(payload.as_bytes()), layer["digest"]);
+        use base64::Engine as _;
+        let file = serde_json::json!({
+            "mimeType": layer["mediaType"],
+            "payload": base64::engine::general_purpose::STANDARD.encode(&payload),
+            "annotations": layer["annotations"],
+        });
+        let mut bytes = b"\x00sigstore-json\n".to_vec();
+        bytes.extend(serde_json::to_vec(&file).unwrap());
+        std::fs::write(dir.join("signature-1"), bytes).unwrap();
+    }
+    let reader = p.store("reader");
+    let reference = format!("dir:{}", carried.display());
+    let out = verify(&reader, &reference, &layout_policy);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(
+        verdict(&out)["verdict"]["scope"],
+        format!("transports.dir.{:?}", carried.to_str().unwrap())
+    );
+    // Under the default identity the layout has no registry name to match: refused, as in
+    // containers/image.
+    let by_default = policy(
+        &p.tmp.path().join("dir-default.json"),
+        "dir",
+        carried.to_str().unwrap(),
+        &public,
+        r#"{"type":"matchRepoDigestOrExact"}"#,
+    );
+    let out = verify(&reader, &reference, &by_default);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    // The layout is an image, not a root file system: scanning it lists the image's layers.
+    let out = run(&reader, &["scan", &reference, "--format", "json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    let evidence: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(evidence["subject"]["kind"], "image", "{}", said(&out));
+}
+
+#[test]
+fn a_bad_trust_policy_is_an_error_naming_where() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"default":[{"type":"reject"}],"transports":{"docker":{"example.com":[{"type":"sigstoreSigned","keyPaht":"k.pub"}]}}}"#,
+    )
+    .unwrap();
+    let out = run(
+        &store,
+        &[
+            "image",
+            "verify",
+            "example.com/app:1",
+            "--trust-policy",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error[bad-trust-policy]"), "{stderr}");
+    assert!(stderr.contains("example.com") && stderr.contains("keyPaht"), "{stderr}");
+    let relative = tmp.path().join("relative.json");
+    std::fs::write(
+        &relative,
+        r#"{"default":[{"type":"reject"}],"transports":{"dir":{"images":[{"type":"reject"}]}}}"#,
+    )
+    .unwrap();
+    let out = run(
+        &store,
+        &[
+            "image",
+            "verify",
+            "example.com/app:1",
+            "--trust-policy",
+            relative.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("absolute path"),
+        "{}",
+        said(&out)
+    );
+}
