@@ -38,7 +38,10 @@ pub const PASSWORD_ENV: &str = "SEALKIT_PASSWORD";
 const ED25519_OID: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.3.101.112");
 const EC_PUBLIC_KEY_OID: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const P256_OID: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const P384_OID: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const RSA_OID: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// The smallest RSA modulus taken: NIST and Sigstore refuse smaller ones.
+const RSA_MIN_BITS: usize = 2048;
 
 const COSIGN_LABELS: [&str; 2] = ["ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY"];
 
@@ -177,7 +180,10 @@ impl SigningKey {
     }
 
     pub fn algorithm(&self) -> Algorithm {
-        self.public.algorithm()
+        match self.secret {
+            Secret::Ed25519(_) => Algorithm::Ed25519,
+            Secret::P256(_) => Algorithm::EcdsaP256,
+        }
     }
 
     /// Signs `message`: 64 raw bytes for Ed25519, an ASN.1 DER signature for ECDSA, as Sigstore
@@ -315,7 +321,9 @@ fn unsupported_type(origin: &str, what: &str) -> KeyError {
     KeyError::new(
         Code::KeyType,
         origin,
-        format!("is an {what} key; sealkit signs and verifies with Ed25519 and ECDSA P-256 only"),
+        format!(
+            "is an {what} key; sealkit signs with Ed25519 and ECDSA P-256, and verifies those, ECDSA P-384 and RSA"
+        ),
         "make a key with `sealkit keygen --algorithm ed25519|ecdsa-p256`",
     )
 }
@@ -462,6 +470,10 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, KeyError> {
 enum Public {
     Ed25519(ed25519_dalek::VerifyingKey),
     P256(p256::ecdsa::VerifyingKey),
+    /// Verified only: images signed by others' P-384 keys (SHA-384, as Sigstore pairs them).
+    P384(p384::ecdsa::VerifyingKey),
+    /// Verified only: RSA PKCS#1 v1.5 with SHA-256, as cosign and Sigstore sign with RSA keys.
+    Rsa(Box<rsa::PublicKey>),
 }
 
 /// A public key, identified as cosign and sigstore-go do: base64(sha256(SPKI DER)).
@@ -483,16 +495,23 @@ impl PublicKey {
         let spki = match &key {
             Public::Ed25519(k) => k.to_public_key_der(),
             Public::P256(k) => k.to_public_key_der(),
+            Public::P384(k) => k.to_public_key_der(),
+            Public::Rsa(k) => k.to_public_key_der(),
         }
         .map(|d| d.into_vec())
         .unwrap_or_default();
         PublicKey { key, spki }
     }
 
-    pub fn algorithm(&self) -> Algorithm {
-        match self.key {
-            Public::Ed25519(_) => Algorithm::Ed25519,
-            Public::P256(_) => Algorithm::EcdsaP256,
+    /// The scheme the key verifies, as people name it (`ed25519`, `ecdsa-p256`, `ecdsa-p384`,
+    /// `rsa-2048`).
+    pub fn algorithm(&self) -> String {
+        use rsa::traits::PublicKeyParts as _;
+        match &self.key {
+            Public::Ed25519(_) => Algorithm::Ed25519.to_string(),
+            Public::P256(_) => Algorithm::EcdsaP256.to_string(),
+            Public::P384(_) => "ecdsa-p384".into(),
+            Public::Rsa(k) => format!("rsa-{}", k.size() * 8),
         }
     }
 
@@ -518,6 +537,14 @@ impl PublicKey {
             Public::P256(k) => p256::ecdsa::Signature::from_der(signature)
                 .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
                 .is_ok_and(|s| k.verify(message, &s).is_ok()),
+            Public::P384(k) => p384::ecdsa::Signature::from_der(signature)
+                .or_else(|_| p384::ecdsa::Signature::from_slice(signature))
+                .is_ok_and(|s| k.verify(message, &s).is_ok()),
+            Public::Rsa(k) => rsa::pkcs1v15::Signature::try_from(signature).is_ok_and(|s| {
+                rsa::pkcs1v15::VerifyingKey::<Sha256>::new((**k).clone())
+                    .verify(message, &s)
+                    .is_ok()
+            }),
         }
     }
 
@@ -541,12 +568,35 @@ impl PublicKey {
             ));
         }
         let info = pkcs8::SubjectPublicKeyInfoRef::from_der(&der).map_err(|e| malformed(origin, &e))?;
-        let key = match algorithm_of(&info.algorithm, origin)? {
-            Algorithm::Ed25519 => Public::Ed25519(
-                ed25519_dalek::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?,
-            ),
-            Algorithm::EcdsaP256 => {
-                Public::P256(p256::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?)
+        let oid = info.algorithm.oid;
+        let curve = (oid == EC_PUBLIC_KEY_OID)
+            .then(|| info.algorithm.parameters_oid().map_err(|e| malformed(origin, &e)))
+            .transpose()?;
+        let key = if oid == RSA_OID {
+            use rsa::traits::PublicKeyParts as _;
+            let key = rsa::PublicKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?;
+            if key.size() * 8 < RSA_MIN_BITS {
+                return Err(KeyError::new(
+                    Code::KeyType,
+                    origin,
+                    format!(
+                        "is an RSA key of {} bits, fewer than the {RSA_MIN_BITS} taken",
+                        key.size() * 8
+                    ),
+                    "sign with a stronger key (sealkit keygen)",
+                ));
+            }
+            Public::Rsa(Box::new(key))
+        } else if curve == Some(P384_OID) {
+            Public::P384(p384::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?)
+        } else {
+            match algorithm_of(&info.algorithm, origin)? {
+                Algorithm::Ed25519 => Public::Ed25519(
+                    ed25519_dalek::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?,
+                ),
+                Algorithm::EcdsaP256 => Public::P256(
+                    p256::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?,
+                ),
             }
         };
         Ok(PublicKey::new(key))
@@ -667,7 +717,7 @@ mod tests {
         // `openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | base64`.
         let pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n";
         let key = PublicKey::from_pem(pem.as_bytes(), "rfc8032").unwrap();
-        assert_eq!(key.algorithm(), Algorithm::Ed25519);
+        assert_eq!(key.algorithm(), "ed25519");
         assert_eq!(key.to_pem(), pem);
         assert_eq!(key.key_id(), "BuP9j9opu2CrWVV95h7bCuzbIxE0vjDnW0Vfjht5L6k=");
     }
@@ -696,5 +746,74 @@ mod tests {
             SigningKey::from_pem(b"not a key", None, "x").unwrap_err().code,
             Code::KeyFormat
         );
+    }
+
+    /// Keys and signatures made by OpenSSL, which no one here wrote: P-384 (SHA-384) and RSA
+    /// PKCS#1 v1.5 (SHA-256) verify, as Sigstore pairs them; the wrong message, a flipped byte,
+    /// and an RSA key under 2048 bits do not.
+    #[test]
+    fn p384_and_rsa_signatures_made_by_openssl_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output();
+            match out {
+                Ok(out) if out.status.success() => true,
+                Ok(out) => panic!("openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr)),
+                Err(_) => {
+                    assert!(std::env::var_os("CI").is_none(), "CI has openssl");
+                    false
+                }
+            }
+        };
+        std::fs::write(dir.path().join("message"), b"a payload").unwrap();
+        for (name, genkey, digest, algorithm) in [
+            (
+                "p384",
+                &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"][..],
+                "-sha384",
+                "ecdsa-p384",
+            ),
+            (
+                "rsa",
+                &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"][..],
+                "-sha256",
+                "rsa-2048",
+            ),
+        ] {
+            let key = format!("{name}.key");
+            if !openssl(&[genkey, &["-out", &key]].concat()) {
+                return;
+            }
+            openssl(&["pkey", "-in", &key, "-pubout", "-out", &format!("{name}.pub")]);
+            openssl(&["dgst", digest, "-sign", &key, "-out", &format!("{name}.sig"), "message"]);
+            let public = PublicKey::load(&dir.path().join(format!("{name}.pub"))).unwrap();
+            assert_eq!(public.algorithm(), algorithm);
+            let mut signature = std::fs::read(dir.path().join(format!("{name}.sig"))).unwrap();
+            assert!(public.verify(b"a payload", &signature), "{name}");
+            assert!(!public.verify(b"another payload", &signature), "{name}");
+            let last = signature.len() - 1;
+            signature[last] ^= 1;
+            assert!(!public.verify(b"a payload", &signature), "{name}");
+            // The key round-trips, and signing with it is still refused: sealkit verifies these.
+            assert_eq!(PublicKey::from_pem(public.to_pem().as_bytes(), name).unwrap(), public);
+            let private = SigningKey::load(&dir.path().join(&key), None).unwrap_err();
+            assert_eq!(private.code(), Code::KeyType, "{name}");
+        }
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:1024",
+            "-out",
+            "weak.key",
+        ]);
+        openssl(&["pkey", "-in", "weak.key", "-pubout", "-out", "weak.pub"]);
+        let weak = PublicKey::load(&dir.path().join("weak.pub")).unwrap_err();
+        assert_eq!(weak.code(), Code::KeyType);
+        assert!(weak.to_string().contains("1024 bits"), "{weak}");
     }
 }
