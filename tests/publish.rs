@@ -4,15 +4,13 @@
 //! tampering with the registry copy fails verification naming the check; a registry that is
 //! down or fails mid-push gives a clear error, and a rerun finishes the push.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 mod common;
 
-use common::registry::{Registry, free_port, http, require, skopeo, start_registry};
+use common::registry::{FaultyProxy, Registry, faulty_proxy, free_port, http, require, skopeo, start_registry};
 
 const EPOCH: &str = "1700000000";
 
@@ -378,82 +376,35 @@ fn tampering_with_the_registry_copy_fails_verification_naming_the_check() {
 }
 
 /// A proxy in front of the registry that answers 500 to every new blob upload past the first
-/// `allowed` while `failing` is set; each request gets its own connection, so that every one is
-/// seen.
+/// `allowed` while `failing` is set.
 struct FlakyProxy {
     address: String,
     failing: Arc<AtomicBool>,
     refused: Arc<AtomicUsize>,
+    _proxy: FaultyProxy,
 }
 
 fn flaky_proxy(upstream: String, allowed: usize) -> FlakyProxy {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
     let failing = Arc::new(AtomicBool::new(true));
     let refused = Arc::new(AtomicUsize::new(0));
-    let uploads = Arc::new(AtomicUsize::new(0));
+    let uploads = AtomicUsize::new(0);
     let (fail, count) = (failing.clone(), refused.clone());
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { continue };
-            let (upstream, fail, count, uploads) = (upstream.clone(), fail.clone(), count.clone(), uploads.clone());
-            std::thread::spawn(move || relay(client, &upstream, allowed, &fail, &count, &uploads));
+    let proxy = faulty_proxy(upstream, move |request_line| {
+        let refuse = request_line.starts_with("POST ")
+            && request_line.contains("/blobs/uploads/")
+            && uploads.fetch_add(1, Ordering::SeqCst) >= allowed
+            && fail.load(Ordering::SeqCst);
+        if refuse {
+            count.fetch_add(1, Ordering::SeqCst);
         }
+        refuse
     });
     FlakyProxy {
-        address,
+        address: proxy.address.clone(),
         failing,
         refused,
+        _proxy: proxy,
     }
-}
-
-fn relay(
-    mut client: TcpStream,
-    upstream: &str,
-    allowed: usize,
-    failing: &AtomicBool,
-    refused: &AtomicUsize,
-    uploads: &AtomicUsize,
-) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match client.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return,
-        }
-    }
-    let text = String::from_utf8_lossy(&head).into_owned();
-    let request_line = text.lines().next().unwrap_or_default().to_owned();
-    if request_line.starts_with("POST ")
-        && request_line.contains("/blobs/uploads/")
-        && uploads.fetch_add(1, Ordering::SeqCst) >= allowed
-        && failing.load(Ordering::SeqCst)
-    {
-        refused.fetch_add(1, Ordering::SeqCst);
-        let _ =
-            client.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        return;
-    }
-    let mut lines: Vec<&str> = text
-        .trim_end()
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .collect();
-    lines.push("Connection: close");
-    let head = format!("{}\r\n\r\n", lines.join("\r\n"));
-    let Ok(mut server) = TcpStream::connect(upstream) else {
-        return;
-    };
-    if server.write_all(head.as_bytes()).is_err() {
-        return;
-    }
-    let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut from_client, &mut to_server);
-    });
-    let _ = std::io::copy(&mut server, &mut client);
-    let _ = client.shutdown(std::net::Shutdown::Both);
 }
 
 #[test]

@@ -548,6 +548,27 @@ fn skopeos_directory_layout_is_read_with_its_signatures() {
     assert_eq!(evidence["subject"]["kind"], "image", "{}", said(&out));
 }
 
+/// A registry that answers 500 on the signature tag: the pull fails with the registry's error
+/// after its retries, and nothing is accepted; once it answers, the same pull succeeds.
+#[test]
+fn a_registry_failing_on_the_signature_tag_is_an_error_never_an_acceptance() {
+    let Some(p) = published() else { return };
+    p.push("hello", "team/hello:1");
+    let proxy = common::registry::faulty_proxy(p.registry.address.clone(), |request_line| {
+        request_line.contains(".sig ")
+    });
+    let allow_all = p.tmp.path().join("allow.json");
+    std::fs::write(&allow_all, r#"{"default":[{"type":"insecureAcceptAnything"}]}"#).unwrap();
+    let through_proxy = format!("{}/team/hello:1", proxy.address);
+    let out = verify(&p.store("reader"), &through_proxy, &allow_all);
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(".sig") && stderr.contains("500"), "{}", said(&out));
+    assert!(out.stdout.is_empty(), "{}", said(&out));
+    let out = verify(&p.store("reader"), &p.at("team/hello:1"), &allow_all);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+}
+
 #[test]
 fn a_bad_trust_policy_is_an_error_naming_where() {
     let tmp = tempfile::tempdir().unwrap();

@@ -103,3 +103,61 @@ pub fn http(address: &str, method: &str, target: &str, content_type: &str, body:
         .map(|l| l.trim_start_matches(&format!("http://{address}")).to_owned());
     (status, location)
 }
+
+/// A proxy in front of `upstream` that answers 500 to each request whose request line `fails`
+/// picks, and relays the rest; each request gets its own connection (the proxy asks for
+/// `Connection: close`), so that every one is seen.
+pub struct FaultyProxy {
+    pub address: String,
+}
+
+pub fn faulty_proxy(upstream: String, fails: impl Fn(&str) -> bool + Send + Sync + 'static) -> FaultyProxy {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let fails = std::sync::Arc::new(fails);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let (upstream, fails) = (upstream.clone(), fails.clone());
+            std::thread::spawn(move || relay(client, &upstream, &*fails));
+        }
+    });
+    FaultyProxy { address }
+}
+
+fn relay(mut client: TcpStream, upstream: &str, fails: &dyn Fn(&str) -> bool) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match client.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let request_line = text.lines().next().unwrap_or_default().to_owned();
+    if fails(&request_line) {
+        let _ =
+            client.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+    }
+    let mut lines: Vec<&str> = text
+        .trim_end()
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    lines.push("Connection: close");
+    let head = format!("{}\r\n\r\n", lines.join("\r\n"));
+    let Ok(mut server) = TcpStream::connect(upstream) else {
+        return;
+    };
+    if server.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from_client, &mut to_server);
+    });
+    let _ = std::io::copy(&mut server, &mut client);
+    let _ = client.shutdown(std::net::Shutdown::Both);
+}
