@@ -9,6 +9,7 @@ pub mod build;
 pub mod caps;
 pub mod codes;
 pub mod config;
+pub mod dsse;
 pub mod effective;
 pub mod epoch;
 pub mod evidence;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// Lowest floor first; modules on one floor may use each other.
 const FLOORS: &[&[&str]] = &[
-    &["caps", "codes", "reference", "epoch", "party", "keys"],
+    &["caps", "codes", "reference", "epoch", "party", "keys", "dsse"],
     &["config"],
     &["image"],
     &["trust"],

@@ -283,6 +283,162 @@ fn a_signature_pushed_to_a_registry_is_seen_by_skopeo_and_verified_back() {
     assert_eq!(verdict(&out)["signatures_found"], 2);
 }
 
+/// A policy for `REGISTRY/team`: signed by `team`, and carrying the attestations `required`
+/// (sealkit's extension, docs/trust.md).
+fn policy_with_attestations(path: &Path, p: &Published, team: &Path, required: serde_json::Value) -> PathBuf {
+    let doc = serde_json::json!({
+        "default": [{"type": "reject"}],
+        "transports": {"docker": {p.at("team"): [{"type": "sigstoreSigned", "keyPath": team}]}},
+        "sealkit": {"requiredAttestations": {"docker": {p.at("team"): required}}},
+    });
+    std::fs::write(path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    path.to_path_buf()
+}
+
+#[test]
+fn required_attestations_are_checked_by_key_subject_builder_and_source() {
+    let Some(p) = published() else { return };
+    let signer = p.store("signer");
+    let (team, team_public) = keypair(&signer, p.tmp.path(), "team");
+    let (builder, builder_public) = keypair(&signer, p.tmp.path(), "builder");
+    let hello = p.at("team/hello:1");
+    let getty = p.at("team/getty:1");
+    p.push("hello", "team/hello:1");
+    p.push("getty", "team/getty:1");
+    let provenance = p.tmp.path().join("provenance.json");
+    std::fs::write(
+        &provenance,
+        r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{"workflow":{"repository":"https://github.com/example/hello","ref":"refs/heads/main"}}},"runDetails":{"builder":{"id":"https://example.com/builder@v1"}}}"#,
+    )
+    .unwrap();
+    for image in [&hello, &getty] {
+        let out = run(
+            &signer,
+            &["image", "sign", image, "--key", team.to_str().unwrap(), "--push"],
+        );
+        assert!(out.status.success(), "{}", said(&out));
+        let out = run(
+            &signer,
+            &[
+                "image",
+                "attest",
+                image,
+                "--key",
+                builder.to_str().unwrap(),
+                "--predicate",
+                provenance.to_str().unwrap(),
+                "--type",
+                "slsaprovenance1",
+                "--push",
+            ],
+        );
+        assert!(out.status.success(), "{}", said(&out));
+    }
+    let digest = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        &format!("docker://{hello}"),
+    ]);
+    let att_tag = format!("sha256-{}.att", digest.trim().trim_start_matches("sha256:"));
+    let raw = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &format!("docker://{}:{att_tag}", p.at("team/hello")),
+    ]);
+    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(
+        manifest["layers"][0]["mediaType"], "application/vnd.dsse.envelope.v1+json",
+        "{raw}"
+    );
+    assert_eq!(
+        manifest["layers"][0]["annotations"]["predicateType"],
+        "https://slsa.dev/provenance/v1"
+    );
+
+    let required = |builder_id: &str, key: &Path, predicate: &str| {
+        serde_json::json!([{
+            "predicateType": predicate,
+            "keyPath": key,
+            "builderId": builder_id,
+            "sourceRepository": "example/hello",
+        }])
+    };
+    const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
+    let good = policy_with_attestations(
+        &p.tmp.path().join("good.json"),
+        &p,
+        &team_public,
+        required("https://example.com/builder@v1", &builder_public, PROVENANCE),
+    );
+    let out = verify(&p.store("good"), &hello, &good);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let v = verdict(&out);
+    assert_eq!(v["attestations_found"], 1);
+    let found = &v["verdict"]["attestations"][0];
+    assert_eq!(found["verified"], true, "{found}");
+    assert_eq!(found["builder_id"], "https://example.com/builder@v1");
+    assert_eq!(found["source_repository"], "https://github.com/example/hello");
+
+    // Each way of not meeting it, refused with the reason.
+    for (name, policy, reason) in [
+        (
+            "builder",
+            required("https://example.com/other@v1", &builder_public, PROVENANCE),
+            "it names the builder https://example.com/builder@v1, not https://example.com/other@v1",
+        ),
+        (
+            "key",
+            required("https://example.com/builder@v1", &team_public, PROVENANCE),
+            "not signed by any trusted key",
+        ),
+        (
+            "type",
+            required(
+                "https://example.com/builder@v1",
+                &builder_public,
+                "https://spdx.dev/Document",
+            ),
+            "none of its 1 attestations is one",
+        ),
+    ] {
+        let path = policy_with_attestations(&p.tmp.path().join(format!("{name}.json")), &p, &team_public, policy);
+        let out = verify(&p.store(name), &hello, &path);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", said(&out));
+        assert!(reasons(&out).contains(reason), "{name}: {}", said(&out));
+    }
+
+    // getty's attestation put under hello's tag: signed by the builder, but about another image.
+    let getty_digest = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        &format!("docker://{getty}"),
+    ]);
+    let getty_tag = format!("sha256-{}.att", getty_digest.trim().trim_start_matches("sha256:"));
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &format!("docker://{}:{getty_tag}", p.at("team/getty")),
+        &format!("docker://{}:{att_tag}", p.at("team/hello")),
+    ]);
+    let out = verify(&p.store("swapped"), &hello, &good);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(
+        reasons(&out).contains(&format!(
+            "its subject is {}, not this image's {}",
+            getty_digest.trim(),
+            digest.trim()
+        )),
+        "{}",
+        said(&out)
+    );
+}
+
 /// The demo's images signed in the store, and a trust policy beside the demo requiring the key.
 fn signed_demo(tmp: &Path) -> Option<(PathBuf, PathBuf, PathBuf, PathBuf)> {
     let (store, config) = common::demo(tmp, &DEMO_IMAGES)?;

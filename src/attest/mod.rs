@@ -6,7 +6,7 @@
 //! schemes are deterministic. docs/signing.md describes every format.
 
 pub mod bundle;
-pub mod dsse;
+
 pub mod policy;
 pub mod provenance;
 pub mod statement;
@@ -202,7 +202,7 @@ pub fn statements(request: &Request) -> Result<Vec<Attestation>, AttestError> {
 
 /// Signs a statement: a DSSE envelope in a Sigstore bundle, hinting at the key's id.
 pub fn sign(statement: &Statement, key: &SigningKey) -> Bundle {
-    let envelope = dsse::Envelope::sign(statement::PAYLOAD_TYPE, statement.to_payload(), key);
+    let envelope = crate::dsse::Envelope::sign(statement::PAYLOAD_TYPE, statement.to_payload(), key);
     Bundle::new(envelope, key.public_key().key_id())
 }
 

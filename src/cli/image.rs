@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use sealkit::image::Digest;
 use sealkit::image::lock::Resolver;
+use sealkit::image::signatures::{Kind, Signature};
 use sealkit::image::{self, ImageRef, ResolvedImage, Rootfs, Store};
 use sealkit::trust;
 
@@ -84,6 +86,23 @@ enum ImageCommand {
         #[arg(long)]
         push: bool,
     },
+    /// Attest an image as cosign does (a DSSE-signed in-toto statement under the image's
+    /// sha256-<digest>.att tag), in the store, and with --push in REF's registry too
+    Attest {
+        #[arg(value_name = "REF")]
+        reference: String,
+        #[command(flatten)]
+        key: super::sign::KeyArgs,
+        /// The predicate: one JSON object
+        #[arg(long, value_name = "FILE")]
+        predicate: PathBuf,
+        /// Its type: a URI, or slsaprovenance1, spdx, spdxjson, cyclonedx, custom
+        #[arg(long = "type", value_name = "URI")]
+        predicate_type: String,
+        /// Also add the attestation to the registry REF names
+        #[arg(long)]
+        push: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -161,6 +180,13 @@ pub fn run(args: &ImageArgs) -> Outcome {
         }
         ImageCommand::Verify { reference, format } => verify(&args.store, reference, *format),
         ImageCommand::Sign { reference, key, push } => sign(&args.store, reference, key, *push),
+        ImageCommand::Attest {
+            reference,
+            key,
+            predicate,
+            predicate_type,
+            push,
+        } => attest(&args.store, reference, key, predicate, predicate_type, *push),
         ImageCommand::Rm { reference } => {
             let name = parse_ref(reference)?.to_string();
             if store.remove_name(&name)? {
@@ -274,17 +300,20 @@ fn verdict_table(text: &str, policy: &trust::Policy, finding: &trust::Finding) -
     out.trim_end().to_owned()
 }
 
-fn sign(store_args: &StoreArgs, text: &str, key: &super::sign::KeyArgs, push: bool) -> Outcome {
-    let key = key.load()?;
+/// The image `text` names, to be signed or attested: in the registry with `push` (what its tag
+/// names now, as cosign signs), else what the store resolves it to.
+fn to_sign(
+    store_args: &StoreArgs,
+    text: &str,
+    push: bool,
+) -> Result<(Store, Box<oci_client::Reference>, Digest), Failure> {
     let ImageRef::Registry(r) = parse_ref(text)? else {
         return Err(Failure::usage(format!(
-            "error: {text}: sign names an image by its registry name (REGISTRY/NAME[:TAG])\n  hint: import it \
-             first (sealkit image import SRC --tag NAME), then sign NAME"
+            "error: {text}: an image is signed and attested by its registry name (REGISTRY/NAME[:TAG])\n  hint: \
+             import it first (sealkit image import SRC --tag NAME), then name NAME"
         )));
     };
     let (store, platform, options) = store_args.open()?;
-    // Signing in the registry signs what its tag names now, as cosign does; the store's copy
-    // may be older.
     let image = if push {
         image::registry::pull(&store, &r, &platform, &options)?
     } else {
@@ -294,25 +323,75 @@ fn sign(store_args: &StoreArgs, text: &str, key: &super::sign::KeyArgs, push: bo
         .index_digest
         .clone()
         .unwrap_or_else(|| image.manifest_digest.clone());
+    Ok((store, r, signed))
+}
+
+/// Keeps `layer` of `kind` beside the image in the store, and with `push` in its registry.
+fn attach(
+    store_args: &StoreArgs,
+    store: &Store,
+    r: &oci_client::Reference,
+    signed: &Digest,
+    kind: Kind,
+    layer: Signature,
+    push: bool,
+) -> Result<String, Failure> {
+    if push {
+        let (_, _, options) = store_args.open()?;
+        let remote = image::registry::Remote::connect(r, &options)?;
+        let pushed = remote.push_attached(store, signed, kind, std::slice::from_ref(&layer))?;
+        Ok(format!(
+            "pushed {}:{} ({pushed})",
+            r.repository(),
+            image::signatures::tag_of(signed, kind)
+        ))
+    } else {
+        image::signatures::record(store, signed, kind, std::slice::from_ref(&layer), &r.whole())?;
+        Ok("in the store; --push adds it to the registry".into())
+    }
+}
+
+fn sign(store_args: &StoreArgs, text: &str, key: &super::sign::KeyArgs, push: bool) -> Outcome {
+    let key = key.load()?;
+    let (store, r, signed) = to_sign(store_args, text, push)?;
     let as_reference = trust::policy::parse_named(&r.whole())
         .map(|n| n.to_string())
         .ok_or_else(|| Failure::usage(format!("error: {text}: not a reference a signature can name")))?;
     let signature = trust::sign::sign(&key, &as_reference, &signed);
-    if push {
-        let remote = image::registry::Remote::connect(&r, &options)?;
-        let pushed = remote.push_signatures(&store, &signed, std::slice::from_ref(&signature))?;
-        eprintln!(
-            "signed {signed} as {as_reference} with key {}; pushed {}:{} ({pushed})",
-            key.public_key().key_id(),
-            r.repository(),
-            image::signatures::tag_of(&signed)
-        );
-    } else {
-        image::signatures::record(&store, &signed, std::slice::from_ref(&signature), text)?;
-        eprintln!(
-            "signed {signed} as {as_reference} with key {} (in the store; --push adds it to the registry)",
-            key.public_key().key_id()
-        );
-    }
+    let kept = attach(store_args, &store, &r, &signed, Kind::Signatures, signature, push)?;
+    eprintln!(
+        "signed {signed} as {as_reference} with key {}; {kept}",
+        key.public_key().key_id()
+    );
+    Ok(())
+}
+
+fn attest(
+    store_args: &StoreArgs,
+    text: &str,
+    key: &super::sign::KeyArgs,
+    predicate: &Path,
+    type_name: &str,
+    push: bool,
+) -> Outcome {
+    let predicate_type = sealkit::attest::statement::predicate_type(type_name).ok_or_else(|| {
+        Failure::usage(format!(
+            "error: --type {type_name:?} is neither a URI nor one of slsaprovenance1, spdx, spdxjson, cyclonedx, custom"
+        ))
+    })?;
+    let key = key.load()?;
+    let origin = predicate.display().to_string();
+    let bytes = std::fs::read(predicate).map_err(|e| Failure::usage(format!("error: {origin}: {e}")))?;
+    let (store, r, signed) = to_sign(store_args, text, push)?;
+    let statement = sealkit::attest::predicate_statement(r.repository(), &signed, predicate_type, &bytes, &origin)
+        .map_err(|e| Failure::input(e.code().as_str(), e))?;
+    let envelope =
+        sealkit::dsse::Envelope::sign(sealkit::attest::statement::PAYLOAD_TYPE, statement.to_payload(), &key);
+    let layer = trust::sign::attestation(&envelope, predicate_type);
+    let kept = attach(store_args, &store, &r, &signed, Kind::Attestations, layer, push)?;
+    eprintln!(
+        "attested {signed} ({predicate_type}) with key {}; {kept}",
+        key.public_key().key_id()
+    );
     Ok(())
 }

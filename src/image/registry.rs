@@ -18,6 +18,7 @@ use super::attestation::STATEMENT;
 use super::digest::Digest;
 use super::error::{Code, ImageError, Result};
 use super::resolve::{BlobSource, Platform, ResolvedImage, parse_index, parse_manifest};
+use super::signatures::Kind;
 use super::store::{Blob, LAYER, METADATA, Store};
 
 const MANIFEST_TYPES: [&str; 4] = [
@@ -612,36 +613,40 @@ impl Remote {
         }))
     }
 
-    /// Copies cosign's signatures of the manifest `signed` (the manifest under its
-    /// `sha256-<hex>.sig` tag, and the payloads) into the store; none is not an error, a
-    /// registry failing to answer is.
+    /// Copies what cosign attached to the manifest `signed` (the manifests under its
+    /// `sha256-<hex>.sig` and `.att` tags, and their layers) into the store; none is not an
+    /// error, a registry failing to answer is.
     pub fn copy_signatures(&self, store: &Store, signed: &Digest) -> Result<()> {
-        let tag = super::signatures::tag_of(signed);
-        let Some(found) = self.manifest(Some(&tag), None)? else {
-            return Ok(());
-        };
-        let what = self.session.image.clone();
-        store.write_bytes(&found.bytes, METADATA, &what)?;
-        let descriptor = Descriptor::new(MediaType::ImageManifest, found.bytes.len() as u64, &found.digest);
-        let source = RegistrySource {
-            session: &self.session,
-            reference: &self.reference,
-        };
-        super::signatures::import(store, &source, &descriptor, signed, &what)
+        for kind in [Kind::Signatures, Kind::Attestations] {
+            let tag = super::signatures::tag_of(signed, kind);
+            let Some(found) = self.manifest(Some(&tag), None)? else {
+                continue;
+            };
+            let what = self.session.image.clone();
+            store.write_bytes(&found.bytes, METADATA, &what)?;
+            let descriptor = Descriptor::new(MediaType::ImageManifest, found.bytes.len() as u64, &found.digest);
+            let source = RegistrySource {
+                session: &self.session,
+                reference: &self.reference,
+            };
+            super::signatures::import(store, &source, &descriptor, signed, kind, &what)?;
+        }
+        Ok(())
     }
 
-    /// Adds `added` to cosign's signatures of `signed` in the registry: the `sha256-<hex>.sig`
-    /// manifest is read (into the store), the new signatures appended to those it holds, and the
-    /// whole put back, as cosign appends. Returns the new manifest's digest.
-    pub fn push_signatures(
+    /// Adds `added` to cosign's `kind` of `signed` in the registry: the `sha256-<hex>.sig` (or
+    /// `.att`) manifest is read (into the store), the new layers appended to those it holds,
+    /// and the whole put back, as cosign appends. Returns the new manifest's digest.
+    pub fn push_attached(
         &self,
         store: &Store,
         signed: &Digest,
+        kind: Kind,
         added: &[super::signatures::Signature],
     ) -> Result<Digest> {
         self.copy_signatures(store, signed)?;
         let mut all: Vec<super::signatures::Signature> = Vec::new();
-        for found in super::signatures::stored(store, signed)? {
+        for found in super::signatures::stored(store, signed, kind)? {
             // One the store cannot read is not carried forward: the registry keeps what it has
             // only through what this manifest lists.
             if let Ok(signature) = found
@@ -656,7 +661,7 @@ impl Remote {
             }
         }
         let what = self.session.image.clone();
-        let written = super::signatures::record(store, signed, &all, &what)?;
+        let written = super::signatures::record(store, signed, kind, &all, &what)?;
         for blob in &written.blobs {
             let digest = Digest::of(blob);
             if !self.has_blob(&digest)? {
@@ -664,7 +669,7 @@ impl Remote {
             }
         }
         self.put_manifest(
-            Some(&super::signatures::tag_of(signed)),
+            Some(&super::signatures::tag_of(signed, kind)),
             &written.manifest,
             "application/vnd.oci.image.manifest.v1+json",
         )

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::digest::Digest;
 use super::error::{Code, ImageError, Result};
+use super::signatures::Kind;
 use super::store::{Blob, LAYER, Limit, METADATA, Store};
 use crate::reference::ImageRef;
 
@@ -508,11 +509,10 @@ pub fn resolve(store: &Store, reference: &ImageRef, platform: &Platform, base: &
             let source = LayoutDir { dir };
             let (manifest, index) = import_from(store, &source, &root, platform)?;
             let signed = Blob::of(&root, &text)?.digest;
-            for entry in entries
-                .iter()
-                .filter(|d| super::signatures::is_signature_entry(d, &signed))
-            {
-                super::signatures::import(store, &source, entry, &signed, &text)?;
+            for kind in [Kind::Signatures, Kind::Attestations] {
+                for entry in entries.iter().filter(|d| super::signatures::is_entry(d, &signed, kind)) {
+                    super::signatures::import(store, &source, entry, &signed, kind, &text)?;
+                }
             }
             load_resolved(store, &text, &manifest, index, platform)
         }

@@ -25,11 +25,53 @@ use super::store::{Blob, Limit, METADATA, Store};
 
 /// The media type of a cosign signature layer (a simple-signing payload).
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
-/// The annotation of a stored signature manifest: the digest it signs.
-pub const SIGNATURES_OF: &str = "dev.sealkit.signatures-of";
-/// `cosign save`'s annotation on an OCI layout's index entries, and its value for signatures.
+/// The media type of a cosign attestation layer (a DSSE envelope of an in-toto statement).
+pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
+/// `cosign save`'s annotation on an OCI layout's index entries.
 pub const COSIGN_KIND: &str = "kind";
-pub const COSIGN_SIGNATURES: &str = "dev.cosignproject.cosign/sigs";
+
+/// What cosign attaches to an image under a tag named for its digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `sha256-<hex>.sig`: simple-signing payloads, each signed in its layer's annotation.
+    Signatures,
+    /// `sha256-<hex>.att`: DSSE envelopes of in-toto statements about the image.
+    Attestations,
+}
+
+impl Kind {
+    fn suffix(self) -> &'static str {
+        match self {
+            Kind::Signatures => "sig",
+            Kind::Attestations => "att",
+        }
+    }
+
+    /// The annotation of a stored manifest of this kind: the digest it is about.
+    fn annotation(self) -> &'static str {
+        match self {
+            Kind::Signatures => "dev.sealkit.signatures-of",
+            Kind::Attestations => "dev.sealkit.attestations-of",
+        }
+    }
+
+    /// `cosign save`'s `kind` value for it.
+    fn cosign_kind(self) -> &'static str {
+        match self {
+            Kind::Signatures => "dev.cosignproject.cosign/sigs",
+            Kind::Attestations => "dev.cosignproject.cosign/atts",
+        }
+    }
+
+    /// The largest layer kept: a signature payload is a few hundred bytes; an attestation may
+    /// carry an SBOM.
+    fn layer_limit(self) -> Limit {
+        match self {
+            Kind::Signatures => PAYLOAD,
+            Kind::Attestations => super::attestation::STATEMENT,
+        }
+    }
+}
 /// The largest payload read: a simple-signing payload is a few hundred bytes; what is far larger
 /// is not one, and is refused before it is stored or parsed.
 pub const MAX_PAYLOAD: usize = 64 << 10;
@@ -84,33 +126,34 @@ impl Signature {
     }
 }
 
-/// The tag under which cosign keeps the signatures of the manifest `signed`.
-pub fn tag_of(signed: &Digest) -> String {
-    format!("sha256-{}.sig", signed.hex())
+/// The tag under which cosign keeps what it attaches of `kind` to the manifest `signed`.
+pub fn tag_of(signed: &Digest, kind: Kind) -> String {
+    format!("sha256-{}.{}", signed.hex(), kind.suffix())
 }
 
-/// Whether an OCI layout's index entry holds signatures of `signed`: tagged as cosign tags them,
-/// or marked by `cosign save` (whose layout holds one image, so its signatures are that image's;
-/// what they sign is checked from their payloads).
-pub fn is_signature_entry(d: &Descriptor, signed: &Digest) -> bool {
+/// Whether an OCI layout's index entry holds `kind` of `signed`: tagged as cosign tags them, or
+/// marked by `cosign save` (whose layout holds one image, so they are that image's; what they
+/// sign is checked from their payloads).
+pub fn is_entry(d: &Descriptor, signed: &Digest, kind: Kind) -> bool {
     let Some(a) = d.annotations().as_ref() else {
         return false;
     };
-    a.get(super::store::REF_NAME) == Some(&tag_of(signed))
-        || a.get(COSIGN_KIND).map(String::as_str) == Some(COSIGN_SIGNATURES)
+    a.get(super::store::REF_NAME) == Some(&tag_of(signed, kind))
+        || a.get(COSIGN_KIND).map(String::as_str) == Some(kind.cosign_kind())
 }
 
-/// Copies the signature manifest `manifest` of the image `signed` from `source` into the store,
-/// with its payloads, and records it. A manifest listing more than [`MAX_SIGNATURES`] layers, or
-/// a payload over [`MAX_PAYLOAD`] bytes, is refused whole.
+/// Copies the manifest `manifest` of `kind` about the image `signed` from `source` into the
+/// store, with its layers, and records it. A manifest listing more than [`MAX_SIGNATURES`]
+/// layers, or a layer over its kind's limit, is refused whole.
 pub(crate) fn import(
     store: &Store,
     source: &dyn BlobSource,
     manifest: &Descriptor,
     signed: &Digest,
+    kind: Kind,
     what: &str,
 ) -> Result<()> {
-    let what = format!("{what} (signatures, {})", tag_of(signed));
+    let what = format!("{what} ({})", tag_of(signed, kind));
     let blob = Blob::of(manifest, &what)?;
     if !store.has_intact(&blob, &what)? {
         blob.check(METADATA, &what)?;
@@ -120,8 +163,8 @@ pub(crate) fn import(
     for layer in parsed.layers() {
         let layer = Blob::of(layer, &what)?;
         if !store.has_intact(&layer, &what)? {
-            layer.check(PAYLOAD, &what)?;
-            store.write_blob(source.open(&layer.digest)?, Some(&layer), PAYLOAD, &what)?;
+            layer.check(kind.layer_limit(), &what)?;
+            store.write_blob(source.open(&layer.digest)?, Some(&layer), kind.layer_limit(), &what)?;
         }
     }
     // The config says nothing a signature needs; it is kept when it is there, so the stored
@@ -133,16 +176,22 @@ pub(crate) fn import(
     {
         let _ = store.write_blob(reader, Some(&config), METADATA, &what);
     }
-    store.record_attached(&[attached(manifest.media_type().clone(), blob.digest, blob.size, signed)])
+    store.record_attached(&[attached(
+        manifest.media_type().clone(),
+        blob.digest,
+        blob.size,
+        signed,
+        kind,
+    )])
 }
 
 /// Writes `signatures` into the store as the one manifest cosign would write for them, and
-/// records it as signatures of `signed`. Returns the manifest's bytes and the blobs it lists
+/// records it as `kind` of `signed`. Returns the manifest's bytes and the blobs it lists
 /// (config first), for a caller that also pushes them.
-pub fn record(store: &Store, signed: &Digest, signatures: &[Signature], what: &str) -> Result<Written> {
+pub fn record(store: &Store, signed: &Digest, kind: Kind, signatures: &[Signature], what: &str) -> Result<Written> {
     let written = manifest_of(signatures, what)?;
     for blob in &written.blobs {
-        store.write_bytes(blob, METADATA, what)?;
+        store.write_bytes(blob, kind.layer_limit(), what)?;
     }
     let digest = store.write_bytes(&written.manifest, METADATA, what)?;
     store.record_attached(&[attached(
@@ -150,6 +199,7 @@ pub fn record(store: &Store, signed: &Digest, signatures: &[Signature], what: &s
         digest,
         written.manifest.len() as u64,
         signed,
+        kind,
     )])?;
     Ok(written)
 }
@@ -205,33 +255,33 @@ pub fn manifest_of(signatures: &[Signature], what: &str) -> Result<Written> {
     Ok(Written { manifest, blobs })
 }
 
-/// Every signature the store keeps for the manifest `signed`, each read or why it could not
-/// be, in a stable order (by manifest digest, then layer), each payload once.
-pub fn stored(store: &Store, signed: &Digest) -> Result<Vec<std::result::Result<Signature, String>>> {
+/// Everything of `kind` the store keeps for the manifest `signed`, each read or why it could
+/// not be, in a stable order (by manifest digest, then layer), each payload once.
+pub fn stored(store: &Store, signed: &Digest, kind: Kind) -> Result<Vec<std::result::Result<Signature, String>>> {
     let wanted = signed.to_string();
     let mut found = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for d in store.attached()? {
-        if d.annotations().as_ref().and_then(|a| a.get(SIGNATURES_OF)) != Some(&wanted) {
+        if d.annotations().as_ref().and_then(|a| a.get(kind.annotation())) != Some(&wanted) {
             continue;
         }
-        let what = format!("signatures of {signed} ({})", d.digest());
+        let what = format!("{} of {signed} ({})", tag_of(signed, kind), d.digest());
         let manifest = parse(&store.read_blob(&Blob::of(&d, &what)?.digest, &what)?, &what)?;
         for layer in manifest.layers() {
             let annotations: BTreeMap<&String, &String> = layer.annotations().iter().flatten().collect();
             if !seen.insert(format!("{} {annotations:?}", layer.digest())) {
                 continue;
             }
-            found.push(read_layer(store, layer, &what));
+            found.push(read_layer(store, layer, kind.layer_limit(), &what));
         }
     }
     Ok(found)
 }
 
-fn read_layer(store: &Store, layer: &Descriptor, what: &str) -> std::result::Result<Signature, String> {
+fn read_layer(store: &Store, layer: &Descriptor, limit: Limit, what: &str) -> std::result::Result<Signature, String> {
     let blob = Blob::of(layer, what).map_err(|e| e.to_string())?;
-    if blob.size > PAYLOAD.bytes {
-        return Err(format!("a {}-byte payload: too large for a signature", blob.size));
+    if blob.size > limit.bytes {
+        return Err(format!("a {}-byte layer: too large for {}", blob.size, limit.kind));
     }
     let payload = store.read_blob(&blob.digest, what).map_err(|e| e.to_string())?;
     Ok(Signature {
@@ -270,10 +320,12 @@ fn too_many(n: usize, what: &str) -> ImageError {
     )
 }
 
-fn attached(media_type: MediaType, digest: Digest, size: u64, signed: &Digest) -> Descriptor {
+fn attached(media_type: MediaType, digest: Digest, size: u64, signed: &Digest, kind: Kind) -> Descriptor {
     let mut d = Descriptor::new(media_type, size, &digest);
     d.set_annotations(Some(
-        [(SIGNATURES_OF.to_owned(), signed.to_string())].into_iter().collect(),
+        [(kind.annotation().to_owned(), signed.to_string())]
+            .into_iter()
+            .collect(),
     ));
     d
 }
@@ -298,11 +350,13 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let signed = Digest::of(b"an image manifest");
         let other = Digest::of(b"another");
-        record(&store, &signed, &[signature(1), signature(2)], "test").unwrap();
+        let sig = Kind::Signatures;
+        record(&store, &signed, sig, &[signature(1), signature(2)], "test").unwrap();
         // A second manifest repeating one and adding one, as a later pull of an appended tag.
-        record(&store, &signed, &[signature(2), signature(3)], "test").unwrap();
-        record(&store, &other, &[signature(9)], "test").unwrap();
-        let found: Vec<Signature> = stored(&store, &signed)
+        record(&store, &signed, sig, &[signature(2), signature(3)], "test").unwrap();
+        record(&store, &other, sig, &[signature(9)], "test").unwrap();
+        record(&store, &signed, Kind::Attestations, &[signature(7)], "test").unwrap();
+        let found: Vec<Signature> = stored(&store, &signed, sig)
             .unwrap()
             .into_iter()
             .map(|s| s.unwrap())
@@ -311,8 +365,10 @@ mod tests {
         for n in 1..=3 {
             assert!(found.contains(&signature(n)), "{n}");
         }
-        assert_eq!(stored(&store, &other).unwrap().len(), 1);
-        assert!(stored(&store, &Digest::of(b"unsigned")).unwrap().is_empty());
+        assert_eq!(stored(&store, &other, sig).unwrap().len(), 1);
+        assert!(stored(&store, &Digest::of(b"unsigned"), sig).unwrap().is_empty());
+        let attested = stored(&store, &signed, Kind::Attestations).unwrap();
+        assert_eq!(attested, [Ok(signature(7))]);
         // The same signatures give the same manifest bytes: what is pushed is reproducible.
         let a = manifest_of(&[signature(1)], "t").unwrap().manifest;
         assert_eq!(a, manifest_of(&[signature(1)], "t").unwrap().manifest);
@@ -343,8 +399,8 @@ mod tests {
         // A signature manifest whose layer claims 100 MiB: the store never holds such a blob,
         // and reading it back says why rather than reading it.
         let huge = Descriptor::new(MediaType::Other(SIMPLE_SIGNING.into()), 100 << 20, &Digest::of(b"huge"));
-        let why = read_layer(&store, &huge, "test").unwrap_err();
-        assert!(why.contains("too large for a signature"), "{why}");
+        let why = read_layer(&store, &huge, PAYLOAD, "test").unwrap_err();
+        assert!(why.contains("too large for a signature payload"), "{why}");
         let _ = signed;
     }
 

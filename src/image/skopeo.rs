@@ -13,7 +13,7 @@ use oci_spec::image::{Descriptor, MediaType};
 use super::digest::Digest;
 use super::error::{Code, ImageError, Result};
 use super::resolve::{BlobSource, Platform, import_from, is_index};
-use super::signatures::{MAX_PAYLOAD, MAX_SIGNATURES, Signature};
+use super::signatures::{Kind, MAX_PAYLOAD, MAX_SIGNATURES, Signature};
 use super::store::{METADATA, Store};
 
 /// What the `version` file of the layouts skopeo writes begins with.
@@ -110,7 +110,7 @@ pub fn import(store: &Store, dir: &Path, platform: &Platform) -> Result<(Descrip
         eprintln!("note: {what}: signatures left out: {}", unreadable.join("; "));
     }
     if !signatures.is_empty() {
-        super::signatures::record(store, &root_digest, &signatures, &what)?;
+        super::signatures::record(store, &root_digest, Kind::Signatures, &signatures, &what)?;
     }
     Ok((manifest, index, root_digest))
 }

@@ -40,6 +40,8 @@ pub struct Finding {
     pub signed_digest: String,
     /// Signatures found beside it, whether or not they verify.
     pub signatures_found: usize,
+    /// Attestations found beside it (cosign's `.att`), whether or not they verify.
+    pub attestations_found: usize,
     /// The trust policy's verdict; absent when no trust policy was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -83,8 +85,10 @@ pub fn examine(
     pinned: &[PinnedSignature],
 ) -> Result<Finding> {
     let signed: &Digest = image.index_digest.as_ref().unwrap_or(&image.manifest_digest);
-    let found = signatures::stored(store, signed)?;
+    let found = signatures::stored(store, signed, signatures::Kind::Signatures)?;
+    let attestations = signatures::stored(store, signed, signatures::Kind::Attestations)?;
     let signatures_found = found.len();
+    let attestations_found = attestations.len();
     let verdict = policy.map(|policy| {
         let (transport, named) = transport_of(reference, base);
         let mut verdict = judge(
@@ -95,6 +99,7 @@ pub fn examine(
                 reference: named,
                 manifest_digest: signed.to_string(),
                 signatures: found,
+                attestations,
             },
         );
         // Where the policy checks no signature (insecureAcceptAnything), its owner chose not
@@ -108,6 +113,7 @@ pub fn examine(
     Ok(Finding {
         signed_digest: signed.to_string(),
         signatures_found,
+        attestations_found,
         verdict,
     })
 }

@@ -8,6 +8,7 @@
 //! signing (`signedBy`), `signedBaseLayer`, keyless `fulcio` and `pki` certificates — fails
 //! closed, as containers/image treats a requirement it does not know.
 
+pub mod attestations;
 pub mod cosign;
 pub mod examine;
 pub mod policy;
@@ -71,6 +72,8 @@ pub struct SignedImage {
     /// `sha256:…` of the manifest as stored.
     pub manifest_digest: String,
     pub signatures: Vec<Result<Signature, String>>,
+    /// cosign's attestations of it (DSSE envelopes), each read or why it could not be.
+    pub attestations: Vec<Result<Signature, String>>,
 }
 
 /// The policy's verdict on one image.
@@ -79,8 +82,12 @@ pub struct Verdict {
     /// The scope whose requirements applied (`transports.docker."quay.io/team"`, `default`).
     pub scope: String,
     pub accepted: bool,
-    /// Each requirement's outcome, in the policy's order.
+    /// Each requirement's outcome, in the policy's order, then each required attestation's.
     pub requirements: Vec<Outcome>,
+    /// The image's attestations, each checked against the keys of the attestations its scope
+    /// requires (unverified when none is required).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<attestations::Attestation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,19 +114,109 @@ pub enum Transport {
     Path { transport: &'static str, identity: String },
 }
 
+impl Transport {
+    /// The transport's name in the policy, and the identity its scopes are matched against.
+    fn scoped_as<'a>(&'a self, reference: &'a str) -> (&'a str, &'a str) {
+        match self {
+            Transport::Docker => ("docker", reference),
+            Transport::Path { transport, identity } => (transport, identity),
+        }
+    }
+}
+
 /// Judges `image` under `trust`, whose relative key paths are read from `base` (the policy
 /// file's folder).
 pub fn judge(trust: &TrustPolicy, base: &Path, image: &SignedImage) -> Verdict {
-    let (requirements, scope) = match &image.transport {
-        Transport::Docker => trust.for_docker(&image.reference),
-        Transport::Path { transport, identity } => trust.for_path(transport, identity),
-    };
-    let requirements: Vec<Outcome> = requirements.iter().map(|r| outcome(r, base, image)).collect();
+    let (transport, identity) = image.transport.scoped_as(&image.reference);
+    let (requirements, scope) = trust.requirements(transport, identity);
+    let mut requirements: Vec<Outcome> = requirements.iter().map(|r| outcome(r, base, image)).collect();
+    let mut checked = Vec::new();
+    if let Some((required, from)) = trust.required_attestations(transport, identity) {
+        let mut all_keys = Vec::new();
+        for r in required {
+            let keys = load_keys(
+                base,
+                r.key_path.iter().chain(r.key_paths.iter().flatten()),
+                r.key_data.iter(),
+            );
+            requirements.push(attestation_outcome(r, &from, keys.as_deref(), image));
+            all_keys.extend(keys.unwrap_or_default());
+        }
+        checked = check_attestations(image, &all_keys);
+    } else if !image.attestations.is_empty() {
+        checked = check_attestations(image, &[]);
+    }
     Verdict {
         scope,
         accepted: requirements.iter().all(|o| o.met),
         requirements,
+        attestations: checked,
     }
+}
+
+fn check_attestations(image: &SignedImage, keys: &[PublicKey]) -> Vec<attestations::Attestation> {
+    let Ok(signed) = image.manifest_digest.parse() else {
+        return Vec::new();
+    };
+    image
+        .attestations
+        .iter()
+        .map(|a| attestations::check(a, keys, &signed))
+        .collect()
+}
+
+/// One required attestation: met when one of the image's attestations, signed by one of its
+/// keys, names this image and says what it must.
+fn attestation_outcome(
+    required: &policy::RequiredAttestation,
+    scope: &str,
+    keys: Result<&[PublicKey], &String>,
+    image: &SignedImage,
+) -> Outcome {
+    let mut out = Outcome {
+        requirement: "attestation",
+        met: false,
+        reason: String::new(),
+        signatures: Vec::new(),
+        rejected: Vec::new(),
+    };
+    let keys = match keys {
+        Ok(keys) => keys,
+        Err(why) => {
+            out.reason = format!("{scope}: {why}");
+            return out;
+        }
+    };
+    let mut wanted = required.predicate_type.clone();
+    if let Some(builder) = &required.builder_id {
+        wanted.push_str(&format!(" by builder {builder}"));
+    }
+    if let Some(source) = &required.source_repository {
+        wanted.push_str(&format!(" from {source}"));
+    }
+    for (i, found) in check_attestations(image, keys).iter().enumerate() {
+        match attestations::meets(found, required) {
+            Ok(()) => {
+                out.met = true;
+                out.reason = format!(
+                    "{scope} asks for {wanted}: attestation {} signed by key {}",
+                    i + 1,
+                    found.key_id.as_deref().unwrap_or_default()
+                );
+                return out;
+            }
+            Err(why) => out.rejected.push(format!("attestation {}: {why}", i + 1)),
+        }
+    }
+    out.reason = if image.attestations.is_empty() {
+        format!("{scope} asks for {wanted}, and the image has no attestation")
+    } else {
+        format!(
+            "{scope} asks for {wanted}, and none of its {} attestations is one",
+            image.attestations.len()
+        )
+    };
+    out
 }
 
 fn outcome(requirement: &Requirement, base: &Path, image: &SignedImage) -> Outcome {

@@ -21,6 +21,32 @@ pub struct TrustPolicy {
     pub default: Vec<Requirement>,
     #[serde(default)]
     pub transports: BTreeMap<String, BTreeMap<String, Vec<Requirement>>>,
+    /// sealkit's additions, under a key of their own (docs/trust.md): containers' tools refuse
+    /// a file with keys they do not know, so a policy using them is sealkit's alone.
+    #[serde(default)]
+    pub sealkit: Option<Extensions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Extensions {
+    /// Attestations an image must carry, by transport and scope as `transports` are matched:
+    /// each entry must be met by one verified attestation.
+    #[serde(default)]
+    pub required_attestations: BTreeMap<String, BTreeMap<String, Vec<RequiredAttestation>>>,
+}
+
+/// One attestation an image must carry: of this predicate type, signed by one of these keys,
+/// and for SLSA provenance naming this builder and source repository.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RequiredAttestation {
+    pub predicate_type: String,
+    pub key_path: Option<PathBuf>,
+    pub key_paths: Option<Vec<PathBuf>>,
+    pub key_data: Option<String>,
+    pub builder_id: Option<String>,
+    pub source_repository: Option<String>,
 }
 
 /// One requirement. Every type containers/image knows is read; `signedBy` (GPG and X.509
@@ -186,16 +212,8 @@ impl TrustPolicy {
                         "an empty requirement list: give at least one requirement".into(),
                     ));
                 }
-                if transport == DOCKER
-                    && let Err(why) = check_docker_scope(scope)
-                {
+                if let Err(why) = check_scope(transport, scope) {
                     return Err(error(at, why));
-                }
-                if [OCI, DIR].contains(&transport.as_str()) && !scope.is_empty() && !scope.starts_with('/') {
-                    return Err(error(
-                        at,
-                        format!("a {transport} scope is an absolute path (or \"\" for every {transport} image)"),
-                    ));
                 }
                 all.push((at, requirements));
             }
@@ -204,6 +222,26 @@ impl TrustPolicy {
             for (i, r) in requirements.iter().enumerate() {
                 if let Err(why) = r.check() {
                     return Err(error(format!("{at}[{i}]"), why));
+                }
+            }
+        }
+        for (transport, scopes) in self.sealkit.iter().flat_map(|e| &e.required_attestations) {
+            for (scope, required) in scopes {
+                let at = format!("sealkit.requiredAttestations.{transport}.{scope:?}");
+                if let Err(why) = check_scope(transport, scope) {
+                    return Err(error(at, why));
+                }
+                for (i, r) in required.iter().enumerate() {
+                    let keys = [r.key_path.is_some(), r.key_paths.is_some(), r.key_data.is_some()];
+                    if keys.iter().filter(|&&set| set).count() != 1 || r.key_paths.as_ref().is_some_and(Vec::is_empty) {
+                        return Err(error(
+                            format!("{at}[{i}]"),
+                            "a required attestation needs exactly one of keyPath, keyPaths and keyData".into(),
+                        ));
+                    }
+                    if r.predicate_type.is_empty() {
+                        return Err(error(format!("{at}[{i}]"), "predicateType is empty".into()));
+                    }
                 }
             }
         }
@@ -225,49 +263,84 @@ impl TrustPolicy {
     /// The requirements for an image in a registry, `reference` as Docker normalises it
     /// (`docker.io/library/busybox:1`), and the scope that gave them (`default` when none did).
     pub fn for_docker(&self, reference: &str) -> (&[Requirement], String) {
-        if let Some(scopes) = self.transports.get(DOCKER) {
-            for scope in docker_scopes(reference) {
-                if let Some(requirements) = scopes.get(&scope) {
-                    return (requirements, format!("transports.docker.{scope:?}"));
-                }
-            }
+        self.requirements(DOCKER, reference)
+    }
+
+    /// The requirements for an image of `transport` whose identity is `identity` (a Docker
+    /// reference, or an absolute path), and the scope that gave them.
+    pub fn requirements(&self, transport: &str, identity: &str) -> (&[Requirement], String) {
+        match most_specific(self.transports.get(transport), transport, identity) {
+            Some((requirements, scope)) => (requirements, format!("transports.{transport}.{scope:?}")),
+            None => (&self.default, "default".into()),
         }
-        (&self.default, "default".into())
+    }
+
+    /// The attestations an image of `transport` and `identity` must carry, and the scope that
+    /// asks for them; none when no scope of `sealkit.requiredAttestations` covers it.
+    pub fn required_attestations(&self, transport: &str, identity: &str) -> Option<(&[RequiredAttestation], String)> {
+        let scopes = self.sealkit.as_ref()?.required_attestations.get(transport);
+        most_specific(scopes, transport, identity)
+            .map(|(required, scope)| (required, format!("sealkit.requiredAttestations.{transport}.{scope:?}")))
     }
 }
 
-impl TrustPolicy {
-    /// The requirements for an image of a path transport (`oci`, `dir`): `identity` is its
-    /// absolute path, for `oci` followed by `:TAG` when a tag was given. Scopes are, as in
-    /// containers/image, the identity, the path without its tag, each parent folder but `/`,
-    /// then `""`.
-    pub fn for_path(&self, transport: &str, identity: &str) -> (&[Requirement], String) {
-        if let Some(scopes) = self.transports.get(transport) {
-            let mut candidates = vec![identity.to_owned()];
-            let mut path = identity;
-            if transport == OCI
-                && let Some((untagged, _)) = identity.rsplit_once(':')
-                && !untagged.is_empty()
-            {
-                candidates.push(untagged.to_owned());
-                path = untagged;
-            }
-            while let Some((parent, _)) = path.rsplit_once('/') {
-                if parent.is_empty() {
-                    break;
-                }
-                candidates.push(parent.to_owned());
-                path = parent;
-            }
-            candidates.push(String::new());
-            for scope in candidates {
-                if let Some(requirements) = scopes.get(&scope) {
-                    return (requirements, format!("transports.{transport}.{scope:?}"));
-                }
-            }
-        }
-        (&self.default, "default".into())
+impl TrustPolicy {}
+
+/// The entry of `scopes` for the most specific scope `identity` falls under, and that scope.
+fn most_specific<'a, T>(
+    scopes: Option<&'a BTreeMap<String, Vec<T>>>,
+    transport: &str,
+    identity: &str,
+) -> Option<(&'a [T], &'a str)> {
+    let scopes = scopes?;
+    let candidates = if transport == DOCKER {
+        docker_scopes(identity)
+    } else {
+        path_scopes(transport, identity)
+    };
+    candidates
+        .iter()
+        .find_map(|scope| scopes.get_key_value(scope))
+        .map(|(scope, entry)| (&entry[..], scope.as_str()))
+}
+
+/// A scope's form, by transport: a Docker scope names a host first; a path transport's scope
+/// is an absolute path.
+fn check_scope(transport: &str, scope: &str) -> Result<(), String> {
+    if transport == DOCKER {
+        return check_docker_scope(scope);
     }
+    if [OCI, DIR].contains(&transport) && !scope.is_empty() && !scope.starts_with('/') {
+        return Err(format!(
+            "a {transport} scope is an absolute path (or \"\" for every {transport} image)"
+        ));
+    }
+    Ok(())
+}
+
+/// The scopes an image of a path transport (`oci`, `dir`) falls under, most specific first:
+/// `identity` is its absolute path, for `oci` followed by `:TAG` when a tag was given. As in
+/// containers/image: the identity, the path without its tag, each parent folder but `/`, then
+/// `""`.
+fn path_scopes(transport: &str, identity: &str) -> Vec<String> {
+    let mut candidates = vec![identity.to_owned()];
+    let mut path = identity;
+    if transport == OCI
+        && let Some((untagged, _)) = identity.rsplit_once(':')
+        && !untagged.is_empty()
+    {
+        candidates.push(untagged.to_owned());
+        path = untagged;
+    }
+    while let Some((parent, _)) = path.rsplit_once('/') {
+        if parent.is_empty() {
+            break;
+        }
+        candidates.push(parent.to_owned());
+        path = parent;
+    }
+    candidates.push(String::new());
+    candidates
 }
 
 impl Requirement {

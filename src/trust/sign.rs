@@ -38,3 +38,16 @@ pub fn sign(key: &SigningKey, docker_reference: &str, digest: &Digest) -> Signat
         payload,
     }
 }
+
+/// A cosign attestation layer: the DSSE `envelope` of an in-toto statement about the image,
+/// annotated with its predicate type as cosign annotates it.
+pub fn attestation(envelope: &crate::dsse::Envelope, predicate_type: &str) -> Signature {
+    Signature {
+        mime_type: crate::image::signatures::DSSE_ENVELOPE.to_owned(),
+        // Serialising an envelope of bytes and strings cannot fail.
+        payload: serde_json::to_vec(envelope).unwrap_or_default(),
+        annotations: [("predicateType".to_owned(), predicate_type.to_owned())]
+            .into_iter()
+            .collect(),
+    }
+}

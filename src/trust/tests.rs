@@ -21,6 +21,7 @@ fn image(fixture: &str, reference: &str) -> SignedImage {
         reference: policy::parse_named(reference).unwrap().to_string(),
         manifest_digest: format!("sha256:{}", hex::encode(Sha256::digest(&dir.manifest))),
         signatures: dir.signatures,
+        attestations: Vec::new(),
     }
 }
 
@@ -266,12 +267,21 @@ fn signatures_kept_in_the_store_are_judged_as_read_from_the_layout() {
         let direct = image(fixture, reference);
         let signed: crate::image::Digest = direct.manifest_digest.parse().unwrap();
         let readable: Vec<_> = direct.signatures.iter().filter_map(|s| s.clone().ok()).collect();
-        crate::image::signatures::record(&store, &signed, &readable, fixture).unwrap();
+        crate::image::signatures::record(
+            &store,
+            &signed,
+            crate::image::signatures::Kind::Signatures,
+            &readable,
+            fixture,
+        )
+        .unwrap();
         let kept = SignedImage {
             transport: Transport::Docker,
             reference: direct.reference.clone(),
             manifest_digest: direct.manifest_digest.clone(),
-            signatures: crate::image::signatures::stored(&store, &signed).unwrap(),
+            signatures: crate::image::signatures::stored(&store, &signed, crate::image::signatures::Kind::Signatures)
+                .unwrap(),
+            attestations: Vec::new(),
         };
         for fields in &policies {
             let (from_layout, from_store) = (verdict(fields, &direct), verdict(fields, &kept));
@@ -294,14 +304,17 @@ fn path_transports_match_the_path_its_parents_then_the_transport() {
     )
     .unwrap();
     assert_eq!(
-        p.for_path("oci", "/srv/images/app:1").1,
+        p.requirements("oci", "/srv/images/app:1").1,
         r#"transports.oci."/srv/images/app:1""#
     );
-    assert_eq!(p.for_path("oci", "/srv/images/app:2").1, r#"transports.oci."/srv""#);
-    assert_eq!(p.for_path("oci", "/srv/images/app").1, r#"transports.oci."/srv""#);
-    assert_eq!(p.for_path("oci", "/elsewhere/x").1, r#"transports.oci."""#);
-    assert_eq!(p.for_path("dir", "/air/gap/image").1, r#"transports.dir."/air/gap""#);
-    assert_eq!(p.for_path("dir", "/air").1, "default");
+    assert_eq!(p.requirements("oci", "/srv/images/app:2").1, r#"transports.oci."/srv""#);
+    assert_eq!(p.requirements("oci", "/srv/images/app").1, r#"transports.oci."/srv""#);
+    assert_eq!(p.requirements("oci", "/elsewhere/x").1, r#"transports.oci."""#);
+    assert_eq!(
+        p.requirements("dir", "/air/gap/image").1,
+        r#"transports.dir."/air/gap""#
+    );
+    assert_eq!(p.requirements("dir", "/air").1, "default");
     assert!(
         TrustPolicy::parse(
             br#"{"default":[{"type":"reject"}],"transports":{"oci":{"relative/x":[{"type":"reject"}]}}}"#,
@@ -309,4 +322,33 @@ fn path_transports_match_the_path_its_parents_then_the_transport() {
         )
         .is_err()
     );
+}
+
+#[test]
+fn required_attestations_are_read_strictly_and_matched_by_scope() {
+    let p = TrustPolicy::parse(
+        br#"{"default":[{"type":"insecureAcceptAnything"}],"sealkit":{"requiredAttestations":{"docker":{
+            "example.com/team":[{"predicateType":"https://slsa.dev/provenance/v1","keyPath":"b.pub","builderId":"https://b"}]}}}}"#,
+        "policy.json",
+    )
+    .unwrap();
+    let (required, scope) = p.required_attestations("docker", "example.com/team/app:1").unwrap();
+    assert_eq!(required[0].builder_id.as_deref(), Some("https://b"));
+    assert_eq!(scope, r#"sealkit.requiredAttestations.docker."example.com/team""#);
+    assert!(p.required_attestations("docker", "example.com/other/app:1").is_none());
+    for (bad, at) in [
+        (r#"{"predicateType":"https://x"}"#, "exactly one of keyPath"),
+        (
+            r#"{"predicateType":"https://x","keyPath":"k","builderID":"b"}"#,
+            "builderID",
+        ),
+        (r#"{"predicateType":"","keyPath":"k"}"#, "predicateType is empty"),
+    ] {
+        let text = format!(
+            r#"{{"default":[{{"type":"reject"}}],"sealkit":{{"requiredAttestations":{{"docker":{{"example.com":[{bad}]}}}}}}}}"#
+        );
+        let e = TrustPolicy::parse(text.as_bytes(), "policy.json").unwrap_err();
+        assert!(e.to_string().contains(at), "{bad}: {e}");
+        assert!(e.to_string().contains("example.com"), "{bad}: {e}");
+    }
 }

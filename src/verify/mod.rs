@@ -698,7 +698,8 @@ mod tests {
     /// subject's name and digest) and of the file itself fails verification, naming the check.
     #[test]
     fn every_flipped_byte_of_signature_payload_or_file_fails() {
-        use crate::attest::{self, Bundle, dsse::Envelope};
+        use crate::attest::{self, Bundle};
+        use crate::dsse::Envelope;
         use crate::keys::{Algorithm, SigningKey};
         for algorithm in [Algorithm::Ed25519, Algorithm::EcdsaP256] {
             let key = SigningKey::generate(algorithm).unwrap();
