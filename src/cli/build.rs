@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use sealkit::build::{self, Format, Request};
 use sealkit::config;
-use sealkit::plan::{self, PlanOptions};
+use sealkit::plan::PlanOptions;
 use sealkit::report::SbomInput;
 
 use super::sbom::{AuthorshipArgs, warn_without_supplier};
@@ -68,19 +68,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
     let epoch = sealkit::epoch::source_date_epoch()?;
     let resolver = args.store.resolver(&args.files[0], args.pull)?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
-    let trust = args.store.trust(Some(&args.files[0]))?;
-    let plan = plan::plan(
-        &loaded,
-        &resolver,
-        &PlanOptions {
-            trust: trust.as_ref(),
-            ..Default::default()
-        },
-    )?;
-    let refused = plan.refused();
-    if !refused.is_empty() {
-        return Err(super::untrusted(&refused));
-    }
+    let plan = super::plan_trusted(&args.store, &loaded, &resolver, &args.files[0], PlanOptions::default())?;
     let request = Request {
         output: &args.output,
         name: &name,

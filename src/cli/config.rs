@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use sealkit::config::label::LabelDir;
 use sealkit::config::{self};
 use sealkit::effective;
-use sealkit::plan::{self, PlanOptions};
+use sealkit::plan::PlanOptions;
 
 use super::{Outcome, StoreArgs, json_error, print};
 
@@ -42,18 +42,12 @@ pub fn run(args: &ConfigArgs) -> Outcome {
     }
     // The lock of the first file pins the images, as it does for every later stage.
     let resolver = args.store.resolver(&args.files[0], args.pull)?;
-    let trust = args.store.trust(Some(&args.files[0]))?;
     let allow = PlanOptions {
         missing_images: true,
         label_dirs: &label_dirs,
-        trust: trust.as_ref(),
+        trust: None,
     };
-    let plan = plan::plan(&loaded, &resolver, &allow)?;
-    let refused = plan.refused();
-    if !refused.is_empty() {
-        return Err(super::untrusted(&refused));
-    }
-    let components = plan.containers;
+    let components = super::plan_trusted(&args.store, &loaded, &resolver, &args.files[0], allow)?.containers;
     for c in components.iter().filter(|c| !c.image_config_known) {
         eprintln!(
             "note: {} ({}): image not in the store{}; its effective config rests on the YAML{} and defaults",

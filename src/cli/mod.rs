@@ -148,6 +148,32 @@ impl StoreArgs {
     }
 }
 
+/// Plans `loaded` through `resolver` under the trust policy (`--trust-policy`, else the one
+/// beside `config`): what every command that resolves a configuration's images does. Images the
+/// policy refuses stop the command (exit 1) before anything of them is read.
+pub fn plan_trusted(
+    store: &StoreArgs,
+    loaded: &sealkit::config::Loaded,
+    resolver: &Resolver,
+    config: &Path,
+    options: sealkit::plan::PlanOptions,
+) -> Result<sealkit::plan::Plan, Failure> {
+    let trust = store.trust(Some(config))?;
+    let plan = sealkit::plan::plan(
+        loaded,
+        resolver,
+        &sealkit::plan::PlanOptions {
+            trust: trust.as_ref(),
+            ..options
+        },
+    )?;
+    let refused = plan.refused();
+    if !refused.is_empty() {
+        return Err(untrusted(&refused));
+    }
+    Ok(plan)
+}
+
 /// The failure of a command whose images the trust policy refused: a failed gate (exit 1).
 pub fn untrusted(refused: &[(impl AsRef<str>, impl AsRef<str>)]) -> Failure {
     Failure {

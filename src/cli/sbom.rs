@@ -9,7 +9,7 @@ use sealkit::image::ImageRef;
 use sealkit::image::lock::SbomSettings;
 use sealkit::inspect::{ComponentFacts, Source, inspect};
 use sealkit::party::{FORMS, Party};
-use sealkit::plan::{self, PlanOptions};
+use sealkit::plan::PlanOptions;
 use sealkit::report::{self, Authorship, ComponentSbom, SbomInput};
 
 use super::image::parse_ref;
@@ -121,7 +121,7 @@ pub fn run(args: &SbomArgs) -> Outcome {
         let loaded = config::load(std::slice::from_ref(&file))?;
         let resolver = args.store.resolver(&file, false)?;
         authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
-        let plan = plan::plan(&loaded, &resolver, &PlanOptions::default())?;
+        let plan = super::plan_trusted(&args.store, &loaded, &resolver, &file, PlanOptions::default())?;
         for image in plan.images {
             facts.push(inspect(Source::Image {
                 store: &resolver.store,

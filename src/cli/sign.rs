@@ -8,7 +8,7 @@ use sealkit::attest::{self, AttestError, BuildInputs, PolicyDecision};
 use sealkit::build::Format;
 use sealkit::config;
 use sealkit::keys::SigningKey;
-use sealkit::plan::{self, PlanOptions};
+use sealkit::plan::PlanOptions;
 
 use super::keygen::PasswordArgs;
 use super::sbom::AuthorshipArgs;
@@ -241,7 +241,7 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
 
     let loaded = config::load(&args.configs)?;
     let resolver = args.store.resolver(first, false)?;
-    let plan = plan::plan(&loaded, &resolver, &PlanOptions::default())?;
+    let plan = super::plan_trusted(&args.store, &loaded, &resolver, first, PlanOptions::default())?;
     let epoch = sealkit::epoch::source_date_epoch()?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
     let sbom = (!args.no_sbom).then_some(&authorship);

@@ -8,7 +8,7 @@ use sealkit::attest::Provenance;
 use sealkit::attest::statement::PROVENANCE;
 use sealkit::config;
 use sealkit::keys::PublicKey;
-use sealkit::plan::{self, PlanOptions};
+use sealkit::plan::PlanOptions;
 use sealkit::verify::{
     self, Check, CheckKind, Local, Options, Policy, Requirement, Verification, VerifiedStatement, VerifyError,
 };
@@ -144,7 +144,13 @@ fn rebuild(args: &VerifyArgs, v: &mut Verification) -> Outcome {
             ..args.store.clone()
         };
         let resolver = store.resolver(&args.expect_configs[0], false)?;
-        let plan = plan::plan(&loaded, &resolver, &PlanOptions::default())?;
+        let plan = super::plan_trusted(
+            &store,
+            &loaded,
+            &resolver,
+            &args.expect_configs[0],
+            PlanOptions::default(),
+        )?;
         let scratch =
             tempfile::tempdir().map_err(|e| Failure::usage(format!("error: a scratch folder for the rebuild: {e}")))?;
         for check in verify::rebuild::rebuild(statement, &loaded, &plan, &resolver.store, scratch.path()) {
