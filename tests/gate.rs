@@ -6,7 +6,7 @@
 //! and changes nothing.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use base64::Engine as _;
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{DEMO_IMAGES, locked_example};
+use common::{DEMO_IMAGES, keypair, locked_example};
 
 /// 2026-12-01: the day the demo's exceptions are judged on (all still live).
 const EPOCH: &str = "1796083200";
@@ -26,16 +26,6 @@ fn sealkit(store: &Path) -> assert_cmd::Command {
 }
 
 /// A throw-away key pair in `dir`: (private, public).
-fn keypair(store: &Path, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    sealkit(store)
-        .arg("keygen")
-        .arg("-o")
-        .arg(dir.join(name))
-        .assert()
-        .success();
-    (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")))
-}
-
 fn gate(store: &Path, config: &Path, key: &Path, out: &Path, extra: &[&str]) -> Output {
     let out = sealkit(store)
         .arg("gate")

@@ -9,7 +9,7 @@ use std::process::Output;
 mod common;
 
 use common::registry::{Registry, require, skopeo, start_registry};
-use common::{DEMO_IMAGES, fixture_layouts, import_fixtures, sealkit};
+use common::{DEMO_IMAGES, fixture_layouts, import_fixtures, keypair, sealkit};
 
 fn run(store: &Path, args: &[&str]) -> Output {
     sealkit(store).args(args).output().unwrap()
@@ -22,16 +22,6 @@ fn said(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn keypair(store: &Path, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    sealkit(store)
-        .arg("keygen")
-        .arg("-o")
-        .arg(dir.join(name))
-        .assert()
-        .success();
-    (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")))
 }
 
 /// A policy that rejects everything but `scope` (of `transport`), which needs a signature by
@@ -80,6 +70,42 @@ struct Published {
 }
 
 impl Published {
+    /// The digest `REGISTRY/image` names now, as skopeo (which no one here wrote) reads it.
+    fn digest(&self, image: &str) -> String {
+        skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            &format!("docker://{image}"),
+        ])
+        .trim()
+        .to_owned()
+    }
+
+    /// The manifest under `repository:tag`, as skopeo reads it.
+    fn raw(&self, repository: &str, tag: &str) -> serde_json::Value {
+        let raw = skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{}:{tag}", self.at(repository)),
+        ]);
+        serde_json::from_str(&raw).unwrap()
+    }
+
+    /// Copies `from_repository:tag` to `to_repository:to_tag` with skopeo, as anyone with write
+    /// access to the registry could.
+    fn copy(&self, from_repository: &str, tag: &str, to_repository: &str, to_tag: &str) {
+        skopeo(&[
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://{}:{tag}", self.at(from_repository)),
+            &format!("docker://{}:{to_tag}", self.at(to_repository)),
+        ]);
+    }
+
     fn store(&self, name: &str) -> PathBuf {
         self.tmp.path().join(name)
     }
@@ -131,24 +157,12 @@ fn a_signature_pushed_to_a_registry_is_seen_by_skopeo_and_verified_back() {
         &["image", "sign", &hello, "--key", key.to_str().unwrap(), "--push"],
     );
     assert!(signed.status.success(), "{}", said(&signed));
-    let digest = skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        "--format",
-        "{{.Digest}}",
-        &format!("docker://{hello}"),
-    ]);
-    let tag = format!("sha256-{}.sig", digest.trim().trim_start_matches("sha256:"));
+    let digest = p.digest(&hello);
+    let tag = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
     // skopeo, which no one here wrote, sees cosign's tag and the simple-signing layer in it.
-    let raw = skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        "--raw",
-        &format!("docker://{}:{tag}", p.at("team/hello")),
-    ]);
-    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let manifest = p.raw("team/hello", &tag);
     let layers = manifest["layers"].as_array().unwrap();
-    assert_eq!(layers.len(), 1, "{raw}");
+    assert_eq!(layers.len(), 1, "{manifest}");
     assert_eq!(
         layers[0]["mediaType"],
         "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -167,7 +181,7 @@ fn a_signature_pushed_to_a_registry_is_seen_by_skopeo_and_verified_back() {
     let out = verify(&reader, &hello, &team_policy);
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
     let v = verdict(&out);
-    assert_eq!(v["signed_digest"], digest.trim());
+    assert_eq!(v["signed_digest"], digest);
     assert_eq!(v["signatures_found"], 1);
     assert_eq!(v["verdict"]["accepted"], true);
     assert_eq!(v["verdict"]["scope"], format!("transports.docker.{:?}", p.at("team")));
@@ -215,13 +229,7 @@ fn a_signature_pushed_to_a_registry_is_seen_by_skopeo_and_verified_back() {
     // The signature copied to another repository, beside the same image: the payload names
     // the team's repository, which the default identity does not accept for another one.
     p.push("hello", "elsewhere/hello:1");
-    skopeo(&[
-        "copy",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-        &format!("docker://{}:{tag}", p.at("team/hello")),
-        &format!("docker://{}:{tag}", p.at("elsewhere/hello")),
-    ]);
+    p.copy("team/hello", &tag, "elsewhere/hello", &tag);
     let elsewhere_policy = policy(
         &p.tmp.path().join("elsewhere.json"),
         "docker",
@@ -257,27 +265,15 @@ fn a_signature_pushed_to_a_registry_is_seen_by_skopeo_and_verified_back() {
         ],
     );
     assert!(out.status.success(), "{}", said(&out));
-    let moved_digest = skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        "--format",
-        "{{.Digest}}",
-        &format!("docker://{hello}"),
-    ]);
-    let moved_tag = format!("sha256-{}.sig", moved_digest.trim().trim_start_matches("sha256:"));
+    let moved_digest = p.digest(&hello);
+    let moved_tag = format!("sha256-{}.sig", moved_digest.trim_start_matches("sha256:"));
     let out = run(
         &signer,
         &["image", "sign", &hello, "--key", key.to_str().unwrap(), "--push"],
     );
     assert!(out.status.success(), "{}", said(&out));
-    let raw = skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        "--raw",
-        &format!("docker://{}:{moved_tag}", p.at("team/hello")),
-    ]);
-    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
-    assert_eq!(manifest["layers"].as_array().unwrap().len(), 2, "{raw}");
+    let manifest = p.raw("team/hello", &moved_tag);
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 2, "{manifest}");
     let out = verify(&p.store("after-resign"), &hello, &team_policy);
     assert_eq!(out.status.code(), Some(0), "{}", said(&out));
     assert_eq!(verdict(&out)["signatures_found"], 2);
@@ -334,24 +330,12 @@ fn required_attestations_are_checked_by_key_subject_builder_and_source() {
         );
         assert!(out.status.success(), "{}", said(&out));
     }
-    let digest = skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        "--format",
-        "{{.Digest}}",
-        &format!("docker://{hello}"),
-    ]);
-    let att_tag = format!("sha256-{}.att", digest.trim().trim_start_matches("sha256:"));
-    let raw = skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        "--raw",
-        &format!("docker://{}:{att_tag}", p.at("team/hello")),
-    ]);
-    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let digest = p.digest(&hello);
+    let att_tag = format!("sha256-{}.att", digest.trim_start_matches("sha256:"));
+    let manifest = p.raw("team/hello", &att_tag);
     assert_eq!(
         manifest["layers"][0]["mediaType"], "application/vnd.dsse.envelope.v1+json",
-        "{raw}"
+        "{manifest}"
     );
     assert_eq!(
         manifest["layers"][0]["annotations"]["predicateType"],
@@ -411,29 +395,13 @@ fn required_attestations_are_checked_by_key_subject_builder_and_source() {
     }
 
     // getty's attestation put under hello's tag: signed by the builder, but about another image.
-    let getty_digest = skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        "--format",
-        "{{.Digest}}",
-        &format!("docker://{getty}"),
-    ]);
-    let getty_tag = format!("sha256-{}.att", getty_digest.trim().trim_start_matches("sha256:"));
-    skopeo(&[
-        "copy",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-        &format!("docker://{}:{getty_tag}", p.at("team/getty")),
-        &format!("docker://{}:{att_tag}", p.at("team/hello")),
-    ]);
+    let getty_digest = p.digest(&getty);
+    let getty_tag = format!("sha256-{}.att", getty_digest.trim_start_matches("sha256:"));
+    p.copy("team/getty", &getty_tag, "team/hello", &att_tag);
     let out = verify(&p.store("swapped"), &hello, &good);
     assert_eq!(out.status.code(), Some(1), "{}", said(&out));
     assert!(
-        reasons(&out).contains(&format!(
-            "its subject is {}, not this image's {}",
-            getty_digest.trim(),
-            digest.trim()
-        )),
+        reasons(&out).contains(&format!("its subject is {}, not this image's {}", getty_digest, digest)),
         "{}",
         said(&out)
     );
@@ -642,26 +610,14 @@ fn skopeos_directory_layout_is_read_with_its_signatures() {
         // write the signature as containers/image writes it into the layout, from the layer
         // the registry holds. The payload is rebuilt from what it names, and must hash to the
         // layer's digest.
-        let digest = skopeo(&[
-            "inspect",
-            "--tls-verify=false",
-            "--format",
-            "{{.Digest}}",
-            &format!("docker://{hello}"),
-        ]);
-        let tag = format!("sha256-{}.sig", digest.trim().trim_start_matches("sha256:"));
-        let raw = skopeo(&[
-            "inspect",
-            "--tls-verify=false",
-            "--raw",
-            &format!("docker://{}:{tag}", p.at("team/hello")),
-        ]);
-        let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let digest = p.digest(&hello);
+        let tag = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
+        let manifest = p.raw("team/hello", &tag);
         let layer = &manifest["layers"][0];
         let payload = serde_json::json!({
             "critical": {
                 "identity": {"docker-reference": hello},
-                "image": {"docker-manifest-digest": digest.trim()},
+                "image": {"docker-manifest-digest": digest},
                 "type": "cosign container image signature",
             },
             "optional": null,

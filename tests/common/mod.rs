@@ -24,6 +24,17 @@ pub fn sealkit(store: &Path) -> assert_cmd::Command {
     c
 }
 
+/// A fresh key pair `dir/NAME.key`, `dir/NAME.pub` made by `sealkit keygen`.
+pub fn keypair(store: &Path, dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    sealkit(store)
+        .arg("keygen")
+        .arg("-o")
+        .arg(dir.join(name))
+        .assert()
+        .success();
+    (dir.join(format!("{name}.key")), dir.join(format!("{name}.pub")))
+}
+
 /// Imports fixture images from their layouts in `dir` as `sealkit-fixtures/NAME:1`, in order.
 pub fn import_fixtures(store: &Path, dir: &Path, images: &[&str]) {
     for image in images {
