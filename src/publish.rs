@@ -388,50 +388,7 @@ pub fn push(
     let digest = remote.put_manifest(None, &manifest, MANIFEST_MEDIA_TYPE)?;
     let subject = descriptor(MANIFEST_MEDIA_TYPE, &digest, manifest.len() as u64);
 
-    let mut entries = Vec::new();
-    for b in &bundles {
-        let bytes = bundle_manifest(b, &subject, created);
-        let referrer = remote.put_manifest(None, &bytes, MANIFEST_MEDIA_TYPE)?;
-        let mut entry = descriptor(MANIFEST_MEDIA_TYPE, &referrer, bytes.len() as u64);
-        entry["artifactType"] = attest::bundle::MEDIA_TYPE.into();
-        entry["annotations"] = bundle_annotations(b, created);
-        entries.push(entry);
-    }
-    // A registry with the referrers API lists a manifest as soon as it has it; one without
-    // answers the API with 404 and the client reads the referrers tag instead, where the
-    // bundles appear only once this push writes them (the spec's read-modify-write).
-    let listed: BTreeSet<String> = remote
-        .referrers(&digest, Some(attest::bundle::MEDIA_TYPE))?
-        .iter()
-        .map(|d| d.digest().to_string())
-        .collect();
-    let missing: Vec<Value> = entries
-        .into_iter()
-        .filter(|e| !listed.contains(e["digest"].as_str().unwrap_or_default()))
-        .collect();
-    let referrers = if missing.is_empty() && !has_referrers_tag(&remote, &digest)? {
-        Referrers::Api
-    } else {
-        let tag = referrers_tag(&digest);
-        if !missing.is_empty() {
-            let mut index = match remote.manifest(Some(&tag), None)? {
-                Some(raw) => parse_json(&raw.bytes, &format!("{}:{tag}", remote.name()))?,
-                None => json!({"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": []}),
-            };
-            let Some(list) = index["manifests"].as_array_mut() else {
-                return Err(PublishError::new(
-                    Code::BadArtifact,
-                    format!("{}:{tag}", remote.name()),
-                    "the referrers tag holds something other than an image index",
-                    "delete that tag in the registry, then push again",
-                ));
-            };
-            list.extend(missing);
-            let bytes = serde_json::to_vec(&index).expect("a JSON value serialises");
-            remote.put_manifest(Some(&tag), &bytes, INDEX_MEDIA_TYPE)?;
-        }
-        Referrers::Tag(tag)
-    };
+    let referrers = put_referrers(&remote, &digest, &subject, &bundles, created)?;
     remote.put_manifest(reference.tag().or(Some("latest")), &manifest, MANIFEST_MEDIA_TYPE)?;
     Ok(Pushed {
         reference: format!("{}@{digest}", reference.whole().split('@').next().unwrap_or_default()),
@@ -442,6 +399,95 @@ pub fn push(
         present,
         referrers,
     })
+}
+
+/// Puts each bundle (its blob already in the registry) as a referrer of `digest`, described by
+/// `subject`, and lists them: by the referrers API where the registry has it, else in the
+/// index under the referrers tag (the specification's read-modify-write).
+fn put_referrers(
+    remote: &Remote,
+    digest: &Digest,
+    subject: &Value,
+    bundles: &[LocalBundle],
+    created: Option<u64>,
+) -> Result<Referrers, PublishError> {
+    let mut entries = Vec::new();
+    for b in bundles {
+        let bytes = bundle_manifest(b, subject, created);
+        let referrer = remote.put_manifest(None, &bytes, MANIFEST_MEDIA_TYPE)?;
+        let mut entry = descriptor(MANIFEST_MEDIA_TYPE, &referrer, bytes.len() as u64);
+        entry["artifactType"] = attest::bundle::MEDIA_TYPE.into();
+        entry["annotations"] = bundle_annotations(b, created);
+        entries.push(entry);
+    }
+    // A registry with the referrers API lists a manifest as soon as it has it; one without
+    // answers the API with 404 and the client reads the referrers tag instead, where the
+    // bundles appear only once this push writes them.
+    let listed: BTreeSet<String> = remote
+        .referrers(digest, Some(attest::bundle::MEDIA_TYPE))?
+        .iter()
+        .map(|d| d.digest().to_string())
+        .collect();
+    let missing: Vec<Value> = entries
+        .into_iter()
+        .filter(|e| !listed.contains(e["digest"].as_str().unwrap_or_default()))
+        .collect();
+    if missing.is_empty() && !has_referrers_tag(remote, digest)? {
+        return Ok(Referrers::Api);
+    }
+    let tag = referrers_tag(digest);
+    if !missing.is_empty() {
+        let mut index = match remote.manifest(Some(&tag), None)? {
+            Some(raw) => parse_json(&raw.bytes, &format!("{}:{tag}", remote.name()))?,
+            None => json!({"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": []}),
+        };
+        let Some(list) = index["manifests"].as_array_mut() else {
+            return Err(PublishError::new(
+                Code::BadArtifact,
+                format!("{}:{tag}", remote.name()),
+                "the referrers tag holds something other than an image index",
+                "delete that tag in the registry, then push again",
+            ));
+        };
+        list.extend(missing);
+        let bytes = serde_json::to_vec(&index).expect("a JSON value serialises");
+        remote.put_manifest(Some(&tag), &bytes, INDEX_MEDIA_TYPE)?;
+    }
+    Ok(Referrers::Tag(tag))
+}
+
+/// Pushes one Sigstore bundle about the image `subject` (in `remote`'s repository, whose
+/// manifest is `subject_bytes`) as its referrer, as cosign v3 writes the bundles of `cosign
+/// sign` and `cosign attest`. `name` titles the bundle's layer.
+pub fn push_bundle(
+    remote: &Remote,
+    subject_bytes: &[u8],
+    bundle: &attest::Bundle,
+    name: &str,
+    predicate_type: &str,
+    created: Option<u64>,
+) -> Result<Referrers, PublishError> {
+    let digest = Digest::of(subject_bytes);
+    let media_type = serde_json::from_slice::<Value>(subject_bytes)
+        .ok()
+        .and_then(|v| v["mediaType"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| MANIFEST_MEDIA_TYPE.to_owned());
+    let subject = descriptor(&media_type, &digest, subject_bytes.len() as u64);
+    let bytes = bundle.to_json();
+    let bundle = LocalBundle {
+        name: name.to_owned(),
+        digest: Digest::of(&bytes),
+        bytes,
+        predicate_type: predicate_type.to_owned(),
+    };
+    if !remote.has_blob(&bundle.digest)? {
+        remote.upload_bytes(&bundle.bytes, &bundle.digest)?;
+    }
+    let empty = Digest::of(EMPTY);
+    if !remote.has_blob(&empty)? {
+        remote.upload_bytes(EMPTY, &empty)?;
+    }
+    put_referrers(remote, &digest, &subject, std::slice::from_ref(&bundle), created)
 }
 
 fn has_referrers_tag(remote: &Remote, subject: &Digest) -> Result<bool, PublishError> {

@@ -14,6 +14,8 @@ use base64::Engine as _;
 
 mod common;
 
+use common::{peers, sigstore_js};
+
 const EPOCH: &str = "1700000000";
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -219,19 +221,6 @@ fn run(what: &str, cmd: &mut Process) -> String {
     text
 }
 
-/// The npm @sigstore/verify peer (scripts/test installs it), if present.
-fn sigstore_js() -> Option<PathBuf> {
-    let dir = std::env::var_os("SEALKIT_SIGSTORE_JS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/opt/peers/sigstore-verify"));
-    let present = dir.join("node_modules/@sigstore/verify").is_dir();
-    assert!(
-        present || std::env::var_os("CI").is_none(),
-        "CI needs @sigstore/verify (scripts/test)"
-    );
-    present.then_some(dir)
-}
-
 /// The Python of the validators' venv, if securesystemslib and in-toto-attestation are there.
 fn python() -> Option<PathBuf> {
     let dir = std::env::var_os("SEALKIT_VALIDATORS")
@@ -247,10 +236,6 @@ fn python() -> Option<PathBuf> {
         "CI needs securesystemslib and in-toto-attestation (scripts/test)"
     );
     present.then_some(python)
-}
-
-fn peers() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
 }
 
 /// Every bundle in `bundles` verifies with @sigstore/verify against each of `artifacts`, with

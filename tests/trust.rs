@@ -169,6 +169,56 @@ fn a_signature_pushed_to_a_registry_is_seen_by_skopeo_and_verified_back() {
     );
     assert!(layers[0]["annotations"]["dev.cosignproject.cosign/signature"].is_string());
 
+    // The same signature as cosign v3 writes it: a Sigstore bundle referring to the image,
+    // listed under the referrers tag (docker-registry 2.8 has no referrers API), which
+    // @sigstore/verify accepts for the image's manifest.
+    let index = p.raw("team/hello", digest.replace(':', "-").as_str());
+    let entry = &index["manifests"][0];
+    assert_eq!(
+        entry["artifactType"], "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "{index}"
+    );
+    assert_eq!(
+        entry["annotations"]["dev.sigstore.bundle.predicateType"],
+        "https://sigstore.dev/cosign/sign/v1"
+    );
+    let copied = p.tmp.path().join("referrer");
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{}@{}", p.at("team/hello"), entry["digest"].as_str().unwrap()),
+        &format!("dir:{}", copied.display()),
+    ]);
+    let referrer: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(copied.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(referrer["subject"]["digest"], digest.as_str(), "{referrer}");
+    let bundle = copied.join(
+        referrer["layers"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
+    let image_dir = p.tmp.path().join("image");
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{hello}"),
+        &format!("dir:{}", image_dir.display()),
+    ]);
+    let manifest_file = image_dir.join("manifest.json");
+    assert_eq!(common::sha256(&std::fs::read(&manifest_file).unwrap()), digest);
+    if let Some(js) = common::sigstore_js() {
+        let out = std::process::Command::new("node")
+            .arg(common::peers().join("sigstore-verify/verify-bundle.mjs"))
+            .arg(&js)
+            .arg(&public)
+            .arg(&manifest_file)
+            .arg(&bundle)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "@sigstore/verify: {}", said(&out));
+    }
+
     // A fresh store pulls the image with its signature and accepts it under the team's key.
     let team_policy = policy(
         &p.tmp.path().join("team.json"),

@@ -326,29 +326,58 @@ fn to_sign(
     Ok((store, r, signed))
 }
 
-/// Keeps `layer` of `kind` beside the image in the store, and with `push` in its registry.
+/// What a signature or attestation is kept as: cosign's tag-scheme layer (in the store, and
+/// with `--push` in the registry), and with `--push` also the Sigstore bundle cosign v3 writes
+/// as a referrer of the image.
+struct Attached {
+    kind: Kind,
+    layer: Signature,
+    bundle: sealkit::attest::Bundle,
+    predicate_type: String,
+}
+
+/// The bundles' layer titles, as a referrer's.
+fn bundle_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Signatures => "signature.sigstore.json",
+        Kind::Attestations => "attestation.sigstore.json",
+    }
+}
+
 fn attach(
     store_args: &StoreArgs,
     store: &Store,
     r: &oci_client::Reference,
     signed: &Digest,
-    kind: Kind,
-    layer: Signature,
+    attached: Attached,
     push: bool,
 ) -> Result<String, Failure> {
-    if push {
-        let (_, _, options) = store_args.open()?;
-        let remote = image::registry::Remote::connect(r, &options)?;
-        let pushed = remote.push_attached(store, signed, kind, std::slice::from_ref(&layer))?;
-        Ok(format!(
-            "pushed {}:{} ({pushed})",
-            r.repository(),
-            image::signatures::tag_of(signed, kind)
-        ))
-    } else {
-        image::signatures::record(store, signed, kind, std::slice::from_ref(&layer), &r.whole())?;
-        Ok("in the store; --push adds it to the registry".into())
+    let kind = attached.kind;
+    if !push {
+        image::signatures::record(store, signed, kind, std::slice::from_ref(&attached.layer), &r.whole())?;
+        return Ok("in the store; --push adds it to the registry".into());
     }
+    let (_, _, options) = store_args.open()?;
+    let remote = image::registry::Remote::connect(r, &options)?;
+    let pushed = remote.push_attached(store, signed, kind, std::slice::from_ref(&attached.layer))?;
+    let subject = store.read_blob(signed, &r.whole())?;
+    let referrers = sealkit::publish::push_bundle(
+        &remote,
+        &subject,
+        &attached.bundle,
+        bundle_name(kind),
+        &attached.predicate_type,
+        sealkit::epoch::from_env()?,
+    )?;
+    let listed = match referrers {
+        sealkit::publish::Referrers::Api => "by the referrers API".to_owned(),
+        sealkit::publish::Referrers::Tag(tag) => format!("under {}:{tag}", r.repository()),
+    };
+    Ok(format!(
+        "pushed {}:{} ({pushed}), and its bundle as a referrer, listed {listed}",
+        r.repository(),
+        image::signatures::tag_of(signed, kind)
+    ))
 }
 
 fn sign(store_args: &StoreArgs, text: &str, key: &super::sign::KeyArgs, push: bool) -> Outcome {
@@ -358,7 +387,18 @@ fn sign(store_args: &StoreArgs, text: &str, key: &super::sign::KeyArgs, push: bo
         .map(|n| n.to_string())
         .ok_or_else(|| Failure::usage(format!("error: {text}: not a reference a signature can name")))?;
     let signature = trust::sign::sign(&key, &as_reference, &signed);
-    let kept = attach(store_args, &store, &r, &signed, Kind::Signatures, signature, push)?;
+    // cosign v3 signs an image as an in-toto statement of this type, with no predicate to
+    // speak of, in a bundle.
+    let statement =
+        sealkit::attest::predicate_statement(r.repository(), &signed, trust::sign::COSIGN_SIGN, b"{}", "cosign sign")
+            .map_err(|e| Failure::input(e.code().as_str(), e))?;
+    let attached = Attached {
+        kind: Kind::Signatures,
+        layer: signature,
+        bundle: sealkit::attest::sign(&statement, &key),
+        predicate_type: trust::sign::COSIGN_SIGN.to_owned(),
+    };
+    let kept = attach(store_args, &store, &r, &signed, attached, push)?;
     eprintln!(
         "signed {signed} as {as_reference} with key {}; {kept}",
         key.public_key().key_id()
@@ -387,8 +427,13 @@ fn attest(
         .map_err(|e| Failure::input(e.code().as_str(), e))?;
     let envelope =
         sealkit::dsse::Envelope::sign(sealkit::attest::statement::PAYLOAD_TYPE, statement.to_payload(), &key);
-    let layer = trust::sign::attestation(&envelope, predicate_type);
-    let kept = attach(store_args, &store, &r, &signed, Kind::Attestations, layer, push)?;
+    let attached = Attached {
+        kind: Kind::Attestations,
+        layer: trust::sign::attestation(&envelope, predicate_type),
+        bundle: sealkit::attest::Bundle::new(envelope, key.public_key().key_id()),
+        predicate_type: predicate_type.to_owned(),
+    };
+    let kept = attach(store_args, &store, &r, &signed, attached, push)?;
     eprintln!(
         "attested {signed} ({predicate_type}) with key {}; {kept}",
         key.public_key().key_id()

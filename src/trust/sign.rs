@@ -9,6 +9,9 @@ use super::cosign::{SIGNATURE_ANNOTATION, SIGNATURE_TYPE, SIMPLE_SIGNING, Signat
 use crate::image::Digest;
 use crate::keys::SigningKey;
 
+/// The predicate type of the in-toto statement `cosign sign` (v3) puts in an image's bundle.
+pub const COSIGN_SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
+
 /// cosign's payload for `digest` signed as `docker_reference` (normalised: `host/repo[:tag]`).
 pub fn payload(docker_reference: &str, digest: &Digest) -> Vec<u8> {
     // serde_json writes keys sorted, which is cosign's order too.

@@ -68,6 +68,24 @@ pub fn demo(dir: &Path, order: &[&str]) -> Option<(std::path::PathBuf, std::path
 
 pub mod registry;
 
+/// The npm @sigstore/verify peer (scripts/test installs it), if present.
+pub fn sigstore_js() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("SEALKIT_SIGSTORE_JS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("/opt/peers/sigstore-verify"));
+    let present = dir.join("node_modules/@sigstore/verify").is_dir();
+    assert!(
+        present || std::env::var_os("CI").is_none(),
+        "CI needs @sigstore/verify (scripts/test)"
+    );
+    present.then_some(dir)
+}
+
+/// The third-party verifiers' scripts (tests/peers).
+pub fn peers() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
+}
+
 pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
