@@ -295,6 +295,12 @@ fn a_signature_pushed_to_a_registry_is_seen_by_skopeo_and_verified_back() {
         said(&out)
     );
 
+    // Outside every scope the policy names, its default rejects the image, signed or not.
+    let out = verify(&p.store("elsewhere"), &p.at("elsewhere/hello:1"), &team_policy);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert_eq!(verdict(&out)["verdict"]["scope"], "default");
+    assert!(reasons(&out).contains("rejects every image"), "{}", said(&out));
+
     // The tag moved to another image: the signatures are of the old digest.
     p.push("getty", "team/hello:1");
     let out = verify(&p.store("after-move"), &hello, &team_policy);
