@@ -344,9 +344,16 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     }
     let input_paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     let subject = subject(options.configs);
-    let files = crate::inspect::files_section::inspect_files_section(&loaded);
-    let evidence = crate::evidence::of_os_image(&subject, &loaded, &plan, &unpacked.components, &files, &input_paths)
-        .map_err(|e| GateError::io(first, &e))?;
+    // The files section was read by the unpack too: the sources judged are the bytes built.
+    let evidence = crate::evidence::of_os_image(
+        &subject,
+        &loaded,
+        &plan,
+        &unpacked.components,
+        &unpacked.files,
+        &input_paths,
+    )
+    .map_err(|e| GateError::io(first, &e))?;
     let components: Vec<String> = evidence.components.iter().map(|c| c.name.clone()).collect();
     let evidence_json = serde_json::to_vec(&evidence).map_err(internal)?;
     let mut evidence_doc = serde_json::to_vec_pretty(&evidence).map_err(internal)?;
