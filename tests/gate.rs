@@ -25,7 +25,6 @@ fn sealkit(store: &Path) -> assert_cmd::Command {
     c
 }
 
-/// A throw-away key pair in `dir`: (private, public).
 fn gate(store: &Path, config: &Path, key: &Path, out: &Path, extra: &[&str]) -> Output {
     let out = sealkit(store)
         .arg("gate")
