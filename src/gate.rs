@@ -12,6 +12,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use clap::ValueEnum as _;
 
@@ -194,6 +195,9 @@ pub struct Gated {
     pub verified_checks: usize,
     /// What `push` published, when it was asked to.
     pub pushed: Option<publish::Pushed>,
+    /// Each stage's wall time, in the order the stages first ran (`--timings`). Never written
+    /// into the output folder: the outputs stay reproducible.
+    pub timings: Vec<(&'static str, Duration)>,
 }
 
 impl Gated {
@@ -232,9 +236,36 @@ fn subject(configs: &[PathBuf]) -> String {
         .join(" ")
 }
 
+/// Wall time per stage: each lap is charged to the stage that just ended, and a stage that
+/// runs in two parts (the policy: loaded, then judged) adds them up.
+struct Laps {
+    last: Instant,
+    stages: Vec<(&'static str, Duration)>,
+}
+
+impl Laps {
+    fn start() -> Self {
+        Laps {
+            last: Instant::now(),
+            stages: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, stage: &'static str) {
+        let now = Instant::now();
+        let took = now - self.last;
+        self.last = now;
+        match self.stages.iter_mut().find(|(s, _)| *s == stage) {
+            Some((_, total)) => *total += took,
+            None => self.stages.push((stage, took)),
+        }
+    }
+}
+
 /// Runs the gate. A denial is an `Ok` whose decision says so: the reports are in the output
 /// folder and nothing was signed. An `Err` is input the gate cannot judge.
 pub fn run(options: &Options) -> Result<Gated, GateError> {
+    let mut laps = Laps::start();
     let name = image_name(options.configs)?;
     if let Some(expected) = options.expect_key
         && expected != options.key.public_key()
@@ -264,6 +295,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         evaluated_on: judge::evaluation_date(p.now, options.source_date_epoch)?,
         allow_empty: p.allow_empty,
     })?;
+    laps.lap("policy");
 
     let loaded = config::load(options.configs)?;
     let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
@@ -289,6 +321,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     std::fs::create_dir_all(&parent).map_err(|e| GateError::io(&parent, &e))?;
     build::remove_stale_staging(&parent, STAGING)?;
     let staging = build::stage(&parent, STAGING).map_err(|e| GateError::io(&parent, &e))?;
+    laps.lap("resolve");
     let request = build::Request {
         output: staging.path(),
         name: &name,
@@ -300,6 +333,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
 
     // One pass over every layer: the facts for the evidence and the bytes for the build.
     let unpacked = build::unpack(&loaded, &plan, &options.resolver.store, &request)?;
+    laps.lap("unpack");
     let mut inputs: Vec<PathBuf> = options.configs.to_vec();
     let lock = crate::image::lock::lock_path(first);
     if lock.is_file() {
@@ -310,14 +344,22 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     }
     let input_paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     let subject = subject(options.configs);
-    let files = crate::inspect::files_section::inspect_files_section(&loaded);
-    let evidence = crate::evidence::of_os_image(&subject, &loaded, &plan, &unpacked.components, &files, &input_paths)
-        .map_err(|e| GateError::io(first, &e))?;
+    // The files section was read by the unpack too: the sources judged are the bytes built.
+    let evidence = crate::evidence::of_os_image(
+        &subject,
+        &loaded,
+        &plan,
+        &unpacked.components,
+        &unpacked.files,
+        &input_paths,
+    )
+    .map_err(|e| GateError::io(first, &e))?;
     let components: Vec<String> = evidence.components.iter().map(|c| c.name.clone()).collect();
     let evidence_json = serde_json::to_vec(&evidence).map_err(internal)?;
     let mut evidence_doc = serde_json::to_vec_pretty(&evidence).map_err(internal)?;
     evidence_doc.push(b'\n');
     drop(evidence);
+    laps.lap("evidence");
     let decision = judge.judge(&p.evaluator, p.limits, &subject, components, &evidence_json)?;
     drop(evidence_json);
 
@@ -334,6 +376,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     ] {
         write(&dir.join(file), bytes)?;
     }
+    laps.lap("policy");
 
     let mut gated = Gated {
         name: name.clone(),
@@ -344,6 +387,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         without_supplier: Vec::new(),
         verified_checks: 0,
         pushed: None,
+        timings: Vec::new(),
     };
     if !gated.passed() {
         // Nothing is built or signed: the spool goes, the reports stay.
@@ -351,6 +395,8 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         gated.files = REPORTS.iter().map(|s| (*s).to_owned()).collect();
         gated.files.sort();
         put_in_place(staging, &output)?;
+        laps.lap("write");
+        gated.timings = laps.stages;
         return Ok(gated);
     }
 
@@ -366,7 +412,9 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         gated.without_supplier = input.without_supplier();
         serde_json::to_vec_pretty(&report::cyclonedx::document(&input)).map_err(internal)?
     };
+    laps.lap("sbom");
     let built = build::write(&loaded, &plan, &options.resolver.store, unpacked, &request)?;
+    laps.lap("build");
     let spdx = built.sbom.ok_or_else(|| {
         GateError::new(
             Code::SelfCheck,
@@ -377,6 +425,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     })?;
     write(&dir.join(SPDX), &spdx)?;
     write(&dir.join(CYCLONEDX), &cyclonedx)?;
+    laps.lap("sbom");
 
     let subjects: Vec<String> = options.formats.iter().flat_map(|f| f.files(&name)).collect();
     let mut byproducts: Vec<String> = REPORTS
@@ -414,6 +463,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         },
         options.key,
     )?;
+    laps.lap("attest");
 
     // What a verifier will check, checked before the folder takes its name.
     let policy = verify::Policy::new(verify::Options {
@@ -436,15 +486,19 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         ));
     }
     gated.verified_checks = verification.checks.len();
+    laps.lap("verify");
     let mut files: Vec<String> = subjects;
     files.extend(byproducts);
     files.extend(BUNDLES.iter().map(|s| (*s).to_owned()));
     files.sort();
     gated.files = files;
     put_in_place(staging, &output)?;
+    laps.lap("write");
     if let Some((reference, registry)) = options.push {
         gated.pushed = Some(publish::push(&output, reference, registry, options.source_date_epoch)?);
+        laps.lap("push");
     }
+    gated.timings = laps.stages;
     Ok(gated)
 }
 

@@ -25,7 +25,6 @@ fn sealkit(store: &Path) -> assert_cmd::Command {
     c
 }
 
-/// A throw-away key pair in `dir`: (private, public).
 fn gate(store: &Path, config: &Path, key: &Path, out: &Path, extra: &[&str]) -> Output {
     let out = sealkit(store)
         .arg("gate")
@@ -176,9 +175,27 @@ fn the_demo_passes_signed_verified_and_reproducible() {
     killed.kill().unwrap();
     killed.wait().unwrap();
     assert!(contents(&out) == first, "a killed run changed the folder");
+    // With --timings: each stage's time on stderr, in the order they ran, and none in a file.
     let other = tmp.path().join("other");
-    let run = gate(&store, &config, &key, &other, &[]);
+    let run = gate(&store, &config, &key, &other, &["--timings"]);
     assert_eq!(run.status.code(), Some(0), "{}", said(&run));
+    let stages: Vec<&str> = std::str::from_utf8(&run.stderr)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("timing: "))
+        .map(|l| {
+            let (stage, secs) = l.split_once(' ').unwrap();
+            assert!(secs.parse::<f64>().is_ok_and(|s| s >= 0.0), "{l}");
+            stage
+        })
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "policy", "resolve", "unpack", "evidence", "sbom", "build", "attest", "verify", "write", "total"
+        ]
+    );
+    assert!(!String::from_utf8_lossy(&run.stdout).contains("timing"));
     let second = contents(&other);
     let differ: Vec<&String> = first.keys().filter(|k| first.get(*k) != second.get(*k)).collect();
     assert!(differ.is_empty(), "not reproducible: {differ:?}");

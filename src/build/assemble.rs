@@ -19,6 +19,7 @@ use crate::effective::{VOLUMES_DIR, allocate_ids, numeric_id};
 use crate::image::Rootfs;
 use crate::image::rootfs::{ContentRef, Entry, Kind};
 use crate::image::tarstream::{self, MemberKind, TarStream};
+use crate::inspect::files_section::{FilesSection, SourceFailure};
 
 use super::spool::Spool;
 use super::tree::{Content, Node, NodeKind, Origin, Tree};
@@ -72,6 +73,10 @@ pub struct Inputs<'a> {
     /// The merged SPDX document of every image, written at /sbom.spdx.json.
     pub sbom: Option<&'a [u8]>,
     pub epoch: u64,
+    /// The files section as it was read and judged, and where the spool holds each source's
+    /// bytes (`ContentRef { layer: 0, ordinal: index }`): a source is never read again here.
+    pub files: &'a FilesSection,
+    pub sources: &'a BTreeMap<ContentRef, Content>,
 }
 
 pub fn assemble(inputs: &Inputs, spool: &mut Spool) -> Result<Tree, BuildError> {
@@ -168,7 +173,7 @@ pub fn assemble(inputs: &Inputs, spool: &mut Spool) -> Result<Tree, BuildError> 
         )?;
     }
 
-    add_files(&mut tree, inputs.loaded, spool)?;
+    add_files(&mut tree, inputs)?;
 
     if let Some(sbom) = &inputs.sbom {
         tree.insert(
@@ -571,13 +576,14 @@ fn read_bounded(spool: &Spool, content: &Content, limit: u64, what: &str, out: &
 
 /// The `files` section, in order. A file's missing parent folders take its mode (with the
 /// search bits LinuxKit adds) and owner; existing ones are left as they are.
-fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), BuildError> {
+fn add_files(tree: &mut Tree, inputs: &Inputs) -> Result<(), BuildError> {
+    let loaded = inputs.loaded;
     let ids = allocate_ids(&loaded.config);
     for (i, spec) in loaded.config.files.iter().flatten().enumerate() {
         let f: &FileSpec = &spec.value;
         let file = loaded.origins.file("files", i);
         let what = format!("{}: files[{i}]", file.display());
-        let input = |message: String, hint: &str| BuildError::Input {
+        let bad = |message: String, hint: &str| BuildError::Input {
             code: Code::BadFileEntry,
             what: what.clone(),
             message,
@@ -587,16 +593,14 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
         let path = path.value.trim_start_matches('/').trim_end_matches('/').to_owned();
         let directory = f.directory == Some(true);
         let mode = match &f.mode {
-            Some(m) => {
-                parse_mode(&m.value).map_err(|m| input(m, "write the mode as an octal string, e.g. \"0644\""))?
-            }
+            Some(m) => parse_mode(&m.value).map_err(|m| bad(m, "write the mode as an octal string, e.g. \"0644\""))?,
             None if directory => 0o700,
             None => 0o600,
         };
         let id = |id: &Option<crate::config::model::S<crate::config::model::Id>>| {
             id.as_ref()
                 .map_or(Ok(0), |id| numeric_id(&id.value, &ids))
-                .map_err(|m| input(m, "use a number, root, or a container name"))
+                .map_err(|m| bad(m, "use a number, root, or a container name"))
         };
         let (uid, gid) = (id(&f.uid)?, id(&f.gid)?);
         let kind = if directory {
@@ -607,22 +611,36 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
             NodeKind::File(Content::Inline(contents.as_bytes().into()))
         } else if let Some(source) = &f.source {
             let host = crate::config::file_source_path(source, file);
-            match read_source(&host, spool) {
-                Ok(content) => NodeKind::File(content),
-                Err(SourceError::Unreadable(_)) if f.optional == Some(true) => continue,
-                Err(SourceError::Unreadable(e)) => {
-                    return Err(input(
+            let unread = || BuildError::Input {
+                code: Code::Internal,
+                what: what.clone(),
+                message: "its source was not read with the files section".into(),
+                hint: "report this as a sealkit bug".into(),
+            };
+            let at = ContentRef {
+                layer: 0,
+                ordinal: i as u64,
+            };
+            match inputs.files.sources.get(&i).ok_or_else(unread)? {
+                Ok(()) => NodeKind::File(inputs.sources.get(&at).cloned().ok_or_else(unread)?),
+                Err(SourceFailure::Open(FileSourceError::Unreadable(_))) if f.optional == Some(true) => continue,
+                Err(SourceFailure::Open(FileSourceError::Unreadable(e))) => {
+                    return Err(bad(
                         format!("source {}: {e}", host.display()),
                         "fix the path (relative paths start at the configuration's folder), or set optional: true",
                     ));
                 }
-                Err(SourceError::NotRegular(kind)) => {
-                    return Err(input(
-                        format!("source {} is {kind}, not a regular file", host.display()),
+                Err(SourceFailure::Open(FileSourceError::NotRegular(kind))) => {
+                    return Err(bad(
+                        format!(
+                            "source {} is {}, not a regular file",
+                            host.display(),
+                            super::output::kind_of(*kind)
+                        ),
                         "name a regular file (or a symlink to one): LinuxKit copies its bytes into the image",
                     ));
                 }
-                Err(SourceError::TooLarge) => {
+                Err(SourceFailure::Open(FileSourceError::TooLarge) | SourceFailure::Grew) => {
                     return Err(BuildError::Input {
                         code: Code::SourceTooLarge,
                         what: what.clone(),
@@ -632,10 +650,10 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
                                 .into(),
                     });
                 }
-                Err(SourceError::Copy(e)) => {
+                Err(SourceFailure::Read(e)) => {
                     return Err(BuildError::Io {
                         path: host.display().to_string(),
-                        source: e,
+                        source: std::io::Error::new(e.kind(), e.to_string()),
                         hint: "check the file and the space left on the output disk".into(),
                     });
                 }
@@ -643,11 +661,11 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
         } else if let Some(format) = &f.metadata {
             NodeKind::File(Content::Inline(
                 metadata(loaded, &format.value)
-                    .map_err(|m| input(m, "use json or yaml"))?
+                    .map_err(|m| bad(m, "use json or yaml"))?
                     .into(),
             ))
         } else {
-            return Err(input(
+            return Err(bad(
                 "says neither contents, source, metadata, symlink nor directory".into(),
                 "give the entry one of them",
             ));
@@ -667,33 +685,6 @@ fn add_files(tree: &mut Tree, loaded: &Loaded, spool: &mut Spool) -> Result<(), 
         tree.put(&path, node)?;
     }
     Ok(())
-}
-
-enum SourceError {
-    /// Missing or unreadable: `optional: true` skips it.
-    Unreadable(std::io::Error),
-    /// A device, FIFO, socket or folder (what it is).
-    NotRegular(&'static str),
-    TooLarge,
-    Copy(std::io::Error),
-}
-
-/// Copies a files entry's source, opened by the rules `config::open_file_source` states, into
-/// the spool.
-fn read_source(host: &Path, spool: &mut Spool) -> Result<Content, SourceError> {
-    let opened = crate::config::open_file_source(host).map_err(|e| match e {
-        FileSourceError::Unreadable(e) => SourceError::Unreadable(e),
-        FileSourceError::NotRegular(kind) => SourceError::NotRegular(super::output::kind_of(kind)),
-        FileSourceError::TooLarge => SourceError::TooLarge,
-    })?;
-    // A file may grow while it is read: no more than the limit is copied either way.
-    let content = spool
-        .append(&mut opened.take(FILE_SOURCE_LIMIT + 1))
-        .map_err(SourceError::Copy)?;
-    match content.len() > FILE_SOURCE_LIMIT {
-        true => Err(SourceError::TooLarge),
-        false => Ok(content),
-    }
 }
 
 /// The configuration as a files entry's `metadata: json|yaml` asks for it.

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Loaded;
 use crate::image::rootfs::ContentRef;
 use crate::image::{ImageError, Store, tarball};
+use crate::inspect::files_section::{FilesSection, inspect_files_section_tapped};
 use crate::inspect::{ComponentFacts, inspect_planned};
 use crate::plan::Plan;
 use crate::report::{self, ComponentSbom, SbomInput};
@@ -295,11 +296,17 @@ pub struct Unpacked {
     pub components: Vec<ComponentFacts>,
     /// Where the spool holds each image's file contents.
     stored: Vec<BTreeMap<ContentRef, Content>>,
+    /// The configuration's files section, each source read once: its secrets for the evidence,
+    /// its bytes into the spool for the image.
+    pub files: FilesSection,
+    /// Where the spool holds each source's bytes.
+    sources: BTreeMap<ContentRef, Content>,
 }
 
-/// Flattens and inspects every image of `plan` once, keeping their bytes for [`write`]. The
-/// facts are those every other reader of the configuration gets (`inspect_planned`), so the
-/// gate judges the very pass it builds from.
+/// Flattens and inspects every image of `plan` once, and reads the files section's sources
+/// once, keeping their bytes for [`write`]. The facts are those every other reader of the
+/// configuration gets (`inspect_planned`, `inspect_files_section`), so the gate judges the very
+/// bytes it builds from: a source changed on the host after this is not seen by the build.
 pub fn unpack(loaded: &Loaded, plan: &Plan, store: &Store, request: &Request) -> Result<Unpacked, BuildError> {
     let staging = prepare_output(request)?;
     let spool_path = staging.path().join("spool");
@@ -314,11 +321,18 @@ pub fn unpack(loaded: &Loaded, plan: &Plan, store: &Store, request: &Request) ->
                 .map_err(io_error(&spool_path, "check the space left on the output disk"))?,
         );
     }
+    let mut tap = SpoolTap::new(&mut spool);
+    let files = inspect_files_section_tapped(loaded, &mut tap);
+    let sources = tap
+        .finish()
+        .map_err(io_error(&spool_path, "check the space left on the output disk"))?;
     Ok(Unpacked {
         staging,
         spool,
         components,
         stored,
+        files,
+        sources,
     })
 }
 
@@ -373,6 +387,8 @@ pub fn write(
         mut spool,
         components,
         stored,
+        files,
+        sources,
     } = unpacked;
     let images: Vec<UnpackedImage> = plan
         .images
@@ -393,6 +409,8 @@ pub fn write(
             unpacked: &images,
             sbom: sbom.as_deref(),
             epoch,
+            files: &files,
+            sources: &sources,
         },
         &mut spool,
     )?;
@@ -609,4 +627,66 @@ fn kernel_initrd_tar<W: Write>(
         }
     }
     writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::lock::Resolver;
+
+    /// The gate judges what `unpack` read and builds from the same read: a files entry's source
+    /// changed on the host between the judgement and `write` is not read again, so the image
+    /// holds the bytes whose secret the evidence reported, not the ones now on disk.
+    #[test]
+    fn the_image_holds_the_source_bytes_that_were_judged() {
+        let dir = tempfile::tempdir().unwrap();
+        let judged = b"TOKEN=ghp_TESTONLYsealkitPlanted12345678901234\n";
+        let source = dir.path().join("deploy.env");
+        std::fs::write(&source, judged).unwrap();
+        let config = dir.path().join("image.yml");
+        std::fs::write(
+            &config,
+            "files:\n  - path: etc/deploy.env\n    source: deploy.env\n    mode: \"0600\"\n",
+        )
+        .unwrap();
+        let loaded = crate::config::load(std::slice::from_ref(&config)).unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let resolver = Resolver::for_config(store, Default::default(), Default::default(), &config).unwrap();
+        let plan = crate::plan::plan(&loaded, &resolver, &Default::default()).unwrap();
+        let out = dir.path().join("out");
+        let request = Request {
+            output: &out,
+            name: "image",
+            formats: &[Format::Tar],
+            force: false,
+            sbom: None,
+            epoch: 0,
+        };
+        let unpacked = unpack(&loaded, &plan, &resolver.store, &request).unwrap();
+        let found: Vec<_> = unpacked
+            .files
+            .secrets
+            .findings
+            .iter()
+            .map(|f| (f.path.as_str(), f.rule))
+            .collect();
+        assert_eq!(found, [("etc/deploy.env", "github-pat")]);
+
+        // Swapped after the judgement, before the build: a new file under the same name.
+        std::fs::remove_file(&source).unwrap();
+        std::fs::write(&source, b"harmless\n").unwrap();
+        write(&loaded, &plan, &resolver.store, unpacked, &request).unwrap();
+
+        let mut archive = tar::Archive::new(File::open(out.join("image.tar")).unwrap());
+        let mut built = None;
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap() == Path::new("etc/deploy.env") {
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).unwrap();
+                built = Some(bytes);
+            }
+        }
+        assert_eq!(built.as_deref(), Some(&judged[..]));
+    }
 }

@@ -60,6 +60,10 @@ pub struct GateArgs {
     /// `sealkit push` does (docs/registry.md); a denied image is never pushed
     #[arg(long, value_name = "REF")]
     push: Option<String>,
+    /// Print each stage's wall time and the total on stderr (`timing: STAGE SECONDS`); never
+    /// written into the output folder
+    #[arg(long)]
+    timings: bool,
 }
 
 fn failure(e: GateError) -> Failure {
@@ -123,6 +127,9 @@ pub fn run(args: &GateArgs) -> Outcome {
         push: push.as_ref().map(|reference| (reference, &registry)),
     })
     .map_err(failure)?;
+    if args.timings {
+        eprint!("{}", timings(&gated.timings));
+    }
     for w in &gated.warnings {
         eprintln!("warning: {w}");
     }
@@ -149,6 +156,17 @@ pub fn run(args: &GateArgs) -> Outcome {
             code: 1,
         }),
     }
+}
+
+/// One line per stage, then the total: `timing: unpack 3.214`.
+fn timings(stages: &[(&str, std::time::Duration)]) -> String {
+    let mut out = String::new();
+    for (stage, took) in stages {
+        let _ = writeln!(out, "timing: {stage} {:.3}", took.as_secs_f64());
+    }
+    let total: std::time::Duration = stages.iter().map(|(_, t)| *t).sum();
+    let _ = writeln!(out, "timing: total {:.3}", total.as_secs_f64());
+    out
 }
 
 fn table(g: &Gated) -> String {

@@ -2,13 +2,18 @@
 //! (contents written inline, and the host files `source:` copies) found as in any image file,
 //! and the inline contents redacted, so that the evidence never repeats a secret the
 //! configuration holds.
+//!
+//! Each source is read once, here: a caller's tap sees the same bytes the scanner does, so a
+//! build that takes them from the tap (`build::unpack`) holds what was judged even if the host
+//! file changes afterwards.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::Path;
 
 use crate::config::model::{File as FileSpec, S};
 use crate::config::{FILE_SOURCE_LIMIT, FileSourceError, Loaded, file_source_path, open_file_source};
-use crate::image::rootfs::{ContentRef, Tap};
+use crate::image::rootfs::{Both, ContentRef, NoTap, Tap};
 
 use super::secrets::{SecretScanner, Secrets};
 
@@ -20,10 +25,42 @@ pub struct FilesSection {
     pub entries: Vec<S<FileSpec>>,
     /// Secrets in what the entries write, under the paths they write it to.
     pub secrets: Secrets,
+    /// How each `source:` entry's read ended, by the entry's index. Its bytes went to the
+    /// caller's tap as they were scanned, as the file `ContentRef { layer: 0, ordinal: index }`.
+    pub sources: BTreeMap<usize, Result<(), SourceFailure>>,
 }
 
+/// Why a files entry's source was not read whole.
+#[derive(Debug)]
+pub enum SourceFailure {
+    /// It cannot be opened by the build's rules (`config::open_file_source`).
+    Open(FileSourceError),
+    /// It grew past [`FILE_SOURCE_LIMIT`] while it was read.
+    Grew,
+    /// Reading it failed half-way.
+    Read(io::Error),
+}
+
+impl SourceFailure {
+    fn reason(&self) -> String {
+        match self {
+            SourceFailure::Open(FileSourceError::Unreadable(e)) | SourceFailure::Read(e) => e.to_string(),
+            SourceFailure::Open(FileSourceError::NotRegular(_)) => "not a regular file".to_owned(),
+            SourceFailure::Open(FileSourceError::TooLarge) => format!("larger than {FILE_SOURCE_LIMIT} bytes"),
+            SourceFailure::Grew => format!("grew past {FILE_SOURCE_LIMIT} bytes"),
+        }
+    }
+}
+
+/// The files section's facts, each source read from the host.
 pub fn inspect_files_section(loaded: &Loaded) -> FilesSection {
+    inspect_files_section_tapped(loaded, &mut NoTap)
+}
+
+/// As [`inspect_files_section`], showing every source's bytes to `tap` in the same read.
+pub fn inspect_files_section_tapped(loaded: &Loaded, tap: &mut dyn Tap) -> FilesSection {
     let mut scanner = SecretScanner::new();
+    let mut sources = BTreeMap::new();
     let mut notes = Vec::new();
     let mut entries = Vec::new();
     for (index, spec) in loaded.config.files.iter().flatten().enumerate() {
@@ -42,12 +79,15 @@ pub fn inspect_files_section(loaded: &Loaded) -> FilesSection {
             entry.value.contents = Some(redacted.unwrap_or_else(|| WITHHELD.to_owned()));
         } else if let Some(source) = &entry.value.source {
             let host = file_source_path(source, loaded.origins.file("files", index));
-            if let Err(reason) = scan_source(&mut scanner, &host, Path::new(&in_image), at) {
+            let mut both = Both::new(&mut scanner as &mut dyn Tap, &mut *tap);
+            let read = read_source(&mut both, &host, Path::new(&in_image), at);
+            if let Err(failure) = &read {
                 notes.push((
                     in_image.clone(),
-                    format!("source {} not scanned: {reason}", host.display()),
+                    format!("source {} not scanned: {}", host.display(), failure.reason()),
                 ));
             }
+            sources.insert(index, read);
         }
         entries.push(entry);
     }
@@ -58,19 +98,21 @@ pub fn inspect_files_section(loaded: &Loaded) -> FilesSection {
             .map(|(path, reason)| super::secrets::SecretNote { path, reason }),
     );
     secrets.notes.sort();
-    FilesSection { entries, secrets }
+    FilesSection {
+        entries,
+        secrets,
+        sources,
+    }
 }
 
-/// Streams a host file through the scanner as the image file `path`, opened by the build's
-/// rules for a source (`config::open_file_source`).
-fn scan_source(scanner: &mut SecretScanner, host: &Path, path: &Path, at: ContentRef) -> Result<(), String> {
-    let mut file = open_file_source(host).map_err(|e| match e {
-        FileSourceError::Unreadable(e) => e.to_string(),
-        FileSourceError::NotRegular(_) => "not a regular file".to_owned(),
-        FileSourceError::TooLarge => format!("larger than {FILE_SOURCE_LIMIT} bytes"),
-    })?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !scanner.begin(path, meta.len(), at) {
+/// Streams a host file through `tap` as the image file `path`, opened by the build's rules for
+/// a source (`config::open_file_source`).
+fn read_source(tap: &mut dyn Tap, host: &Path, path: &Path, at: ContentRef) -> Result<(), SourceFailure> {
+    let mut file = open_file_source(host).map_err(SourceFailure::Open)?;
+    let meta = file
+        .metadata()
+        .map_err(|e| SourceFailure::Open(FileSourceError::Unreadable(e)))?;
+    if !tap.begin(path, meta.len(), at) {
         return Ok(());
     }
     let mut buf = vec![0u8; 64 << 10];
@@ -78,16 +120,16 @@ fn scan_source(scanner: &mut SecretScanner, host: &Path, path: &Path, at: Conten
     let read = loop {
         match file.read(&mut buf) {
             Ok(0) => break Ok(()),
-            Ok(n) if n as u64 > left => break Err(format!("grew past {FILE_SOURCE_LIMIT} bytes")),
+            Ok(n) if n as u64 > left => break Err(SourceFailure::Grew),
             Ok(n) => {
                 left -= n as u64;
-                scanner.chunk(&buf[..n]);
+                tap.chunk(&buf[..n]);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(e.to_string()),
+            Err(e) => break Err(SourceFailure::Read(e)),
         }
     };
-    scanner.end();
+    tap.end();
     read
 }
 
