@@ -288,9 +288,11 @@ fn verdict_table(text: &str, policy: &trust::Policy, finding: &trust::Finding) -
                 "    signed by key {} as {}{}\n",
                 accepted.key_id,
                 accepted.signed_reference,
-                accepted
-                    .logged_at
-                    .map_or(String::new(), |t| format!(", logged in Rekor at {t}"))
+                match (accepted.logged_at, accepted.log_entry) {
+                    (Some(t), _) => format!(", logged in Rekor at {t}"),
+                    (None, "not checked") => ", its Rekor log entry not checked (the policy names no Rekor key)".into(),
+                    _ => String::new(),
+                }
             ));
         }
         for rejected in &outcome.rejected {

@@ -81,6 +81,9 @@ pub struct Accepted {
     pub signed_reference: String,
     /// Rekor's integrated time (seconds since the epoch), when its entry was checked.
     pub logged_at: Option<i64>,
+    /// `checked` (against the policy's Rekor key), `not checked` (the signature carries a
+    /// log entry, and the policy names no Rekor key to check it with), or `none`.
+    pub log_entry: &'static str,
 }
 
 impl Signature {
@@ -110,6 +113,14 @@ impl Signature {
             .iter()
             .find(|k| k.verify(&self.payload, &raw))
             .ok_or("not signed by any trusted key")?;
+        let log_entry = match (
+            want.rekor_keys.is_empty(),
+            self.annotations.contains_key(BUNDLE_ANNOTATION),
+        ) {
+            (false, _) => "checked",
+            (true, true) => "not checked",
+            (true, false) => "none",
+        };
         let logged_at = if want.rekor_keys.is_empty() {
             None
         } else {
@@ -150,6 +161,7 @@ impl Signature {
             payload: crate::image::Digest::of(&self.payload).to_string(),
             signed_reference: signed,
             logged_at,
+            log_entry,
         })
     }
 }

@@ -65,6 +65,7 @@ fn a_cosign_signature_is_accepted_with_its_key_in_any_form() {
     let signed = &v.requirements[0].signatures[0];
     assert_eq!(signed.signed_reference, SINGLE);
     assert_eq!(signed.logged_at, None);
+    assert_eq!(signed.log_entry, "none");
     assert_eq!(v.scope, "default");
 }
 
@@ -106,7 +107,12 @@ fn a_rekor_entry_is_checked_when_the_policy_names_rekor() {
         let v = verdict(&fields, &logged);
         assert!(v.accepted, "{fields}: {v:?}");
         assert!(v.requirements[0].signatures[0].logged_at.is_some());
+        assert_eq!(v.requirements[0].signatures[0].log_entry, "checked");
     }
+    // Without a Rekor key, the entry it carries is said not to have been checked.
+    let unchecked = verdict(&format!(r#""keyPath":"cosign2.pub",{BY_REPOSITORY}"#), &logged);
+    assert_eq!(unchecked.requirements[0].signatures[0].log_entry, "not checked");
+    assert_eq!(unchecked.requirements[0].signatures[0].logged_at, None);
     // Rekor's key is not cosign.pub: the entry's timestamp does not verify.
     let wrong_log = format!(r#""keyPath":"cosign2.pub","rekorPublicKeyPath":"cosign.pub",{BY_REPOSITORY}"#);
     assert!(!accepted(&wrong_log, &logged));
