@@ -221,7 +221,9 @@ fn filler(len: usize, seed: u32) -> Vec<u8> {
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Level 6, not the fastest: zlib's level 1 (zlib-rs's deflate_quick) codes long runs with
+    // fixed Huffman codes, so a bomb of zeros would not be small.
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
 }

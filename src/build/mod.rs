@@ -473,7 +473,7 @@ fn finish(path: &Path, writer: BufWriter<File>) -> Result<(), BuildError> {
 }
 
 /// The gzip'd newc cpio of everything outside boot/: LinuxKit's initrd.img. Deflated at level 6
-/// by flate2 (its pure Rust backend, pinned by Cargo.lock) in fixed 1 MiB chunks on every core
+/// by flate2 (its zlib-rs backend, pinned by Cargo.lock) in fixed 1 MiB chunks on every core
 /// (`pgzip`), with no file name and mtime 0 in the header.
 fn write_initrd(tree: &Tree, spool: &Spool, stage: &Path) -> Result<PathBuf, BuildError> {
     let (path, writer) = create(stage, "initrd.img.staged")?;
