@@ -25,6 +25,7 @@ pub mod reference;
 pub mod report;
 pub mod trust;
 pub mod verify;
+pub mod vuln;
 
 /// Every stable error code, with the stage that raises it and what it means: the table of
 /// docs/errors.md. Codes are unique across stages.

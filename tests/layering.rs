@@ -13,6 +13,7 @@ const FLOORS: &[&[&str]] = &[
     &["effective"],
     &["plan"],
     &["inspect"],
+    &["vuln"],
     &["evidence"],
     &["policy"],
     &["report"],
@@ -103,7 +104,7 @@ fn no_module_imports_a_higher_floor() {
     );
     assert!(
         upward.is_empty(),
-        "imports that run back up the floors (caps → config → image → effective → plan → inspect → \
+        "imports that run back up the floors (caps → config → image → effective → plan → inspect → vuln → \
          evidence → policy → report → build → attest → verify → gate): {upward:#?}"
     );
 }
