@@ -53,6 +53,8 @@ enum Command {
     Lock(cli::lock::LockArgs),
     /// Manage component images in the local store: import, ls, inspect, export, rm, pull, push
     Image(cli::image::ImageArgs),
+    /// The local advisory database (OSV, Debian Security Tracker): import, info
+    Vulndb(cli::vulndb::VulndbCommandArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Config(args) => cli::config::run(args),
         Command::Lock(args) => cli::lock::run(args),
         Command::Image(args) => cli::image::run(args),
+        Command::Vulndb(args) => cli::vulndb::run(args),
         Command::Scan(args) => cli::scan::run(args),
         Command::Sbom(args) => cli::sbom::run(args),
         Command::Build(args) => cli::build::run(args),

@@ -13,6 +13,7 @@ pub mod sbom;
 pub mod scan;
 pub mod sign;
 pub mod verify;
+pub mod vulndb;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
