@@ -6,8 +6,12 @@
 pub mod advisory;
 pub mod db;
 pub mod debian;
+pub mod matching;
 pub mod osv;
 pub mod version;
+
+#[cfg(test)]
+mod tests;
 
 use serde::Serialize;
 
