@@ -53,6 +53,8 @@ enum Command {
     Lock(cli::lock::LockArgs),
     /// Manage component images in the local store: import, ls, inspect, export, rm, pull, push
     Image(cli::image::ImageArgs),
+    /// Known vulnerabilities of an image's packages, matched offline against the advisory database
+    Vulns(cli::vulns::VulnsArgs),
     /// The local advisory database (OSV, Debian Security Tracker): import, info
     Vulndb(cli::vulndb::VulndbCommandArgs),
 }
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Config(args) => cli::config::run(args),
         Command::Lock(args) => cli::lock::run(args),
         Command::Image(args) => cli::image::run(args),
+        Command::Vulns(args) => cli::vulns::run(args),
         Command::Vulndb(args) => cli::vulndb::run(args),
         Command::Scan(args) => cli::scan::run(args),
         Command::Sbom(args) => cli::sbom::run(args),
