@@ -10,7 +10,8 @@ use sealkit::image::ImageRef;
 use sealkit::inspect::sbom::{Catalog, Distro};
 use sealkit::inspect::{Source, inspect};
 use sealkit::plan::PlanOptions;
-use sealkit::vuln::matching::{Findings, Index, Status, match_catalog};
+use sealkit::vuln::db::Database;
+use sealkit::vuln::matching::{Findings, Index, Status, Wanted, match_catalog};
 
 use super::image::parse_ref;
 use super::vulndb::VulndbArgs;
@@ -53,9 +54,11 @@ struct Component {
 }
 
 pub fn run(args: &VulnsArgs) -> Outcome {
-    // The database first: without one there is nothing to match, and nothing is inspected.
-    let database = args.db.open()?;
-    let index = Index::new(&database);
+    // Without a database there is nothing to match: said before anything is inspected.
+    let dir = args.db.dir();
+    if !dir.join("current").is_file() {
+        args.db.open()?;
+    }
     let distro = match &args.distro {
         None => None,
         Some(text) => Some(match text.split_once('-') {
@@ -71,33 +74,22 @@ pub fn run(args: &VulnsArgs) -> Outcome {
             }
         }),
     };
-    let mut components = Vec::new();
-    let mut add = |name: String, prefix: String, facts: &sealkit::inspect::ComponentFacts| {
+    // Every component's catalog first, so the database is read for their packages only.
+    let mut catalogs: Vec<(String, String, Catalog)> = Vec::new();
+    let mut add = |name: String, prefix: String, facts: sealkit::inspect::ComponentFacts| {
         for p in &facts.catalog.problems {
             eprintln!("note: {name}: {prefix}{}:{}: {}", p.file, p.line, p.message);
         }
+        let mut catalog = facts.catalog;
         // The image's own os-release wins; --distro only fills its absence.
-        let given;
-        let catalog = match (&facts.catalog.distro, &distro) {
-            (None, Some(d)) => {
-                eprintln!(
-                    "note: {name}: no os-release; its packages are matched as {}",
-                    d.qualifier()
-                );
-                given = Catalog {
-                    distro: Some(d.clone()),
-                    ..facts.catalog.clone()
-                };
-                &given
-            }
-            _ => &facts.catalog,
-        };
-        components.push(Component {
-            name,
-            prefix,
-            packages: catalog.packages.len(),
-            findings: match_catalog(&index, catalog),
-        });
+        if let (None, Some(d)) = (&catalog.distro, &distro) {
+            eprintln!(
+                "note: {name}: no os-release; its packages are matched as {}",
+                d.qualifier()
+            );
+            catalog.distro = Some(d.clone());
+        }
+        catalogs.push((name, prefix, catalog));
     };
     if is_config(&args.subject) {
         let file = PathBuf::from(&args.subject);
@@ -109,13 +101,13 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                 store: &resolver.store,
                 image: &image.image,
             })?;
-            add(image.name, image.prefix, &facts);
+            add(image.name, image.prefix, facts);
         }
     } else {
         match parse_ref(&args.subject)? {
             ImageRef::Dir { path } if !sealkit::image::skopeo::is_layout(&path) => {
                 let facts = inspect(Source::Folder(&path))?;
-                add(args.subject.clone(), String::new(), &facts);
+                add(args.subject.clone(), String::new(), facts);
             }
             reference => {
                 let (store, platform, _) = args.store.open()?;
@@ -124,10 +116,22 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                     store: &store,
                     image: &image,
                 })?;
-                add(args.subject.clone(), String::new(), &facts);
+                add(args.subject.clone(), String::new(), facts);
             }
         }
     }
+    let wanted = Wanted::of(catalogs.iter().map(|c| &c.2));
+    let database = Database::open_where(&dir, |ecosystem, name| wanted.wants(ecosystem, name))?;
+    let index = Index::new(&database);
+    let components: Vec<Component> = catalogs
+        .into_iter()
+        .map(|(name, prefix, catalog)| Component {
+            name,
+            prefix,
+            packages: catalog.packages.len(),
+            findings: match_catalog(&index, &catalog),
+        })
+        .collect();
     let matches: usize = components.iter().map(|c| c.findings.matches.len()).sum();
     let with_fix: usize = components
         .iter()
@@ -139,7 +143,7 @@ pub fn run(args: &VulnsArgs) -> Outcome {
         Format::Json => {
             let doc = serde_json::json!({
                 "subject": args.subject,
-                "database": {"digest": database.digest, "newest": database.newest, "advisories": database.advisories.len()},
+                "database": {"digest": database.digest, "newest": database.newest, "advisories": database.total},
                 "components": components,
                 "summary": {"matches": matches, "with_fix": with_fix, "not_evaluated": not_evaluated},
             });
@@ -199,7 +203,7 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                 components.iter().map(|c| c.packages).sum::<usize>(),
                 database.digest,
                 database.newest.as_deref().unwrap_or("undated"),
-                database.advisories.len()
+                database.total
             );
             print(out.as_bytes())
         }

@@ -76,7 +76,26 @@ pub struct Database {
     pub digest: String,
     /// The newest `modified` time of any entry (OSV's; the tracker's data has none).
     pub newest: Option<String>,
+    /// How many advisories the database holds, whether or not all were read
+    /// ([`Database::open_where`]).
+    pub total: usize,
     pub advisories: Vec<Advisory>,
+}
+
+/// What of an advisory decides whether it is read: its packages. Borrowed from the line, so
+/// passing over an advisory allocates next to nothing.
+#[derive(Deserialize)]
+struct Keys<'a> {
+    #[serde(borrow)]
+    affected: Vec<Key<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Key<'a> {
+    #[serde(borrow)]
+    ecosystem: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    name: std::borrow::Cow<'a, str>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -164,6 +183,7 @@ impl Database {
         Database {
             digest,
             newest,
+            total: advisories.len(),
             advisories,
         }
     }
@@ -212,6 +232,13 @@ impl Database {
 
     /// The current database of `dir`, checked against its digest while it is read.
     pub fn open(dir: &Path) -> Result<Self, VulnError> {
+        Self::open_where(dir, |_, _| true)
+    }
+
+    /// The current database of `dir` with only the advisories about a package `wanted`
+    /// (ecosystem, name) accepts: every line is still hashed (the digest is checked), but a
+    /// scan holds only what can match its packages, not the whole database.
+    pub fn open_where(dir: &Path, wanted: impl Fn(&str, &str) -> bool) -> Result<Self, VulnError> {
         let current = dir.join("current");
         let digest = match std::fs::read_to_string(&current) {
             Ok(text) => text.trim().to_owned(),
@@ -245,6 +272,7 @@ impl Database {
         let mut line = Vec::new();
         let mut header: Option<Header> = None;
         let mut advisories = Vec::new();
+        let mut total = 0;
         loop {
             line.clear();
             let n = reader
@@ -264,22 +292,30 @@ impl Database {
                     }
                     header = Some(h);
                 }
-                Some(_) => advisories.push(
-                    serde_json::from_slice::<Advisory>(&line)
-                        .map_err(|e| corrupt(format!("advisory {}: {e}", advisories.len() + 1)))?,
-                ),
+                Some(_) => {
+                    total += 1;
+                    let keys: Keys =
+                        serde_json::from_slice(&line).map_err(|e| corrupt(format!("advisory {total}: {e}")))?;
+                    if keys.affected.iter().any(|k| wanted(&k.ecosystem, &k.name)) {
+                        advisories.push(
+                            serde_json::from_slice::<Advisory>(&line)
+                                .map_err(|e| corrupt(format!("advisory {total}: {e}")))?,
+                        );
+                    }
+                }
             }
         }
         let found = format!("sha256:{}", hex::encode(hasher.finalize()));
         if found != digest {
             return Err(corrupt(format!("{} hashes to {found}, not {digest}", path.display())));
         }
-        let Some(header) = header.filter(|h| h.advisories == advisories.len()) else {
+        let Some(header) = header.filter(|h| h.advisories == total) else {
             return Err(corrupt("the header does not count the advisories stored".into()));
         };
         Ok(Database {
             digest,
             newest: header.newest,
+            total,
             advisories,
         })
     }
@@ -679,6 +715,11 @@ mod tests {
         assert_eq!(opened.digest, first.database.digest);
         assert_eq!(opened.advisories, first.database.advisories);
         assert_eq!(opened.newest, first.database.newest);
+        // Read for some packages only: the same digest and count, only their advisories held.
+        let some = Database::open_where(&store, |ecosystem, _| ecosystem == "Debian:12").unwrap();
+        assert_eq!((some.digest.as_str(), some.total), (first.database.digest.as_str(), 3));
+        let ids: Vec<&str> = some.advisories.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["CVE-2024-3094"]);
         // A second import replaces it; only the current one stays.
         let only = import(&[a.join("2.json")], &ImportOptions::default()).unwrap();
         only.database.store(&store).unwrap();

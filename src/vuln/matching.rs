@@ -60,6 +60,30 @@ fn lookup_name(ecosystem: &str, name: &str) -> String {
     }
 }
 
+/// The (ecosystem, name) keys the packages of `catalogs` are looked up by, so a scan reads
+/// only the advisories that can concern them ([`Database::open_where`]).
+#[derive(Debug, Default)]
+pub struct Wanted(std::collections::HashSet<(String, String)>);
+
+impl Wanted {
+    pub fn of<'c>(catalogs: impl IntoIterator<Item = &'c Catalog>) -> Self {
+        let mut keys = std::collections::HashSet::new();
+        for catalog in catalogs {
+            for package in &catalog.packages {
+                if let Ok(l) = lookup_of(package, catalog) {
+                    let name = lookup_name(&l.ecosystem, &l.name);
+                    keys.insert((l.ecosystem, name));
+                }
+            }
+        }
+        Wanted(keys)
+    }
+
+    pub fn wants(&self, ecosystem: &str, name: &str) -> bool {
+        self.0.contains(&(ecosystem.to_owned(), lookup_name(ecosystem, name)))
+    }
+}
+
 /// The version order of an OSV ecosystem.
 pub fn scheme_of(ecosystem: &str) -> Option<Scheme> {
     let base = ecosystem.split(':').next().unwrap_or(ecosystem);
