@@ -11,7 +11,7 @@ use sealkit::inspect::sbom::{Catalog, Distro};
 use sealkit::inspect::{Source, inspect};
 use sealkit::plan::PlanOptions;
 use sealkit::vuln::db::Database;
-use sealkit::vuln::matching::{Findings, Index, Status, Wanted, match_catalog};
+use sealkit::vuln::matching::{ComponentFindings, Index, Report, Status, Wanted, match_catalog};
 
 use super::image::parse_ref;
 use super::vulndb::VulndbArgs;
@@ -40,17 +40,6 @@ pub struct VulnsArgs {
     db: VulndbArgs,
     #[command(flatten)]
     store: StoreArgs,
-}
-
-/// One component's findings.
-#[derive(serde::Serialize)]
-struct Component {
-    name: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    prefix: String,
-    packages: usize,
-    #[serde(flatten)]
-    findings: Findings,
 }
 
 pub fn run(args: &VulnsArgs) -> Outcome {
@@ -123,30 +112,24 @@ pub fn run(args: &VulnsArgs) -> Outcome {
     let wanted = Wanted::of(catalogs.iter().map(|c| &c.2));
     let database = Database::open_where(&dir, |ecosystem, name| wanted.wants(ecosystem, name))?;
     let index = Index::new(&database);
-    let components: Vec<Component> = catalogs
+    let components: Vec<ComponentFindings> = catalogs
         .into_iter()
-        .map(|(name, prefix, catalog)| Component {
+        .map(|(name, prefix, catalog)| ComponentFindings {
             name,
             prefix,
             packages: catalog.packages.len(),
             findings: match_catalog(&index, &catalog),
         })
         .collect();
-    let matches: usize = components.iter().map(|c| c.findings.matches.len()).sum();
-    let with_fix: usize = components
-        .iter()
-        .flat_map(|c| &c.findings.matches)
-        .filter(|m| m.fixed.is_some())
-        .count();
-    let not_evaluated: usize = components.iter().map(|c| c.findings.not_evaluated.len()).sum();
+    let report = Report::new(&database, components);
     match args.format {
         Format::Json => {
-            let doc = serde_json::json!({
-                "subject": args.subject,
-                "database": {"digest": database.digest, "newest": database.newest, "advisories": database.total},
-                "components": components,
-                "summary": {"matches": matches, "with_fix": with_fix, "not_evaluated": not_evaluated},
-            });
+            let mut doc = serde_json::json!({"subject": args.subject});
+            if let (Some(doc), serde_json::Value::Object(fields)) =
+                (doc.as_object_mut(), serde_json::to_value(&report).map_err(json_error)?)
+            {
+                doc.extend(fields);
+            }
             print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?)
         }
         Format::Table => {
@@ -154,7 +137,7 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                 "{:<20} {:<28} {:<26} {:<20} {:<12} {:<26} {}\n",
                 "COMPONENT", "PACKAGE", "INSTALLED", "VULNERABILITY", "STATUS", "FIXED", "SEVERITY"
             );
-            for c in &components {
+            for c in &report.components {
                 for m in &c.findings.matches {
                     let severity = m
                         .severity_label
@@ -196,14 +179,18 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                     );
                 }
             }
+            let (summary, db) = (&report.summary, &report.database);
             let _ = write!(
                 out,
-                "{matches} vulnerabilities ({with_fix} with a fix), {not_evaluated} not evaluated, in {} packages\n\
+                "{} vulnerabilities ({} with a fix), {} not evaluated, in {} packages\n\
                  database {} (newest entry {}, {} advisories)",
-                components.iter().map(|c| c.packages).sum::<usize>(),
-                database.digest,
-                database.newest.as_deref().unwrap_or("undated"),
-                database.total
+                summary.matches,
+                summary.with_fix,
+                summary.not_evaluated,
+                report.components.iter().map(|c| c.packages).sum::<usize>(),
+                db.digest,
+                db.newest.as_deref().unwrap_or("undated"),
+                db.advisories
             );
             print(out.as_bytes())
         }

@@ -557,3 +557,64 @@ fn merge(
         })
         .collect()
 }
+
+/// The vulnerabilities of a set of components as one document: what `sealkit vulns --format
+/// json` prints, and the section the evidence and reports can carry. It names the database
+/// that judged, so a result is never read without it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub database: DatabaseRef,
+    pub components: Vec<ComponentFindings>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatabaseRef {
+    /// `sha256:HEX` of the database's stored bytes.
+    pub digest: String,
+    /// The newest entry's `modified` (none when the data carries no dates).
+    pub newest: Option<String>,
+    pub advisories: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentFindings {
+    pub name: String,
+    /// Where the component's files go in the OS image (empty for a single image).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub prefix: String,
+    pub packages: usize,
+    #[serde(flatten)]
+    pub findings: Findings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub matches: usize,
+    pub affected: usize,
+    pub undetermined: usize,
+    pub with_fix: usize,
+    pub not_evaluated: usize,
+}
+
+impl Report {
+    pub fn new(database: &Database, components: Vec<ComponentFindings>) -> Self {
+        let matches = || components.iter().flat_map(|c| &c.findings.matches);
+        let summary = Summary {
+            matches: matches().count(),
+            affected: matches().filter(|m| m.status == Status::Affected).count(),
+            undetermined: matches().filter(|m| m.status == Status::Undetermined).count(),
+            with_fix: matches().filter(|m| m.fixed.is_some()).count(),
+            not_evaluated: components.iter().map(|c| c.findings.not_evaluated.len()).sum(),
+        };
+        Report {
+            database: DatabaseRef {
+                digest: database.digest.clone(),
+                newest: database.newest.clone(),
+                advisories: database.total,
+            },
+            components,
+            summary,
+        }
+    }
+}
