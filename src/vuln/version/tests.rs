@@ -315,3 +315,80 @@ fn versions_of_different_schemes_have_no_order() {
     let (a, b) = (Scheme::Dpkg.parse("1.0").unwrap(), Scheme::Apk.parse("1.0").unwrap());
     assert_eq!(a.compare(&b), None);
 }
+
+/// node-semver, the order npm itself uses: npm's own copy, or Debian's node-semver.
+fn node_semver() -> Option<String> {
+    let candidates = [
+        "/usr/lib/node_modules/npm/node_modules/semver",
+        "/usr/share/nodejs/semver",
+        "/usr/local/lib/node_modules/npm/node_modules/semver",
+    ];
+    let found = candidates
+        .iter()
+        .find(|c| std::path::Path::new(c).join("package.json").is_file())?;
+    Command::new("node").arg("--version").output().ok()?;
+    Some((*found).to_owned())
+}
+
+/// npm's versions: the semver crate's precedence against node-semver's `compare` on every pair.
+#[test]
+fn semver_order_is_node_semvers() {
+    let Some(module) = node_semver() else {
+        return reference_missing("node and node-semver (npm)");
+    };
+    let versions = [
+        "0.0.0",
+        "0.0.1",
+        "0.1.0",
+        "1.0.0-0",
+        "1.0.0-0.3.7",
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-alpha.beta",
+        "1.0.0-beta",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0-x.7.z.92",
+        "1.0.0-x-y-z.--",
+        "1.0.0",
+        "1.0.0+build",
+        "1.0.0+20130313144700",
+        "1.0.1",
+        "1.2.3-1",
+        "1.2.3-11",
+        "1.2.3-2",
+        "1.2.3-a1",
+        "1.2.3-a10",
+        "1.2.3-a2",
+        "1.10.0",
+        "1.9.9",
+        "2.0.0-rc.1+build.123",
+        "2.0.0",
+        "5.7.1",
+        "5.7.2",
+        "6.3.0",
+        "6.3.1",
+        "7.5.1",
+        "7.5.2",
+        "10.0.0",
+        "99999999999.0.0",
+    ];
+    let parsed: Vec<Version> = versions.iter().map(|v| Scheme::Semver.parse(v).unwrap()).collect();
+    let script = format!(
+        "const s = require({module:?}); const vs = require('fs').readFileSync(0, 'utf8').trim().split('\\n');\n\
+         for (const a of vs) console.log(vs.map(b => ['<', '=', '>'][s.compare(a, b) + 1]).join(''));"
+    );
+    let answers = run("node", &["-e", &script], &versions.map(|v| format!("{v}\n")).concat());
+    assert_eq!(answers.lines().count(), versions.len());
+    let mut disagreements = Vec::new();
+    for ((a, pa), row) in versions.iter().zip(&parsed).zip(answers.lines()) {
+        for ((b, pb), want) in versions.iter().zip(&parsed).zip(row.chars()) {
+            let ours = sign(pa.compare(pb).unwrap());
+            if ours != want.to_string() {
+                disagreements.push(format!("{a} {ours} {b} (node-semver: {want})"));
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+}
