@@ -45,9 +45,7 @@ pub struct VulnsArgs {
 pub fn run(args: &VulnsArgs) -> Outcome {
     // Without a database there is nothing to match: said before anything is inspected.
     let dir = args.db.dir();
-    if !dir.join("current").is_file() {
-        args.db.open()?;
-    }
+    Database::current(&dir)?;
     let distro = match &args.distro {
         None => None,
         Some(text) => Some(match text.split_once('-') {

@@ -230,6 +230,20 @@ impl Database {
         Ok(path)
     }
 
+    /// The digest `dir`'s `current` names: whether there is a database, without reading it.
+    pub fn current(dir: &Path) -> Result<String, VulnError> {
+        let current = dir.join("current");
+        match std::fs::read_to_string(&current) {
+            Ok(text) => Ok(text.trim().to_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(VulnError::new(
+                Code::Missing,
+                format!("{}: no advisory database has been imported", dir.display()),
+                "import one: sealkit vulndb import FILE|DIR… (OSV JSON, an osv.dev all.zip, the Debian tracker's JSON)",
+            )),
+            Err(e) => Err(read_error(&current, e)),
+        }
+    }
+
     /// The current database of `dir`, checked against its digest while it is read.
     pub fn open(dir: &Path) -> Result<Self, VulnError> {
         Self::open_where(dir, |_, _| true)
@@ -239,18 +253,7 @@ impl Database {
     /// (ecosystem, name) accepts: every line is still hashed (the digest is checked), but a
     /// scan holds only what can match its packages, not the whole database.
     pub fn open_where(dir: &Path, wanted: impl Fn(&str, &str) -> bool) -> Result<Self, VulnError> {
-        let current = dir.join("current");
-        let digest = match std::fs::read_to_string(&current) {
-            Ok(text) => text.trim().to_owned(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(VulnError::new(
-                    Code::Missing,
-                    format!("{}: no advisory database has been imported", dir.display()),
-                    "import one: sealkit vulndb import FILE|DIR… (OSV JSON, an osv.dev all.zip, the Debian tracker's JSON)",
-                ));
-            }
-            Err(e) => return Err(read_error(&current, e)),
-        };
+        let digest = Self::current(dir)?;
         let corrupt = |what: String| {
             VulnError::new(
                 Code::Corrupt,
