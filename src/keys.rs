@@ -520,6 +520,11 @@ impl PublicKey {
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&self.spki))
     }
 
+    /// The key's SubjectPublicKeyInfo DER: what a Rekor entry or a certificate records.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki
+    }
+
     /// The key as SPKI PEM (`PUBLIC KEY`), as cosign, OpenSSL and Node write it.
     pub fn to_pem(&self) -> String {
         pkcs8::der::pem::encode_string("PUBLIC KEY", LineEnding::LF, &self.spki).unwrap_or_default()
@@ -567,14 +572,19 @@ impl PublicKey {
                 "pass the NAME.pub that `sealkit keygen` wrote (or `openssl pkey -pubout -in KEY`)",
             ));
         }
-        let info = pkcs8::SubjectPublicKeyInfoRef::from_der(&der).map_err(|e| malformed(origin, &e))?;
+        PublicKey::from_spki_der(&der, origin)
+    }
+
+    /// A key from its SubjectPublicKeyInfo DER, as a PEM `PUBLIC KEY` or a certificate holds it.
+    pub fn from_spki_der(der: &[u8], origin: &str) -> Result<PublicKey, KeyError> {
+        let info = pkcs8::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| malformed(origin, &e))?;
         let oid = info.algorithm.oid;
         let curve = (oid == EC_PUBLIC_KEY_OID)
             .then(|| info.algorithm.parameters_oid().map_err(|e| malformed(origin, &e)))
             .transpose()?;
         let key = if oid == RSA_OID {
             use rsa::traits::PublicKeyParts as _;
-            let key = rsa::PublicKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?;
+            let key = rsa::PublicKey::from_public_key_der(der).map_err(|e| malformed(origin, &e))?;
             if key.size() * 8 < RSA_MIN_BITS {
                 return Err(KeyError::new(
                     Code::KeyType,
@@ -588,14 +598,14 @@ impl PublicKey {
             }
             Public::Rsa(Box::new(key))
         } else if curve == Some(P384_OID) {
-            Public::P384(p384::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?)
+            Public::P384(p384::ecdsa::VerifyingKey::from_public_key_der(der).map_err(|e| malformed(origin, &e))?)
         } else {
             match algorithm_of(&info.algorithm, origin)? {
                 Algorithm::Ed25519 => Public::Ed25519(
-                    ed25519_dalek::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?,
+                    ed25519_dalek::VerifyingKey::from_public_key_der(der).map_err(|e| malformed(origin, &e))?,
                 ),
                 Algorithm::EcdsaP256 => Public::P256(
-                    p256::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?,
+                    p256::ecdsa::VerifyingKey::from_public_key_der(der).map_err(|e| malformed(origin, &e))?,
                 ),
             }
         };

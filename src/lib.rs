@@ -7,6 +7,7 @@
 pub mod attest;
 pub mod build;
 pub mod caps;
+pub mod certificates;
 pub mod codes;
 pub mod config;
 pub mod dsse;

@@ -6,7 +6,16 @@ use std::path::Path;
 
 /// Lowest floor first; modules on one floor may use each other.
 const FLOORS: &[&[&str]] = &[
-    &["caps", "codes", "reference", "epoch", "party", "keys", "dsse"],
+    &[
+        "caps",
+        "codes",
+        "reference",
+        "epoch",
+        "party",
+        "keys",
+        "certificates",
+        "dsse",
+    ],
     &["config"],
     &["image"],
     &["trust"],

@@ -284,9 +284,19 @@ fn verdict_table(text: &str, policy: &trust::Policy, finding: &trust::Finding) -
             outcome.reason
         ));
         for accepted in &outcome.signatures {
+            let signer = match &accepted.certificate {
+                Some(c) => format!(
+                    "certificate of {}{}",
+                    c.emails.first().or(c.uris.first()).unwrap_or(&c.subject),
+                    c.oidc_issuer
+                        .as_ref()
+                        .map(|i| format!(" (issuer {i})"))
+                        .unwrap_or_default()
+                ),
+                None => format!("key {}", accepted.key_id),
+            };
             out.push_str(&format!(
-                "    signed by key {} as {}{}\n",
-                accepted.key_id,
+                "    signed by {signer} as {}{}\n",
                 accepted.signed_reference,
                 match (accepted.logged_at, accepted.log_entry) {
                     (Some(t), _) => format!(", logged in Rekor at {t}"),

@@ -17,6 +17,9 @@ use crate::image::{Digest, ImageRef, ResolvedImage, Result, Store, signatures};
 pub struct Policy {
     pub policy: TrustPolicy,
     pub file: PathBuf,
+    /// When certificates of a PKI must be valid (seconds since the epoch): the time of the
+    /// check, as containers/image takes it. Keyless certificates use their log's time instead.
+    pub now: u64,
 }
 
 impl Policy {
@@ -24,6 +27,9 @@ impl Policy {
         Ok(Policy {
             policy: TrustPolicy::load(path)?,
             file: path.to_path_buf(),
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         })
     }
 
@@ -94,6 +100,7 @@ pub fn examine(
         let mut verdict = judge(
             &policy.policy,
             policy.base(),
+            policy.now,
             &SignedImage {
                 transport,
                 reference: named,

@@ -11,6 +11,9 @@ fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src/trust/testdata/containers-image")
 }
 
+/// 2030-01-01T00:00:00Z: when the PKI fixtures' certificates are valid.
+const NOW: u64 = 1_893_456_000;
+
 const SINGLE: &str = "192.168.64.2:5000/cosign-signed-single-sample";
 const KEY_REKOR: &str = "192.168.64.2:5000/cosign-signed/key-1";
 
@@ -37,7 +40,7 @@ fn sigstore(fields: &str) -> TrustPolicy {
 const BY_REPOSITORY: &str = r#""signedIdentity":{"type":"matchRepository"}"#;
 
 fn verdict(fields: &str, image: &SignedImage) -> Verdict {
-    judge(&sigstore(fields), &data(), image)
+    judge(&sigstore(fields), &data(), NOW, image)
 }
 
 fn accepted(fields: &str, image: &SignedImage) -> bool {
@@ -218,35 +221,179 @@ fn scopes_reject_accept_and_fail_closed_on_what_is_not_checked() {
         "policy.json",
     )
     .unwrap();
-    let v = judge(&p, &data(), &valid);
+    let v = judge(&p, &data(), NOW, &valid);
     assert!(v.accepted);
     assert_eq!(v.scope, r#"transports.docker."192.168.64.2:5000""#);
-    let gpg = judge(&p, &data(), &image("dir-img-cosign-key-rekor-valid", KEY_REKOR));
+    let gpg = judge(&p, &data(), NOW, &image("dir-img-cosign-key-rekor-valid", KEY_REKOR));
     assert!(!gpg.accepted);
     assert!(gpg.requirements[0].reason.contains("not checked by sealkit"), "{gpg:?}");
     let mut unsigned = image("dir-img-cosign-valid", "busybox:1");
     unsigned.signatures.clear();
-    assert!(judge(&p, &data(), &unsigned).accepted);
+    assert!(judge(&p, &data(), NOW, &unsigned).accepted);
     unsigned.reference = policy::parse_named("quay.io/x/y:1").unwrap().to_string();
-    let v = judge(&p, &data(), &unsigned);
+    let v = judge(&p, &data(), NOW, &unsigned);
     assert_eq!((v.accepted, v.scope.as_str()), (false, "default"));
-    // Keyless needs the certificate checks, which are not built: fail closed.
-    let keyless = TrustPolicy::parse(
-        br#"{"default":[{"type":"sigstoreSigned","fulcio":{"caPath":"fulcio_v1.crt.pem","oidcIssuer":"https://github.com/login/oauth","subjectEmail":"mitr@redhat.com"},"rekorPublicKeyPath":"rekor.pub"}]}"#,
-        "policy.json",
-    )
-    .unwrap();
-    assert!(
-        !judge(
-            &keyless,
-            &data(),
-            &image(
-                "dir-img-cosign-fulcio-rekor-valid",
-                "192.168.64.2:5000/cosign-signed/fulcio-rekor-1"
-            )
-        )
-        .accepted
+}
+
+const FULCIO_REKOR: &str = "192.168.64.2:5000/cosign-signed/fulcio-rekor-1";
+const FULCIO: &str = r#""signedIdentity":{"type":"matchRepository"},"fulcio":{"caPath":"fulcio_v1.crt.pem","oidcIssuer":"https://github.com/login/oauth","subjectEmail":"mitr@redhat.com"}"#;
+
+fn with_annotation(mut image: SignedImage, key: &str, value: Option<&str>) -> SignedImage {
+    if let Ok(sig) = &mut image.signatures[0] {
+        match value {
+            Some(value) => sig.annotations.insert(key.into(), value.into()),
+            None => sig.annotations.remove(key),
+        };
+    }
+    image
+}
+
+#[test]
+fn a_keyless_signature_is_accepted_by_its_fulcio_ca_identity_and_rekor_entry() {
+    let keyless = || image("dir-img-cosign-fulcio-rekor-valid", FULCIO_REKOR);
+    for rekor in [
+        r#"["rekor.pub"]"#,
+        r#"["rekor.pub","cosign.pub"]"#,
+        r#"["cosign.pub","rekor.pub"]"#,
+    ] {
+        let v = verdict(&format!(r#"{FULCIO},"rekorPublicKeyPaths":{rekor}"#), &keyless());
+        assert!(v.accepted, "{rekor}: {v:?}");
+        let signed = &v.requirements[0].signatures[0];
+        assert_eq!(signed.log_entry, "checked");
+        let signer = signed.certificate.as_ref().unwrap();
+        assert_eq!(signer.emails, ["mitr@redhat.com"]);
+        assert_eq!(signer.oidc_issuer.as_deref(), Some("https://github.com/login/oauth"));
+        // Rekor's time, not the policy's `now`, is when the ten-minute certificate was valid.
+        assert_eq!(signed.logged_at, Some(1_674_247_893));
+    }
+    let with_rekor = format!(r#"{FULCIO},"rekorPublicKeyPath":"rekor.pub""#);
+    let refused = |image: SignedImage, fields: &str, why: &str| {
+        let v = verdict(fields, &image);
+        assert!(!v.accepted, "{why}");
+        assert!(v.requirements[0].rejected[0].contains(why), "{why}: {v:?}");
+    };
+    // Policy validation already refuses Fulcio without Rekor; without the entry it is refused.
+    refused(
+        with_annotation(keyless(), cosign::BUNDLE_ANNOTATION, None),
+        &with_rekor,
+        "no Rekor entry",
     );
+    refused(
+        with_annotation(keyless(), cosign::CERTIFICATE_ANNOTATION, None),
+        &with_rekor,
+        "not keyless",
+    );
+    // Without the chain there is no path from the leaf to the root…
+    refused(
+        with_annotation(keyless(), cosign::CHAIN_ANNOTATION, None),
+        &with_rekor,
+        "not trusted",
+    );
+    // …unless the policy trusts the intermediate itself.
+    let chain = keyless().signatures[0].as_ref().unwrap().annotations[cosign::CHAIN_ANNOTATION].clone();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(chain);
+    let by_intermediate = format!(
+        r#"{BY_REPOSITORY},"fulcio":{{"caData":"{b64}","oidcIssuer":"https://github.com/login/oauth","subjectEmail":"mitr@redhat.com"}},"rekorPublicKeyPath":"rekor.pub""#
+    );
+    assert!(accepted(
+        &by_intermediate,
+        &with_annotation(keyless(), cosign::CHAIN_ANNOTATION, None)
+    ));
+    refused(
+        with_annotation(
+            keyless(),
+            cosign::CERTIFICATE_ANNOTATION,
+            Some("this is not a valid certificate"),
+        ),
+        &with_rekor,
+        "no PEM certificate",
+    );
+    refused(
+        keyless(),
+        &with_rekor.replace("mitr@redhat.com", "this-does-not-match@example.com"),
+        "not this-does-not-match@example.com",
+    );
+    refused(
+        keyless(),
+        &with_rekor.replace("https://github.com/login/oauth", "https://accounts.google.com"),
+        "OIDC issuer is https://github.com/login/oauth",
+    );
+    refused(
+        with_annotation(keyless(), cosign::BUNDLE_ANNOTATION, Some("this is not a valid SET")),
+        &with_rekor,
+        "Rekor entry is malformed",
+    );
+    refused(
+        keyless(),
+        &with_rekor.replace("rekor.pub", "cosign.pub"),
+        "not signed by a trusted Rekor key",
+    );
+    // The Fulcio root signs only Fulcio's certificates: the PKI root does not vouch for them.
+    refused(
+        keyless(),
+        &with_rekor.replace("fulcio_v1.crt.pem", "pki_root_crts.pem"),
+        "not trusted",
+    );
+    // Signed by the key of another certificate: the payload no longer verifies.
+    let pki_leaf = image("dir-img-cosign-pki-valid", PKI_REFERENCE).signatures[0]
+        .as_ref()
+        .unwrap()
+        .annotations[cosign::CERTIFICATE_ANNOTATION]
+        .clone();
+    refused(
+        with_annotation(keyless(), cosign::CERTIFICATE_ANNOTATION, Some(&pki_leaf)),
+        &with_rekor,
+        "another key or certificate",
+    );
+    // A key-only policy ignores the certificate, as containers/image does: no key signed it.
+    refused(keyless(), r#""keyPath":"cosign.pub""#, "not signed by any trusted key");
+}
+
+const PKI_REFERENCE: &str = "localhost:5000/test";
+const PKI: &str = r#""signedIdentity":{"type":"matchRepository"},"pki":{"caRootsPath":"pki_root_crts.pem","caIntermediatesPath":"pki_intermediate_crts.pem","subjectEmail":"qiwan@redhat.com","subjectHostname":"myhost.example.com"}"#;
+
+#[test]
+fn a_pki_signature_is_accepted_by_its_roots_and_names_while_valid() {
+    let signed = || image("dir-img-cosign-pki-valid", PKI_REFERENCE);
+    let v = verdict(PKI, &signed());
+    assert!(v.accepted, "{v:?}");
+    let signer = v.requirements[0].signatures[0].certificate.as_ref().unwrap();
+    assert!(signer.subject.contains("CN=Team A Cosign Certificate"), "{signer:?}");
+    assert_eq!(v.requirements[0].signatures[0].log_entry, "none");
+    // The intermediate is in the policy: the signature's own chain is not needed.
+    assert!(accepted(
+        PKI,
+        &with_annotation(signed(), cosign::CHAIN_ANNOTATION, None)
+    ));
+    let roots_only = r#""signedIdentity":{"type":"matchRepository"},"pki":{"caRootsPath":"pki_root_crts.pem","subjectEmail":"qiwan@redhat.com","subjectHostname":"myhost.example.com"}"#;
+    assert!(accepted(roots_only, &signed()));
+    assert!(!accepted(
+        roots_only,
+        &with_annotation(signed(), cosign::CHAIN_ANNOTATION, None)
+    ));
+    assert!(!accepted(
+        PKI,
+        &with_annotation(signed(), cosign::CERTIFICATE_ANNOTATION, None)
+    ));
+    assert!(!accepted(
+        &PKI.replace("qiwan@redhat.com", "other@redhat.com"),
+        &signed()
+    ));
+    assert!(!accepted(
+        &PKI.replace("myhost.example.com", "other.example.com"),
+        &signed()
+    ));
+    // Before the certificates were issued (2024-10-01), nothing vouches for the key.
+    let early = judge(&sigstore(PKI), &data(), 1_700_000_000, &signed());
+    assert!(!early.accepted);
+    assert!(
+        early.requirements[0].rejected[0].contains("valid only from"),
+        "{early:?}"
+    );
+    // A CA file that is not one is the requirement's reason, never an acceptance.
+    let v = verdict(&PKI.replace("pki_root_crts.pem", "cosign.pub"), &signed());
+    assert!(!v.accepted);
+    assert!(v.requirements[0].reason.contains("not a CERTIFICATE"), "{v:?}");
 }
 
 /// Each fixture's signatures kept in the store (as a pull or a skopeo layout's import keeps
