@@ -6,6 +6,7 @@
 
 pub mod attest;
 pub mod build;
+pub mod bundle;
 pub mod caps;
 pub mod certificates;
 pub mod codes;

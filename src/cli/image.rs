@@ -348,11 +348,17 @@ struct Attached {
     predicate_type: String,
 }
 
+/// How cosign names an image in a statement's subject: its repository with the registry
+/// (go-containerregistry's `Repository.Name()`); the digest beside it is what binds.
+fn subject_name(r: &oci_client::Reference) -> String {
+    format!("{}/{}", r.registry(), r.repository())
+}
+
 /// The bundles' layer titles, as a referrer's.
 fn bundle_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Signatures => "signature.sigstore.json",
-        Kind::Attestations => "attestation.sigstore.json",
+        Kind::Attestations | Kind::Bundles => "attestation.sigstore.json",
     }
 }
 
@@ -401,9 +407,14 @@ fn sign(store_args: &StoreArgs, text: &str, key: &super::sign::KeyArgs, push: bo
     let signature = trust::sign::sign(&key, &as_reference, &signed);
     // cosign v3 signs an image as an in-toto statement of this type, with no predicate to
     // speak of, in a bundle.
-    let statement =
-        sealkit::attest::predicate_statement(r.repository(), &signed, trust::sign::COSIGN_SIGN, b"{}", "cosign sign")
-            .map_err(|e| Failure::input(e.code().as_str(), e))?;
+    let statement = sealkit::attest::predicate_statement(
+        &subject_name(&r),
+        &signed,
+        trust::sign::COSIGN_SIGN,
+        b"{}",
+        "cosign sign",
+    )
+    .map_err(|e| Failure::input(e.code().as_str(), e))?;
     let attached = Attached {
         kind: Kind::Signatures,
         layer: signature,
@@ -435,7 +446,7 @@ fn attest(
     let origin = predicate.display().to_string();
     let bytes = std::fs::read(predicate).map_err(|e| Failure::usage(format!("error: {origin}: {e}")))?;
     let (store, r, signed) = to_sign(store_args, text, push)?;
-    let statement = sealkit::attest::predicate_statement(r.repository(), &signed, predicate_type, &bytes, &origin)
+    let statement = sealkit::attest::predicate_statement(&subject_name(&r), &signed, predicate_type, &bytes, &origin)
         .map_err(|e| Failure::input(e.code().as_str(), e))?;
     let envelope =
         sealkit::dsse::Envelope::sign(sealkit::attest::statement::PAYLOAD_TYPE, statement.to_payload(), &key);

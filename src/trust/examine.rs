@@ -48,6 +48,8 @@ pub struct Finding {
     pub signatures_found: usize,
     /// Attestations found beside it (cosign's `.att`), whether or not they verify.
     pub attestations_found: usize,
+    /// Sigstore bundles referring to it (cosign v3's signatures), whether or not they verify.
+    pub bundles_found: usize,
     /// The trust policy's verdict; absent when no trust policy was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -93,6 +95,8 @@ pub fn examine(
     let signed: &Digest = image.index_digest.as_ref().unwrap_or(&image.manifest_digest);
     let found = signatures::stored(store, signed, signatures::Kind::Signatures)?;
     let attestations = signatures::stored(store, signed, signatures::Kind::Attestations)?;
+    let bundles = signatures::stored(store, signed, signatures::Kind::Bundles)?;
+    let bundles_found = bundles.len();
     let signatures_found = found.len();
     let attestations_found = attestations.len();
     let verdict = policy.map(|policy| {
@@ -107,6 +111,7 @@ pub fn examine(
                 manifest_digest: signed.to_string(),
                 signatures: found,
                 attestations,
+                bundles,
             },
         );
         // Where the policy checks no signature (insecureAcceptAnything), its owner chose not
@@ -121,6 +126,7 @@ pub fn examine(
         signed_digest: signed.to_string(),
         signatures_found,
         attestations_found,
+        bundles_found,
         verdict,
     })
 }

@@ -10,6 +10,7 @@
 //! closed, as containers/image treats a requirement it does not know.
 
 pub mod attestations;
+pub mod bundles;
 pub mod cosign;
 pub mod examine;
 pub mod policy;
@@ -76,6 +77,8 @@ pub struct SignedImage {
     pub signatures: Vec<Result<Signature, String>>,
     /// cosign's attestations of it (DSSE envelopes), each read or why it could not be.
     pub attestations: Vec<Result<Signature, String>>,
+    /// cosign v3's signatures of it: Sigstore bundles attached as referrers.
+    pub bundles: Vec<Result<Signature, String>>,
 }
 
 /// The policy's verdict on one image.
@@ -317,6 +320,17 @@ fn sigstore_signed(s: &SigstoreSigned, base: &Path, now: u64, image: &SignedImag
             Ok(accepted) => out.signatures.push(accepted),
             Err(why) if why.is_empty() => {}
             Err(why) => out.rejected.push(format!("signature {}: {why}", i + 1)),
+        }
+    }
+    for (i, bundle) in image.bundles.iter().enumerate() {
+        signatures += 1;
+        match bundle
+            .as_ref()
+            .map_err(String::clone)
+            .and_then(|b| bundles::verify(b, &want))
+        {
+            Ok(accepted) => out.signatures.push(accepted),
+            Err(why) => out.rejected.push(format!("bundle {}: {why}", i + 1)),
         }
     }
     out.met = !out.signatures.is_empty();

@@ -25,6 +25,7 @@ fn image(fixture: &str, reference: &str) -> SignedImage {
         manifest_digest: format!("sha256:{}", hex::encode(Sha256::digest(&dir.manifest))),
         signatures: dir.signatures,
         attestations: Vec::new(),
+        bundles: Vec::new(),
     }
 }
 
@@ -435,6 +436,7 @@ fn signatures_kept_in_the_store_are_judged_as_read_from_the_layout() {
             signatures: crate::image::signatures::stored(&store, &signed, crate::image::signatures::Kind::Signatures)
                 .unwrap(),
             attestations: Vec::new(),
+            bundles: Vec::new(),
         };
         for fields in &policies {
             let (from_layout, from_store) = (verdict(fields, &direct), verdict(fields, &kept));
@@ -504,4 +506,83 @@ fn required_attestations_are_read_strictly_and_matched_by_scope() {
         assert!(e.to_string().contains(at), "{bad}: {e}");
         assert!(e.to_string().contains("example.com"), "{bad}: {e}");
     }
+}
+
+/// A cosign v3 signature of `image`: a bundle of an in-toto statement naming `name` and
+/// `digest` (hex), signed by `key`.
+fn bundle_of(key: &crate::keys::SigningKey, name: &str, digest: &str, predicate_type: &str) -> cosign::Signature {
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": name, "digest": {"sha256": digest}}],
+        "predicateType": predicate_type,
+        "predicate": {},
+    });
+    let envelope = crate::dsse::Envelope::sign(
+        "application/vnd.in-toto+json",
+        serde_json::to_vec(&statement).unwrap(),
+        key,
+    );
+    cosign::Signature {
+        mime_type: crate::image::signatures::BUNDLE.into(),
+        payload: crate::bundle::Bundle::new(envelope, key.public_key().key_id()).to_json(),
+        annotations: Default::default(),
+    }
+}
+
+#[test]
+fn a_cosign_v3_bundle_signs_the_image_it_names_by_digest_and_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    std::fs::write(dir.path().join("team.pub"), key.public_key().to_pem()).unwrap();
+    let mut signed = image("dir-img-cosign-valid", &format!("{SINGLE}:latest"));
+    signed.signatures.clear();
+    let hex = signed.manifest_digest.trim_start_matches("sha256:").to_owned();
+    let judged = |image: &SignedImage, fields: &str| judge(&sigstore(fields), dir.path(), NOW, image);
+    let by_key = format!(r#""keyPath":"team.pub",{BY_REPOSITORY}"#);
+
+    signed.bundles = vec![Ok(bundle_of(&key, SINGLE, &hex, sign::COSIGN_SIGN))];
+    let v = judged(&signed, &by_key);
+    assert!(v.accepted, "{v:?}");
+    assert_eq!(v.requirements[0].signatures[0].key_id, key.public_key().key_id());
+    assert_eq!(v.requirements[0].signatures[0].signed_reference, SINGLE);
+    // A bundle names no tag: the default identity wants the tag signed.
+    assert!(!judged(&signed, r#""keyPath":"team.pub""#).accepted);
+    // A Rekor requirement is not met by a bundle whose log entries are not checked.
+    let with_rekor = format!(
+        r#"{by_key},"rekorPublicKeyPath":"{}""#,
+        data().join("rekor.pub").display()
+    );
+    assert!(!judged(&signed, &with_rekor).accepted);
+
+    let refused = |bundle: cosign::Signature, why: &str| {
+        let mut image = image("dir-img-cosign-valid", SINGLE);
+        image.signatures.clear();
+        image.bundles = vec![Ok(bundle)];
+        let v = judged(&image, &by_key);
+        assert!(!v.accepted, "{why}");
+        assert!(v.requirements[0].rejected[0].contains(why), "{why}: {v:?}");
+    };
+    let stranger = crate::keys::SigningKey::generate(crate::keys::Algorithm::Ed25519).unwrap();
+    refused(
+        bundle_of(&stranger, SINGLE, &hex, sign::COSIGN_SIGN),
+        "not signed by any trusted key",
+    );
+    refused(
+        bundle_of(&key, SINGLE, &"0".repeat(64), sign::COSIGN_SIGN),
+        "subject is not this image's",
+    );
+    refused(
+        bundle_of(&key, "quay.io/other/repo", &hex, sign::COSIGN_SIGN),
+        "signedIdentity does not accept",
+    );
+    refused(
+        bundle_of(&key, SINGLE, &hex, "https://slsa.dev/provenance/v1"),
+        "not an image signature",
+    );
+    let mut tampered = bundle_of(&key, SINGLE, &hex, sign::COSIGN_SIGN);
+    tampered.payload = String::from_utf8(tampered.payload)
+        .unwrap()
+        .replace("\"payloadType\"", "\"payloadTyp\"")
+        .into_bytes();
+    refused(tampered, "not a Sigstore bundle");
 }

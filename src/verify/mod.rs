@@ -342,7 +342,7 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
     let mut statements: Vec<VerifiedStatement> = Vec::new();
 
     for raw in &bundles {
-        let bundle = Bundle::parse(&raw.bytes, &raw.name)?;
+        let bundle = Bundle::parse(&raw.bytes, &raw.name).map_err(crate::attest::AttestError::from)?;
         let envelope = &bundle.dsse_envelope;
         let Some(key) = envelope.signed_by(&policy.keys) else {
             checks.add(
