@@ -302,16 +302,48 @@ struct RekorSet {
     payload: RekorPayload,
 }
 
+/// What Rekor signs when it promises to log an entry (the Signed Entry Timestamp's payload).
 #[derive(serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RekorPayload {
-    body: String,
+pub(super) struct RekorPayload {
+    /// The entry's canonical body, base64.
+    pub body: String,
     #[serde(rename = "integratedTime")]
-    integrated_time: i64,
+    pub integrated_time: i64,
+    /// The log's key id, hex.
     #[serde(rename = "logID")]
-    log_id: String,
+    pub log_id: String,
     #[serde(rename = "logIndex")]
-    log_index: i64,
+    pub log_index: i64,
+}
+
+impl RekorPayload {
+    /// Checks Rekor's signature (`signed_entry_timestamp`, base64) over the canonical JSON of
+    /// the entry; the entry's body, decoded, when one of `rekor_keys` made it.
+    pub(super) fn verify(&self, rekor_keys: &[PublicKey], signed_entry_timestamp: &str) -> Result<Vec<u8>, String> {
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        // RFC 8785 canonical form: keys sorted (the struct's field order), no spaces; every
+        // value here is an ASCII string or an integer, which serde_json writes canonically.
+        let canonical = serde_json::to_vec(self).map_err(|e| e.to_string())?;
+        let set_signature = b64
+            .decode(signed_entry_timestamp)
+            .map_err(|e| format!("the Rekor timestamp is not base64: {e}"))?;
+        if !rekor_keys.iter().any(|k| k.verify(&canonical, &set_signature)) {
+            return Err("the Rekor entry is not signed by a trusted Rekor key".into());
+        }
+        b64.decode(&self.body)
+            .map_err(|e| format!("the Rekor entry's body is not base64: {e}"))
+    }
+}
+
+/// The DER of a key or certificate a Rekor entry records (base64 of its PEM).
+pub(super) fn logged_der(base64_pem: &str) -> Result<Vec<u8>, String> {
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(base64_pem)
+        .map_err(|e| format!("the Rekor entry's key is not base64: {e}"))?;
+    let (_, der) = pkcs8::der::pem::decode_vec(&pem)
+        .map_err(|e| format!("the Rekor entry's key or certificate is not PEM: {e}"))?;
+    Ok(der)
 }
 
 #[derive(Deserialize)]
@@ -363,18 +395,7 @@ fn verify_rekor_set(
 ) -> Result<i64, String> {
     let b64 = &base64::engine::general_purpose::STANDARD;
     let set: RekorSet = serde_json::from_str(set).map_err(|e| format!("the Rekor entry is malformed: {e}"))?;
-    // RFC 8785 canonical form: keys sorted (the struct's field order), no spaces; every value
-    // here is an ASCII string or an integer, which serde_json writes canonically.
-    let canonical = serde_json::to_vec(&set.payload).map_err(|e| e.to_string())?;
-    let set_signature = b64
-        .decode(&set.signed_entry_timestamp)
-        .map_err(|e| format!("the Rekor timestamp is not base64: {e}"))?;
-    if !rekor_keys.iter().any(|k| k.verify(&canonical, &set_signature)) {
-        return Err("the Rekor entry is not signed by a trusted Rekor key".into());
-    }
-    let body = b64
-        .decode(&set.payload.body)
-        .map_err(|e| format!("the Rekor entry's body is not base64: {e}"))?;
+    let body = set.payload.verify(rekor_keys, &set.signed_entry_timestamp)?;
     let rekord: HashedRekord =
         serde_json::from_slice(&body).map_err(|e| format!("the Rekor entry's body is not a hashedrekord: {e}"))?;
     if (rekord.kind.as_str(), rekord.api_version.as_str()) != ("hashedrekord", "0.0.1") {
@@ -383,12 +404,7 @@ fn verify_rekor_set(
             rekord.kind, rekord.api_version
         ));
     }
-    let logged_key = b64
-        .decode(&rekord.spec.signature.public_key.content)
-        .map_err(|e| format!("the Rekor entry's key is not base64: {e}"))?;
-    let (_, logged_key) = pkcs8::der::pem::decode_vec(&logged_key)
-        .map_err(|e| format!("the Rekor entry's key or certificate is not PEM: {e}"))?;
-    if logged_key != logged_as {
+    if logged_der(&rekord.spec.signature.public_key.content)? != logged_as {
         return Err("the Rekor entry records another key or certificate".into());
     }
     let logged_signature = b64

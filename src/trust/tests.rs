@@ -586,3 +586,112 @@ fn a_cosign_v3_bundle_signs_the_image_it_names_by_digest_and_repository() {
         .into_bytes();
     refused(tampered, "not a Sigstore bundle");
 }
+
+/// `bundle` with a transparency-log entry (a `dsse` 0.0.1 body recording `payload_hash` and its
+/// signature and key) promised by `rekor`, as Rekor v1 writes one into a bundle.
+fn logged(
+    bundle: cosign::Signature,
+    signer: &crate::keys::PublicKey,
+    rekor: &crate::keys::SigningKey,
+    payload_hash: Option<&str>,
+) -> cosign::Signature {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut value: serde_json::Value = serde_json::from_slice(&bundle.payload).unwrap();
+    let envelope = &value["dsseEnvelope"];
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope["payload"].as_str().unwrap())
+        .unwrap();
+    let hash = payload_hash.map_or_else(|| hex::encode(Sha256::digest(&payload)), str::to_owned);
+    let body = serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "payloadHash": {"algorithm": "sha256", "value": hash},
+            "signatures": [{"signature": envelope["signatures"][0]["sig"], "verifier": b64(signer.to_pem().as_bytes())}],
+        },
+    });
+    let log_id = Sha256::digest(rekor.public_key().spki_der());
+    let promised = cosign::RekorPayload {
+        body: b64(&serde_json::to_vec(&body).unwrap()),
+        integrated_time: 1_700_000_000,
+        log_id: hex::encode(log_id),
+        log_index: 7,
+    };
+    let set = rekor.sign(&serde_json::to_vec(&promised).unwrap());
+    value["verificationMaterial"]["tlogEntries"] = serde_json::json!([{
+        "logIndex": "7",
+        "logId": {"keyId": b64(&log_id)},
+        "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+        "integratedTime": "1700000000",
+        "inclusionPromise": {"signedEntryTimestamp": b64(&set)},
+        "canonicalizedBody": promised.body,
+    }]);
+    cosign::Signature {
+        payload: serde_json::to_vec(&value).unwrap(),
+        ..bundle
+    }
+}
+
+#[test]
+fn a_bundles_log_entry_is_checked_by_its_inclusion_promise_when_the_policy_names_rekor() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    let rekor = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    let forger = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    std::fs::write(dir.path().join("team.pub"), key.public_key().to_pem()).unwrap();
+    std::fs::write(dir.path().join("rekor.pub"), rekor.public_key().to_pem()).unwrap();
+    let mut image = image("dir-img-cosign-valid", SINGLE);
+    image.signatures.clear();
+    let hex = image.manifest_digest.trim_start_matches("sha256:").to_owned();
+    let signed = bundle_of(&key, SINGLE, &hex, sign::COSIGN_SIGN);
+    let judged = |bundle: cosign::Signature, rekor: bool| {
+        let image = SignedImage {
+            bundles: vec![Ok(bundle)],
+            ..image_like(&image)
+        };
+        let fields = format!(
+            r#""keyPath":"team.pub",{BY_REPOSITORY}{}"#,
+            if rekor {
+                r#","rekorPublicKeyPath":"rekor.pub""#
+            } else {
+                ""
+            }
+        );
+        judge(&sigstore(&fields), dir.path(), NOW, &image)
+    };
+    let v = judged(logged(signed.clone(), key.public_key(), &rekor, None), true);
+    assert!(v.accepted, "{v:?}");
+    assert_eq!(v.requirements[0].signatures[0].log_entry, "checked");
+    assert_eq!(v.requirements[0].signatures[0].logged_at, Some(1_700_000_000));
+    let v = judged(logged(signed.clone(), key.public_key(), &rekor, None), false);
+    assert_eq!(v.requirements[0].signatures[0].log_entry, "not checked");
+    let refused = |bundle: cosign::Signature, why: &str| {
+        let v = judged(bundle, true);
+        assert!(!v.accepted, "{why}");
+        assert!(v.requirements[0].rejected[0].contains(why), "{why}: {v:?}");
+    };
+    refused(signed.clone(), "no Rekor entry");
+    refused(
+        logged(signed.clone(), key.public_key(), &forger, None),
+        "not signed by a trusted Rekor key",
+    );
+    refused(
+        logged(signed.clone(), key.public_key(), &rekor, Some(&"0".repeat(64))),
+        "records another payload",
+    );
+    refused(
+        logged(signed, forger.public_key(), &rekor, None),
+        "another signature or key",
+    );
+}
+
+fn image_like(image: &SignedImage) -> SignedImage {
+    SignedImage {
+        transport: Transport::Docker,
+        reference: image.reference.clone(),
+        manifest_digest: image.manifest_digest.clone(),
+        signatures: Vec::new(),
+        attestations: Vec::new(),
+        bundles: Vec::new(),
+    }
+}
