@@ -70,6 +70,31 @@ pub fn from_pem(text: &[u8], origin: &str) -> Result<Vec<Certificate>, String> {
     Ok(certificates)
 }
 
+/// One certificate from its DER (as a trusted root or a bundle holds it).
+pub fn from_der(der: &[u8], origin: &str) -> Result<Certificate, String> {
+    let parsed =
+        x509_cert::Certificate::from_der(der).map_err(|e| format!("{origin}: a malformed certificate ({e})"))?;
+    Ok(Certificate {
+        der: der.to_vec(),
+        parsed,
+    })
+}
+
+/// The label and contents of the first PEM block of `text`, read as Go's `encoding/pem` reads
+/// it: any line width, whitespace ignored (the strict RFC 7468 reader refuses what Go and
+/// Python write into Rekor entries).
+pub fn pem_block(text: &str) -> Option<(String, Vec<u8>)> {
+    let start = text.find("-----BEGIN ")?;
+    let rest = &text[start + 11..];
+    let label_end = rest.find("-----")?;
+    let label = &rest[..label_end];
+    let body = &rest[label_end + 5..];
+    let end = body.find(&format!("-----END {label}-----"))?;
+    let encoded: String = body[..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
+    Some((label.to_owned(), der))
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(haystack, needle)
 }
@@ -82,6 +107,13 @@ impl Certificate {
     /// The subject's distinguished name, as OpenSSL prints it (RFC 4514).
     pub fn subject(&self) -> String {
         self.parsed.tbs_certificate().subject().to_string()
+    }
+
+    /// Whether the certificate names itself as its issuer: a root, which only a trust store
+    /// may supply.
+    pub fn is_self_issued(&self) -> bool {
+        let tbs = self.parsed.tbs_certificate();
+        tbs.issuer() == tbs.subject()
     }
 
     /// The key the certificate vouches for.

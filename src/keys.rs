@@ -553,6 +553,24 @@ impl PublicKey {
         }
     }
 
+    /// Whether `signature` is this key's over a message of which only the SHA-256 is known
+    /// (a Sigstore bundle checked against an artifact's digest). Ed25519 signs the message
+    /// itself and P-384 pairs with SHA-384, so neither can be checked from a SHA-256.
+    pub fn verify_sha256_prehash(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
+        use signature::hazmat::PrehashVerifier as _;
+        match &self.key {
+            Public::P256(k) => p256::ecdsa::Signature::from_der(signature)
+                .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
+                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
+            Public::Rsa(k) => rsa::pkcs1v15::Signature::try_from(signature).is_ok_and(|s| {
+                rsa::pkcs1v15::VerifyingKey::<Sha256>::new((**k).clone())
+                    .verify_prehash(digest, &s)
+                    .is_ok()
+            }),
+            Public::Ed25519(_) | Public::P384(_) => false,
+        }
+    }
+
     pub fn load(path: &Path) -> Result<PublicKey, KeyError> {
         PublicKey::from_pem(&read_bounded(path)?, &path.display().to_string())
     }
@@ -573,6 +591,15 @@ impl PublicKey {
             ));
         }
         PublicKey::from_spki_der(&der, origin)
+    }
+
+    /// An RSA key from its PKCS#1 `RSAPublicKey` DER, as Sigstore's trusted roots hold some CT
+    /// log keys (`PKCS1_RSA_PKCS1V5`).
+    pub fn from_pkcs1_rsa_der(der: &[u8], origin: &str) -> Result<PublicKey, KeyError> {
+        use rsa::pkcs1::DecodeRsaPublicKey as _;
+        let key = rsa::PublicKey::from_pkcs1_der(der).map_err(|e| malformed(origin, &e))?;
+        let spki = PublicKey::new(Public::Rsa(Box::new(key))).spki;
+        PublicKey::from_spki_der(&spki, origin)
     }
 
     /// A key from its SubjectPublicKeyInfo DER, as a PEM `PUBLIC KEY` or a certificate holds it.

@@ -25,6 +25,7 @@ pub mod policy;
 pub mod publish;
 pub mod reference;
 pub mod report;
+pub mod sigstore;
 pub mod trust;
 pub mod verify;
 
@@ -50,6 +51,7 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         .chain(stage("policy", policy::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("epoch", epoch::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("keys", keys::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("sigstore", sigstore::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("attest", attest::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("verify", verify::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("publish", publish::Code::ALL, |c| (c.as_str(), c.meaning())))

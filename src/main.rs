@@ -43,6 +43,8 @@ enum Command {
     Attest(cli::sign::AttestArgs),
     /// Verify an image before boot: signatures, subjects, attestations, policy result
     Verify(cli::verify::VerifyArgs),
+    /// Verify a Sigstore bundle over a file or digest, offline: keyless (certificate identity and issuer) or with a key
+    VerifyBundle(cli::verify::VerifyBundleArgs),
     /// Publish an attested output folder to a registry: the image as an OCI artifact, each bundle as its referrer
     Push(cli::publish::PushArgs),
     /// Fetch an image published by `sealkit push` (files and bundles) into a folder, checking every digest
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::EvaluatePolicy(args) => cli::policy::serve(args),
         Command::Gate(args) => cli::gate::run(args),
         Command::Sign(args) => cli::sign::sign(args),
+        Command::VerifyBundle(args) => cli::verify::verify_bundle(args),
         Command::Attest(args) => cli::sign::attest(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Keygen(args) => cli::keygen::run(args),

@@ -15,6 +15,8 @@ const FLOORS: &[&[&str]] = &[
         "keys",
         "certificates",
         "dsse",
+        "bundle",
+        "sigstore",
     ],
     &["config"],
     &["image"],

@@ -12,7 +12,7 @@ use super::attestations::{IN_TOTO, STATEMENT_TYPES};
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use super::cosign::{Accepted, Expectation, RekorPayload, Signers, logged_der};
+use super::cosign::{Accepted, Expectation, Promised, Signers, logged_der};
 use super::sign::COSIGN_SIGN;
 use crate::bundle::Bundle;
 use crate::image::Digest;
@@ -109,7 +109,7 @@ fn check_log_entry(
     let log_id = b64
         .decode(entry["logId"]["keyId"].as_str().unwrap_or_default())
         .map_err(|e| format!("the Rekor entry's log id is not base64: {e}"))?;
-    let promised = RekorPayload {
+    let promised = Promised {
         body: entry["canonicalizedBody"].as_str().unwrap_or_default().to_owned(),
         integrated_time: integer(&entry["integratedTime"], "integrated time")?,
         log_id: hex::encode(log_id),

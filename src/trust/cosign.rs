@@ -14,6 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::certificates::{self, Certificate};
 use crate::keys::PublicKey;
+pub(super) use crate::sigstore::tlog::{Promised, logged_der};
 
 use super::policy::Identity;
 
@@ -299,51 +300,7 @@ struct RekorSet {
     #[serde(rename = "SignedEntryTimestamp")]
     signed_entry_timestamp: String,
     #[serde(rename = "Payload")]
-    payload: RekorPayload,
-}
-
-/// What Rekor signs when it promises to log an entry (the Signed Entry Timestamp's payload).
-#[derive(serde::Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RekorPayload {
-    /// The entry's canonical body, base64.
-    pub body: String,
-    #[serde(rename = "integratedTime")]
-    pub integrated_time: i64,
-    /// The log's key id, hex.
-    #[serde(rename = "logID")]
-    pub log_id: String,
-    #[serde(rename = "logIndex")]
-    pub log_index: i64,
-}
-
-impl RekorPayload {
-    /// Checks Rekor's signature (`signed_entry_timestamp`, base64) over the canonical JSON of
-    /// the entry; the entry's body, decoded, when one of `rekor_keys` made it.
-    pub(super) fn verify(&self, rekor_keys: &[PublicKey], signed_entry_timestamp: &str) -> Result<Vec<u8>, String> {
-        let b64 = &base64::engine::general_purpose::STANDARD;
-        // RFC 8785 canonical form: keys sorted (the struct's field order), no spaces; every
-        // value here is an ASCII string or an integer, which serde_json writes canonically.
-        let canonical = serde_json::to_vec(self).map_err(|e| e.to_string())?;
-        let set_signature = b64
-            .decode(signed_entry_timestamp)
-            .map_err(|e| format!("the Rekor timestamp is not base64: {e}"))?;
-        if !rekor_keys.iter().any(|k| k.verify(&canonical, &set_signature)) {
-            return Err("the Rekor entry is not signed by a trusted Rekor key".into());
-        }
-        b64.decode(&self.body)
-            .map_err(|e| format!("the Rekor entry's body is not base64: {e}"))
-    }
-}
-
-/// The DER of a key or certificate a Rekor entry records (base64 of its PEM).
-pub(super) fn logged_der(base64_pem: &str) -> Result<Vec<u8>, String> {
-    let pem = base64::engine::general_purpose::STANDARD
-        .decode(base64_pem)
-        .map_err(|e| format!("the Rekor entry's key is not base64: {e}"))?;
-    let (_, der) = pkcs8::der::pem::decode_vec(&pem)
-        .map_err(|e| format!("the Rekor entry's key or certificate is not PEM: {e}"))?;
-    Ok(der)
+    payload: Promised,
 }
 
 #[derive(Deserialize)]

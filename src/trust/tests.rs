@@ -611,7 +611,7 @@ fn logged(
         },
     });
     let log_id = Sha256::digest(rekor.public_key().spki_der());
-    let promised = cosign::RekorPayload {
+    let promised = cosign::Promised {
         body: b64(&serde_json::to_vec(&body).unwrap()),
         integrated_time: 1_700_000_000,
         log_id: hex::encode(log_id),
