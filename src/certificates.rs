@@ -17,8 +17,25 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::keys::PublicKey;
 
-/// id-kp-codeSigning (1.3.6.1.5.5.7.3.3), as webpki wants it: the OID's content octets.
-const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+/// What a certificate on a path must be allowed to do (its extended key usage, where it
+/// restricts them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    /// id-kp-codeSigning: Fulcio's and a signing PKI's certificates.
+    CodeSigning,
+    /// id-kp-timeStamping: a timestamp authority's.
+    TimeStamping,
+}
+
+impl Usage {
+    /// The OID's content octets, as webpki wants them.
+    fn oid(self) -> &'static [u8] {
+        match self {
+            Usage::CodeSigning => &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03],
+            Usage::TimeStamping => &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08],
+        }
+    }
+}
 /// Fulcio's OIDC issuer, first as the raw extension value (deprecated, still issued in 2023)…
 const FULCIO_ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
 /// …then as a DER UTF8String.
@@ -104,6 +121,11 @@ impl Certificate {
         &self.der
     }
 
+    /// The parsed certificate, for fields this module does not interpret.
+    pub fn x509(&self) -> &x509_cert::Certificate {
+        &self.parsed
+    }
+
     /// The subject's distinguished name, as OpenSSL prints it (RFC 4514).
     pub fn subject(&self) -> String {
         self.parsed.tbs_certificate().subject().to_string()
@@ -186,6 +208,17 @@ impl Certificate {
     /// Checks that the certificate chains to one of `roots` through `intermediates`, every
     /// certificate on the path valid at `at` (seconds since the epoch) and allowed to sign code.
     pub fn verify_path(&self, intermediates: &[Certificate], roots: &[Certificate], at: u64) -> Result<(), String> {
+        self.verify_path_for(Usage::CodeSigning, intermediates, roots, at)
+    }
+
+    /// [`Certificate::verify_path`] for another usage.
+    pub fn verify_path_for(
+        &self,
+        usage: Usage,
+        intermediates: &[Certificate],
+        roots: &[Certificate],
+        at: u64,
+    ) -> Result<(), String> {
         let leaf_der = rustls_pki_types::CertificateDer::from(self.der.as_slice());
         let leaf = webpki::EndEntityCert::try_from(&leaf_der)
             .map_err(|e| format!("the certificate cannot be used ({})", explain(&e)))?;
@@ -207,7 +240,7 @@ impl Certificate {
             &anchors,
             &intermediate_ders,
             rustls_pki_types::UnixTime::since_unix_epoch(Duration::from_secs(at)),
-            webpki::KeyUsage::required_if_present(CODE_SIGNING),
+            webpki::KeyUsage::required_if_present(usage.oid()),
             None,
             None,
         )
@@ -247,7 +280,7 @@ fn explain(error: &webpki::Error) -> String {
             "a signature on the path does not verify: a certificate was altered".into()
         }
         webpki::Error::RequiredEkuNotFoundContext(_) => {
-            "a certificate on the path is not allowed to sign code (extended key usage)".into()
+            "a certificate on the path is not allowed this use (extended key usage)".into()
         }
         other => format!("{other:?}"),
     }

@@ -476,6 +476,32 @@ enum Public {
     Rsa(Box<rsa::PublicKey>),
 }
 
+/// A hash a signature may be made over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    pub fn output_len(self) -> usize {
+        match self {
+            Hash::Sha256 => 32,
+            Hash::Sha384 => 48,
+            Hash::Sha512 => 64,
+        }
+    }
+
+    pub fn digest(self, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            Hash::Sha256 => Sha256::digest(bytes).to_vec(),
+            Hash::Sha384 => sha2::Sha384::digest(bytes).to_vec(),
+            Hash::Sha512 => sha2::Sha512::digest(bytes).to_vec(),
+        }
+    }
+}
+
 /// A public key, identified as cosign and sigstore-go do: base64(sha256(SPKI DER)).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
@@ -557,17 +583,37 @@ impl PublicKey {
     /// (a Sigstore bundle checked against an artifact's digest). Ed25519 signs the message
     /// itself and P-384 pairs with SHA-384, so neither can be checked from a SHA-256.
     pub fn verify_sha256_prehash(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
+        match &self.key {
+            Public::P384(_) => false,
+            _ => self.verify_prehash(Hash::Sha256, digest, signature),
+        }
+    }
+
+    /// Whether `signature` is this key's over a message whose `hash` is `digest`, whatever
+    /// hash the key usually pairs with (a timestamp authority signs with ECDSA P-384 over
+    /// SHA-256). Ed25519 cannot be checked from a digest.
+    pub fn verify_prehash(&self, hash: Hash, digest: &[u8], signature: &[u8]) -> bool {
         use signature::hazmat::PrehashVerifier as _;
+        if digest.len() != hash.output_len() {
+            return false;
+        }
         match &self.key {
             Public::P256(k) => p256::ecdsa::Signature::from_der(signature)
                 .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
                 .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
+            Public::P384(k) => p384::ecdsa::Signature::from_der(signature)
+                .or_else(|_| p384::ecdsa::Signature::from_slice(signature))
+                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
             Public::Rsa(k) => rsa::pkcs1v15::Signature::try_from(signature).is_ok_and(|s| {
-                rsa::pkcs1v15::VerifyingKey::<Sha256>::new((**k).clone())
-                    .verify_prehash(digest, &s)
-                    .is_ok()
+                let key = (**k).clone();
+                match hash {
+                    Hash::Sha256 => rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key).verify_prehash(digest, &s),
+                    Hash::Sha384 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(key).verify_prehash(digest, &s),
+                    Hash::Sha512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key).verify_prehash(digest, &s),
+                }
+                .is_ok()
             }),
-            Public::Ed25519(_) | Public::P384(_) => false,
+            Public::Ed25519(_) => false,
         }
     }
 

@@ -2,56 +2,78 @@
 //! run offline through `scripts/sigstore-conformance`, the suite's client protocol spoken by
 //! sealkit: a case named `…_fail` must fail, every other must pass.
 //!
-//! What is not built yet is listed here with why, and the list is a ratchet: a listed case that
-//! starts to agree fails the test until it is taken off, and an unlisted one that disagrees
-//! fails it too.
+//! The `_fail` cases must also fail for their own reason, not another one met first: each is
+//! checked for the words of its check.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Cases whose outcome does not agree yet, and why.
-const NOT_YET: &[(&str, &str)] = &[
+/// What each `_fail` case's refusal must speak of: the check its README says it breaks.
+const REASONS: &[(&str, &str)] = &[
+    ("bundle-empty-certificate-chain_fail", "chain of 0"),
+    ("bundle-from-wrong-instance_fail", "not in the trusted root"),
+    ("bundle-invalid-base64-signature_fail", "not base64"),
+    ("bundle-malformed-json_fail", "not a Sigstore bundle"),
+    ("bundle-negative-log-index_fail", "negative"),
+    ("bundle-unknown-version_fail", "mediaType"),
+    ("bundle-with-root-cert_fail", "root certificate"),
+    ("checkpoint-bad-keyhint_fail", "checkpoint is not signed"),
+    ("checkpoint-wrong-roothash_fail", "checkpoint"),
+    ("dsse-invalid-sig_fail", "records another signature"),
+    ("dsse-mismatch-envelope_fail", "records another payload"),
+    ("dsse-mismatch-sig_fail", "records another signature"),
+    ("inclusion-proof-corrupted-hash_fail", "inclusion proof does not verify"),
+    ("incorrect-public-key_fail", "inclusion promise"),
+    ("integrated-time-in-future_fail", "signing certificate"),
+    ("intoto-expired-certificate_fail", "valid only from"),
+    ("intoto-log-entry-mismatch_fail", "records another"),
+    ("intoto-missing-inclusion-proof_fail", "no inclusion proof"),
+    ("intoto-set-outside-signing-cert-validity_fail", "expired"),
+    ("intoto-tsa-timestamp-outside-cert-validity_fail", "expired"),
+    ("invalid-checkpoint-signature_fail", "checkpoint is not signed"),
+    ("invalid-ct-key_fail", "SCT"),
+    ("invalid-inclusion-proof_fail", "inclusion proof does not verify"),
+    ("managed-key-no-key_fail", "signed with a key"),
+    ("managed-key-wrong-key_fail", "key-format"),
+    ("message-digest-mismatch_fail", "message digest"),
     (
-        "bundle-with-sct-with-extensions",
-        "Rekor v2 entries and RFC 3161 timestamps",
+        "rekor2-checkpoint-missing-log-signature_fail",
+        "checkpoint is not signed",
     ),
-    ("rekor2-checkpoint-cosigned", "Rekor v2 entries and RFC 3161 timestamps"),
+    ("rekor2-checkpoint-missing-origin_fail", "checkpoint lacks"),
+    ("rekor2-checkpoint-missing-root-hash_fail", "checkpoint lacks"),
+    ("rekor2-checkpoint-missing-size_fail", "checkpoint lacks"),
     (
-        "rekor2-checkpoint-multiple-cosigs",
-        "Rekor v2 entries and RFC 3161 timestamps",
+        "rekor2-checkpoint-no-matching-signature_fail",
+        "checkpoint is not signed",
     ),
+    ("rekor2-dsse-invalid-sig_fail", "records another signature"),
+    ("rekor2-dsse-mismatch-envelope_fail", "records another envelope"),
+    ("rekor2-dsse-mismatch-sig_fail", "records another signature"),
+    ("rekor2-no-inclusion-proof_fail", "no inclusion proof"),
+    ("rekor2-no-timestamp_fail", "no verified timestamp"),
     (
-        "rekor2-checkpoint-origin-not-first",
-        "Rekor v2 entries and RFC 3161 timestamps",
+        "rekor2-timestamp-outside-trust-root-tsa-validity_fail",
+        "timestamp authority",
     ),
+    ("rekor2-timestamp-outside-tsa-cert-validity_fail", "timestamp's signer"),
+    ("rekor2-timestamp-payload-mismatch_fail", "message imprint"),
     (
-        "rekor2-checkpoint-two-sigs-cosigned",
-        "Rekor v2 entries and RFC 3161 timestamps",
-    ),
-    (
-        "rekor2-checkpoint-two-sigs-from-origin",
-        "Rekor v2 entries and RFC 3161 timestamps",
-    ),
-    ("rekor2-dsse-happy-path", "Rekor v2 entries and RFC 3161 timestamps"),
-    ("rekor2-happy-path", "Rekor v2 entries and RFC 3161 timestamps"),
-    (
-        "rekor2-timestamp-with-embedded-cert",
-        "Rekor v2 entries and RFC 3161 timestamps",
-    ),
-    (
-        "rekor2-timestamp-with-expired-cert-chain",
-        "Rekor v2 entries and RFC 3161 timestamps",
+        "rekor2-timestamp-untrusted-tsa-with-embedded-cert_fail",
+        "timestamp's signer",
     ),
     (
-        "rekor2-timestamp-without-embedded-cert",
-        "Rekor v2 entries and RFC 3161 timestamps",
+        "rekor2-timestamp-untrusted-tsa-without-embedded-cert_fail",
+        "timestamp authorit",
     ),
-    (
-        "trust-root-tsa-validity-end-inclusive",
-        "Rekor v2 entries and RFC 3161 timestamps",
-    ),
-    ("intoto-tsa-timestamp-outside-cert-validity_fail", "RFC 3161 timestamps"),
-    ("invalid-ct-key_fail", "SCTs of the signing certificate"),
+    ("rekor2-timestamp-with-incorrect-time_fail", "signing certificate"),
+    ("set-invalid-signature_fail", "inclusion promise"),
+    ("signature-mismatch_fail", "records another signature"),
+    ("trust-root-tlog-missing-validity-start_fail", "no start"),
+    ("wrong-hashedrekord-artifact_fail", "records another artifact"),
+    ("wrong-hashedrekord-cert-and-sig_fail", "records another signature"),
+    ("wrong-hashedrekord-entry_fail", "records another artifact"),
+    ("wrong-material_fail", "records another artifact"),
 ];
 
 /// The suite's defaults, for cases without an `identity` or `issuer` file.
@@ -101,7 +123,7 @@ fn run(case: &Path) -> (i32, String) {
 }
 
 #[test]
-fn every_bundle_verify_case_agrees_but_those_not_built_yet() {
+fn every_bundle_verify_case_agrees_each_failure_for_its_own_reason() {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(suite())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -110,36 +132,27 @@ fn every_bundle_verify_case_agrees_but_those_not_built_yet() {
     cases.sort();
     assert_eq!(cases.len(), 70, "the suite as copied holds 70 cases");
     let mut wrong = Vec::new();
-    let mut agreed = 0;
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let must_fail = name.ends_with("_fail");
         let (code, said) = run(case);
         // A verification that ran and refused exits 1; a bad input (an untrustworthy trusted
-        // root) exits 2; either is a failure, a panic or a signal is neither.
+        // root, a key that is not one) exits 2; a panic or a signal is neither.
         assert!(matches!(code, 0..=2), "{name}: exit {code}: {said}");
-        let agrees = (code == 0) != must_fail;
-        let listed = NOT_YET.iter().find(|(n, _)| *n == name);
-        match (agrees, listed) {
-            (true, None) => agreed += 1,
-            (false, Some(_)) => {}
-            (false, None) => wrong.push(format!("{name} (exit {code}): {said}")),
-            (true, Some((_, why))) => wrong.push(format!("{name} agrees now ({why}): take it off NOT_YET")),
+        if !name.ends_with("_fail") {
+            if code != 0 {
+                wrong.push(format!("{name} must verify: {said}"));
+            }
+            continue;
+        }
+        let reason = REASONS.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+        match reason {
+            None => wrong.push(format!("{name}: no expected reason listed in REASONS")),
+            Some(_) if code == 0 => wrong.push(format!("{name} must fail, and verified: {said}")),
+            Some(reason) if !said.contains(reason) => {
+                wrong.push(format!("{name} failed for another reason than {reason:?}: {said}"))
+            }
+            Some(_) => {}
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    assert_eq!(agreed + NOT_YET.len(), cases.len());
-    eprintln!(
-        "sigstore-conformance bundle-verify: {agreed} of {} cases agree",
-        cases.len()
-    );
-}
-
-/// The `_fail` cases of the families not built yet agree only because those entries are
-/// refused outright: said so, so that no one reads them as checked.
-#[test]
-fn rekor_v2_entries_are_refused_as_not_checked_rather_than_accepted() {
-    let (code, said) = run(&suite().join("rekor2-timestamp-payload-mismatch_fail"));
-    assert_eq!(code, 1, "{said}");
-    assert!(said.contains("Rekor v2 entry"), "{said}");
 }

@@ -8,6 +8,8 @@ crate::error_codes! {
     BadBundleInput = "bad-bundle-input": "A bundle, key or artifact to verify cannot be read, or an artifact digest is not sha256:HEX.",
 }
 
+pub mod sct;
+pub mod timestamp;
 pub mod tlog;
 pub mod trusted_root;
 pub mod verify;

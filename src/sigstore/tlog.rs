@@ -163,22 +163,32 @@ impl Entry {
     /// Checks the entry against the log the trusted root names for it: the promise when
     /// there is one (required by `need_promise`), the inclusion proof and its checkpoint when
     /// there is one (required by `need_proof`), and that it was not integrated after `now`.
-    pub fn verify(&self, root: &TrustedRoot, need_promise: bool, need_proof: bool, now: i64) -> Result<Logged, String> {
-        if self.integrated_time == 0 {
-            return Err(
-                "the log entry has no integrated time: a Rekor v2 entry, whose RFC 3161 timestamp is not checked yet"
-                    .into(),
-            );
-        }
+    /// A Rekor v2 entry has no integrated time: its log is looked up at `timestamped`, the
+    /// time a verified RFC 3161 timestamp gives, and its inclusion proof is required.
+    pub fn verify(
+        &self,
+        root: &TrustedRoot,
+        need_promise: bool,
+        need_proof: bool,
+        now: i64,
+        timestamped: Option<i64>,
+    ) -> Result<Logged, String> {
+        let v2 = self.integrated_time == 0;
+        let at = if v2 {
+            timestamped.ok_or("a Rekor v2 entry has no integrated time, and the bundle no verified timestamp")?
+        } else {
+            self.integrated_time
+        };
         if self.integrated_time > now {
             return Err(format!(
                 "the log entry was integrated at {}, in the future",
                 crate::epoch::rfc3339(self.integrated_time as u64)
             ));
         }
-        let log = root
-            .tlog(&self.log_id, self.integrated_time.saturating_mul(1000))
-            .ok_or("the log entry's log is not in the trusted root, or its key was not valid when the entry was integrated")?;
+        let (need_promise, need_proof) = if v2 { (false, true) } else { (need_promise, need_proof) };
+        let log = root.tlog(&self.log_id, at.saturating_mul(1000)).ok_or(
+            "the log entry's log is not in the trusted root, or its key was not valid when the entry was made",
+        )?;
         let mut logged = Logged {
             log_url: log.base_url.clone(),
             log_index: self.log_index,

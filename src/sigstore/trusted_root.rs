@@ -15,11 +15,14 @@ const MEDIA_TYPES: [&str; 2] = [
     "application/vnd.dev.sigstore.trustedroot.v0.2+json",
 ];
 
-/// The public-good production instance's root, as published by sigstore/root-signing (copied
-/// from the `sigstore` crate 0.15.0's `trust_root/prod/trusted_root.json`).
+/// The public-good production instance's root, as its TUF repository (sigstore/root-signing)
+/// publishes it; copied from sigstore-python's cache of it
+/// (`sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json` at commit
+/// ee6c64d35d8e4aef9c07373f54351ccc4b8a5732, Apache License 2.0).
 pub const PRODUCTION: &str = include_str!("production_trusted_root.json");
-/// The date of the newest key or authority in [`PRODUCTION`], shown with every result.
-pub const PRODUCTION_DATE: &str = "2022-04-13";
+/// The start of the newest window in [`PRODUCTION`] (its timestamp authority), shown with
+/// every result.
+pub const PRODUCTION_DATE: &str = "2025-07-04";
 
 /// A validity window in milliseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

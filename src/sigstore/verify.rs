@@ -110,9 +110,19 @@ enum Content {
     Dsse(Envelope),
 }
 
+/// Bytes as protocol buffers' JSON writes them: standard or URL-safe base64, padded or not,
+/// line breaks ignored (as Go's decoder, which most Sigstore bundles pass through, does).
 fn b64(text: &str, what: &str) -> Result<Vec<u8>, String> {
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let text: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    STANDARD
+        .decode(&text)
+        .or_else(|e| {
+            [STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+                .iter()
+                .find_map(|engine| engine.decode(&text).ok())
+                .ok_or(e)
+        })
         .map_err(|e| format!("{what} is not base64 ({e})"))
 }
 
@@ -221,17 +231,36 @@ pub fn verify(
         (Material::Chain(chain), Signer::Identity { .. }) => (chain[0].public_key()?, Some(chain)),
     };
 
+    // Timestamps first: a Rekor v2 entry needs one to be judged at all.
+    let signature_bytes = match &content {
+        Content::Message { signature, .. } => signature.as_slice(),
+        Content::Dsse(envelope) => envelope.signatures[0].sig.as_slice(),
+    };
+    let tokens = material_json["timestampVerificationData"]["rfc3161Timestamps"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if tokens.len() > MAX_ENTRIES {
+        return Err(format!("{} timestamps, more than the {MAX_ENTRIES} read", tokens.len()));
+    }
+    let mut timestamps = Vec::new();
+    for token in tokens {
+        let der = b64(token["signedTimestamp"].as_str().unwrap_or_default(), "a timestamp")?;
+        timestamps.push(super::timestamp::verify(&der, signature_bytes, root)?);
+    }
+
     let artifact_digest = artifact.sha256();
     let mut log_entries = Vec::new();
-    let mut signed_at = None;
+    // Every time something trusted says the signature existed: each checked promise's
+    // integrated time and each verified timestamp. The certificate must be valid at all.
+    let mut times: Vec<i64> = timestamps.clone();
     for entry in &entries {
-        let logged = entry.verify(root, version == 1, version >= 2, now)?;
+        let logged = entry.verify(root, version == 1, version >= 2, now, timestamps.first().copied())?;
         check_body(entry, &content, &key, leaf.map(|c| &c[0]), &artifact_digest)?;
-        if signed_at.is_none() {
-            signed_at = logged.integrated_time;
-        }
+        times.extend(logged.integrated_time);
         log_entries.push(logged);
     }
+    let signed_at = times.iter().copied().min();
 
     let (mut identity, mut issuer) = (None, None);
     if let (
@@ -242,8 +271,16 @@ pub fn verify(
         },
     ) = (leaf, signer)
     {
-        let at = signed_at.ok_or("no log entry attests when the certificate signed")?;
-        verify_chain(chain, root, at)?;
+        if times.is_empty() {
+            return Err("neither a log entry's promise nor a timestamp attests when the certificate signed".into());
+        }
+        let mut ca = None;
+        for at in &times {
+            ca = Some(verify_chain(chain, root, *at)?);
+        }
+        if let Some(ca) = ca {
+            super::sct::verify(&chain[0], ca, root)?;
+        }
         let leaf = &chain[0];
         let names: Vec<String> = leaf.uris().into_iter().chain(leaf.emails()).collect();
         let Some(matched) = names.iter().find(|n| want.matches(n)) else {
@@ -303,10 +340,11 @@ pub fn verify(
 }
 
 /// The leaf must chain to a Fulcio CA of the root that was valid at `at`, every certificate
-/// valid then.
-fn verify_chain(chain: &[Certificate], root: &TrustedRoot, at: i64) -> Result<(), String> {
+/// valid then. Returns the leaf's issuer, from that CA's chain.
+fn verify_chain<'r>(chain: &[Certificate], root: &'r TrustedRoot, at: i64) -> Result<&'r Certificate, String> {
     let millis = at.saturating_mul(1000);
     let mut why = String::from("no certificate authority of the trusted root was valid when it signed");
+    let leaf = &chain[0];
     for ca in root
         .certificate_authorities
         .iter()
@@ -314,12 +352,28 @@ fn verify_chain(chain: &[Certificate], root: &TrustedRoot, at: i64) -> Result<()
     {
         let (anchor, intermediates) = ca.chain.split_last().unwrap_or((&ca.chain[0], &[]));
         // The bundle's own chain past its leaf is untrusted: only the root's may vouch.
-        match chain[0].verify_path(intermediates, std::slice::from_ref(anchor), at as u64) {
-            Ok(()) => return Ok(()),
+        match leaf.verify_path(intermediates, std::slice::from_ref(anchor), at as u64) {
+            Ok(()) => {
+                let issuer = leaf.x509().tbs_certificate().issuer();
+                return ca
+                    .chain
+                    .iter()
+                    .find(|c| c.x509().tbs_certificate().subject() == issuer)
+                    .ok_or_else(|| "the signing certificate's issuer is not in its CA's chain".to_owned());
+            }
             Err(e) => why = e,
         }
     }
     Err(format!("the signing certificate: {why}"))
+}
+
+/// A Rekor v2 verifier: the certificate's or the key's DER, base64 in protobuf JSON.
+fn recorded_verifier(verifier: &serde_json::Value, signer_der: &[u8]) -> bool {
+    let raw = verifier["x509Certificate"]["rawBytes"]
+        .as_str()
+        .or_else(|| verifier["publicKey"]["rawBytes"].as_str())
+        .unwrap_or_default();
+    b64(raw, "").ok().as_deref() == Some(signer_der)
 }
 
 /// The log entry's body must record this very signature, key or certificate, and artifact.
@@ -395,6 +449,64 @@ fn check_body(
                         .and_then(|once| b64(std::str::from_utf8(&once).ok()?, "").ok());
                     sig.as_deref() == Some(envelope.signatures[0].sig.as_slice()) && recorded_signer(&s["publicKey"])
                 });
+            if !recorded {
+                return mismatch("signature or key");
+            }
+        }
+        (("hashedrekord", "0.0.2"), Content::Message { signature, .. }) => {
+            let spec = &spec["hashedRekordV002"];
+            if spec["data"]["algorithm"] != "SHA2_256"
+                || b64(spec["data"]["digest"].as_str().unwrap_or_default(), "the logged digest")? != artifact
+            {
+                return mismatch("artifact");
+            }
+            if b64(
+                spec["signature"]["content"].as_str().unwrap_or_default(),
+                "the logged signature",
+            )? != *signature
+            {
+                return mismatch("signature");
+            }
+            if !recorded_verifier(&spec["signature"]["verifier"], &signer_der) {
+                return mismatch("key or certificate");
+            }
+        }
+        // Rekor v2 logs a DSSE envelope as a hashedrekord over its PAE (rekor-v2 §6.1.4).
+        (("hashedrekord", "0.0.2"), Content::Dsse(envelope)) => {
+            let spec = &spec["hashedRekordV002"];
+            let pae = crate::dsse::pae(&envelope.payload_type, &envelope.payload);
+            if spec["data"]["algorithm"] != "SHA2_256"
+                || b64(spec["data"]["digest"].as_str().unwrap_or_default(), "the logged digest")?
+                    != Sha256::digest(&pae).as_slice()
+            {
+                return mismatch("envelope");
+            }
+            if b64(
+                spec["signature"]["content"].as_str().unwrap_or_default(),
+                "the logged signature",
+            )? != envelope.signatures[0].sig
+            {
+                return mismatch("signature");
+            }
+            if !recorded_verifier(&spec["signature"]["verifier"], &signer_der) {
+                return mismatch("key or certificate");
+            }
+        }
+        (("dsse", "0.0.2"), Content::Dsse(envelope)) => {
+            let spec = &spec["dsseV002"];
+            if spec["payloadHash"]["algorithm"] != "SHA2_256"
+                || b64(
+                    spec["payloadHash"]["digest"].as_str().unwrap_or_default(),
+                    "the logged payload hash",
+                )? != Sha256::digest(&envelope.payload).as_slice()
+            {
+                return mismatch("payload");
+            }
+            let recorded = spec["signatures"].as_array().into_iter().flatten().any(|s| {
+                b64(s["content"].as_str().unwrap_or_default(), "").ok().as_deref()
+                    == Some(envelope.signatures[0].sig.as_slice())
+                    && recorded_verifier(&s["verifier"], &signer_der)
+            });
             if !recorded {
                 return mismatch("signature or key");
             }
