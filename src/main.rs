@@ -53,6 +53,8 @@ enum Command {
     Keygen(cli::keygen::KeygenArgs),
     /// Pin every image reference of a configuration to its manifest digest (FILE.lock.json)
     Lock(cli::lock::LockArgs),
+    /// Show sealkit's version and the Sigstore trusted root it embeds
+    Version,
     /// Manage component images in the local store: import, ls, inspect, export, rm, pull, push
     Image(cli::image::ImageArgs),
 }
@@ -72,6 +74,17 @@ fn main() -> ExitCode {
         Command::Gate(args) => cli::gate::run(args),
         Command::Sign(args) => cli::sign::sign(args),
         Command::VerifyBundle(args) => cli::verify::verify_bundle(args),
+        Command::Version => cli::print(
+            format!(
+                "sealkit {}\nsigstore trusted root: the public-good production root of {} (sha256:{}), embedded\n",
+                env!("CARGO_PKG_VERSION"),
+                sealkit::sigstore::trusted_root::PRODUCTION_DATE,
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                    sealkit::sigstore::trusted_root::PRODUCTION
+                ))
+            )
+            .as_bytes(),
+        ),
         Command::Attest(args) => cli::sign::attest(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Keygen(args) => cli::keygen::run(args),

@@ -324,3 +324,65 @@ fn verify_checkpoint(checkpoint: &str, proof: &Proof, key: &PublicKey, log_id: &
     }
     bad("is not signed by the log's key".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(proof_hashes: usize, checkpoint: &str) -> serde_json::Value {
+        serde_json::json!({
+            "logIndex": "1",
+            "logId": {"keyId": "AAAA"},
+            "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
+            "integratedTime": "1700000000",
+            "canonicalizedBody": "e30=",
+            "inclusionProof": {
+                "logIndex": "1",
+                "treeSize": "2",
+                "rootHash": "AAAA",
+                "hashes": vec!["AAAA"; proof_hashes],
+                "checkpoint": {"envelope": checkpoint},
+            },
+        })
+    }
+
+    #[test]
+    fn absurd_proofs_checkpoints_and_indexes_are_refused_before_use() {
+        assert!(Entry::parse(&entry(64, "x")).is_ok());
+        let deep = Entry::parse(&entry(65, "x")).unwrap_err();
+        assert!(deep.contains("65 hashes"), "{deep}");
+        let huge = Entry::parse(&entry(1, &"x".repeat(MAX_CHECKPOINT + 1))).unwrap_err();
+        assert!(huge.contains("checkpoint larger"), "{huge}");
+        let mut negative = entry(1, "x");
+        negative["logIndex"] = "-1".into();
+        assert!(Entry::parse(&negative).unwrap_err().contains("negative"));
+        let mut no_body = entry(1, "x");
+        no_body["canonicalizedBody"] = "".into();
+        assert!(Entry::parse(&no_body).unwrap_err().contains("no body"));
+    }
+
+    #[test]
+    fn an_inclusion_proof_leads_to_its_root_or_is_refused() {
+        // A tree of two leaves: the root is H(1 ‖ H(0 ‖ a) ‖ H(0 ‖ b)).
+        let leaf = |data: &[u8]| {
+            let mut h = Sha256::new();
+            h.update([0]);
+            h.update(data);
+            h.finalize().to_vec()
+        };
+        let root = node(&leaf(b"a"), &leaf(b"b"));
+        let proof = |index, hashes: Vec<Vec<u8>>| Proof {
+            log_index: index,
+            tree_size: 2,
+            root_hash: root.clone(),
+            hashes,
+            checkpoint: String::new(),
+        };
+        verify_inclusion(&proof(0, vec![leaf(b"b")]), b"a").unwrap();
+        verify_inclusion(&proof(1, vec![leaf(b"a")]), b"b").unwrap();
+        assert!(verify_inclusion(&proof(0, vec![leaf(b"b")]), b"c").is_err());
+        assert!(verify_inclusion(&proof(0, vec![]), b"a").is_err());
+        assert!(verify_inclusion(&proof(0, vec![leaf(b"b"), leaf(b"b")]), b"a").is_err());
+        assert!(verify_inclusion(&proof(2, vec![leaf(b"b")]), b"a").is_err());
+    }
+}

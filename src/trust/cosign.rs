@@ -77,7 +77,6 @@ pub enum Signers<'a> {
         intermediates: &'a [Certificate],
         email: Option<&'a str>,
         hostname: Option<&'a str>,
-        now: u64,
     },
 }
 
@@ -87,6 +86,11 @@ pub struct Expectation<'a> {
     /// Rekor's keys: when given, the signature must carry a Signed Entry Timestamp by one of
     /// them for exactly this signature, payload and key or certificate.
     pub rekor_keys: &'a [PublicKey],
+    /// Now (seconds since the epoch): when a PKI certificate must be valid, and the time a
+    /// log entry must not claim to be from after.
+    pub now: u64,
+    /// CT logs and timestamp authorities for keyless bundles.
+    pub sigstore: &'a crate::sigstore::TrustedRoot,
     /// The manifest digest of the image being checked (`sha256:…`).
     pub manifest_digest: &'a str,
     /// The reference the image was resolved from, as Docker normalises it.
@@ -194,7 +198,6 @@ impl Signature {
                 intermediates,
                 email,
                 hostname,
-                now,
             } => {
                 let (leaf, chain) = self.certificates()?;
                 let all: Vec<Certificate> = intermediates
@@ -202,7 +205,7 @@ impl Signature {
                     .chain(chain_intermediates(&chain))
                     .cloned()
                     .collect();
-                leaf.verify_path(&all, roots, *now)?;
+                leaf.verify_path(&all, roots, want.now)?;
                 if let Some(email) = email {
                     require_email(&leaf, email)?;
                 }

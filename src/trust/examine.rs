@@ -103,8 +103,11 @@ pub fn examine(
         let (transport, named) = transport_of(reference, base);
         let mut verdict = judge(
             &policy.policy,
-            policy.base(),
-            policy.now,
+            &super::Context {
+                base: policy.base().to_path_buf(),
+                now: policy.now,
+                sigstore: crate::sigstore::TrustedRoot::production(),
+            },
             &SignedImage {
                 transport,
                 reference: named,

@@ -129,13 +129,24 @@ impl Transport {
     }
 }
 
-/// Judges `image` under `trust`, whose relative key paths are read from `base` (the policy
-/// file's folder). `now` (seconds since the epoch) is when certificates of a PKI must be valid;
-/// keyless certificates are judged at the time their log entry gives instead.
-pub fn judge(trust: &TrustPolicy, base: &Path, now: u64, image: &SignedImage) -> Verdict {
+/// What a verdict is judged against besides the policy.
+pub struct Context {
+    /// The policy file's folder, where its relative key and certificate paths start.
+    pub base: PathBuf,
+    /// When certificates of a PKI must be valid (seconds since the epoch); keyless
+    /// certificates are judged at the times their log entries and timestamps give instead.
+    pub now: u64,
+    /// The Sigstore trusted root whose CT logs and timestamp authorities a keyless bundle is
+    /// checked against (its CA and log are the policy's `fulcio` and Rekor keys).
+    pub sigstore: crate::sigstore::TrustedRoot,
+}
+
+/// Judges `image` under `trust` in `context`.
+pub fn judge(trust: &TrustPolicy, context: &Context, image: &SignedImage) -> Verdict {
+    let base = context.base.as_path();
     let (transport, identity) = image.transport.scoped_as(&image.reference);
     let (requirements, scope) = trust.requirements(transport, identity);
-    let mut requirements: Vec<Outcome> = requirements.iter().map(|r| outcome(r, base, now, image)).collect();
+    let mut requirements: Vec<Outcome> = requirements.iter().map(|r| outcome(r, context, image)).collect();
     let mut checked = Vec::new();
     if let Some((required, from)) = trust.required_attestations(transport, identity) {
         let mut all_keys = Vec::new();
@@ -225,7 +236,7 @@ fn attestation_outcome(
     out
 }
 
-fn outcome(requirement: &Requirement, base: &Path, now: u64, image: &SignedImage) -> Outcome {
+fn outcome(requirement: &Requirement, context: &Context, image: &SignedImage) -> Outcome {
     let plain = |name, met, reason: &str| Outcome {
         requirement: name,
         met,
@@ -248,11 +259,12 @@ fn outcome(requirement: &Requirement, base: &Path, now: u64, image: &SignedImage
             false,
             "signedBaseLayer is not checked by sealkit: this requirement cannot be met",
         ),
-        Requirement::SigstoreSigned(s) => sigstore_signed(s, base, now, image),
+        Requirement::SigstoreSigned(s) => sigstore_signed(s, context, image),
     }
 }
 
-fn sigstore_signed(s: &SigstoreSigned, base: &Path, now: u64, image: &SignedImage) -> Outcome {
+fn sigstore_signed(s: &SigstoreSigned, context: &Context, image: &SignedImage) -> Outcome {
+    let base = context.base.as_path();
     let mut out = Outcome {
         requirement: "sigstoreSigned",
         met: false,
@@ -295,13 +307,14 @@ fn sigstore_signed(s: &SigstoreSigned, base: &Path, now: u64, image: &SignedImag
             intermediates,
             email: email.as_deref(),
             hostname: hostname.as_deref(),
-            now,
         },
     };
     let identity = s.identity();
     let want = Expectation {
         signers,
         rekor_keys: &rekor_keys,
+        now: context.now,
+        sigstore: &context.sigstore,
         manifest_digest: &image.manifest_digest,
         reference: &image.reference,
         identity: &identity,

@@ -11,6 +11,14 @@ fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src/trust/testdata/containers-image")
 }
 
+fn context(base: PathBuf, now: u64) -> Context {
+    Context {
+        base,
+        now,
+        sigstore: crate::sigstore::TrustedRoot::production(),
+    }
+}
+
 /// 2030-01-01T00:00:00Z: when the PKI fixtures' certificates are valid.
 const NOW: u64 = 1_893_456_000;
 
@@ -41,7 +49,7 @@ fn sigstore(fields: &str) -> TrustPolicy {
 const BY_REPOSITORY: &str = r#""signedIdentity":{"type":"matchRepository"}"#;
 
 fn verdict(fields: &str, image: &SignedImage) -> Verdict {
-    judge(&sigstore(fields), &data(), NOW, image)
+    judge(&sigstore(fields), &context(data(), NOW), image)
 }
 
 fn accepted(fields: &str, image: &SignedImage) -> bool {
@@ -222,17 +230,21 @@ fn scopes_reject_accept_and_fail_closed_on_what_is_not_checked() {
         "policy.json",
     )
     .unwrap();
-    let v = judge(&p, &data(), NOW, &valid);
+    let v = judge(&p, &context(data(), NOW), &valid);
     assert!(v.accepted);
     assert_eq!(v.scope, r#"transports.docker."192.168.64.2:5000""#);
-    let gpg = judge(&p, &data(), NOW, &image("dir-img-cosign-key-rekor-valid", KEY_REKOR));
+    let gpg = judge(
+        &p,
+        &context(data(), NOW),
+        &image("dir-img-cosign-key-rekor-valid", KEY_REKOR),
+    );
     assert!(!gpg.accepted);
     assert!(gpg.requirements[0].reason.contains("not checked by sealkit"), "{gpg:?}");
     let mut unsigned = image("dir-img-cosign-valid", "busybox:1");
     unsigned.signatures.clear();
-    assert!(judge(&p, &data(), NOW, &unsigned).accepted);
+    assert!(judge(&p, &context(data(), NOW), &unsigned).accepted);
     unsigned.reference = policy::parse_named("quay.io/x/y:1").unwrap().to_string();
-    let v = judge(&p, &data(), NOW, &unsigned);
+    let v = judge(&p, &context(data(), NOW), &unsigned);
     assert_eq!((v.accepted, v.scope.as_str()), (false, "default"));
 }
 
@@ -385,7 +397,7 @@ fn a_pki_signature_is_accepted_by_its_roots_and_names_while_valid() {
         &signed()
     ));
     // Before the certificates were issued (2024-10-01), nothing vouches for the key.
-    let early = judge(&sigstore(PKI), &data(), 1_700_000_000, &signed());
+    let early = judge(&sigstore(PKI), &context(data(), 1_700_000_000), &signed());
     assert!(!early.accepted);
     assert!(
         early.requirements[0].rejected[0].contains("valid only from"),
@@ -537,7 +549,8 @@ fn a_cosign_v3_bundle_signs_the_image_it_names_by_digest_and_repository() {
     let mut signed = image("dir-img-cosign-valid", &format!("{SINGLE}:latest"));
     signed.signatures.clear();
     let hex = signed.manifest_digest.trim_start_matches("sha256:").to_owned();
-    let judged = |image: &SignedImage, fields: &str| judge(&sigstore(fields), dir.path(), NOW, image);
+    let judged =
+        |image: &SignedImage, fields: &str| judge(&sigstore(fields), &context(dir.path().to_path_buf(), NOW), image);
     let by_key = format!(r#""keyPath":"team.pub",{BY_REPOSITORY}"#);
 
     signed.bundles = vec![Ok(bundle_of(&key, SINGLE, &hex, sign::COSIGN_SIGN))];
@@ -657,7 +670,7 @@ fn a_bundles_log_entry_is_checked_by_its_inclusion_promise_when_the_policy_names
                 ""
             }
         );
-        judge(&sigstore(&fields), dir.path(), NOW, &image)
+        judge(&sigstore(&fields), &context(dir.path().to_path_buf(), NOW), &image)
     };
     let v = judged(logged(signed.clone(), key.public_key(), &rekor, None), true);
     assert!(v.accepted, "{v:?}");
