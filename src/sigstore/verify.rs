@@ -88,7 +88,7 @@ pub struct Verified {
     pub identity: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
-    /// The key's id, for a keyed signature.
+    /// The id of the key that verified (the certificate's, for a keyless signature).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
     /// When the signature was made, as the log attests it (seconds).
@@ -333,7 +333,7 @@ pub fn verify(
         media_type,
         identity,
         issuer,
-        key_id: leaf.is_none().then(|| key.key_id()),
+        key_id: Some(key.key_id()),
         signed_at,
         log_entries,
     })

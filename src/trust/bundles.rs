@@ -15,21 +15,28 @@ use sha2::{Digest as _, Sha256};
 use super::cosign::{Accepted, Expectation, Promised, Signers, logged_der};
 use super::sign::COSIGN_SIGN;
 use crate::bundle::Bundle;
+use crate::certificates::Certificate;
 use crate::image::Digest;
 use crate::image::signatures::{BUNDLE, Signature};
 use crate::keys::PublicKey;
+use crate::sigstore::{
+    self,
+    trusted_root::{Authority, Log, TrustedRoot, Window},
+};
 
 /// Checks one bundle found for the image against `want`; the reason when it is not accepted.
 pub fn verify(found: &Signature, want: &Expectation) -> Result<Accepted, String> {
     if found.mime_type != BUNDLE {
         return Err(format!("media type {:?}, not a Sigstore bundle", found.mime_type));
     }
-    let bundle = Bundle::parse(&found.payload, "the bundle").map_err(|e| e.message)?;
-    let Signers::Keys(keys) = want.signers else {
-        return Err(
-            "a bundle is checked against keys only: certificates in bundles come with the keyless verifier".into(),
-        );
+    let keys = match &want.signers {
+        Signers::Keys(keys) => keys,
+        Signers::Fulcio { roots, issuer, email } => return keyless(found, want, roots, issuer, email),
+        Signers::Pki { .. } => {
+            return Err("a bundle signed with a PKI certificate is not checked: sign with a key or keyless".into());
+        }
     };
+    let bundle = Bundle::parse(&found.payload, "the bundle").map_err(|e| e.message)?;
     let envelope = &bundle.dsse_envelope;
     let key = envelope.signed_by(keys).ok_or("not signed by any trusted key")?;
     let entries = &bundle.verification_material.tlog_entries;
@@ -44,6 +51,87 @@ pub fn verify(found: &Signature, want: &Expectation) -> Result<Accepted, String>
         (false, false) => "not checked",
         (false, true) => "none",
     };
+    Ok(Accepted {
+        key_id: key.key_id(),
+        payload: Digest::of(&envelope.payload).to_string(),
+        signed_reference: names_this_image(envelope, want)?,
+        logged_at,
+        log_entry,
+        certificate: None,
+    })
+}
+
+/// A keyless bundle (cosign v3's default): verified as any Sigstore bundle over the image's
+/// digest, against a trusted root made of the policy's Fulcio CA chain (intermediates first,
+/// root last) and Rekor keys, with the CT logs and timestamp authorities of the Sigstore
+/// trusted root; the certificate must name the policy's e-mail and OIDC issuer.
+fn keyless(
+    found: &Signature,
+    want: &Expectation,
+    roots: &[Certificate],
+    issuer: &str,
+    email: &str,
+) -> Result<Accepted, String> {
+    let always = Window {
+        start: i64::MIN,
+        end: None,
+    };
+    let root = TrustedRoot {
+        certificate_authorities: vec![Authority {
+            uri: "the trust policy's fulcio".into(),
+            chain: roots.to_vec(),
+            valid: always,
+        }],
+        tlogs: want
+            .rekor_keys
+            .iter()
+            .map(|key| Log {
+                base_url: "the trust policy's Rekor".into(),
+                key: key.clone(),
+                log_id: Sha256::digest(key.spki_der()).to_vec(),
+                valid: always,
+            })
+            .collect(),
+        ctlogs: want.sigstore.ctlogs.clone(),
+        timestamp_authorities: want.sigstore.timestamp_authorities.clone(),
+    };
+    let digest: [u8; 32] = hex::decode(want.manifest_digest.strip_prefix("sha256:").unwrap_or_default())
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or("the image's digest is not sha256")?;
+    let identity = sigstore::Identity::Exact(email.to_owned());
+    let signer = sigstore::Signer::Identity {
+        identity: &identity,
+        issuer,
+    };
+    let verified = sigstore::verify(
+        &found.payload,
+        &sigstore::Artifact::Sha256(digest),
+        &signer,
+        &root,
+        i64::try_from(want.now).unwrap_or(i64::MAX),
+    )?;
+    let value: serde_json::Value = serde_json::from_slice(&found.payload).map_err(|e| e.to_string())?;
+    let envelope: crate::dsse::Envelope = serde_json::from_value(value["dsseEnvelope"].clone())
+        .map_err(|_| "a keyless image signature is a DSSE statement, and this bundle holds none".to_owned())?;
+    Ok(Accepted {
+        key_id: verified.key_id.clone().unwrap_or_default(),
+        payload: Digest::of(&envelope.payload).to_string(),
+        signed_reference: names_this_image(&envelope, want)?,
+        logged_at: verified.signed_at,
+        log_entry: "checked",
+        certificate: Some(super::cosign::Signer {
+            subject: verified.identity.clone().unwrap_or_default(),
+            emails: vec![email.to_owned()],
+            uris: Vec::new(),
+            oidc_issuer: verified.issuer,
+        }),
+    })
+}
+
+/// The verified envelope's statement must be cosign's image signature of this image, signed
+/// as a repository the policy's signedIdentity accepts; that repository.
+fn names_this_image(envelope: &crate::dsse::Envelope, want: &Expectation) -> Result<String, String> {
     if envelope.payload_type != IN_TOTO {
         return Err(format!(
             "payload type {:?}, not an in-toto statement",
@@ -76,14 +164,7 @@ pub fn verify(found: &Signature, want: &Expectation) -> Result<Accepted, String>
             want.reference
         ));
     }
-    Ok(Accepted {
-        key_id: key.key_id(),
-        payload: Digest::of(&envelope.payload).to_string(),
-        signed_reference: signed,
-        logged_at,
-        log_entry,
-        certificate: None,
-    })
+    Ok(signed)
 }
 
 /// Checks a bundle's transparency-log entry by its inclusion promise: Rekor's signature over

@@ -708,3 +708,70 @@ fn image_like(image: &SignedImage) -> SignedImage {
         bundles: Vec::new(),
     }
 }
+
+/// A real keyless bundle (sigstore-conformance's `happy-path-intoto-in-dsse-v3`: a DSSE
+/// statement about `a.txt`, signed by a GitHub Actions identity through the public-good
+/// Fulcio and Rekor) judged as if it signed an image whose digest is `a.txt`'s: everything
+/// keyless verifies, and it is refused only for not being cosign's image signature.
+#[test]
+fn a_keyless_bundle_is_verified_against_the_policys_fulcio_and_rekor() {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore-conformance/bundle-verify");
+    let bundle = std::fs::read(suite.join("happy-path-intoto-in-dsse-v3/bundle.sigstore.json")).unwrap();
+    let digest = Sha256::digest(std::fs::read(suite.join("a.txt")).unwrap());
+    let production = crate::sigstore::TrustedRoot::production();
+    let dir = tempfile::tempdir().unwrap();
+    let pem =
+        |label: &str, der: &[u8]| pkcs8::der::pem::encode_string(label, pkcs8::der::pem::LineEnding::LF, der).unwrap();
+    let chain: String = production.certificate_authorities[1]
+        .chain
+        .iter()
+        .map(|c| pem("CERTIFICATE", c.der()))
+        .collect();
+    std::fs::write(dir.path().join("fulcio.pem"), chain).unwrap();
+    std::fs::write(dir.path().join("rekor.pub"), production.tlogs[0].key.to_pem()).unwrap();
+    let identity = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let fields = |email: &str| {
+        format!(
+            r#"{BY_REPOSITORY},"fulcio":{{"caPath":"fulcio.pem","oidcIssuer":"https://token.actions.githubusercontent.com","subjectEmail":"{email}"}},"rekorPublicKeyPath":"rekor.pub""#
+        )
+    };
+    let image = SignedImage {
+        transport: Transport::Docker,
+        reference: SINGLE.into(),
+        manifest_digest: format!("sha256:{}", hex::encode(digest)),
+        signatures: Vec::new(),
+        attestations: Vec::new(),
+        bundles: vec![Ok(cosign::Signature {
+            mime_type: crate::image::signatures::BUNDLE.into(),
+            payload: bundle,
+            annotations: Default::default(),
+        })],
+    };
+    let judged = |email: &str| {
+        judge(
+            &sigstore(&fields(email)),
+            &context(dir.path().to_path_buf(), NOW),
+            &image,
+        )
+    };
+    let v = judged(identity);
+    assert!(!v.accepted);
+    assert!(
+        v.requirements[0].rejected[0].contains("not an image signature"),
+        "{v:?}"
+    );
+    let v = judged("someone@example.com");
+    assert!(
+        v.requirements[0].rejected[0].contains("not someone@example.com"),
+        "{v:?}"
+    );
+    // Another Rekor key (containers/image's rekor.pub is the public-good one: cosign.pub is
+    // not): the entry's log is not the policy's.
+    std::fs::write(
+        dir.path().join("rekor.pub"),
+        std::fs::read(data().join("cosign.pub")).unwrap(),
+    )
+    .unwrap();
+    let v = judged(identity);
+    assert!(v.requirements[0].rejected[0].contains("log"), "{v:?}");
+}
