@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::Digest as _;
+
 /// What each `_fail` case's refusal must speak of: the check its README says it breaks.
 const REASONS: &[(&str, &str)] = &[
     ("bundle-empty-certificate-chain_fail", "chain of 0"),
@@ -155,4 +157,67 @@ fn every_bundle_verify_case_agrees_each_failure_for_its_own_reason() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Bad input is an error naming what and where (exit 2), never a verdict.
+#[test]
+fn bad_input_to_verify_bundle_exits_2_naming_it() {
+    let case = suite().join("happy-path-v0.3");
+    let tmp = tempfile::tempdir().unwrap();
+    let bad_root = tmp.path().join("root.json");
+    std::fs::write(&bad_root, r#"{"mediaType":"application/json"}"#).unwrap();
+    let sealkit = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sealkit")).args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let bundle = case.join("bundle.sigstore.json");
+    let bundle = bundle.to_str().unwrap();
+    let artifact = suite().join("a.txt");
+    let artifact = artifact.to_str().unwrap();
+    let identity = ["--certificate-identity", IDENTITY, "--certificate-oidc-issuer", ISSUER];
+    for (args, said) in [
+        (vec!["--bundle", "/nonexistent.json", artifact], "bad-bundle-input"),
+        (
+            vec![
+                "--bundle",
+                bundle,
+                "--trusted-root",
+                bad_root.to_str().unwrap(),
+                artifact,
+            ],
+            "bad-trusted-root",
+        ),
+        (vec!["--bundle", bundle, "sha256:12"], "not sha256:"),
+        (vec!["--bundle", bundle, "/nonexistent.txt"], "bad-bundle-input"),
+    ] {
+        let mut all = vec!["verify-bundle"];
+        all.extend(args.iter().copied());
+        all.extend(identity);
+        let (code, stderr) = sealkit(&all);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
+    let (code, stderr) = sealkit(&[
+        "verify-bundle",
+        "--bundle",
+        bundle,
+        "--certificate-identity-regexp",
+        "(",
+        "--certificate-oidc-issuer",
+        ISSUER,
+        artifact,
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not a regular expression"), "{stderr}");
+    let (code, stderr) = sealkit(&["verify-bundle", "--bundle", bundle, artifact]);
+    assert_eq!(code, Some(2), "{stderr}");
+    // The same artifact by its digest verifies as the file does.
+    let digest = format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(std::fs::read(artifact).unwrap()))
+    );
+    let mut all = vec!["verify-bundle", "--bundle", bundle, digest.as_str()];
+    all.extend(identity);
+    let (code, stderr) = sealkit(&all);
+    assert_eq!(code, Some(0), "{stderr}");
 }

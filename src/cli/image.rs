@@ -248,7 +248,7 @@ fn verify(store_args: &StoreArgs, text: &str, format: VerdictFormat) -> Outcome 
             ));
         }
     };
-    let policy = trust::Policy::load(&path).map_err(|e| Failure::input(trust::Code::BadTrustPolicy.as_str(), e))?;
+    let policy = store_args.load_trust(&path)?;
     let (store, reference, image) = resolved(store_args, text)?;
     let finding = trust::examine(Some(&policy), &store, &reference, Path::new("."), &image, &[])?;
     match format {

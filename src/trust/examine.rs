@@ -20,6 +20,8 @@ pub struct Policy {
     /// When certificates of a PKI must be valid (seconds since the epoch): the time of the
     /// check, as containers/image takes it. Keyless certificates use their log's time instead.
     pub now: u64,
+    /// The Sigstore trusted root of keyless bundles' CT logs and timestamp authorities.
+    pub sigstore: crate::sigstore::TrustedRoot,
 }
 
 impl Policy {
@@ -30,6 +32,7 @@ impl Policy {
             now: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            sigstore: crate::sigstore::TrustedRoot::production(),
         })
     }
 
@@ -106,7 +109,7 @@ pub fn examine(
             &super::Context {
                 base: policy.base().to_path_buf(),
                 now: policy.now,
-                sigstore: crate::sigstore::TrustedRoot::production(),
+                sigstore: policy.sigstore.clone(),
             },
             &SignedImage {
                 transport,
