@@ -65,8 +65,72 @@ pub fn rfc3339(epoch: u64) -> String {
     )
 }
 
+/// An RFC 3339 UTC time (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`) in milliseconds since the epoch:
+/// what Sigstore's trusted roots write validity windows in. Offsets other than `Z` are refused.
+pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (hh, mm, ss) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let end = fraction.find(|c: char| !c.is_ascii_digit()).unwrap_or(fraction.len());
+        if end == 0 {
+            return None;
+        }
+        let padded = format!("{:0<3}", &fraction[..end.min(3)]);
+        millis = padded.parse::<i64>().ok()?;
+        rest = &fraction[end..];
+    }
+    if !matches!(rest, "Z" | "z") {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + millis)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parses_what_it_writes() {
+        for t in [0, super::LINUXKIT_BUILD_TIME, 951_782_400, 1_893_456_000] {
+            assert_eq!(super::parse_rfc3339_millis(&super::rfc3339(t)), Some(t as i64 * 1000));
+        }
+        assert_eq!(
+            super::parse_rfc3339_millis("2022-12-31T23:59:59.999Z"),
+            Some(1_672_531_199_999)
+        );
+        assert_eq!(
+            super::parse_rfc3339_millis("2021-01-12T11:53:27.5Z"),
+            Some(1_610_452_407_500)
+        );
+        for bad in [
+            "",
+            "2022-12-31",
+            "2022-12-31T23:59:59+01:00",
+            "2022-13-01T00:00:00Z",
+            "2022-12-31T23:59:59.Z",
+        ] {
+            assert_eq!(super::parse_rfc3339_millis(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn rfc3339() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");

@@ -476,6 +476,32 @@ enum Public {
     Rsa(Box<rsa::PublicKey>),
 }
 
+/// A hash a signature may be made over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    pub fn output_len(self) -> usize {
+        match self {
+            Hash::Sha256 => 32,
+            Hash::Sha384 => 48,
+            Hash::Sha512 => 64,
+        }
+    }
+
+    pub fn digest(self, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            Hash::Sha256 => Sha256::digest(bytes).to_vec(),
+            Hash::Sha384 => sha2::Sha384::digest(bytes).to_vec(),
+            Hash::Sha512 => sha2::Sha512::digest(bytes).to_vec(),
+        }
+    }
+}
+
 /// A public key, identified as cosign and sigstore-go do: base64(sha256(SPKI DER)).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
@@ -520,6 +546,11 @@ impl PublicKey {
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&self.spki))
     }
 
+    /// The key's SubjectPublicKeyInfo DER: what a Rekor entry or a certificate records.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki
+    }
+
     /// The key as SPKI PEM (`PUBLIC KEY`), as cosign, OpenSSL and Node write it.
     pub fn to_pem(&self) -> String {
         pkcs8::der::pem::encode_string("PUBLIC KEY", LineEnding::LF, &self.spki).unwrap_or_default()
@@ -548,6 +579,44 @@ impl PublicKey {
         }
     }
 
+    /// Whether `signature` is this key's over a message of which only the SHA-256 is known
+    /// (a Sigstore bundle checked against an artifact's digest). Ed25519 signs the message
+    /// itself and P-384 pairs with SHA-384, so neither can be checked from a SHA-256.
+    pub fn verify_sha256_prehash(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
+        match &self.key {
+            Public::P384(_) => false,
+            _ => self.verify_prehash(Hash::Sha256, digest, signature),
+        }
+    }
+
+    /// Whether `signature` is this key's over a message whose `hash` is `digest`, whatever
+    /// hash the key usually pairs with (a timestamp authority signs with ECDSA P-384 over
+    /// SHA-256). Ed25519 cannot be checked from a digest.
+    pub fn verify_prehash(&self, hash: Hash, digest: &[u8], signature: &[u8]) -> bool {
+        use signature::hazmat::PrehashVerifier as _;
+        if digest.len() != hash.output_len() {
+            return false;
+        }
+        match &self.key {
+            Public::P256(k) => p256::ecdsa::Signature::from_der(signature)
+                .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
+                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
+            Public::P384(k) => p384::ecdsa::Signature::from_der(signature)
+                .or_else(|_| p384::ecdsa::Signature::from_slice(signature))
+                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
+            Public::Rsa(k) => rsa::pkcs1v15::Signature::try_from(signature).is_ok_and(|s| {
+                let key = (**k).clone();
+                match hash {
+                    Hash::Sha256 => rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key).verify_prehash(digest, &s),
+                    Hash::Sha384 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha384>::new(key).verify_prehash(digest, &s),
+                    Hash::Sha512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key).verify_prehash(digest, &s),
+                }
+                .is_ok()
+            }),
+            Public::Ed25519(_) => false,
+        }
+    }
+
     pub fn load(path: &Path) -> Result<PublicKey, KeyError> {
         PublicKey::from_pem(&read_bounded(path)?, &path.display().to_string())
     }
@@ -567,14 +636,28 @@ impl PublicKey {
                 "pass the NAME.pub that `sealkit keygen` wrote (or `openssl pkey -pubout -in KEY`)",
             ));
         }
-        let info = pkcs8::SubjectPublicKeyInfoRef::from_der(&der).map_err(|e| malformed(origin, &e))?;
+        PublicKey::from_spki_der(&der, origin)
+    }
+
+    /// An RSA key from its PKCS#1 `RSAPublicKey` DER, as Sigstore's trusted roots hold some CT
+    /// log keys (`PKCS1_RSA_PKCS1V5`).
+    pub fn from_pkcs1_rsa_der(der: &[u8], origin: &str) -> Result<PublicKey, KeyError> {
+        use rsa::pkcs1::DecodeRsaPublicKey as _;
+        let key = rsa::PublicKey::from_pkcs1_der(der).map_err(|e| malformed(origin, &e))?;
+        let spki = PublicKey::new(Public::Rsa(Box::new(key))).spki;
+        PublicKey::from_spki_der(&spki, origin)
+    }
+
+    /// A key from its SubjectPublicKeyInfo DER, as a PEM `PUBLIC KEY` or a certificate holds it.
+    pub fn from_spki_der(der: &[u8], origin: &str) -> Result<PublicKey, KeyError> {
+        let info = pkcs8::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| malformed(origin, &e))?;
         let oid = info.algorithm.oid;
         let curve = (oid == EC_PUBLIC_KEY_OID)
             .then(|| info.algorithm.parameters_oid().map_err(|e| malformed(origin, &e)))
             .transpose()?;
         let key = if oid == RSA_OID {
             use rsa::traits::PublicKeyParts as _;
-            let key = rsa::PublicKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?;
+            let key = rsa::PublicKey::from_public_key_der(der).map_err(|e| malformed(origin, &e))?;
             if key.size() * 8 < RSA_MIN_BITS {
                 return Err(KeyError::new(
                     Code::KeyType,
@@ -588,14 +671,14 @@ impl PublicKey {
             }
             Public::Rsa(Box::new(key))
         } else if curve == Some(P384_OID) {
-            Public::P384(p384::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?)
+            Public::P384(p384::ecdsa::VerifyingKey::from_public_key_der(der).map_err(|e| malformed(origin, &e))?)
         } else {
             match algorithm_of(&info.algorithm, origin)? {
                 Algorithm::Ed25519 => Public::Ed25519(
-                    ed25519_dalek::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?,
+                    ed25519_dalek::VerifyingKey::from_public_key_der(der).map_err(|e| malformed(origin, &e))?,
                 ),
                 Algorithm::EcdsaP256 => Public::P256(
-                    p256::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(|e| malformed(origin, &e))?,
+                    p256::ecdsa::VerifyingKey::from_public_key_der(der).map_err(|e| malformed(origin, &e))?,
                 ),
             }
         };

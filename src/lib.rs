@@ -6,7 +6,9 @@
 
 pub mod attest;
 pub mod build;
+pub mod bundle;
 pub mod caps;
+pub mod certificates;
 pub mod codes;
 pub mod config;
 pub mod dsse;
@@ -23,6 +25,7 @@ pub mod policy;
 pub mod publish;
 pub mod reference;
 pub mod report;
+pub mod sigstore;
 pub mod trust;
 pub mod verify;
 pub mod vuln;
@@ -49,6 +52,7 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         .chain(stage("policy", policy::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("epoch", epoch::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("keys", keys::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("sigstore", sigstore::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("attest", attest::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("verify", verify::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("publish", publish::Code::ALL, |c| (c.as_str(), c.meaning())))

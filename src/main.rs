@@ -43,6 +43,8 @@ enum Command {
     Attest(cli::sign::AttestArgs),
     /// Verify an image before boot: signatures, subjects, attestations, policy result
     Verify(cli::verify::VerifyArgs),
+    /// Verify a Sigstore bundle over a file or digest, offline: keyless (certificate identity and issuer) or with a key
+    VerifyBundle(cli::verify::VerifyBundleArgs),
     /// Publish an attested output folder to a registry: the image as an OCI artifact, each bundle as its referrer
     Push(cli::publish::PushArgs),
     /// Fetch an image published by `sealkit push` (files and bundles) into a folder, checking every digest
@@ -51,6 +53,8 @@ enum Command {
     Keygen(cli::keygen::KeygenArgs),
     /// Pin every image reference of a configuration to its manifest digest (FILE.lock.json)
     Lock(cli::lock::LockArgs),
+    /// Show sealkit's version and the Sigstore trusted root it embeds
+    Version,
     /// Manage component images in the local store: import, ls, inspect, export, rm, pull, push
     Image(cli::image::ImageArgs),
     /// Known vulnerabilities of an image's packages, matched offline against the advisory database
@@ -75,6 +79,18 @@ fn main() -> ExitCode {
         Command::EvaluatePolicy(args) => cli::policy::serve(args),
         Command::Gate(args) => cli::gate::run(args),
         Command::Sign(args) => cli::sign::sign(args),
+        Command::VerifyBundle(args) => cli::verify::verify_bundle(args),
+        Command::Version => cli::print(
+            format!(
+                "sealkit {}\nsigstore trusted root: the public-good production root of {} (sha256:{}), embedded\n",
+                env!("CARGO_PKG_VERSION"),
+                sealkit::sigstore::trusted_root::PRODUCTION_DATE,
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                    sealkit::sigstore::trusted_root::PRODUCTION
+                ))
+            )
+            .as_bytes(),
+        ),
         Command::Attest(args) => cli::sign::attest(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Keygen(args) => cli::keygen::run(args),

@@ -221,8 +221,8 @@ fn read_folder(dir: &Path) -> Result<(Vec<LocalFile>, Vec<LocalBundle>), Publish
     for name in names {
         let path = dir.join(&name);
         if name.ends_with(BUNDLE_SUFFIX) {
-            let bytes = Bundle::read_bytes(&path)?;
-            let bundle = Bundle::parse(&bytes, &path.display().to_string())?;
+            let bytes = Bundle::read_bytes(&path).map_err(AttestError::from)?;
+            let bundle = Bundle::parse(&bytes, &path.display().to_string()).map_err(AttestError::from)?;
             let predicate_type = attest::Statement::parse(&bundle.dsse_envelope.payload)
                 .map(|s| s.predicate_type)
                 .map_err(|why| {

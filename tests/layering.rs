@@ -6,7 +6,18 @@ use std::path::Path;
 
 /// Lowest floor first; modules on one floor may use each other.
 const FLOORS: &[&[&str]] = &[
-    &["caps", "codes", "reference", "epoch", "party", "keys", "dsse"],
+    &[
+        "caps",
+        "codes",
+        "reference",
+        "epoch",
+        "party",
+        "keys",
+        "certificates",
+        "dsse",
+        "bundle",
+        "sigstore",
+    ],
     &["config"],
     &["image"],
     &["trust"],

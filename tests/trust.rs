@@ -239,6 +239,26 @@ fn a_signature_pushed_to_a_registry_is_seen_by_skopeo_and_verified_back() {
         v["verdict"]["requirements"][0]["signatures"][0]["signed_reference"],
         hello
     );
+    // The pull also kept the bundle referring to the image. It names the repository, not the
+    // tag, so the default identity does not take it; matchRepository takes both.
+    assert_eq!(v["bundles_found"], 1);
+    let rejected = v["verdict"]["requirements"][0]["rejected"].to_string();
+    assert!(
+        rejected.contains("bundle 1:") && rejected.contains("signedIdentity"),
+        "{v}"
+    );
+    let by_repository = policy(
+        &p.tmp.path().join("team-repository.json"),
+        "docker",
+        &p.at("team"),
+        &public,
+        r#"{"type":"matchRepository"}"#,
+    );
+    let out = verify(&reader, &hello, &by_repository);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    let accepted = &verdict(&out)["verdict"]["requirements"][0]["signatures"];
+    assert_eq!(accepted.as_array().map(Vec::len), Some(2), "{accepted}");
+    assert_eq!(accepted[1]["signed_reference"], p.at("team/hello"));
     let table = run(
         &reader,
         &[

@@ -5,8 +5,6 @@
 //! only from the caller (SOURCE_DATE_EPOCH or an explicit `--timestamps`), and both signature
 //! schemes are deterministic. docs/signing.md describes every format.
 
-pub mod bundle;
-
 pub mod policy;
 pub mod provenance;
 pub mod statement;
@@ -17,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::image::digest::{Digest, HashingReader};
 use crate::keys::SigningKey;
 
-pub use bundle::Bundle;
+pub use crate::bundle::{self, Bundle};
 pub use policy::{PolicyDecision, Verdict};
 pub use provenance::{BuildInputs, ExternalParameters, ImageInput, Provenance};
 pub use statement::{ResourceDescriptor, Statement};
@@ -56,6 +54,25 @@ impl AttestError {
 
     pub fn code(&self) -> Code {
         self.code
+    }
+}
+
+impl From<crate::bundle::BundleError> for AttestError {
+    fn from(e: crate::bundle::BundleError) -> Self {
+        use crate::bundle::Broken;
+        let code = match e.broken {
+            Broken::Malformed => Code::BundleMalformed,
+            Broken::MediaType => Code::BundleMediaType,
+            Broken::Unsupported => Code::BundleUnsupported,
+            Broken::TooLarge => Code::TooLarge,
+            Broken::Io => Code::Io,
+        };
+        AttestError {
+            code,
+            origin: e.origin,
+            message: e.message,
+            hint: e.hint,
+        }
     }
 }
 

@@ -248,7 +248,7 @@ fn verify(store_args: &StoreArgs, text: &str, format: VerdictFormat) -> Outcome 
             ));
         }
     };
-    let policy = trust::Policy::load(&path).map_err(|e| Failure::input(trust::Code::BadTrustPolicy.as_str(), e))?;
+    let policy = store_args.load_trust(&path)?;
     let (store, reference, image) = resolved(store_args, text)?;
     let finding = trust::examine(Some(&policy), &store, &reference, Path::new("."), &image, &[])?;
     match format {
@@ -284,9 +284,19 @@ fn verdict_table(text: &str, policy: &trust::Policy, finding: &trust::Finding) -
             outcome.reason
         ));
         for accepted in &outcome.signatures {
+            let signer = match &accepted.certificate {
+                Some(c) => format!(
+                    "certificate of {}{}",
+                    c.emails.first().or(c.uris.first()).unwrap_or(&c.subject),
+                    c.oidc_issuer
+                        .as_ref()
+                        .map(|i| format!(" (issuer {i})"))
+                        .unwrap_or_default()
+                ),
+                None => format!("key {}", accepted.key_id),
+            };
             out.push_str(&format!(
-                "    signed by key {} as {}{}\n",
-                accepted.key_id,
+                "    signed by {signer} as {}{}\n",
                 accepted.signed_reference,
                 match (accepted.logged_at, accepted.log_entry) {
                     (Some(t), _) => format!(", logged in Rekor at {t}"),
@@ -338,11 +348,17 @@ struct Attached {
     predicate_type: String,
 }
 
+/// How cosign names an image in a statement's subject: its repository with the registry
+/// (go-containerregistry's `Repository.Name()`); the digest beside it is what binds.
+fn subject_name(r: &oci_client::Reference) -> String {
+    format!("{}/{}", r.registry(), r.repository())
+}
+
 /// The bundles' layer titles, as a referrer's.
 fn bundle_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Signatures => "signature.sigstore.json",
-        Kind::Attestations => "attestation.sigstore.json",
+        Kind::Attestations | Kind::Bundles => "attestation.sigstore.json",
     }
 }
 
@@ -391,9 +407,14 @@ fn sign(store_args: &StoreArgs, text: &str, key: &super::sign::KeyArgs, push: bo
     let signature = trust::sign::sign(&key, &as_reference, &signed);
     // cosign v3 signs an image as an in-toto statement of this type, with no predicate to
     // speak of, in a bundle.
-    let statement =
-        sealkit::attest::predicate_statement(r.repository(), &signed, trust::sign::COSIGN_SIGN, b"{}", "cosign sign")
-            .map_err(|e| Failure::input(e.code().as_str(), e))?;
+    let statement = sealkit::attest::predicate_statement(
+        &subject_name(&r),
+        &signed,
+        trust::sign::COSIGN_SIGN,
+        b"{}",
+        "cosign sign",
+    )
+    .map_err(|e| Failure::input(e.code().as_str(), e))?;
     let attached = Attached {
         kind: Kind::Signatures,
         layer: signature,
@@ -425,7 +446,7 @@ fn attest(
     let origin = predicate.display().to_string();
     let bytes = std::fs::read(predicate).map_err(|e| Failure::usage(format!("error: {origin}: {e}")))?;
     let (store, r, signed) = to_sign(store_args, text, push)?;
-    let statement = sealkit::attest::predicate_statement(r.repository(), &signed, predicate_type, &bytes, &origin)
+    let statement = sealkit::attest::predicate_statement(&subject_name(&r), &signed, predicate_type, &bytes, &origin)
         .map_err(|e| Failure::input(e.code().as_str(), e))?;
     let envelope =
         sealkit::dsse::Envelope::sign(sealkit::attest::statement::PAYLOAD_TYPE, statement.to_payload(), &key);

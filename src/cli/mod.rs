@@ -113,6 +113,10 @@ pub struct StoreArgs {
     /// FILE.trust.json beside the configuration FILE, when it exists (docs/trust.md)
     #[arg(long, global = true, value_name = "FILE")]
     pub trust_policy: Option<PathBuf>,
+    /// The Sigstore trusted root (trusted_root.json) whose CT logs and timestamp authorities
+    /// keyless signatures are checked against; default the production root sealkit embeds
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -136,9 +140,28 @@ impl StoreArgs {
             (None, Some(config)) if trust::default_path(config).is_file() => trust::default_path(config),
             (None, _) => return Ok(None),
         };
-        trust::Policy::load(&path)
-            .map(Some)
-            .map_err(|e| Failure::input(trust::Code::BadTrustPolicy.as_str(), e))
+        self.load_trust(&path).map(Some)
+    }
+
+    /// The trust policy at `path`, judged with `--trusted-root` when given.
+    pub fn load_trust(&self, path: &Path) -> Result<trust::Policy, Failure> {
+        let mut policy =
+            trust::Policy::load(path).map_err(|e| Failure::input(trust::Code::BadTrustPolicy.as_str(), e))?;
+        if let Some(root) = &self.trusted_root {
+            let bytes = std::fs::read(root).map_err(|e| {
+                Failure::input(
+                    sealkit::sigstore::Code::BadTrustedRoot.as_str(),
+                    format!("{}: {e}", root.display()),
+                )
+            })?;
+            policy.sigstore = sealkit::sigstore::TrustedRoot::parse(&bytes).map_err(|e| {
+                Failure::input(
+                    sealkit::sigstore::Code::BadTrustedRoot.as_str(),
+                    format!("{}: {e}", root.display()),
+                )
+            })?;
+        }
+        Ok(policy)
     }
 
     /// A resolver for the configuration `config`, pinned by its lock file when there is one.

@@ -231,3 +231,150 @@ pub fn run(args: &VerifyArgs) -> Outcome {
         code: EXIT_FAILED,
     })
 }
+
+#[derive(clap::Args)]
+pub struct VerifyBundleArgs {
+    /// The signed file, or its digest as sha256:HEX
+    #[arg(value_name = "FILE|sha256:HEX")]
+    artifact: String,
+    /// The Sigstore bundle (v0.1 to v0.3)
+    #[arg(long, value_name = "BUNDLE")]
+    bundle: PathBuf,
+    /// The signer's identity a keyless certificate must name (a SAN: e-mail or URI)
+    #[arg(long, value_name = "IDENTITY", conflicts_with_all = ["key", "certificate_identity_regexp"])]
+    certificate_identity: Option<String>,
+    /// A regular expression the certificate's identity must match whole (cosign's option)
+    #[arg(long, value_name = "REGEX", conflicts_with = "key")]
+    certificate_identity_regexp: Option<String>,
+    /// The OIDC issuer a keyless certificate must name
+    #[arg(long, value_name = "URL", conflicts_with = "key")]
+    certificate_oidc_issuer: Option<String>,
+    /// The signer's public key (SPKI PEM), instead of an identity
+    #[arg(long, value_name = "PUB")]
+    key: Option<PathBuf>,
+    /// The Sigstore trusted root (trusted_root.json); the embedded production root by default
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
+}
+
+/// The largest bundle, trusted root or artifact read into memory by `verify-bundle`.
+const MAX_BUNDLE_INPUT: u64 = 256 << 20;
+
+fn read_input(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Failure> {
+    use std::io::Read as _;
+    let code = sealkit::sigstore::Code::BadBundleInput.as_str();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BUNDLE_INPUT + 1).read_to_end(&mut bytes))
+        .map_err(|e| Failure::input(code, format!("{what} {}: {e}", path.display())))?;
+    if bytes.len() as u64 > MAX_BUNDLE_INPUT {
+        return Err(Failure::input(
+            code,
+            format!("{what} {}: larger than {} MiB", path.display(), MAX_BUNDLE_INPUT >> 20),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `sealkit verify-bundle`: exit 0 verified, 1 not verified (with why), 2 bad input.
+pub fn verify_bundle(args: &VerifyBundleArgs) -> Outcome {
+    use sealkit::sigstore::{Artifact, Identity, Signer, TrustedRoot};
+    let bundle = read_input(&args.bundle, "bundle")?;
+    let (root, root_name) = match &args.trusted_root {
+        Some(path) => (
+            TrustedRoot::parse(&read_input(path, "trusted root")?).map_err(|e| {
+                Failure::input(
+                    sealkit::sigstore::Code::BadTrustedRoot.as_str(),
+                    format!("{}: {e}", path.display()),
+                )
+            })?,
+            path.display().to_string(),
+        ),
+        None => (
+            TrustedRoot::production(),
+            format!(
+                "the embedded production root of {}",
+                sealkit::sigstore::trusted_root::PRODUCTION_DATE
+            ),
+        ),
+    };
+    let bytes;
+    let artifact = match args.artifact.strip_prefix("sha256:") {
+        Some(hex_digest) => {
+            let digest: [u8; 32] = hex::decode(hex_digest)
+                .ok()
+                .and_then(|d| d.try_into().ok())
+                .ok_or_else(|| {
+                    Failure::input(
+                        sealkit::sigstore::Code::BadBundleInput.as_str(),
+                        format!("{}: not sha256: and 64 hexadecimal digits", args.artifact),
+                    )
+                })?;
+            Artifact::Sha256(digest)
+        }
+        None => {
+            bytes = read_input(std::path::Path::new(&args.artifact), "artifact")?;
+            Artifact::Bytes(&bytes)
+        }
+    };
+    let key = args
+        .key
+        .as_ref()
+        .map(|k| PublicKey::load(k).map_err(|e| Failure::input(e.code().as_str(), e)))
+        .transpose()?;
+    let identity = match (&args.certificate_identity, &args.certificate_identity_regexp) {
+        (Some(exact), _) => Some(Identity::Exact(exact.clone())),
+        (None, Some(pattern)) => Some(Identity::pattern(pattern).map_err(|e| Failure::usage(format!("error: {e}")))?),
+        (None, None) => None,
+    };
+    let signer = match (&key, &identity, &args.certificate_oidc_issuer) {
+        (Some(key), _, _) => Signer::Key(key),
+        (None, Some(identity), Some(issuer)) => Signer::Identity { identity, issuer },
+        _ => {
+            return Err(Failure::usage(
+                "error: give --key, or --certificate-identity (or --certificate-identity-regexp) and --certificate-oidc-issuer",
+            ));
+        }
+    };
+    // Whether a log entry claims a time still to come is judged against the machine's clock:
+    // the one input of this verdict that is not in the files.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match sealkit::sigstore::verify(&bundle, &artifact, &signer, &root, now) {
+        Ok(verified) => match args.format {
+            OutputFormat::Json => {
+                let mut value = serde_json::to_value(&verified).unwrap_or_default();
+                value["trusted_root"] = root_name.into();
+                print(format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()).as_bytes())
+            }
+            OutputFormat::Text => {
+                let signer = verified
+                    .identity
+                    .clone()
+                    .or_else(|| verified.key_id.as_ref().map(|k| format!("key {k}")))
+                    .unwrap_or_default();
+                let issuer = verified
+                    .issuer
+                    .as_ref()
+                    .map(|i| format!(" (issuer {i})"))
+                    .unwrap_or_default();
+                let entries = verified.log_entries.len();
+                print(
+                    format!(
+                        "VERIFIED {} against {root_name}: signed by {signer}{issuer}, logged in {entries} entr{}\n",
+                        args.bundle.display(),
+                        if entries == 1 { "y" } else { "ies" }
+                    )
+                    .as_bytes(),
+                )
+            }
+        },
+        Err(why) => Err(Failure {
+            message: format!("error: {} does not verify: {why}", args.bundle.display()),
+            code: EXIT_FAILED,
+        }),
+    }
+}

@@ -617,19 +617,50 @@ impl Remote {
     /// `sha256-<hex>.sig` and `.att` tags, and their layers) into the store; none is not an
     /// error, a registry failing to answer is.
     pub fn copy_signatures(&self, store: &Store, signed: &Digest) -> Result<()> {
-        for kind in [Kind::Signatures, Kind::Attestations] {
-            let tag = super::signatures::tag_of(signed, kind);
-            let Some(found) = self.manifest(Some(&tag), None)? else {
-                continue;
-            };
-            let what = self.session.image.clone();
+        let source = RegistrySource {
+            session: &self.session,
+            reference: &self.reference,
+        };
+        let what = self.session.image.clone();
+        let copy = |found: RawManifest, kind: Kind| -> Result<()> {
             store.write_bytes(&found.bytes, METADATA, &what)?;
             let descriptor = Descriptor::new(MediaType::ImageManifest, found.bytes.len() as u64, &found.digest);
-            let source = RegistrySource {
-                session: &self.session,
-                reference: &self.reference,
-            };
-            super::signatures::import(store, &source, &descriptor, signed, kind, &what)?;
+            super::signatures::import(store, &source, &descriptor, signed, kind, &what)
+        };
+        for kind in [Kind::Signatures, Kind::Attestations] {
+            if let Some(found) = self.manifest(Some(&super::signatures::tag_of(signed, kind)), None)? {
+                copy(found, kind)?;
+            }
+        }
+        // oci-client falls back to the referrers tag, and takes its absence for no referrers.
+        let bundles = self.referrers(signed, Some(super::signatures::BUNDLE))?;
+        if bundles.len() > super::signatures::MAX_SIGNATURES {
+            return Err(ImageError::invalid(
+                Code::BadMetadata,
+                &what,
+                format!(
+                    "{} bundles refer to {signed}, more than the {} read",
+                    bundles.len(),
+                    super::signatures::MAX_SIGNATURES
+                ),
+                "remove stale referrers and sign again",
+            ));
+        }
+        for referrer in bundles {
+            let digest: Digest = referrer.digest().to_string().parse().map_err(|_| {
+                ImageError::invalid(
+                    Code::BadMetadata,
+                    &what,
+                    format!(
+                        "a referrer of {signed} has the digest {}, not sha256",
+                        referrer.digest()
+                    ),
+                    "the registry serves a malformed referrers index",
+                )
+            })?;
+            if let Some(found) = self.manifest(None, Some(&digest))? {
+                copy(found, Kind::Bundles)?;
+            }
         }
         Ok(())
     }

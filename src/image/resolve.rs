@@ -509,7 +509,7 @@ pub fn resolve(store: &Store, reference: &ImageRef, platform: &Platform, base: &
             let source = LayoutDir { dir };
             let (manifest, index) = import_from(store, &source, &root, platform)?;
             let signed = Blob::of(&root, &text)?.digest;
-            for kind in [Kind::Signatures, Kind::Attestations] {
+            for kind in Kind::ALL {
                 for entry in entries.iter().filter(|d| super::signatures::is_entry(d, &signed, kind)) {
                     super::signatures::import(store, &source, entry, &signed, kind, &text)?;
                 }

@@ -27,6 +27,8 @@ use super::store::{Blob, Limit, METADATA, Store};
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// The media type of a cosign attestation layer (a DSSE envelope of an in-toto statement).
 pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
+/// The media type (and referrer artifact type) of a Sigstore bundle, as cosign v3 attaches it.
+pub const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// `cosign save`'s annotation on an OCI layout's index entries.
 pub const COSIGN_KIND: &str = "kind";
 
@@ -37,13 +39,19 @@ pub enum Kind {
     Signatures,
     /// `sha256-<hex>.att`: DSSE envelopes of in-toto statements about the image.
     Attestations,
+    /// cosign v3's Sigstore bundles: OCI 1.1 referrers of the image (its `subject`), listed by
+    /// the registry's referrers API or under the `sha256-<hex>` referrers tag.
+    Bundles,
 }
 
 impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Signatures, Kind::Attestations, Kind::Bundles];
+
     fn suffix(self) -> &'static str {
         match self {
-            Kind::Signatures => "sig",
-            Kind::Attestations => "att",
+            Kind::Signatures => ".sig",
+            Kind::Attestations => ".att",
+            Kind::Bundles => "",
         }
     }
 
@@ -52,14 +60,16 @@ impl Kind {
         match self {
             Kind::Signatures => "dev.sealkit.signatures-of",
             Kind::Attestations => "dev.sealkit.attestations-of",
+            Kind::Bundles => "dev.sealkit.bundles-of",
         }
     }
 
     /// `cosign save`'s `kind` value for it.
-    fn cosign_kind(self) -> &'static str {
+    fn cosign_kind(self) -> Option<&'static str> {
         match self {
-            Kind::Signatures => "dev.cosignproject.cosign/sigs",
-            Kind::Attestations => "dev.cosignproject.cosign/atts",
+            Kind::Signatures => Some("dev.cosignproject.cosign/sigs"),
+            Kind::Attestations => Some("dev.cosignproject.cosign/atts"),
+            Kind::Bundles => None,
         }
     }
 
@@ -68,7 +78,7 @@ impl Kind {
     fn layer_limit(self) -> Limit {
         match self {
             Kind::Signatures => PAYLOAD,
-            Kind::Attestations => super::attestation::STATEMENT,
+            Kind::Attestations | Kind::Bundles => super::attestation::STATEMENT,
         }
     }
 }
@@ -128,18 +138,23 @@ impl Signature {
 
 /// The tag under which cosign keeps what it attaches of `kind` to the manifest `signed`.
 pub fn tag_of(signed: &Digest, kind: Kind) -> String {
-    format!("sha256-{}.{}", signed.hex(), kind.suffix())
+    format!("sha256-{}{}", signed.hex(), kind.suffix())
 }
 
 /// Whether an OCI layout's index entry holds `kind` of `signed`: tagged as cosign tags them, or
 /// marked by `cosign save` (whose layout holds one image, so they are that image's; what they
 /// sign is checked from their payloads).
 pub fn is_entry(d: &Descriptor, signed: &Digest, kind: Kind) -> bool {
+    if kind == Kind::Bundles {
+        // A layout lists referrers by their artifact type; whom each is about is read from
+        // its `subject` on import.
+        return d.artifact_type().as_ref().is_some_and(|t| t.to_string() == BUNDLE);
+    }
     let Some(a) = d.annotations().as_ref() else {
         return false;
     };
     a.get(super::store::REF_NAME) == Some(&tag_of(signed, kind))
-        || a.get(COSIGN_KIND).map(String::as_str) == Some(kind.cosign_kind())
+        || a.get(COSIGN_KIND).map(String::as_str) == kind.cosign_kind()
 }
 
 /// Copies the manifest `manifest` of `kind` about the image `signed` from `source` into the
@@ -160,6 +175,13 @@ pub(crate) fn import(
         store.write_blob(source.open_manifest(&blob.digest)?, Some(&blob), METADATA, &what)?;
     }
     let parsed = parse(&store.read_blob(&blob.digest, &what)?, &what)?;
+    if kind == Kind::Bundles {
+        let subject = parsed.subject().as_ref().map(|d| d.digest().to_string());
+        if subject.as_deref() != Some(signed.to_string().as_str()) {
+            // A referrer of another image (a stale or forged index entry): not this image's.
+            return Ok(());
+        }
+    }
     for layer in parsed.layers() {
         let layer = Blob::of(layer, &what)?;
         if !store.has_intact(&layer, &what)? {

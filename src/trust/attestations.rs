@@ -13,10 +13,10 @@ use crate::image::signatures::{DSSE_ENVELOPE, Signature};
 use crate::keys::PublicKey;
 
 /// The payload type of an in-toto statement in a DSSE envelope.
-const IN_TOTO: &str = "application/vnd.in-toto+json";
+pub(super) const IN_TOTO: &str = "application/vnd.in-toto+json";
 /// The annotation cosign puts on each attestation layer: its predicate type, unverified.
 const PREDICATE_TYPE_ANNOTATION: &str = "predicateType";
-const STATEMENT_TYPES: [&str; 2] = ["https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"];
+pub(super) const STATEMENT_TYPES: [&str; 2] = ["https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"];
 
 /// One attestation as checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -12,7 +12,9 @@ use base64::Engine as _;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::certificates::{self, Certificate};
 use crate::keys::PublicKey;
+pub(super) use crate::sigstore::tlog::{Promised, logged_der};
 
 use super::policy::Identity;
 
@@ -58,13 +60,37 @@ struct ImageClaim {
     docker_manifest_digest: String,
 }
 
+/// Who may have signed: keys handed over, or a certificate a trusted authority issued.
+pub enum Signers<'a> {
+    Keys(&'a [PublicKey]),
+    /// Keyless: a Fulcio certificate for `email`, vouched for by `issuer`, valid when Rekor
+    /// logged the signature (so a Rekor key is required).
+    Fulcio {
+        roots: &'a [Certificate],
+        issuer: &'a str,
+        email: &'a str,
+    },
+    /// An organisation's CA: the certificate valid at `now` and naming the e-mail and host
+    /// given.
+    Pki {
+        roots: &'a [Certificate],
+        intermediates: &'a [Certificate],
+        email: Option<&'a str>,
+        hostname: Option<&'a str>,
+    },
+}
+
 /// What must hold for a signature to be accepted.
 pub struct Expectation<'a> {
-    /// Keys any of which may have signed it.
-    pub keys: &'a [PublicKey],
+    pub signers: Signers<'a>,
     /// Rekor's keys: when given, the signature must carry a Signed Entry Timestamp by one of
-    /// them for exactly this signature, payload and key.
+    /// them for exactly this signature, payload and key or certificate.
     pub rekor_keys: &'a [PublicKey],
+    /// Now (seconds since the epoch): when a PKI certificate must be valid, and the time a
+    /// log entry must not claim to be from after.
+    pub now: u64,
+    /// CT logs and timestamp authorities for keyless bundles.
+    pub sigstore: &'a crate::sigstore::TrustedRoot,
     /// The manifest digest of the image being checked (`sha256:…`).
     pub manifest_digest: &'a str,
     /// The reference the image was resolved from, as Docker normalises it.
@@ -84,6 +110,21 @@ pub struct Accepted {
     /// `checked` (against the policy's Rekor key), `not checked` (the signature carries a
     /// log entry, and the policy names no Rekor key to check it with), or `none`.
     pub log_entry: &'static str,
+    /// The certificate that vouched for the key, when the signer was keyless or of a PKI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Signer>,
+}
+
+/// Whom a certificate names: what a keyless signature says about its signer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Signer {
+    pub subject: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uris: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_issuer: Option<String>,
 }
 
 impl Signature {
@@ -98,44 +139,82 @@ impl Signature {
                 self.payload.len()
             ));
         }
-        if self.annotations.contains_key(CERTIFICATE_ANNOTATION) {
-            return Err("signed with a certificate (keyless), and the policy names keys".into());
-        }
         let encoded = self
             .annotations
             .get(SIGNATURE_ANNOTATION)
             .ok_or_else(|| format!("no {SIGNATURE_ANNOTATION} annotation"))?;
+        // Go's decoder, which cosign's readers use, skips line breaks: RSA signatures of
+        // cosign's PKI mode are written wrapped.
+        let unwrapped: String = encoded.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
         let raw = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
+            .decode(unwrapped)
             .map_err(|e| format!("the signature is not base64: {e}"))?;
-        let key = want
-            .keys
-            .iter()
-            .find(|k| k.verify(&self.payload, &raw))
-            .ok_or("not signed by any trusted key")?;
-        let log_entry = match (
-            want.rekor_keys.is_empty(),
-            self.annotations.contains_key(BUNDLE_ANNOTATION),
-        ) {
+        let set = self.annotations.get(BUNDLE_ANNOTATION);
+        let log_entry = match (want.rekor_keys.is_empty(), set.is_some()) {
             (false, _) => "checked",
             (true, true) => "not checked",
             (true, false) => "none",
         };
-        let logged_at = if want.rekor_keys.is_empty() {
-            None
-        } else {
-            let set = self
-                .annotations
-                .get(BUNDLE_ANNOTATION)
-                .ok_or("no Rekor entry, and the policy requires one")?;
-            Some(verify_rekor_set(
-                want.rekor_keys,
-                set,
-                key,
-                encoded,
-                &raw,
-                &self.payload,
-            )?)
+        let set = match (want.rekor_keys.is_empty(), set) {
+            (true, _) => None,
+            (false, Some(set)) => Some(set.as_str()),
+            (false, None) => return Err("no Rekor entry, and the policy requires one".into()),
+        };
+        let (key, logged_at, certificate) = match &want.signers {
+            Signers::Keys(keys) => {
+                let key = keys
+                    .iter()
+                    .find(|k| k.verify(&self.payload, &raw))
+                    .ok_or("not signed by any trusted key")?;
+                let logged_at = set
+                    .map(|set| verify_rekor_set(want.rekor_keys, set, key.spki_der(), &raw, &self.payload))
+                    .transpose()?;
+                (key.clone(), logged_at, None)
+            }
+            Signers::Fulcio { roots, issuer, email } => {
+                let set = set.ok_or("a keyless signature needs a Rekor entry, and the policy names no Rekor key")?;
+                let (leaf, chain) = self.certificates()?;
+                // The certificate lives ten minutes: it must have been valid when Rekor
+                // logged the signature, the only trusted time there is.
+                let logged_at = verify_rekor_set(want.rekor_keys, set, leaf.der(), &raw, &self.payload)?;
+                leaf.verify_path(
+                    chain_intermediates(&chain),
+                    roots,
+                    u64::try_from(logged_at).map_err(|_| "the Rekor entry's time is before 1970")?,
+                )?;
+                let found = leaf.oidc_issuer()?;
+                if found.as_deref() != Some(*issuer) {
+                    return Err(match found {
+                        Some(found) => format!("the certificate's OIDC issuer is {found}, not {issuer}"),
+                        None => "the certificate names no OIDC issuer (not a Fulcio certificate)".into(),
+                    });
+                }
+                require_email(&leaf, email)?;
+                let key = signed_by(&leaf, &self.payload, &raw)?;
+                (key, Some(logged_at), Some(signer(&leaf)))
+            }
+            Signers::Pki {
+                roots,
+                intermediates,
+                email,
+                hostname,
+            } => {
+                let (leaf, chain) = self.certificates()?;
+                let all: Vec<Certificate> = intermediates
+                    .iter()
+                    .chain(chain_intermediates(&chain))
+                    .cloned()
+                    .collect();
+                leaf.verify_path(&all, roots, want.now)?;
+                if let Some(email) = email {
+                    require_email(&leaf, email)?;
+                }
+                if let Some(host) = hostname {
+                    leaf.verify_hostname(host)?;
+                }
+                let key = signed_by(&leaf, &self.payload, &raw)?;
+                (key, None, Some(signer(&leaf)))
+            }
         };
         // Only now is the payload trusted enough to be parsed.
         let payload: Payload =
@@ -162,7 +241,59 @@ impl Signature {
             signed_reference: signed,
             logged_at,
             log_entry,
+            certificate,
         })
+    }
+
+    /// The signer's certificate and the chain cosign attached to it.
+    fn certificates(&self) -> Result<(Certificate, Vec<Certificate>), String> {
+        let leaf = self
+            .annotations
+            .get(CERTIFICATE_ANNOTATION)
+            .ok_or_else(|| format!("no {CERTIFICATE_ANNOTATION} annotation: the signature is not keyless"))?;
+        let mut leaf = certificates::from_pem(leaf.as_bytes(), "the signature's certificate")?;
+        if leaf.len() != 1 {
+            return Err("the signature's certificate annotation holds several certificates".into());
+        }
+        let chain = match self.annotations.get(CHAIN_ANNOTATION) {
+            Some(chain) => certificates::from_pem(chain.as_bytes(), "the signature's certificate chain")?,
+            None => Vec::new(),
+        };
+        Ok((leaf.remove(0), chain))
+    }
+}
+
+/// The intermediates of a chain cosign attached: all but its last certificate, the root,
+/// which only the policy may supply (as containers/image reads it).
+fn chain_intermediates(chain: &[Certificate]) -> &[Certificate] {
+    &chain[..chain.len().saturating_sub(1)]
+}
+
+fn require_email(leaf: &Certificate, email: &str) -> Result<(), String> {
+    let emails = leaf.emails();
+    if emails.iter().any(|e| e == email) {
+        Ok(())
+    } else {
+        Err(format!("the certificate is for {emails:?}, not {email}"))
+    }
+}
+
+/// The certificate's key, once it verified the signature.
+fn signed_by(leaf: &Certificate, payload: &[u8], signature: &[u8]) -> Result<PublicKey, String> {
+    let key = leaf.public_key()?;
+    if key.verify(payload, signature) {
+        Ok(key)
+    } else {
+        Err("the signature does not verify with its certificate's key".into())
+    }
+}
+
+fn signer(leaf: &Certificate) -> Signer {
+    Signer {
+        subject: leaf.subject(),
+        emails: leaf.emails(),
+        uris: leaf.uris(),
+        oidc_issuer: leaf.oidc_issuer().ok().flatten(),
     }
 }
 
@@ -172,19 +303,7 @@ struct RekorSet {
     #[serde(rename = "SignedEntryTimestamp")]
     signed_entry_timestamp: String,
     #[serde(rename = "Payload")]
-    payload: RekorPayload,
-}
-
-#[derive(serde::Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RekorPayload {
-    body: String,
-    #[serde(rename = "integratedTime")]
-    integrated_time: i64,
-    #[serde(rename = "logID")]
-    log_id: String,
-    #[serde(rename = "logIndex")]
-    log_index: i64,
+    payload: Promised,
 }
 
 #[derive(Deserialize)]
@@ -226,29 +345,17 @@ struct HashedKey {
 
 /// Checks a Rekor Signed Entry Timestamp: Rekor's signature over the canonical JSON of its
 /// entry, and that the entry (a `hashedrekord` 0.0.1) records exactly this signature, this
-/// payload's digest and this key. Returns the entry's integrated time.
+/// payload's digest and this key or certificate (`logged_as`, DER). Returns the entry's integrated time.
 fn verify_rekor_set(
     rekor_keys: &[PublicKey],
     set: &str,
-    key: &PublicKey,
-    signature_b64: &str,
+    logged_as: &[u8],
     signature: &[u8],
     payload: &[u8],
 ) -> Result<i64, String> {
     let b64 = &base64::engine::general_purpose::STANDARD;
     let set: RekorSet = serde_json::from_str(set).map_err(|e| format!("the Rekor entry is malformed: {e}"))?;
-    // RFC 8785 canonical form: keys sorted (the struct's field order), no spaces; every value
-    // here is an ASCII string or an integer, which serde_json writes canonically.
-    let canonical = serde_json::to_vec(&set.payload).map_err(|e| e.to_string())?;
-    let set_signature = b64
-        .decode(&set.signed_entry_timestamp)
-        .map_err(|e| format!("the Rekor timestamp is not base64: {e}"))?;
-    if !rekor_keys.iter().any(|k| k.verify(&canonical, &set_signature)) {
-        return Err("the Rekor entry is not signed by a trusted Rekor key".into());
-    }
-    let body = b64
-        .decode(&set.payload.body)
-        .map_err(|e| format!("the Rekor entry's body is not base64: {e}"))?;
+    let body = set.payload.verify(rekor_keys, &set.signed_entry_timestamp)?;
     let rekord: HashedRekord =
         serde_json::from_slice(&body).map_err(|e| format!("the Rekor entry's body is not a hashedrekord: {e}"))?;
     if (rekord.kind.as_str(), rekord.api_version.as_str()) != ("hashedrekord", "0.0.1") {
@@ -257,18 +364,13 @@ fn verify_rekor_set(
             rekord.kind, rekord.api_version
         ));
     }
-    let logged_key = b64
-        .decode(&rekord.spec.signature.public_key.content)
-        .map_err(|e| format!("the Rekor entry's key is not base64: {e}"))?;
-    let logged_key = PublicKey::from_pem(&logged_key, "the Rekor entry").map_err(|e| e.to_string())?;
-    if logged_key.key_id() != key.key_id() {
-        return Err("the Rekor entry records another key".into());
+    if logged_der(&rekord.spec.signature.public_key.content)? != logged_as {
+        return Err("the Rekor entry records another key or certificate".into());
     }
     let logged_signature = b64
         .decode(&rekord.spec.signature.content)
         .map_err(|e| format!("the Rekor entry's signature is not base64: {e}"))?;
     if logged_signature != signature {
-        let _ = signature_b64;
         return Err("the Rekor entry records another signature".into());
     }
     if rekord.spec.data.hash.algorithm != "sha256"

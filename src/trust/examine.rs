@@ -17,6 +17,11 @@ use crate::image::{Digest, ImageRef, ResolvedImage, Result, Store, signatures};
 pub struct Policy {
     pub policy: TrustPolicy,
     pub file: PathBuf,
+    /// When certificates of a PKI must be valid (seconds since the epoch): the time of the
+    /// check, as containers/image takes it. Keyless certificates use their log's time instead.
+    pub now: u64,
+    /// The Sigstore trusted root of keyless bundles' CT logs and timestamp authorities.
+    pub sigstore: crate::sigstore::TrustedRoot,
 }
 
 impl Policy {
@@ -24,6 +29,10 @@ impl Policy {
         Ok(Policy {
             policy: TrustPolicy::load(path)?,
             file: path.to_path_buf(),
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            sigstore: crate::sigstore::TrustedRoot::production(),
         })
     }
 
@@ -42,6 +51,8 @@ pub struct Finding {
     pub signatures_found: usize,
     /// Attestations found beside it (cosign's `.att`), whether or not they verify.
     pub attestations_found: usize,
+    /// Sigstore bundles referring to it (cosign v3's signatures), whether or not they verify.
+    pub bundles_found: usize,
     /// The trust policy's verdict; absent when no trust policy was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -87,19 +98,26 @@ pub fn examine(
     let signed: &Digest = image.index_digest.as_ref().unwrap_or(&image.manifest_digest);
     let found = signatures::stored(store, signed, signatures::Kind::Signatures)?;
     let attestations = signatures::stored(store, signed, signatures::Kind::Attestations)?;
+    let bundles = signatures::stored(store, signed, signatures::Kind::Bundles)?;
+    let bundles_found = bundles.len();
     let signatures_found = found.len();
     let attestations_found = attestations.len();
     let verdict = policy.map(|policy| {
         let (transport, named) = transport_of(reference, base);
         let mut verdict = judge(
             &policy.policy,
-            policy.base(),
+            &super::Context {
+                base: policy.base().to_path_buf(),
+                now: policy.now,
+                sigstore: policy.sigstore.clone(),
+            },
             &SignedImage {
                 transport,
                 reference: named,
                 manifest_digest: signed.to_string(),
                 signatures: found,
                 attestations,
+                bundles,
             },
         );
         // Where the policy checks no signature (insecureAcceptAnything), its owner chose not
@@ -114,6 +132,7 @@ pub fn examine(
         signed_digest: signed.to_string(),
         signatures_found,
         attestations_found,
+        bundles_found,
         verdict,
     })
 }

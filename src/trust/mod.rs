@@ -4,11 +4,13 @@
 //! An image is judged by the requirements of the most specific scope its reference falls under;
 //! every requirement must hold. `sigstoreSigned` holds when at least one of the image's cosign
 //! signatures verifies under it ([`cosign::Signature::verify`]); signatures that do not verify
-//! are reported with why, and never make an image pass. What sealkit cannot check — GPG simple
-//! signing (`signedBy`), `signedBaseLayer`, keyless `fulcio` and `pki` certificates — fails
+//! are reported with why, and never make an image pass. The signer is a key, a keyless Fulcio
+//! certificate (checked at the time Rekor logged the signature) or a certificate of a PKI.
+//! What sealkit cannot check — GPG simple signing (`signedBy`), `signedBaseLayer` — fails
 //! closed, as containers/image treats a requirement it does not know.
 
 pub mod attestations;
+pub mod bundles;
 pub mod cosign;
 pub mod examine;
 pub mod policy;
@@ -57,8 +59,9 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::Serialize;
 
+use crate::certificates::{self, Certificate};
 use crate::keys::PublicKey;
-use cosign::{Expectation, Signature};
+use cosign::{Expectation, Signature, Signers};
 use policy::{Requirement, SigstoreSigned, TrustPolicy};
 
 /// An image as the trust policy sees it: how it was named, its manifest's digest, and the
@@ -74,6 +77,8 @@ pub struct SignedImage {
     pub signatures: Vec<Result<Signature, String>>,
     /// cosign's attestations of it (DSSE envelopes), each read or why it could not be.
     pub attestations: Vec<Result<Signature, String>>,
+    /// cosign v3's signatures of it: Sigstore bundles attached as referrers.
+    pub bundles: Vec<Result<Signature, String>>,
 }
 
 /// The policy's verdict on one image.
@@ -124,12 +129,24 @@ impl Transport {
     }
 }
 
-/// Judges `image` under `trust`, whose relative key paths are read from `base` (the policy
-/// file's folder).
-pub fn judge(trust: &TrustPolicy, base: &Path, image: &SignedImage) -> Verdict {
+/// What a verdict is judged against besides the policy.
+pub struct Context {
+    /// The policy file's folder, where its relative key and certificate paths start.
+    pub base: PathBuf,
+    /// When certificates of a PKI must be valid (seconds since the epoch); keyless
+    /// certificates are judged at the times their log entries and timestamps give instead.
+    pub now: u64,
+    /// The Sigstore trusted root whose CT logs and timestamp authorities a keyless bundle is
+    /// checked against (its CA and log are the policy's `fulcio` and Rekor keys).
+    pub sigstore: crate::sigstore::TrustedRoot,
+}
+
+/// Judges `image` under `trust` in `context`.
+pub fn judge(trust: &TrustPolicy, context: &Context, image: &SignedImage) -> Verdict {
+    let base = context.base.as_path();
     let (transport, identity) = image.transport.scoped_as(&image.reference);
     let (requirements, scope) = trust.requirements(transport, identity);
-    let mut requirements: Vec<Outcome> = requirements.iter().map(|r| outcome(r, base, image)).collect();
+    let mut requirements: Vec<Outcome> = requirements.iter().map(|r| outcome(r, context, image)).collect();
     let mut checked = Vec::new();
     if let Some((required, from)) = trust.required_attestations(transport, identity) {
         let mut all_keys = Vec::new();
@@ -219,7 +236,7 @@ fn attestation_outcome(
     out
 }
 
-fn outcome(requirement: &Requirement, base: &Path, image: &SignedImage) -> Outcome {
+fn outcome(requirement: &Requirement, context: &Context, image: &SignedImage) -> Outcome {
     let plain = |name, met, reason: &str| Outcome {
         requirement: name,
         met,
@@ -242,32 +259,18 @@ fn outcome(requirement: &Requirement, base: &Path, image: &SignedImage) -> Outco
             false,
             "signedBaseLayer is not checked by sealkit: this requirement cannot be met",
         ),
-        Requirement::SigstoreSigned(s) => sigstore_signed(s, base, image),
+        Requirement::SigstoreSigned(s) => sigstore_signed(s, context, image),
     }
 }
 
-fn sigstore_signed(s: &SigstoreSigned, base: &Path, image: &SignedImage) -> Outcome {
+fn sigstore_signed(s: &SigstoreSigned, context: &Context, image: &SignedImage) -> Outcome {
+    let base = context.base.as_path();
     let mut out = Outcome {
         requirement: "sigstoreSigned",
         met: false,
         reason: String::new(),
         signatures: Vec::new(),
         rejected: Vec::new(),
-    };
-    if s.fulcio.is_some() || s.pki.is_some() {
-        out.reason = "keyless (fulcio) and pki certificates are not checked yet: this requirement cannot be met".into();
-        return out;
-    }
-    let keys = match load_keys(
-        base,
-        s.key_path.iter().chain(s.key_paths.iter().flatten()),
-        s.key_data.iter().chain(s.key_datas.iter().flatten()),
-    ) {
-        Ok(keys) => keys,
-        Err(e) => {
-            out.reason = e;
-            return out;
-        }
     };
     let rekor_keys = match load_keys(
         base,
@@ -284,10 +287,34 @@ fn sigstore_signed(s: &SigstoreSigned, base: &Path, image: &SignedImage) -> Outc
             return out;
         }
     };
+    let trusted = match trusted_signers(s, base) {
+        Ok(trusted) => trusted,
+        Err(e) => {
+            out.reason = e;
+            return out;
+        }
+    };
+    let signers = match &trusted {
+        TrustedSigners::Keys(keys) => Signers::Keys(keys),
+        TrustedSigners::Fulcio { roots, issuer, email } => Signers::Fulcio { roots, issuer, email },
+        TrustedSigners::Pki {
+            roots,
+            intermediates,
+            email,
+            hostname,
+        } => Signers::Pki {
+            roots,
+            intermediates,
+            email: email.as_deref(),
+            hostname: hostname.as_deref(),
+        },
+    };
     let identity = s.identity();
     let want = Expectation {
-        keys: &keys,
+        signers,
         rekor_keys: &rekor_keys,
+        now: context.now,
+        sigstore: &context.sigstore,
         manifest_digest: &image.manifest_digest,
         reference: &image.reference,
         identity: &identity,
@@ -308,6 +335,17 @@ fn sigstore_signed(s: &SigstoreSigned, base: &Path, image: &SignedImage) -> Outc
             Err(why) => out.rejected.push(format!("signature {}: {why}", i + 1)),
         }
     }
+    for (i, bundle) in image.bundles.iter().enumerate() {
+        signatures += 1;
+        match bundle
+            .as_ref()
+            .map_err(String::clone)
+            .and_then(|b| bundles::verify(b, &want))
+        {
+            Ok(accepted) => out.signatures.push(accepted),
+            Err(why) => out.rejected.push(format!("bundle {}: {why}", i + 1)),
+        }
+    }
     out.met = !out.signatures.is_empty();
     out.reason = match (out.met, signatures) {
         (true, _) => format!("{} of {signatures} signatures verified", out.signatures.len()),
@@ -315,6 +353,84 @@ fn sigstore_signed(s: &SigstoreSigned, base: &Path, image: &SignedImage) -> Outc
         (false, n) => format!("none of its {n} signatures verified"),
     };
     out
+}
+
+/// The signers a `sigstoreSigned` requirement trusts, read from its files and data.
+enum TrustedSigners {
+    Keys(Vec<PublicKey>),
+    Fulcio {
+        roots: Vec<Certificate>,
+        issuer: String,
+        email: String,
+    },
+    Pki {
+        roots: Vec<Certificate>,
+        intermediates: Vec<Certificate>,
+        email: Option<String>,
+        hostname: Option<String>,
+    },
+}
+
+/// Policy validation guarantees exactly one kind of signer, and the fields each needs.
+fn trusted_signers(s: &SigstoreSigned, base: &Path) -> Result<TrustedSigners, String> {
+    if let Some(f) = &s.fulcio {
+        return Ok(TrustedSigners::Fulcio {
+            roots: load_certificates(base, f.ca_path.as_ref(), f.ca_data.as_ref())?,
+            issuer: f.oidc_issuer.clone().unwrap_or_default(),
+            email: f.subject_email.clone().unwrap_or_default(),
+        });
+    }
+    if let Some(p) = &s.pki {
+        let intermediates = if p.ca_intermediates_path.is_some() || p.ca_intermediates_data.is_some() {
+            load_certificates(base, p.ca_intermediates_path.as_ref(), p.ca_intermediates_data.as_ref())?
+        } else {
+            Vec::new()
+        };
+        return Ok(TrustedSigners::Pki {
+            roots: load_certificates(base, p.ca_roots_path.as_ref(), p.ca_roots_data.as_ref())?,
+            intermediates,
+            email: p.subject_email.clone(),
+            hostname: p.subject_hostname.clone(),
+        });
+    }
+    load_keys(
+        base,
+        s.key_path.iter().chain(s.key_paths.iter().flatten()),
+        s.key_data.iter().chain(s.key_datas.iter().flatten()),
+    )
+    .map(TrustedSigners::Keys)
+}
+
+/// The largest certificate file read: a bundle of CA certificates is a few kilobytes.
+const MAX_CERTIFICATE_FILE: u64 = 1024 * 1024;
+
+/// Certificates from a file (relative to `base`) or base64 PEM data.
+fn load_certificates(base: &Path, path: Option<&PathBuf>, data: Option<&String>) -> Result<Vec<Certificate>, String> {
+    use std::io::Read as _;
+    let (pem, origin) = match (path, data) {
+        (Some(path), _) => {
+            let path = base.join(path);
+            let mut pem = Vec::new();
+            std::fs::File::open(&path)
+                .and_then(|f| f.take(MAX_CERTIFICATE_FILE + 1).read_to_end(&mut pem))
+                .map_err(|e| format!("{}: cannot be read ({e})", path.display()))?;
+            if pem.len() as u64 > MAX_CERTIFICATE_FILE {
+                return Err(format!(
+                    "{}: larger than {MAX_CERTIFICATE_FILE} bytes, which no CA bundle is",
+                    path.display()
+                ));
+            }
+            (pem, path.display().to_string())
+        }
+        (None, Some(data)) => (
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .map_err(|e| format!("certificate data is not base64: {e}"))?,
+            "the policy's certificate data".to_owned(),
+        ),
+        (None, None) => return Err("no certificate file or data".into()),
+    };
+    certificates::from_pem(&pem, &origin)
 }
 
 /// Public keys from files (relative paths from `base`) and base64 PEM data.

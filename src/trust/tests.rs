@@ -11,6 +11,17 @@ fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src/trust/testdata/containers-image")
 }
 
+fn context(base: PathBuf, now: u64) -> Context {
+    Context {
+        base,
+        now,
+        sigstore: crate::sigstore::TrustedRoot::production(),
+    }
+}
+
+/// 2030-01-01T00:00:00Z: when the PKI fixtures' certificates are valid.
+const NOW: u64 = 1_893_456_000;
+
 const SINGLE: &str = "192.168.64.2:5000/cosign-signed-single-sample";
 const KEY_REKOR: &str = "192.168.64.2:5000/cosign-signed/key-1";
 
@@ -22,6 +33,7 @@ fn image(fixture: &str, reference: &str) -> SignedImage {
         manifest_digest: format!("sha256:{}", hex::encode(Sha256::digest(&dir.manifest))),
         signatures: dir.signatures,
         attestations: Vec::new(),
+        bundles: Vec::new(),
     }
 }
 
@@ -37,7 +49,7 @@ fn sigstore(fields: &str) -> TrustPolicy {
 const BY_REPOSITORY: &str = r#""signedIdentity":{"type":"matchRepository"}"#;
 
 fn verdict(fields: &str, image: &SignedImage) -> Verdict {
-    judge(&sigstore(fields), &data(), image)
+    judge(&sigstore(fields), &context(data(), NOW), image)
 }
 
 fn accepted(fields: &str, image: &SignedImage) -> bool {
@@ -218,35 +230,183 @@ fn scopes_reject_accept_and_fail_closed_on_what_is_not_checked() {
         "policy.json",
     )
     .unwrap();
-    let v = judge(&p, &data(), &valid);
+    let v = judge(&p, &context(data(), NOW), &valid);
     assert!(v.accepted);
     assert_eq!(v.scope, r#"transports.docker."192.168.64.2:5000""#);
-    let gpg = judge(&p, &data(), &image("dir-img-cosign-key-rekor-valid", KEY_REKOR));
+    let gpg = judge(
+        &p,
+        &context(data(), NOW),
+        &image("dir-img-cosign-key-rekor-valid", KEY_REKOR),
+    );
     assert!(!gpg.accepted);
     assert!(gpg.requirements[0].reason.contains("not checked by sealkit"), "{gpg:?}");
     let mut unsigned = image("dir-img-cosign-valid", "busybox:1");
     unsigned.signatures.clear();
-    assert!(judge(&p, &data(), &unsigned).accepted);
+    assert!(judge(&p, &context(data(), NOW), &unsigned).accepted);
     unsigned.reference = policy::parse_named("quay.io/x/y:1").unwrap().to_string();
-    let v = judge(&p, &data(), &unsigned);
+    let v = judge(&p, &context(data(), NOW), &unsigned);
     assert_eq!((v.accepted, v.scope.as_str()), (false, "default"));
-    // Keyless needs the certificate checks, which are not built: fail closed.
-    let keyless = TrustPolicy::parse(
-        br#"{"default":[{"type":"sigstoreSigned","fulcio":{"caPath":"fulcio_v1.crt.pem","oidcIssuer":"https://github.com/login/oauth","subjectEmail":"mitr@redhat.com"},"rekorPublicKeyPath":"rekor.pub"}]}"#,
-        "policy.json",
-    )
-    .unwrap();
-    assert!(
-        !judge(
-            &keyless,
-            &data(),
-            &image(
-                "dir-img-cosign-fulcio-rekor-valid",
-                "192.168.64.2:5000/cosign-signed/fulcio-rekor-1"
-            )
-        )
-        .accepted
+}
+
+const FULCIO_REKOR: &str = "192.168.64.2:5000/cosign-signed/fulcio-rekor-1";
+const FULCIO: &str = r#""signedIdentity":{"type":"matchRepository"},"fulcio":{"caPath":"fulcio_v1.crt.pem","oidcIssuer":"https://github.com/login/oauth","subjectEmail":"mitr@redhat.com"}"#;
+
+fn with_annotation(mut image: SignedImage, key: &str, value: Option<&str>) -> SignedImage {
+    if let Ok(sig) = &mut image.signatures[0] {
+        match value {
+            Some(value) => sig.annotations.insert(key.into(), value.into()),
+            None => sig.annotations.remove(key),
+        };
+    }
+    image
+}
+
+#[test]
+fn a_keyless_signature_is_accepted_by_its_fulcio_ca_identity_and_rekor_entry() {
+    let keyless = || image("dir-img-cosign-fulcio-rekor-valid", FULCIO_REKOR);
+    for rekor in [
+        r#"["rekor.pub"]"#,
+        r#"["rekor.pub","cosign.pub"]"#,
+        r#"["cosign.pub","rekor.pub"]"#,
+    ] {
+        let v = verdict(&format!(r#"{FULCIO},"rekorPublicKeyPaths":{rekor}"#), &keyless());
+        assert!(v.accepted, "{rekor}: {v:?}");
+        let signed = &v.requirements[0].signatures[0];
+        assert_eq!(signed.log_entry, "checked");
+        let signer = signed.certificate.as_ref().unwrap();
+        assert_eq!(signer.emails, ["mitr@redhat.com"]);
+        assert_eq!(signer.oidc_issuer.as_deref(), Some("https://github.com/login/oauth"));
+        // Rekor's time, not the policy's `now`, is when the ten-minute certificate was valid.
+        assert_eq!(signed.logged_at, Some(1_674_247_893));
+    }
+    let with_rekor = format!(r#"{FULCIO},"rekorPublicKeyPath":"rekor.pub""#);
+    let refused = |image: SignedImage, fields: &str, why: &str| {
+        let v = verdict(fields, &image);
+        assert!(!v.accepted, "{why}");
+        assert!(v.requirements[0].rejected[0].contains(why), "{why}: {v:?}");
+    };
+    // Policy validation already refuses Fulcio without Rekor; without the entry it is refused.
+    refused(
+        with_annotation(keyless(), cosign::BUNDLE_ANNOTATION, None),
+        &with_rekor,
+        "no Rekor entry",
     );
+    refused(
+        with_annotation(keyless(), cosign::CERTIFICATE_ANNOTATION, None),
+        &with_rekor,
+        "not keyless",
+    );
+    // Without the chain there is no path from the leaf to the root…
+    refused(
+        with_annotation(keyless(), cosign::CHAIN_ANNOTATION, None),
+        &with_rekor,
+        "not trusted",
+    );
+    // …unless the policy trusts the intermediate itself.
+    let chain = keyless().signatures[0].as_ref().unwrap().annotations[cosign::CHAIN_ANNOTATION].clone();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(chain);
+    let by_intermediate = format!(
+        r#"{BY_REPOSITORY},"fulcio":{{"caData":"{b64}","oidcIssuer":"https://github.com/login/oauth","subjectEmail":"mitr@redhat.com"}},"rekorPublicKeyPath":"rekor.pub""#
+    );
+    assert!(accepted(
+        &by_intermediate,
+        &with_annotation(keyless(), cosign::CHAIN_ANNOTATION, None)
+    ));
+    refused(
+        with_annotation(
+            keyless(),
+            cosign::CERTIFICATE_ANNOTATION,
+            Some("this is not a valid certificate"),
+        ),
+        &with_rekor,
+        "no PEM certificate",
+    );
+    refused(
+        keyless(),
+        &with_rekor.replace("mitr@redhat.com", "this-does-not-match@example.com"),
+        "not this-does-not-match@example.com",
+    );
+    refused(
+        keyless(),
+        &with_rekor.replace("https://github.com/login/oauth", "https://accounts.google.com"),
+        "OIDC issuer is https://github.com/login/oauth",
+    );
+    refused(
+        with_annotation(keyless(), cosign::BUNDLE_ANNOTATION, Some("this is not a valid SET")),
+        &with_rekor,
+        "Rekor entry is malformed",
+    );
+    refused(
+        keyless(),
+        &with_rekor.replace("rekor.pub", "cosign.pub"),
+        "not signed by a trusted Rekor key",
+    );
+    // The Fulcio root signs only Fulcio's certificates: the PKI root does not vouch for them.
+    refused(
+        keyless(),
+        &with_rekor.replace("fulcio_v1.crt.pem", "pki_root_crts.pem"),
+        "not trusted",
+    );
+    // Signed by the key of another certificate: the payload no longer verifies.
+    let pki_leaf = image("dir-img-cosign-pki-valid", PKI_REFERENCE).signatures[0]
+        .as_ref()
+        .unwrap()
+        .annotations[cosign::CERTIFICATE_ANNOTATION]
+        .clone();
+    refused(
+        with_annotation(keyless(), cosign::CERTIFICATE_ANNOTATION, Some(&pki_leaf)),
+        &with_rekor,
+        "another key or certificate",
+    );
+    // A key-only policy ignores the certificate, as containers/image does: no key signed it.
+    refused(keyless(), r#""keyPath":"cosign.pub""#, "not signed by any trusted key");
+}
+
+const PKI_REFERENCE: &str = "localhost:5000/test";
+const PKI: &str = r#""signedIdentity":{"type":"matchRepository"},"pki":{"caRootsPath":"pki_root_crts.pem","caIntermediatesPath":"pki_intermediate_crts.pem","subjectEmail":"qiwan@redhat.com","subjectHostname":"myhost.example.com"}"#;
+
+#[test]
+fn a_pki_signature_is_accepted_by_its_roots_and_names_while_valid() {
+    let signed = || image("dir-img-cosign-pki-valid", PKI_REFERENCE);
+    let v = verdict(PKI, &signed());
+    assert!(v.accepted, "{v:?}");
+    let signer = v.requirements[0].signatures[0].certificate.as_ref().unwrap();
+    assert!(signer.subject.contains("CN=Team A Cosign Certificate"), "{signer:?}");
+    assert_eq!(v.requirements[0].signatures[0].log_entry, "none");
+    // The intermediate is in the policy: the signature's own chain is not needed.
+    assert!(accepted(
+        PKI,
+        &with_annotation(signed(), cosign::CHAIN_ANNOTATION, None)
+    ));
+    let roots_only = r#""signedIdentity":{"type":"matchRepository"},"pki":{"caRootsPath":"pki_root_crts.pem","subjectEmail":"qiwan@redhat.com","subjectHostname":"myhost.example.com"}"#;
+    assert!(accepted(roots_only, &signed()));
+    assert!(!accepted(
+        roots_only,
+        &with_annotation(signed(), cosign::CHAIN_ANNOTATION, None)
+    ));
+    assert!(!accepted(
+        PKI,
+        &with_annotation(signed(), cosign::CERTIFICATE_ANNOTATION, None)
+    ));
+    assert!(!accepted(
+        &PKI.replace("qiwan@redhat.com", "other@redhat.com"),
+        &signed()
+    ));
+    assert!(!accepted(
+        &PKI.replace("myhost.example.com", "other.example.com"),
+        &signed()
+    ));
+    // Before the certificates were issued (2024-10-01), nothing vouches for the key.
+    let early = judge(&sigstore(PKI), &context(data(), 1_700_000_000), &signed());
+    assert!(!early.accepted);
+    assert!(
+        early.requirements[0].rejected[0].contains("valid only from"),
+        "{early:?}"
+    );
+    // A CA file that is not one is the requirement's reason, never an acceptance.
+    let v = verdict(&PKI.replace("pki_root_crts.pem", "cosign.pub"), &signed());
+    assert!(!v.accepted);
+    assert!(v.requirements[0].reason.contains("not a CERTIFICATE"), "{v:?}");
 }
 
 /// Each fixture's signatures kept in the store (as a pull or a skopeo layout's import keeps
@@ -288,6 +448,7 @@ fn signatures_kept_in_the_store_are_judged_as_read_from_the_layout() {
             signatures: crate::image::signatures::stored(&store, &signed, crate::image::signatures::Kind::Signatures)
                 .unwrap(),
             attestations: Vec::new(),
+            bundles: Vec::new(),
         };
         for fields in &policies {
             let (from_layout, from_store) = (verdict(fields, &direct), verdict(fields, &kept));
@@ -357,4 +518,260 @@ fn required_attestations_are_read_strictly_and_matched_by_scope() {
         assert!(e.to_string().contains(at), "{bad}: {e}");
         assert!(e.to_string().contains("example.com"), "{bad}: {e}");
     }
+}
+
+/// A cosign v3 signature of `image`: a bundle of an in-toto statement naming `name` and
+/// `digest` (hex), signed by `key`.
+fn bundle_of(key: &crate::keys::SigningKey, name: &str, digest: &str, predicate_type: &str) -> cosign::Signature {
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": name, "digest": {"sha256": digest}}],
+        "predicateType": predicate_type,
+        "predicate": {},
+    });
+    let envelope = crate::dsse::Envelope::sign(
+        "application/vnd.in-toto+json",
+        serde_json::to_vec(&statement).unwrap(),
+        key,
+    );
+    cosign::Signature {
+        mime_type: crate::image::signatures::BUNDLE.into(),
+        payload: crate::bundle::Bundle::new(envelope, key.public_key().key_id()).to_json(),
+        annotations: Default::default(),
+    }
+}
+
+#[test]
+fn a_cosign_v3_bundle_signs_the_image_it_names_by_digest_and_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    std::fs::write(dir.path().join("team.pub"), key.public_key().to_pem()).unwrap();
+    let mut signed = image("dir-img-cosign-valid", &format!("{SINGLE}:latest"));
+    signed.signatures.clear();
+    let hex = signed.manifest_digest.trim_start_matches("sha256:").to_owned();
+    let judged =
+        |image: &SignedImage, fields: &str| judge(&sigstore(fields), &context(dir.path().to_path_buf(), NOW), image);
+    let by_key = format!(r#""keyPath":"team.pub",{BY_REPOSITORY}"#);
+
+    signed.bundles = vec![Ok(bundle_of(&key, SINGLE, &hex, sign::COSIGN_SIGN))];
+    let v = judged(&signed, &by_key);
+    assert!(v.accepted, "{v:?}");
+    assert_eq!(v.requirements[0].signatures[0].key_id, key.public_key().key_id());
+    assert_eq!(v.requirements[0].signatures[0].signed_reference, SINGLE);
+    // A bundle names no tag: the default identity wants the tag signed.
+    assert!(!judged(&signed, r#""keyPath":"team.pub""#).accepted);
+    // A Rekor requirement is not met by a bundle whose log entries are not checked.
+    let with_rekor = format!(
+        r#"{by_key},"rekorPublicKeyPath":"{}""#,
+        data().join("rekor.pub").display()
+    );
+    assert!(!judged(&signed, &with_rekor).accepted);
+
+    let refused = |bundle: cosign::Signature, why: &str| {
+        let mut image = image("dir-img-cosign-valid", SINGLE);
+        image.signatures.clear();
+        image.bundles = vec![Ok(bundle)];
+        let v = judged(&image, &by_key);
+        assert!(!v.accepted, "{why}");
+        assert!(v.requirements[0].rejected[0].contains(why), "{why}: {v:?}");
+    };
+    let stranger = crate::keys::SigningKey::generate(crate::keys::Algorithm::Ed25519).unwrap();
+    refused(
+        bundle_of(&stranger, SINGLE, &hex, sign::COSIGN_SIGN),
+        "not signed by any trusted key",
+    );
+    refused(
+        bundle_of(&key, SINGLE, &"0".repeat(64), sign::COSIGN_SIGN),
+        "subject is not this image's",
+    );
+    refused(
+        bundle_of(&key, "quay.io/other/repo", &hex, sign::COSIGN_SIGN),
+        "signedIdentity does not accept",
+    );
+    refused(
+        bundle_of(&key, SINGLE, &hex, "https://slsa.dev/provenance/v1"),
+        "not an image signature",
+    );
+    let mut tampered = bundle_of(&key, SINGLE, &hex, sign::COSIGN_SIGN);
+    tampered.payload = String::from_utf8(tampered.payload)
+        .unwrap()
+        .replace("\"payloadType\"", "\"payloadTyp\"")
+        .into_bytes();
+    refused(tampered, "not a Sigstore bundle");
+}
+
+/// `bundle` with a transparency-log entry (a `dsse` 0.0.1 body recording `payload_hash` and its
+/// signature and key) promised by `rekor`, as Rekor v1 writes one into a bundle.
+fn logged(
+    bundle: cosign::Signature,
+    signer: &crate::keys::PublicKey,
+    rekor: &crate::keys::SigningKey,
+    payload_hash: Option<&str>,
+) -> cosign::Signature {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut value: serde_json::Value = serde_json::from_slice(&bundle.payload).unwrap();
+    let envelope = &value["dsseEnvelope"];
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope["payload"].as_str().unwrap())
+        .unwrap();
+    let hash = payload_hash.map_or_else(|| hex::encode(Sha256::digest(&payload)), str::to_owned);
+    let body = serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "payloadHash": {"algorithm": "sha256", "value": hash},
+            "signatures": [{"signature": envelope["signatures"][0]["sig"], "verifier": b64(signer.to_pem().as_bytes())}],
+        },
+    });
+    let log_id = Sha256::digest(rekor.public_key().spki_der());
+    let promised = cosign::Promised {
+        body: b64(&serde_json::to_vec(&body).unwrap()),
+        integrated_time: 1_700_000_000,
+        log_id: hex::encode(log_id),
+        log_index: 7,
+    };
+    let set = rekor.sign(&serde_json::to_vec(&promised).unwrap());
+    value["verificationMaterial"]["tlogEntries"] = serde_json::json!([{
+        "logIndex": "7",
+        "logId": {"keyId": b64(&log_id)},
+        "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+        "integratedTime": "1700000000",
+        "inclusionPromise": {"signedEntryTimestamp": b64(&set)},
+        "canonicalizedBody": promised.body,
+    }]);
+    cosign::Signature {
+        payload: serde_json::to_vec(&value).unwrap(),
+        ..bundle
+    }
+}
+
+#[test]
+fn a_bundles_log_entry_is_checked_by_its_inclusion_promise_when_the_policy_names_rekor() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    let rekor = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    let forger = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    std::fs::write(dir.path().join("team.pub"), key.public_key().to_pem()).unwrap();
+    std::fs::write(dir.path().join("rekor.pub"), rekor.public_key().to_pem()).unwrap();
+    let mut image = image("dir-img-cosign-valid", SINGLE);
+    image.signatures.clear();
+    let hex = image.manifest_digest.trim_start_matches("sha256:").to_owned();
+    let signed = bundle_of(&key, SINGLE, &hex, sign::COSIGN_SIGN);
+    let judged = |bundle: cosign::Signature, rekor: bool| {
+        let image = SignedImage {
+            bundles: vec![Ok(bundle)],
+            ..image_like(&image)
+        };
+        let fields = format!(
+            r#""keyPath":"team.pub",{BY_REPOSITORY}{}"#,
+            if rekor {
+                r#","rekorPublicKeyPath":"rekor.pub""#
+            } else {
+                ""
+            }
+        );
+        judge(&sigstore(&fields), &context(dir.path().to_path_buf(), NOW), &image)
+    };
+    let v = judged(logged(signed.clone(), key.public_key(), &rekor, None), true);
+    assert!(v.accepted, "{v:?}");
+    assert_eq!(v.requirements[0].signatures[0].log_entry, "checked");
+    assert_eq!(v.requirements[0].signatures[0].logged_at, Some(1_700_000_000));
+    let v = judged(logged(signed.clone(), key.public_key(), &rekor, None), false);
+    assert_eq!(v.requirements[0].signatures[0].log_entry, "not checked");
+    let refused = |bundle: cosign::Signature, why: &str| {
+        let v = judged(bundle, true);
+        assert!(!v.accepted, "{why}");
+        assert!(v.requirements[0].rejected[0].contains(why), "{why}: {v:?}");
+    };
+    refused(signed.clone(), "no Rekor entry");
+    refused(
+        logged(signed.clone(), key.public_key(), &forger, None),
+        "not signed by a trusted Rekor key",
+    );
+    refused(
+        logged(signed.clone(), key.public_key(), &rekor, Some(&"0".repeat(64))),
+        "records another payload",
+    );
+    refused(
+        logged(signed, forger.public_key(), &rekor, None),
+        "another signature or key",
+    );
+}
+
+fn image_like(image: &SignedImage) -> SignedImage {
+    SignedImage {
+        transport: Transport::Docker,
+        reference: image.reference.clone(),
+        manifest_digest: image.manifest_digest.clone(),
+        signatures: Vec::new(),
+        attestations: Vec::new(),
+        bundles: Vec::new(),
+    }
+}
+
+/// A real keyless bundle (sigstore-conformance's `happy-path-intoto-in-dsse-v3`: a DSSE
+/// statement about `a.txt`, signed by a GitHub Actions identity through the public-good
+/// Fulcio and Rekor) judged as if it signed an image whose digest is `a.txt`'s: everything
+/// keyless verifies, and it is refused only for not being cosign's image signature.
+#[test]
+fn a_keyless_bundle_is_verified_against_the_policys_fulcio_and_rekor() {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore-conformance/bundle-verify");
+    let bundle = std::fs::read(suite.join("happy-path-intoto-in-dsse-v3/bundle.sigstore.json")).unwrap();
+    let digest = Sha256::digest(std::fs::read(suite.join("a.txt")).unwrap());
+    let production = crate::sigstore::TrustedRoot::production();
+    let dir = tempfile::tempdir().unwrap();
+    let pem =
+        |label: &str, der: &[u8]| pkcs8::der::pem::encode_string(label, pkcs8::der::pem::LineEnding::LF, der).unwrap();
+    let chain: String = production.certificate_authorities[1]
+        .chain
+        .iter()
+        .map(|c| pem("CERTIFICATE", c.der()))
+        .collect();
+    std::fs::write(dir.path().join("fulcio.pem"), chain).unwrap();
+    std::fs::write(dir.path().join("rekor.pub"), production.tlogs[0].key.to_pem()).unwrap();
+    let identity = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let fields = |email: &str| {
+        format!(
+            r#"{BY_REPOSITORY},"fulcio":{{"caPath":"fulcio.pem","oidcIssuer":"https://token.actions.githubusercontent.com","subjectEmail":"{email}"}},"rekorPublicKeyPath":"rekor.pub""#
+        )
+    };
+    let image = SignedImage {
+        transport: Transport::Docker,
+        reference: SINGLE.into(),
+        manifest_digest: format!("sha256:{}", hex::encode(digest)),
+        signatures: Vec::new(),
+        attestations: Vec::new(),
+        bundles: vec![Ok(cosign::Signature {
+            mime_type: crate::image::signatures::BUNDLE.into(),
+            payload: bundle,
+            annotations: Default::default(),
+        })],
+    };
+    let judged = |email: &str| {
+        judge(
+            &sigstore(&fields(email)),
+            &context(dir.path().to_path_buf(), NOW),
+            &image,
+        )
+    };
+    let v = judged(identity);
+    assert!(!v.accepted);
+    assert!(
+        v.requirements[0].rejected[0].contains("not an image signature"),
+        "{v:?}"
+    );
+    let v = judged("someone@example.com");
+    assert!(
+        v.requirements[0].rejected[0].contains("not someone@example.com"),
+        "{v:?}"
+    );
+    // Another Rekor key (containers/image's rekor.pub is the public-good one: cosign.pub is
+    // not): the entry's log is not the policy's.
+    std::fs::write(
+        dir.path().join("rekor.pub"),
+        std::fs::read(data().join("cosign.pub")).unwrap(),
+    )
+    .unwrap();
+    let v = judged(identity);
+    assert!(v.requirements[0].rejected[0].contains("log"), "{v:?}");
 }

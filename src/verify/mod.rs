@@ -342,7 +342,7 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
     let mut statements: Vec<VerifiedStatement> = Vec::new();
 
     for raw in &bundles {
-        let bundle = Bundle::parse(&raw.bytes, &raw.name)?;
+        let bundle = Bundle::parse(&raw.bytes, &raw.name).map_err(crate::attest::AttestError::from)?;
         let envelope = &bundle.dsse_envelope;
         let Some(key) = envelope.signed_by(&policy.keys) else {
             checks.add(
@@ -624,42 +624,7 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
 
 /// Seconds since 1970 of `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the form sealkit and SLSA write.
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || !text.ends_with('Z')
-    {
-        return None;
-    }
-    let fraction = &text[19..text.len() - 1];
-    if !(fraction.is_empty()
-        || (fraction.starts_with('.') && fraction.len() > 1 && fraction[1..].bytes().all(|c| c.is_ascii_digit())))
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| {
-        text.get(r)
-            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?
-            .parse::<i64>()
-            .ok()
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil, the inverse of epoch::rfc3339.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+    crate::epoch::parse_rfc3339_millis(text).and_then(|millis| u64::try_from(millis.div_euclid(1000)).ok())
 }
 
 #[cfg(test)]

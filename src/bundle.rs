@@ -8,8 +8,44 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AttestError, Code};
 use crate::dsse::Envelope;
+
+/// Which rule of the bundle format a file breaks; each stage maps it to its own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broken {
+    /// Not JSON of the bundle format, or one of its rules broken.
+    Malformed,
+    /// Not a Sigstore bundle's media type.
+    MediaType,
+    /// Signed in a way sealkit does not verify with a key (a certificate, a message signature).
+    Unsupported,
+    TooLarge,
+    Io,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {message}\n  hint: {hint}")]
+pub struct BundleError {
+    pub broken: Broken,
+    pub origin: String,
+    pub message: String,
+    pub hint: String,
+}
+
+impl BundleError {
+    fn new(broken: Broken, origin: &str, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        BundleError {
+            broken,
+            origin: origin.to_owned(),
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    fn io(origin: &str, e: &std::io::Error) -> Self {
+        BundleError::new(Broken::Io, origin, e.to_string(), "check the path and its permissions")
+    }
+}
 
 pub const MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
@@ -92,28 +128,28 @@ impl Bundle {
     }
 
     /// Reads a bundle file, at most [`MAX_BUNDLE_BYTES`].
-    pub fn read(path: &Path) -> Result<Bundle, AttestError> {
+    pub fn read(path: &Path) -> Result<Bundle, BundleError> {
         Bundle::parse(&Bundle::read_bytes(path)?, &path.display().to_string())
     }
 
     /// A bundle file's bytes, read up to one byte past [`MAX_BUNDLE_BYTES`] so that
     /// [`Bundle::parse`] refuses a larger one.
-    pub fn read_bytes(path: &Path) -> Result<Vec<u8>, AttestError> {
+    pub fn read_bytes(path: &Path) -> Result<Vec<u8>, BundleError> {
         let origin = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|e| AttestError::io(&origin, &e))?;
+        let file = std::fs::File::open(path).map_err(|e| BundleError::io(&origin, &e))?;
         let mut bytes = Vec::new();
         file.take(MAX_BUNDLE_BYTES + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| AttestError::io(&origin, &e))?;
+            .map_err(|e| BundleError::io(&origin, &e))?;
         Ok(bytes)
     }
 
     /// Parses a bundle, refusing anything sealkit cannot verify with a key: certificates, a
     /// message signature, more or fewer than one signature, a keyid that is not the hint.
-    pub fn parse(bytes: &[u8], origin: &str) -> Result<Bundle, AttestError> {
+    pub fn parse(bytes: &[u8], origin: &str) -> Result<Bundle, BundleError> {
         if bytes.len() as u64 > MAX_BUNDLE_BYTES {
-            return Err(AttestError::new(
-                Code::TooLarge,
+            return Err(BundleError::new(
+                Broken::TooLarge,
                 origin,
                 format!(
                     "is larger than {} MiB, which sealkit does not read",
@@ -123,8 +159,8 @@ impl Bundle {
             ));
         }
         let malformed = |message: String| {
-            AttestError::new(
-                Code::BundleMalformed,
+            BundleError::new(
+                Broken::Malformed,
                 origin,
                 message,
                 "a Sigstore bundle v0.3 with a publicKey hint and one DSSE envelope is expected (docs/signing.md)",
@@ -134,8 +170,8 @@ impl Bundle {
             serde_json::from_slice(bytes).map_err(|e| malformed(format!("is not a Sigstore bundle: {e}")))?;
         let media_type = raw.media_type.ok_or_else(|| malformed("has no mediaType".into()))?;
         if !ACCEPTED_MEDIA_TYPES.contains(&media_type.as_str()) {
-            return Err(AttestError::new(
-                Code::BundleMediaType,
+            return Err(BundleError::new(
+                Broken::MediaType,
                 origin,
                 format!("has mediaType {media_type:?}, not a Sigstore bundle's"),
                 format!("expected {MEDIA_TYPE}"),
@@ -145,8 +181,8 @@ impl Bundle {
             .verification_material
             .ok_or_else(|| malformed("has no verificationMaterial".into()))?;
         if material.certificate.is_some() || material.x509_certificate_chain.is_some() {
-            return Err(AttestError::new(
-                Code::BundleUnsupported,
+            return Err(BundleError::new(
+                Broken::Unsupported,
                 origin,
                 "is signed with a certificate (keyless signing), which sealkit does not verify",
                 "sign with a key (`sealkit sign --key`, `cosign sign-blob --key`) and verify with its public half",
@@ -158,8 +194,8 @@ impl Bundle {
         let envelope = match (raw.dsse_envelope, raw.message_signature) {
             (Some(envelope), None) => envelope,
             (None, Some(_)) => {
-                return Err(AttestError::new(
-                    Code::BundleUnsupported,
+                return Err(BundleError::new(
+                    Broken::Unsupported,
                     origin,
                     "holds a messageSignature; sealkit verifies DSSE envelopes only",
                     "sign with `sealkit sign`, which writes a DSSE statement over the file's digest",
@@ -206,7 +242,7 @@ mod tests {
         })
     }
 
-    fn parse(v: &serde_json::Value) -> Result<Bundle, AttestError> {
+    fn parse(v: &serde_json::Value) -> Result<Bundle, BundleError> {
         Bundle::parse(v.to_string().as_bytes(), "b.sigstore.json")
     }
 
@@ -223,11 +259,11 @@ mod tests {
     #[test]
     fn broken_rules_are_named() {
         type Change = Box<dyn Fn(&mut serde_json::Value)>;
-        let cases: [(&str, Change, Code, &str); 8] = [
+        let cases: [(&str, Change, Broken, &str); 8] = [
             (
                 "media type",
                 Box::new(|v| v["mediaType"] = "application/json".into()),
-                Code::BundleMediaType,
+                Broken::MediaType,
                 "mediaType",
             ),
             (
@@ -236,19 +272,19 @@ mod tests {
                     let s = v["dsseEnvelope"]["signatures"][0].clone();
                     v["dsseEnvelope"]["signatures"].as_array_mut().unwrap().push(s);
                 }),
-                Code::BundleMalformed,
+                Broken::Malformed,
                 "2 signatures",
             ),
             (
                 "keyid",
                 Box::new(|v| v["dsseEnvelope"]["signatures"][0]["keyid"] = "other".into()),
-                Code::BundleMalformed,
+                Broken::Malformed,
                 "not the publicKey hint",
             ),
             (
                 "certificate",
                 Box::new(|v| v["verificationMaterial"]["certificate"] = serde_json::json!({"rawBytes": "AA=="})),
-                Code::BundleUnsupported,
+                Broken::Unsupported,
                 "certificate",
             ),
             (
@@ -257,19 +293,19 @@ mod tests {
                     v.as_object_mut().unwrap().remove("dsseEnvelope");
                     v["messageSignature"] = serde_json::json!({"signature": "AA=="});
                 }),
-                Code::BundleUnsupported,
+                Broken::Unsupported,
                 "messageSignature",
             ),
             (
                 "bad base64",
                 Box::new(|v| v["dsseEnvelope"]["payload"] = "%%%".into()),
-                Code::BundleMalformed,
+                Broken::Malformed,
                 "base64",
             ),
             (
                 "unknown field",
                 Box::new(|v| v["dsseEnvelope"]["extra"] = 1.into()),
-                Code::BundleMalformed,
+                Broken::Malformed,
                 "unknown field",
             ),
             (
@@ -277,7 +313,7 @@ mod tests {
                 Box::new(|v| {
                     v["verificationMaterial"].as_object_mut().unwrap().remove("publicKey");
                 }),
-                Code::BundleMalformed,
+                Broken::Malformed,
                 "publicKey",
             ),
         ];
@@ -285,7 +321,7 @@ mod tests {
             let mut v = sample();
             change(&mut v);
             let e = parse(&v).unwrap_err();
-            assert_eq!(e.code, code, "{what}: {e}");
+            assert_eq!(e.broken, code, "{what}: {e}");
             assert!(e.to_string().contains(text), "{what}: {e}");
         }
     }
@@ -297,6 +333,6 @@ mod tests {
             .replacen("\"payloadType\"", "\"payload\":\"e30=\",\"payloadType\"", 1);
         let e = Bundle::parse(text.as_bytes(), "b").unwrap_err();
         assert!(e.to_string().contains("duplicate field"), "{e}");
-        assert_eq!(Bundle::parse(b"\xff\xfe", "b").unwrap_err().code, Code::BundleMalformed);
+        assert_eq!(Bundle::parse(b"\xff\xfe", "b").unwrap_err().broken, Broken::Malformed);
     }
 }

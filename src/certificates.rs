@@ -1,0 +1,362 @@
+//! X.509 certificates that vouch for a signing key instead of the key being handed over:
+//! Fulcio's short-lived certificates (keyless signing, bound to an OIDC identity) and an
+//! organisation's own PKI.
+//!
+//! Path building and the signatures along the path are rustls-webpki's, the verifier rustls
+//! and sigstore-rs use; reading the fields a policy asks about (e-mail and URI names, Fulcio's
+//! OIDC issuer) is x509-cert's. The checks follow Go's `x509.Certificate.Verify` as
+//! containers/image and cosign call it: every certificate valid at the given time, a path to a
+//! trusted root through the given intermediates, and code signing among the extended key
+//! usages wherever a certificate restricts them.
+
+use std::time::Duration;
+
+use x509_cert::der::{Decode as _, Encode as _};
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::keys::PublicKey;
+
+/// What a certificate on a path must be allowed to do (its extended key usage, where it
+/// restricts them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    /// id-kp-codeSigning: Fulcio's and a signing PKI's certificates.
+    CodeSigning,
+    /// id-kp-timeStamping: a timestamp authority's.
+    TimeStamping,
+}
+
+impl Usage {
+    /// The OID's content octets, as webpki wants them.
+    fn oid(self) -> &'static [u8] {
+        match self {
+            Usage::CodeSigning => &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03],
+            Usage::TimeStamping => &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08],
+        }
+    }
+}
+/// Fulcio's OIDC issuer, first as the raw extension value (deprecated, still issued in 2023)…
+const FULCIO_ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
+/// …then as a DER UTF8String.
+const FULCIO_ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
+
+/// The most certificates read from one PEM text: real chains hold three or four.
+const MAX_CHAIN: usize = 32;
+
+/// One parsed certificate and its DER.
+#[derive(Clone)]
+pub struct Certificate {
+    der: Vec<u8>,
+    parsed: x509_cert::Certificate,
+}
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Certificate({})", self.subject())
+    }
+}
+
+/// Every `CERTIFICATE` block of a PEM text, in order; none, or one that does not parse, is an
+/// error naming `origin`.
+pub fn from_pem(text: &[u8], origin: &str) -> Result<Vec<Certificate>, String> {
+    let mut certificates = Vec::new();
+    let mut rest = text;
+    while let Some(start) = find(rest, b"-----BEGIN ") {
+        let block = &rest[start..];
+        let end = find(block, b"-----END ")
+            .and_then(|end| find(&block[end + 9..], b"-----").map(|close| end + 9 + close + 5))
+            .ok_or_else(|| format!("{origin}: a PEM block is not closed (no -----END line)"))?;
+        let (label, der) =
+            pkcs8::der::pem::decode_vec(&block[..end]).map_err(|e| format!("{origin}: not valid PEM ({e})"))?;
+        if label != "CERTIFICATE" {
+            return Err(format!("{origin}: holds a PEM {label:?}, not a CERTIFICATE"));
+        }
+        if certificates.len() == MAX_CHAIN {
+            return Err(format!("{origin}: holds more than the {MAX_CHAIN} certificates read"));
+        }
+        // The bytes as given, not re-encoded: they are what was signed and what Rekor logged.
+        let parsed = x509_cert::Certificate::from_der(&der)
+            .map_err(|e| format!("{origin}: certificate {} is malformed ({e})", certificates.len() + 1))?;
+        certificates.push(Certificate { der, parsed });
+        rest = &block[end..];
+    }
+    if certificates.is_empty() {
+        return Err(format!("{origin}: holds no PEM certificate"));
+    }
+    Ok(certificates)
+}
+
+/// One certificate from its DER (as a trusted root or a bundle holds it).
+pub fn from_der(der: &[u8], origin: &str) -> Result<Certificate, String> {
+    let parsed =
+        x509_cert::Certificate::from_der(der).map_err(|e| format!("{origin}: a malformed certificate ({e})"))?;
+    Ok(Certificate {
+        der: der.to_vec(),
+        parsed,
+    })
+}
+
+/// The label and contents of the first PEM block of `text`, read as Go's `encoding/pem` reads
+/// it: any line width, whitespace ignored (the strict RFC 7468 reader refuses what Go and
+/// Python write into Rekor entries).
+pub fn pem_block(text: &str) -> Option<(String, Vec<u8>)> {
+    let start = text.find("-----BEGIN ")?;
+    let rest = &text[start + 11..];
+    let label_end = rest.find("-----")?;
+    let label = &rest[..label_end];
+    let body = &rest[label_end + 5..];
+    let end = body.find(&format!("-----END {label}-----"))?;
+    let encoded: String = body[..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
+    Some((label.to_owned(), der))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
+
+impl Certificate {
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The parsed certificate, for fields this module does not interpret.
+    pub fn x509(&self) -> &x509_cert::Certificate {
+        &self.parsed
+    }
+
+    /// The subject's distinguished name, as OpenSSL prints it (RFC 4514).
+    pub fn subject(&self) -> String {
+        self.parsed.tbs_certificate().subject().to_string()
+    }
+
+    /// Whether the certificate names itself as its issuer: a root, which only a trust store
+    /// may supply.
+    pub fn is_self_issued(&self) -> bool {
+        let tbs = self.parsed.tbs_certificate();
+        tbs.issuer() == tbs.subject()
+    }
+
+    /// The key the certificate vouches for.
+    pub fn public_key(&self) -> Result<PublicKey, String> {
+        let spki = self
+            .parsed
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|e| format!("the certificate's key cannot be read ({e})"))?;
+        PublicKey::from_spki_der(&spki, "the certificate").map_err(|e| e.to_string())
+    }
+
+    /// The subject's alternative names that `pick` keeps.
+    fn alternative_names(&self, pick: impl Fn(GeneralName) -> Option<String>) -> Vec<String> {
+        match self.parsed.tbs_certificate().get_extension::<SubjectAltName>() {
+            Ok(Some((_, names))) => names.0.into_iter().filter_map(pick).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The e-mail addresses among the subject's alternative names.
+    pub fn emails(&self) -> Vec<String> {
+        self.alternative_names(|name| match name {
+            GeneralName::Rfc822Name(email) => Some(email.to_string()),
+            _ => None,
+        })
+    }
+
+    /// The URIs among the subject's alternative names (a CI workflow's identity).
+    pub fn uris(&self) -> Vec<String> {
+        self.alternative_names(|name| match name {
+            GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+            _ => None,
+        })
+    }
+
+    /// Fulcio's record of the OIDC issuer that vouched for the signer. Both forms may be
+    /// present and must then agree; a duplicate of either is refused, as containers/image does.
+    pub fn oidc_issuer(&self) -> Result<Option<String>, String> {
+        let (mut v1, mut v2) = (None, None);
+        for extension in self.parsed.tbs_certificate().extensions().into_iter().flatten() {
+            let id = extension.extn_id.to_string();
+            let value = extension.extn_value.as_bytes();
+            if id == FULCIO_ISSUER_V1 {
+                if v1.is_some() {
+                    return Err("the certificate names its OIDC issuer twice (v1 extension)".into());
+                }
+                v1 = Some(
+                    String::from_utf8(value.to_vec())
+                        .map_err(|_| "the certificate's OIDC issuer (v1) is not UTF-8".to_owned())?,
+                );
+            } else if id == FULCIO_ISSUER_V2 {
+                if v2.is_some() {
+                    return Err("the certificate names its OIDC issuer twice (v2 extension)".into());
+                }
+                let text = x509_cert::der::asn1::Utf8StringRef::from_der(value)
+                    .map_err(|e| format!("the certificate's OIDC issuer (v2) is not a UTF8String ({e})"))?;
+                v2 = Some(text.as_str().to_owned());
+            }
+        }
+        match (v1, v2) {
+            (Some(a), Some(b)) if a != b => Err(format!(
+                "the certificate's OIDC issuer extensions disagree: v1 {a:?}, v2 {b:?}"
+            )),
+            (a, b) => Ok(a.or(b)),
+        }
+    }
+
+    /// Checks that the certificate chains to one of `roots` through `intermediates`, every
+    /// certificate on the path valid at `at` (seconds since the epoch) and allowed to sign code.
+    pub fn verify_path(&self, intermediates: &[Certificate], roots: &[Certificate], at: u64) -> Result<(), String> {
+        self.verify_path_for(Usage::CodeSigning, intermediates, roots, at)
+    }
+
+    /// [`Certificate::verify_path`] for another usage.
+    pub fn verify_path_for(
+        &self,
+        usage: Usage,
+        intermediates: &[Certificate],
+        roots: &[Certificate],
+        at: u64,
+    ) -> Result<(), String> {
+        let leaf_der = rustls_pki_types::CertificateDer::from(self.der.as_slice());
+        let leaf = webpki::EndEntityCert::try_from(&leaf_der)
+            .map_err(|e| format!("the certificate cannot be used ({})", explain(&e)))?;
+        let root_ders: Vec<_> = roots
+            .iter()
+            .map(|r| rustls_pki_types::CertificateDer::from(r.der.as_slice()))
+            .collect();
+        let anchors = root_ders
+            .iter()
+            .map(webpki::anchor_from_trusted_cert)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("a trusted root cannot be used ({})", explain(&e)))?;
+        let intermediate_ders: Vec<_> = intermediates
+            .iter()
+            .map(|c| rustls_pki_types::CertificateDer::from(c.der.as_slice()))
+            .collect();
+        leaf.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &anchors,
+            &intermediate_ders,
+            rustls_pki_types::UnixTime::since_unix_epoch(Duration::from_secs(at)),
+            webpki::KeyUsage::required_if_present(usage.oid()),
+            None,
+            None,
+        )
+        .map(|_| ())
+        .map_err(|e| explain(&e))
+    }
+
+    /// Checks that the certificate names `host` (a DNS name or an IP address) among its
+    /// alternative names.
+    pub fn verify_hostname(&self, host: &str) -> Result<(), String> {
+        let name = rustls_pki_types::ServerName::try_from(host)
+            .map_err(|_| format!("{host:?} is not a host name or an IP address"))?;
+        let leaf_der = rustls_pki_types::CertificateDer::from(self.der.as_slice());
+        let leaf = webpki::EndEntityCert::try_from(&leaf_der)
+            .map_err(|e| format!("the certificate cannot be used ({})", explain(&e)))?;
+        leaf.verify_is_valid_for_subject_name(&name)
+            .map_err(|_| format!("the certificate is not for host {host}"))
+    }
+}
+
+/// webpki's verdict in words a release engineer acts on.
+fn explain(error: &webpki::Error) -> String {
+    let when = |t: &rustls_pki_types::UnixTime| crate::epoch::rfc3339(t.as_secs());
+    match error {
+        webpki::Error::CertExpired { time, not_after } => format!(
+            "a certificate on the path expired at {}, before the signing time {}",
+            when(not_after),
+            when(time)
+        ),
+        webpki::Error::CertNotValidYet { time, not_before } => format!(
+            "a certificate on the path is valid only from {}, after the signing time {}",
+            when(not_before),
+            when(time)
+        ),
+        webpki::Error::UnknownIssuer => "no path to a trusted root: the issuer is not trusted".into(),
+        webpki::Error::InvalidSignatureForPublicKey => {
+            "a signature on the path does not verify: a certificate was altered".into()
+        }
+        webpki::Error::RequiredEkuNotFoundContext(_) => {
+            "a certificate on the path is not allowed this use (extended key usage)".into()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("src/trust/testdata/containers-image")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn garbage_and_empty_texts_are_refused_naming_their_origin() {
+        let e = from_pem(b"not a certificate", "ca.pem").unwrap_err();
+        assert!(e.starts_with("ca.pem: "), "{e}");
+        let e = from_pem(b"", "ca.pem").unwrap_err();
+        assert!(e.starts_with("ca.pem: "), "{e}");
+        let roots = from_pem(&fixture("pki_root_crts.pem"), "roots").unwrap();
+        assert_eq!(roots.len(), 1);
+        let mut cut = fixture("pki_root_crts.pem");
+        cut.truncate(cut.len() / 2);
+        assert!(from_pem(&cut, "cut").is_err());
+    }
+
+    /// The leaf certificate and chain a cosign signature of the fixtures carries.
+    fn signed_with(fixture_dir: &str) -> (Certificate, Vec<Certificate>) {
+        let raw = fixture(&format!("{fixture_dir}/signature-1"));
+        let json: serde_json::Value = serde_json::from_slice(&raw[b"\0sigstore-json".len()..]).unwrap();
+        let text = |key: &str| json["annotations"][key].as_str().unwrap().as_bytes().to_vec();
+        let leaf = from_pem(&text("dev.sigstore.cosign/certificate"), "leaf")
+            .unwrap()
+            .remove(0);
+        let chain = from_pem(&text("dev.sigstore.cosign/chain"), "chain").unwrap();
+        (leaf, chain)
+    }
+
+    #[test]
+    fn a_pki_certificate_chains_to_its_root_only_while_valid() {
+        let roots = from_pem(&fixture("pki_root_crts.pem"), "roots").unwrap();
+        let intermediates = from_pem(&fixture("pki_intermediate_crts.pem"), "intermediates").unwrap();
+        let (leaf, _) = signed_with("dir-img-cosign-pki-valid");
+        assert_eq!(leaf.emails(), ["qiwan@redhat.com"]);
+        leaf.verify_hostname("myhost.example.com").unwrap();
+        assert!(leaf.verify_hostname("otherhost.example.com").is_err());
+        // 2030-01-01: within every certificate's validity (2024-10-01 to 2052-02-16).
+        leaf.verify_path(&intermediates, &roots, 1_893_456_000).unwrap();
+        let early = leaf.verify_path(&intermediates, &roots, 1_700_000_000).unwrap_err();
+        assert!(early.contains("valid only from 2024-10-01"), "{early}");
+        let lost = leaf.verify_path(&[], &roots, 1_893_456_000).unwrap_err();
+        assert!(lost.contains("not trusted"), "{lost}");
+        let fulcio = from_pem(&fixture("fulcio_v1.crt.pem"), "fulcio").unwrap();
+        let stranger = leaf.verify_path(&intermediates, &fulcio, 1_893_456_000).unwrap_err();
+        assert!(stranger.contains("not trusted"), "{stranger}");
+    }
+
+    #[test]
+    fn a_fulcio_certificate_names_its_signer_and_issuer_for_ten_minutes() {
+        let fulcio = from_pem(&fixture("fulcio_v1.crt.pem"), "fulcio").unwrap();
+        let (leaf, chain) = signed_with("dir-img-cosign-fulcio-rekor-valid");
+        assert_eq!(leaf.emails(), ["mitr@redhat.com"]);
+        assert_eq!(
+            leaf.oidc_issuer().unwrap().as_deref(),
+            Some("https://github.com/login/oauth")
+        );
+        assert!(leaf.public_key().unwrap().algorithm().contains("p256"));
+        let intermediates = &chain[..chain.len() - 1];
+        // Issued 2023-01-20T20:51:31Z for ten minutes.
+        leaf.verify_path(intermediates, &fulcio, 1_674_247_900).unwrap();
+        let late = leaf.verify_path(intermediates, &fulcio, 1_674_248_500).unwrap_err();
+        assert!(late.contains("expired at 2023-01-20T21:01:31Z"), "{late}");
+    }
+}

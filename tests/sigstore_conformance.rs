@@ -1,0 +1,223 @@
+//! sigstore-conformance's `bundle-verify` suite (tests/data/sigstore-conformance), every case
+//! run offline through `scripts/sigstore-conformance`, the suite's client protocol spoken by
+//! sealkit: a case named `…_fail` must fail, every other must pass.
+//!
+//! The `_fail` cases must also fail for their own reason, not another one met first: each is
+//! checked for the words of its check.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::Digest as _;
+
+/// What each `_fail` case's refusal must speak of: the check its README says it breaks.
+const REASONS: &[(&str, &str)] = &[
+    ("bundle-empty-certificate-chain_fail", "chain of 0"),
+    ("bundle-from-wrong-instance_fail", "not in the trusted root"),
+    ("bundle-invalid-base64-signature_fail", "not base64"),
+    ("bundle-malformed-json_fail", "not a Sigstore bundle"),
+    ("bundle-negative-log-index_fail", "negative"),
+    ("bundle-unknown-version_fail", "mediaType"),
+    ("bundle-with-root-cert_fail", "root certificate"),
+    ("checkpoint-bad-keyhint_fail", "checkpoint is not signed"),
+    ("checkpoint-wrong-roothash_fail", "checkpoint"),
+    ("dsse-invalid-sig_fail", "records another signature"),
+    ("dsse-mismatch-envelope_fail", "records another payload"),
+    ("dsse-mismatch-sig_fail", "records another signature"),
+    ("inclusion-proof-corrupted-hash_fail", "inclusion proof does not verify"),
+    ("incorrect-public-key_fail", "inclusion promise"),
+    ("integrated-time-in-future_fail", "signing certificate"),
+    ("intoto-expired-certificate_fail", "valid only from"),
+    ("intoto-log-entry-mismatch_fail", "records another"),
+    ("intoto-missing-inclusion-proof_fail", "no inclusion proof"),
+    ("intoto-set-outside-signing-cert-validity_fail", "expired"),
+    ("intoto-tsa-timestamp-outside-cert-validity_fail", "expired"),
+    ("invalid-checkpoint-signature_fail", "checkpoint is not signed"),
+    ("invalid-ct-key_fail", "SCT"),
+    ("invalid-inclusion-proof_fail", "inclusion proof does not verify"),
+    ("managed-key-no-key_fail", "signed with a key"),
+    ("managed-key-wrong-key_fail", "key-format"),
+    ("message-digest-mismatch_fail", "message digest"),
+    (
+        "rekor2-checkpoint-missing-log-signature_fail",
+        "checkpoint is not signed",
+    ),
+    ("rekor2-checkpoint-missing-origin_fail", "checkpoint lacks"),
+    ("rekor2-checkpoint-missing-root-hash_fail", "checkpoint lacks"),
+    ("rekor2-checkpoint-missing-size_fail", "checkpoint lacks"),
+    (
+        "rekor2-checkpoint-no-matching-signature_fail",
+        "checkpoint is not signed",
+    ),
+    ("rekor2-dsse-invalid-sig_fail", "records another signature"),
+    ("rekor2-dsse-mismatch-envelope_fail", "records another envelope"),
+    ("rekor2-dsse-mismatch-sig_fail", "records another signature"),
+    ("rekor2-no-inclusion-proof_fail", "no inclusion proof"),
+    ("rekor2-no-timestamp_fail", "no verified timestamp"),
+    (
+        "rekor2-timestamp-outside-trust-root-tsa-validity_fail",
+        "timestamp authority",
+    ),
+    ("rekor2-timestamp-outside-tsa-cert-validity_fail", "timestamp's signer"),
+    ("rekor2-timestamp-payload-mismatch_fail", "message imprint"),
+    (
+        "rekor2-timestamp-untrusted-tsa-with-embedded-cert_fail",
+        "timestamp's signer",
+    ),
+    (
+        "rekor2-timestamp-untrusted-tsa-without-embedded-cert_fail",
+        "timestamp authorit",
+    ),
+    ("rekor2-timestamp-with-incorrect-time_fail", "signing certificate"),
+    ("set-invalid-signature_fail", "inclusion promise"),
+    ("signature-mismatch_fail", "records another signature"),
+    ("trust-root-tlog-missing-validity-start_fail", "no start"),
+    ("wrong-hashedrekord-artifact_fail", "records another artifact"),
+    ("wrong-hashedrekord-cert-and-sig_fail", "records another signature"),
+    ("wrong-hashedrekord-entry_fail", "records another artifact"),
+    ("wrong-material_fail", "records another artifact"),
+];
+
+/// The suite's defaults, for cases without an `identity` or `issuer` file.
+const IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+const ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+fn suite() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore-conformance/bundle-verify")
+}
+
+/// Runs one case as the suite's harness would; the exit code and what was said.
+fn run(case: &Path) -> (i32, String) {
+    let file = |name: &str| case.join(name);
+    let text = |name: &str, default: &str| {
+        std::fs::read_to_string(file(name)).map_or_else(|_| default.to_owned(), |t| t.trim().to_owned())
+    };
+    let artifact = if file("artifact").is_file() {
+        file("artifact")
+    } else {
+        suite().join("a.txt")
+    };
+    let mut command = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/sigstore-conformance"));
+    command
+        .env("SEALKIT", env!("CARGO_BIN_EXE_sealkit"))
+        .arg("verify-bundle")
+        .arg("--bundle")
+        .arg(file("bundle.sigstore.json"));
+    if file("key.pub").is_file() {
+        command.arg("--key").arg(file("key.pub"));
+    } else {
+        command
+            .arg("--certificate-identity")
+            .arg(text("identity", IDENTITY))
+            .arg("--certificate-oidc-issuer")
+            .arg(text("issuer", ISSUER));
+    }
+    if file("trusted_root.json").is_file() {
+        command.arg("--trusted-root").arg(file("trusted_root.json"));
+    }
+    let out = command.arg(artifact).output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), said)
+}
+
+#[test]
+fn every_bundle_verify_case_agrees_each_failure_for_its_own_reason() {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(suite())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert_eq!(cases.len(), 70, "the suite as copied holds 70 cases");
+    let mut wrong = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let (code, said) = run(case);
+        // A verification that ran and refused exits 1; a bad input (an untrustworthy trusted
+        // root, a key that is not one) exits 2; a panic or a signal is neither.
+        assert!(matches!(code, 0..=2), "{name}: exit {code}: {said}");
+        if !name.ends_with("_fail") {
+            if code != 0 {
+                wrong.push(format!("{name} must verify: {said}"));
+            }
+            continue;
+        }
+        let reason = REASONS.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+        match reason {
+            None => wrong.push(format!("{name}: no expected reason listed in REASONS")),
+            Some(_) if code == 0 => wrong.push(format!("{name} must fail, and verified: {said}")),
+            Some(reason) if !said.contains(reason) => {
+                wrong.push(format!("{name} failed for another reason than {reason:?}: {said}"))
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Bad input is an error naming what and where (exit 2), never a verdict.
+#[test]
+fn bad_input_to_verify_bundle_exits_2_naming_it() {
+    let case = suite().join("happy-path-v0.3");
+    let tmp = tempfile::tempdir().unwrap();
+    let bad_root = tmp.path().join("root.json");
+    std::fs::write(&bad_root, r#"{"mediaType":"application/json"}"#).unwrap();
+    let sealkit = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sealkit")).args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let bundle = case.join("bundle.sigstore.json");
+    let bundle = bundle.to_str().unwrap();
+    let artifact = suite().join("a.txt");
+    let artifact = artifact.to_str().unwrap();
+    let identity = ["--certificate-identity", IDENTITY, "--certificate-oidc-issuer", ISSUER];
+    for (args, said) in [
+        (vec!["--bundle", "/nonexistent.json", artifact], "bad-bundle-input"),
+        (
+            vec![
+                "--bundle",
+                bundle,
+                "--trusted-root",
+                bad_root.to_str().unwrap(),
+                artifact,
+            ],
+            "bad-trusted-root",
+        ),
+        (vec!["--bundle", bundle, "sha256:12"], "not sha256:"),
+        (vec!["--bundle", bundle, "/nonexistent.txt"], "bad-bundle-input"),
+    ] {
+        let mut all = vec!["verify-bundle"];
+        all.extend(args.iter().copied());
+        all.extend(identity);
+        let (code, stderr) = sealkit(&all);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
+    let (code, stderr) = sealkit(&[
+        "verify-bundle",
+        "--bundle",
+        bundle,
+        "--certificate-identity-regexp",
+        "(",
+        "--certificate-oidc-issuer",
+        ISSUER,
+        artifact,
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not a regular expression"), "{stderr}");
+    let (code, stderr) = sealkit(&["verify-bundle", "--bundle", bundle, artifact]);
+    assert_eq!(code, Some(2), "{stderr}");
+    // The same artifact by its digest verifies as the file does.
+    let digest = format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(std::fs::read(artifact).unwrap()))
+    );
+    let mut all = vec!["verify-bundle", "--bundle", bundle, digest.as_str()];
+    all.extend(identity);
+    let (code, stderr) = sealkit(&all);
+    assert_eq!(code, Some(0), "{stderr}");
+}
