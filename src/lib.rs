@@ -28,6 +28,7 @@ pub mod report;
 pub mod sigstore;
 pub mod trust;
 pub mod verify;
+pub mod vuln;
 
 /// Every stable error code, with the stage that raises it and what it means: the table of
 /// docs/errors.md. Codes are unique across stages.
@@ -55,6 +56,7 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         .chain(stage("attest", attest::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("verify", verify::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("publish", publish::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("vuln", vuln::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("gate", gate::Code::ALL, |c| (c.as_str(), c.meaning())))
         .collect()
 }

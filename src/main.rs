@@ -57,6 +57,10 @@ enum Command {
     Version,
     /// Manage component images in the local store: import, ls, inspect, export, rm, pull, push
     Image(cli::image::ImageArgs),
+    /// Known vulnerabilities of an image's packages, matched offline against the advisory database
+    Vulns(cli::vulns::VulnsArgs),
+    /// The local advisory database (OSV, Debian Security Tracker): import, info
+    Vulndb(cli::vulndb::VulndbCommandArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,8 @@ fn main() -> ExitCode {
         Command::Config(args) => cli::config::run(args),
         Command::Lock(args) => cli::lock::run(args),
         Command::Image(args) => cli::image::run(args),
+        Command::Vulns(args) => cli::vulns::run(args),
+        Command::Vulndb(args) => cli::vulndb::run(args),
         Command::Scan(args) => cli::scan::run(args),
         Command::Sbom(args) => cli::sbom::run(args),
         Command::Build(args) => cli::build::run(args),

@@ -24,6 +24,7 @@ const FLOORS: &[&[&str]] = &[
     &["effective"],
     &["plan"],
     &["inspect"],
+    &["vuln"],
     &["evidence"],
     &["policy"],
     &["report"],
@@ -114,7 +115,7 @@ fn no_module_imports_a_higher_floor() {
     );
     assert!(
         upward.is_empty(),
-        "imports that run back up the floors (caps → config → image → effective → plan → inspect → \
+        "imports that run back up the floors (caps → config → image → effective → plan → inspect → vuln → \
          evidence → policy → report → build → attest → verify → gate): {upward:#?}"
     );
 }

@@ -13,6 +13,8 @@ pub mod sbom;
 pub mod scan;
 pub mod sign;
 pub mod verify;
+pub mod vulndb;
+pub mod vulns;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,137 @@
+//! `sealkit vulndb …`: the local advisory database that `sealkit vulns` matches packages
+//! against. Importing is the only way data gets in; scanning never touches the network.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use sealkit::vuln::VulnError;
+use sealkit::vuln::db::{self, Database, ImportOptions};
+
+use super::{Failure, Outcome, json_error, print};
+
+impl From<VulnError> for Failure {
+    fn from(e: VulnError) -> Self {
+        Failure::input(e.code.as_str(), e)
+    }
+}
+
+/// Where the advisory database is kept.
+#[derive(clap::Args, Clone)]
+pub struct VulndbArgs {
+    /// The advisory database's folder; default $SEALKIT_VULNDB or ~/.cache/sealkit/vulndb
+    #[arg(long = "vulndb", global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+impl VulndbArgs {
+    pub fn dir(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(db::default_location)
+    }
+
+    pub fn open(&self) -> Result<Database, Failure> {
+        Ok(Database::open(&self.dir())?)
+    }
+}
+
+#[derive(clap::Args)]
+pub struct VulndbCommandArgs {
+    #[command(flatten)]
+    db: VulndbArgs,
+    #[command(subcommand)]
+    command: VulndbCommand,
+}
+
+#[derive(Subcommand)]
+enum VulndbCommand {
+    /// Build the database from advisory files, replacing the current one: OSV JSON (an entry,
+    /// an array of entries, folders of them, osv.dev's per-ecosystem all.zip) and the Debian
+    /// Security Tracker's JSON (security-tracker.debian.org/tracker/data/json)
+    Import {
+        #[arg(value_name = "FILE|DIR", required = true)]
+        paths: Vec<PathBuf>,
+        /// Import what is well-formed and list each malformed entry, instead of importing
+        /// nothing
+        #[arg(long)]
+        skip_malformed: bool,
+    },
+    /// The current database: its digest, the newest entry's time, advisories per ecosystem
+    Info {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+pub fn run(args: &VulndbCommandArgs) -> Outcome {
+    match &args.command {
+        VulndbCommand::Import { paths, skip_malformed } => {
+            let options = ImportOptions {
+                skip_malformed: *skip_malformed,
+                ..Default::default()
+            };
+            let imported = db::import(paths, &options)?;
+            for s in &imported.skipped {
+                eprintln!("warning: skipped {}: {}: {}", s.file, s.entry, s.reason);
+            }
+            let dir = args.db.dir();
+            imported.database.store(&dir)?;
+            let d = &imported.database;
+            eprintln!(
+                "imported {} advisories from {} files{} into {}\n  database {}\n  newest entry {}",
+                d.advisories.len(),
+                imported.files,
+                match imported.skipped.len() {
+                    0 => String::new(),
+                    n => format!(" ({n} malformed entries skipped)"),
+                },
+                dir.display(),
+                d.digest,
+                d.newest.as_deref().unwrap_or("(none dated: tracker data only)"),
+            );
+            Ok(())
+        }
+        VulndbCommand::Info { format } => {
+            let d = args.db.open()?;
+            let summary = info(&d);
+            match format {
+                Format::Json => print(&serde_json::to_vec_pretty(&summary).map_err(json_error)?),
+                Format::Table => {
+                    let mut out = format!(
+                        "database {}\nnewest entry {}\nadvisories {}\n",
+                        d.digest,
+                        d.newest.as_deref().unwrap_or("(none dated)"),
+                        d.advisories.len()
+                    );
+                    for (ecosystem, n) in summary["ecosystems"].as_object().into_iter().flatten() {
+                        out.push_str(&format!("  {ecosystem:<24} {n}\n"));
+                    }
+                    print(out.trim_end().as_bytes())
+                }
+            }
+        }
+    }
+}
+
+/// Digest, newest time, and how many advisories name each ecosystem.
+fn info(d: &Database) -> serde_json::Value {
+    let mut ecosystems: std::collections::BTreeMap<&str, usize> = Default::default();
+    for a in &d.advisories {
+        let mut seen: Vec<&str> = a.affected.iter().map(|x| x.ecosystem.as_str()).collect();
+        seen.sort();
+        seen.dedup();
+        for e in seen {
+            *ecosystems.entry(e).or_default() += 1;
+        }
+    }
+    serde_json::json!({
+        "digest": d.digest,
+        "newest": d.newest,
+        "advisories": d.advisories.len(),
+        "ecosystems": ecosystems,
+    })
+}

@@ -1,0 +1,196 @@
+//! `sealkit vulns IMAGE|FILE.yml`: the known vulnerabilities of the packages an image (or every
+//! image of a configuration) holds, matched against the local advisory database (`sealkit
+//! vulndb import`). Offline: the result names the database's digest and newest entry.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use sealkit::config;
+use sealkit::image::ImageRef;
+use sealkit::inspect::sbom::{Catalog, Distro};
+use sealkit::inspect::{Source, inspect};
+use sealkit::plan::PlanOptions;
+use sealkit::vuln::db::Database;
+use sealkit::vuln::matching::{ComponentFindings, Index, Report, Status, Wanted, match_catalog};
+
+use super::image::parse_ref;
+use super::vulndb::VulndbArgs;
+use super::{Failure, Outcome, StoreArgs, is_config, json_error, print};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct VulnsArgs {
+    /// An image (store name, registry reference, oci:DIR[:TAG], docker-archive:FILE, dir:PATH — a
+    /// folder is read in place), or a LinuxKit FILE.yml for every image of the OS image (through
+    /// its lock)
+    #[arg(value_name = "IMAGE|FILE.yml")]
+    subject: String,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// The distribution of images that have no os-release (ID-VERSION_ID, as in purls:
+    /// debian-12, alpine-3.20): their OS packages cannot be matched without it
+    #[arg(long, value_name = "ID-VERSION")]
+    distro: Option<String>,
+    #[command(flatten)]
+    db: VulndbArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn run(args: &VulnsArgs) -> Outcome {
+    // Without a database there is nothing to match: said before anything is inspected.
+    let dir = args.db.dir();
+    Database::current(&dir)?;
+    let distro = match &args.distro {
+        None => None,
+        Some(text) => Some(match text.split_once('-') {
+            Some((id, version)) if !id.is_empty() && !version.is_empty() => Distro {
+                id: id.to_owned(),
+                version_id: version.to_owned(),
+                pretty_name: String::new(),
+            },
+            _ => {
+                return Err(Failure::usage(format!(
+                    "error: --distro: {text:?} is not ID-VERSION (debian-12)"
+                )));
+            }
+        }),
+    };
+    // Every component's catalog first, so the database is read for their packages only.
+    let mut catalogs: Vec<(String, String, Catalog)> = Vec::new();
+    let mut add = |name: String, prefix: String, facts: sealkit::inspect::ComponentFacts| {
+        for p in &facts.catalog.problems {
+            eprintln!("note: {name}: {prefix}{}:{}: {}", p.file, p.line, p.message);
+        }
+        let mut catalog = facts.catalog;
+        // The image's own os-release wins; --distro only fills its absence.
+        if let (None, Some(d)) = (&catalog.distro, &distro) {
+            eprintln!(
+                "note: {name}: no os-release; its packages are matched as {}",
+                d.qualifier()
+            );
+            catalog.distro = Some(d.clone());
+        }
+        catalogs.push((name, prefix, catalog));
+    };
+    if is_config(&args.subject) {
+        let file = PathBuf::from(&args.subject);
+        let loaded = config::load(std::slice::from_ref(&file))?;
+        let resolver = args.store.resolver(&file, false)?;
+        let plan = super::plan_trusted(&args.store, &loaded, &resolver, &file, PlanOptions::default())?;
+        for image in plan.images {
+            let facts = inspect(Source::Image {
+                store: &resolver.store,
+                image: &image.image,
+            })?;
+            add(image.name, image.prefix, facts);
+        }
+    } else {
+        match parse_ref(&args.subject)? {
+            ImageRef::Dir { path } if !sealkit::image::skopeo::is_layout(&path) => {
+                let facts = inspect(Source::Folder(&path))?;
+                add(args.subject.clone(), String::new(), facts);
+            }
+            reference => {
+                let (store, platform, _) = args.store.open()?;
+                let image = sealkit::image::resolve(&store, &reference, &platform, Path::new("."))?;
+                let facts = inspect(Source::Image {
+                    store: &store,
+                    image: &image,
+                })?;
+                add(args.subject.clone(), String::new(), facts);
+            }
+        }
+    }
+    let wanted = Wanted::of(catalogs.iter().map(|c| &c.2));
+    let database = Database::open_where(&dir, |ecosystem, name| wanted.wants(ecosystem, name))?;
+    let index = Index::new(&database);
+    let components: Vec<ComponentFindings> = catalogs
+        .into_iter()
+        .map(|(name, prefix, catalog)| ComponentFindings {
+            name,
+            prefix,
+            packages: catalog.packages.len(),
+            findings: match_catalog(&index, &catalog),
+        })
+        .collect();
+    let report = Report::new(&database, components);
+    match args.format {
+        Format::Json => {
+            let mut doc = serde_json::json!({"subject": args.subject});
+            if let (Some(doc), serde_json::Value::Object(fields)) =
+                (doc.as_object_mut(), serde_json::to_value(&report).map_err(json_error)?)
+            {
+                doc.extend(fields);
+            }
+            print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?)
+        }
+        Format::Table => {
+            let mut out = format!(
+                "{:<20} {:<28} {:<26} {:<20} {:<12} {:<26} {}\n",
+                "COMPONENT", "PACKAGE", "INSTALLED", "VULNERABILITY", "STATUS", "FIXED", "SEVERITY"
+            );
+            for c in &report.components {
+                for m in &c.findings.matches {
+                    let severity = m
+                        .severity_label
+                        .clone()
+                        .or_else(|| m.urgency.clone())
+                        .or_else(|| m.severity.first().map(|s| s.score.clone()))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "{:<20} {:<28} {:<26} {:<20} {:<12} {:<26} {}",
+                        c.name,
+                        m.package.name,
+                        m.package.version,
+                        m.id,
+                        match m.status {
+                            Status::Affected => "affected",
+                            Status::Undetermined => "undetermined",
+                        },
+                        m.fixed.as_deref().unwrap_or("-"),
+                        severity
+                    );
+                }
+                for n in &c.findings.not_evaluated {
+                    let _ = writeln!(
+                        out,
+                        "{:<20} {:<28} {:<26} {:<20} not evaluated: {}",
+                        c.name,
+                        n.package.name,
+                        n.package.version,
+                        n.ids.join(","),
+                        n.reason
+                    );
+                }
+                for (kind, count) in &c.findings.not_covered {
+                    let _ = writeln!(
+                        out,
+                        "{:<20} {count} {kind} packages: no advisory source covers them",
+                        c.name
+                    );
+                }
+            }
+            let (summary, db) = (&report.summary, &report.database);
+            let _ = write!(
+                out,
+                "{} vulnerabilities ({} with a fix), {} not evaluated, in {} packages\n\
+                 database {} (newest entry {}, {} advisories)",
+                summary.matches,
+                summary.with_fix,
+                summary.not_evaluated,
+                report.components.iter().map(|c| c.packages).sum::<usize>(),
+                db.digest,
+                db.newest.as_deref().unwrap_or("undated"),
+                db.advisories
+            );
+            print(out.as_bytes())
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `sealkit vulndb` and `sealkit vulns` as people run them: the real advisories of
+//! src/vuln/testdata imported, then a root folder holding affected versions (a dpkg status at
+//! older versions, a Python and an npm package) matched, and the same root at the fixed versions
+//! matching nothing; and what bad input does (exit 2, a stable code, never a panic).
+
+mod common;
+
+use std::path::Path;
+
+use common::sealkit;
+
+fn testdata() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/vuln/testdata")
+}
+
+/// A Debian 12 root whose dpkg status names `openssh`, `glibc` and `xz-utils` binaries at the
+/// given source versions, with Python's requests and npm's semver.
+fn root(dir: &Path, openssh: &str, glibc: &str, requests: &str, semver: &str) {
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
+    );
+    let stanza = |package: &str, source: &str, version: &str| {
+        format!(
+            "Package: {package}\nStatus: install ok installed\nPriority: optional\nSection: net\nMaintainer: Debian \
+             <debian@example.org>\nArchitecture: amd64\nSource: {source}\nVersion: {version}\nDescription: {package}\n\n"
+        )
+    };
+    write(
+        "var/lib/dpkg/status",
+        &[
+            stanza("openssh-server", "openssh", openssh),
+            stanza("libc6", "glibc", glibc),
+            stanza("liblzma5", "xz-utils", "5.4.1-0.2"),
+        ]
+        .concat(),
+    );
+    write(
+        &format!("usr/lib/python3/dist-packages/requests-{requests}.dist-info/METADATA"),
+        &format!("Metadata-Version: 2.1\nName: requests\nVersion: {requests}\n"),
+    );
+    write(
+        "usr/lib/node_modules/semver/package.json",
+        &format!("{{\"name\": \"semver\", \"version\": \"{semver}\"}}"),
+    );
+}
+
+fn vulns(store: &Path, db: &Path, root: &Path) -> serde_json::Value {
+    let out = sealkit(store)
+        .args([
+            "vulns",
+            &format!("dir:{}", root.display()),
+            "--format",
+            "json",
+            "--vulndb",
+        ])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn affected_versions_match_and_fixed_ones_do_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = (tmp.path().join("store"), tmp.path().join("vulndb"));
+    let imported = sealkit(&store)
+        .args(["vulndb", "import", "--vulndb"])
+        .arg(&db)
+        .arg(testdata())
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let info = sealkit(&store)
+        .args(["vulndb", "info", "--format", "json", "--vulndb"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["advisories"], 9, "{info}");
+
+    let old = tmp.path().join("old");
+    root(&old, "1:9.2p1-2+deb12u2", "2.36-9+deb12u1", "2.28.1", "7.5.1");
+    let doc = vulns(&store, &db, &old);
+    assert_eq!(doc["database"]["digest"], info["digest"]);
+    let got: Vec<(String, String, String)> = doc["components"][0]["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["package"]["name"].as_str().unwrap().to_owned(),
+                m["id"].as_str().unwrap().to_owned(),
+                m["fixed"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        ("libc6", "CVE-2023-4911", "2.36-9+deb12u3"),
+        ("openssh-server", "CVE-2024-6387", "1:9.2p1-2+deb12u3"),
+        ("requests", "CVE-2023-32681", "2.31.0"),
+        ("semver", "CVE-2022-25883", "7.5.2"),
+    ];
+    assert_eq!(
+        got,
+        want.map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned())),
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["matches"], 4);
+
+    let new = tmp.path().join("new");
+    root(&new, "1:9.2p1-2+deb12u3", "2.36-9+deb12u3", "2.31.0", "7.5.2");
+    let doc = vulns(&store, &db, &new);
+    assert_eq!(doc["summary"]["matches"], 0, "{doc:#}");
+    assert_eq!(doc["components"][0]["packages"], 5);
+
+    // The table says the same, and names the database.
+    let table = sealkit(&store)
+        .args(["vulns", &format!("dir:{}", old.display()), "--vulndb"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("CVE-2024-6387") && table.contains("4 vulnerabilities (4 with a fix)"),
+        "{table}"
+    );
+    assert!(table.contains(info["digest"].as_str().unwrap()), "{table}");
+}
+
+#[test]
+fn bad_input_exits_2_with_a_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = (tmp.path().join("store"), tmp.path().join("vulndb"));
+    let root_dir = tmp.path().join("root");
+    root(&root_dir, "1:9.2p1-2+deb12u2", "2.36-9+deb12u1", "2.28.1", "7.5.1");
+    // No database yet: nothing is scanned.
+    let out = sealkit(&store)
+        .args(["vulns", &format!("dir:{}", root_dir.display()), "--vulndb"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[vulndb-missing]"));
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("bad.json", br#"{"id": "X-1", "modified": "2024-01-01T00:00:00Z", "affected": [{"ranges": [{"type": "SEMVER", "events": [{"fixed": 1}]}]}]}"#, "error[vulndb-malformed]"),
+        ("cut.zip", b"PK\x03\x04\x14\x00\x00\x00", "error[vulndb-zip]"),
+        ("notes.json", b"hello", "error[vulndb-format]"),
+    ];
+    for (name, bytes, code) in cases {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = sealkit(&store)
+            .args(["vulndb", "import", "--vulndb"])
+            .arg(&db)
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(code) && stderr.contains(name), "{name}: {stderr}");
+    }
+    assert!(!db.join("current").exists(), "a failed import stores nothing");
+}
+
+/// The demo's sshd image as fixtures/build makes it (real bookworm packages, no os-release):
+/// at its own versions nothing of the test advisories matches (xz-utils included); with its
+/// dpkg status rewritten to versions before the DSAs' fixes, exactly regreSSHion and Looney
+/// Tunables do.
+#[test]
+fn the_sshd_fixture_before_and_after_the_fixes() {
+    let Some(layouts) = common::fixture_layouts(&["sshd"]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = (tmp.path().join("store"), tmp.path().join("vulndb"));
+    common::import_fixtures(&store, &layouts, &["sshd"]);
+    sealkit(&store)
+        .args(["vulndb", "import", "--vulndb"])
+        .arg(&db)
+        .arg(testdata())
+        .assert()
+        .success();
+    let out = sealkit(&store)
+        .args([
+            "vulns",
+            "sealkit-fixtures/sshd:1",
+            "--distro",
+            "debian-12",
+            "--format",
+            "json",
+            "--vulndb",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["matches"], 0, "{doc:#}");
+    assert!(doc["components"][0]["packages"].as_u64().unwrap() > 20);
+
+    // The same root, its status rewritten: openssh's and glibc's packages one update before the fix.
+    let tar = tmp.path().join("sshd.tar");
+    sealkit(&store)
+        .args(["image", "export", "sealkit-fixtures/sshd:1", "-o"])
+        .arg(&tar)
+        .assert()
+        .success();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&root)
+        .arg("var/lib/dpkg/status")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(root.join("var/lib/dpkg/status")).unwrap();
+    let older = [("openssh", "1:9.2p1-2+deb12u2"), ("glibc", "2.36-9+deb12u1")];
+    let mut rewritten = 0;
+    let stanzas: Vec<String> = text
+        .split("\n\n")
+        .map(|stanza| {
+            let source = stanza
+                .lines()
+                .find_map(|l| l.strip_prefix("Source: "))
+                .map(|s| s.split(' ').next().unwrap_or(s));
+            let Some((_, version)) = older.iter().find(|(name, _)| Some(*name) == source) else {
+                return stanza.to_owned();
+            };
+            rewritten += 1;
+            stanza
+                .lines()
+                .map(|l| match l {
+                    l if l.starts_with("Version: ") => format!("Version: {version}"),
+                    l if l.starts_with("Source: ") => format!("Source: {}", source.unwrap()),
+                    l => l.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert!(
+        rewritten >= 2,
+        "the fixture's status names openssh's and glibc's binaries"
+    );
+    std::fs::write(root.join("var/lib/dpkg/status"), stanzas.join("\n\n")).unwrap();
+    let out = sealkit(&store)
+        .args([
+            "vulns",
+            &format!("dir:{}", root.display()),
+            "--distro",
+            "debian-12",
+            "--format",
+            "json",
+            "--vulndb",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut ids: Vec<(&str, &str)> = doc["components"][0]["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["id"].as_str().unwrap(), m["fixed"].as_str().unwrap()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids,
+        [
+            ("CVE-2023-4911", "2.36-9+deb12u3"),
+            ("CVE-2024-6387", "1:9.2p1-2+deb12u3")
+        ],
+        "{doc:#}"
+    );
+}
