@@ -65,9 +65,10 @@ pub fn rfc3339(epoch: u64) -> String {
     )
 }
 
-/// An RFC 3339 UTC time (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`) in milliseconds since the epoch:
-/// what Sigstore's trusted roots write validity windows in. Offsets other than `Z` are refused.
-pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
+/// An RFC 3339 UTC time (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`) as seconds since the epoch and
+/// nanoseconds: what OSV, SLSA and Sigstore's trusted roots write. Offsets other than `Z` are
+/// refused; fraction digits past the ninth are dropped.
+pub fn parse_rfc3339(text: &str) -> Option<(i64, u32)> {
     let b = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<i64> {
         let part = text.get(range)?;
@@ -82,27 +83,31 @@ pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
         return None;
     }
     let mut rest = &text[19..];
-    let mut millis = 0;
+    let mut nanos = 0;
     if let Some(fraction) = rest.strip_prefix('.') {
         let end = fraction.find(|c: char| !c.is_ascii_digit()).unwrap_or(fraction.len());
         if end == 0 {
             return None;
         }
-        let padded = format!("{:0<3}", &fraction[..end.min(3)]);
-        millis = padded.parse::<i64>().ok()?;
+        nanos = format!("{:0<9}", &fraction[..end.min(9)]).parse::<u32>().ok()?;
         rest = &fraction[end..];
     }
     if !matches!(rest, "Z" | "z") {
         return None;
     }
-    // Howard Hinnant's days_from_civil.
+    // Howard Hinnant's days_from_civil, the inverse of [`rfc3339`].
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + millis)
+    Some((days * 86_400 + hh * 3600 + mm * 60 + ss, nanos))
+}
+
+/// [`parse_rfc3339`] in milliseconds since the epoch.
+pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
+    parse_rfc3339(text).map(|(secs, nanos)| secs * 1000 + i64::from(nanos / 1_000_000))
 }
 
 #[cfg(test)]

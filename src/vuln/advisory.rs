@@ -149,38 +149,7 @@ pub fn summary_of(text: &str) -> String {
 /// Seconds and nanoseconds since 1970 of an RFC 3339 UTC time
 /// (`YYYY-MM-DDTHH:MM:SS[.FRACTION]Z`, as the OSV schema requires), for ordering `modified`.
 pub fn parse_utc(text: &str) -> Option<(i64, u32)> {
-    let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let rest = text.get(19..)?;
-    let rest = rest.strip_suffix('Z').or_else(|| rest.strip_suffix('z'))?;
-    let nanos = match rest.strip_prefix('.') {
-        None if rest.is_empty() => 0,
-        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|c| c.is_ascii_digit()) => {
-            f.parse::<u32>().ok()? * 10u32.pow(9 - f.len() as u32)
-        }
-        _ => return None,
-    };
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        text.get(r)
-            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?
-            .parse()
-            .ok()
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil (the inverse of epoch::rfc3339).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + hh * 3600 + mm * 60 + ss, nanos))
+    crate::epoch::parse_rfc3339(text)
 }
 
 #[cfg(test)]
