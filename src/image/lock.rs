@@ -230,9 +230,21 @@ impl Resolver {
 
     /// Pins every reference of `loaded`.
     pub fn lock(&self, loaded: &Loaded) -> Result<Lock> {
+        self.lock_with(loaded, |_, _, _| Ok(Vec::new()))
+    }
+
+    /// Pins every reference of `loaded`, each image resolved once: `signatures` is given it (the
+    /// reference as written, its base folder, what it resolved to) and says which verified
+    /// signatures its pin records.
+    pub fn lock_with(
+        &self,
+        loaded: &Loaded,
+        mut signatures: impl FnMut(&str, &Path, &ResolvedImage) -> Result<Vec<PinnedSignature>>,
+    ) -> Result<Lock> {
         let mut images = BTreeMap::new();
         for (text, base) in references(loaded) {
             let resolved = self.resolve(&text, &base)?;
+            let signatures = signatures(&text, &base, &resolved)?;
             let normalised = text
                 .parse::<ImageRef>()
                 .map(|r| r.to_string())
@@ -244,7 +256,7 @@ impl Resolver {
                     manifest: resolved.manifest_digest.to_string(),
                     index: resolved.index_digest.as_ref().map(Digest::to_string),
                     platform: resolved.platform.to_string(),
-                    signatures: Vec::new(),
+                    signatures,
                 },
             );
         }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::policy::{DIR, OCI, PolicyError, TrustPolicy, parse_named};
 use super::{Outcome, SignedImage, Transport, Verdict, judge};
 use crate::config::Loaded;
-use crate::image::lock::{Lock, PinnedSignature, Resolver, references};
+use crate::image::lock::{Lock, PinnedSignature, Resolver};
 use crate::image::{Digest, ImageRef, ResolvedImage, Result, Store, signatures};
 
 /// A trust policy and where it was read from (its relative key paths start at its folder).
@@ -231,23 +231,19 @@ pub fn pins(finding: &Finding) -> Vec<PinnedSignature> {
 /// Pins every image of `loaded` (as [`Resolver::lock`]) and, under `policy`, records the
 /// signatures that verified. Returns the lock and the images the policy refused, with why.
 pub fn lock(resolver: &Resolver, loaded: &Loaded, policy: Option<&Policy>) -> Result<(Lock, Vec<(String, String)>)> {
-    let mut lock = resolver.lock(loaded)?;
+    let Some(policy) = policy else {
+        return Ok((resolver.lock(loaded)?, Vec::new()));
+    };
     let mut refused = Vec::new();
-    if policy.is_none() {
-        return Ok((lock, refused));
-    }
-    for (text, base) in references(loaded) {
-        let image = resolver.resolve(&text, &base)?;
+    let lock = resolver.lock_with(loaded, |text, base, image| {
         let reference: ImageRef = text.parse().map_err(|e: crate::reference::ReferenceError| {
-            crate::image::ImageError::invalid(crate::image::Code::BadReference, &text, e.message, e.hint)
+            crate::image::ImageError::invalid(crate::image::Code::BadReference, text, e.message, e.hint)
         })?;
-        let finding = examine(policy, &resolver.store, &reference, &base, &image, &[])?;
+        let finding = examine(Some(policy), &resolver.store, &reference, base, image, &[])?;
         if finding.refused() {
-            refused.push((text.clone(), finding.why()));
+            refused.push((text.to_owned(), finding.why()));
         }
-        if let Some(pin) = lock.images.get_mut(&text) {
-            pin.signatures = pins(&finding);
-        }
-    }
+        Ok(pins(&finding))
+    })?;
     Ok((lock, refused))
 }
