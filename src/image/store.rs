@@ -104,18 +104,24 @@ pub struct StoreLock {
     _file: File,
 }
 
+/// Where sealkit keeps `name` (the store, the vulnerability database): `$env` when set, else
+/// `$XDG_CACHE_HOME/sealkit/NAME`, else `~/.cache/sealkit/NAME`.
+pub fn cache_location(env: &str, name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os(env).filter(|d| !d.is_empty()) {
+        return dir.into();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("sealkit").join(name)
+}
+
 impl Store {
     /// `SEALKIT_STORE`, else `$XDG_CACHE_HOME/sealkit/store`, else `~/.cache/sealkit/store`.
     pub fn default_location() -> PathBuf {
-        if let Some(dir) = std::env::var_os("SEALKIT_STORE").filter(|d| !d.is_empty()) {
-            return dir.into();
-        }
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-            .unwrap_or_else(|| PathBuf::from(".cache"));
-        cache.join("sealkit/store")
+        cache_location("SEALKIT_STORE", "store")
     }
 
     /// Opens the store at `root`, creating an empty OCI layout there if needed.

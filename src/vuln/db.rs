@@ -109,15 +109,7 @@ struct Header {
 /// `SEALKIT_VULNDB`, else `$XDG_CACHE_HOME/sealkit/vulndb`, else `~/.cache/sealkit/vulndb`: beside
 /// the image store's default (`…/sealkit/store`).
 pub fn default_location() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SEALKIT_VULNDB").filter(|d| !d.is_empty()) {
-        return dir.into();
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    cache.join("sealkit/vulndb")
+    crate::image::store::cache_location("SEALKIT_VULNDB", "vulndb")
 }
 
 fn read_error(path: &Path, e: impl std::fmt::Display) -> VulnError {
