@@ -62,13 +62,8 @@ impl std::fmt::Debug for Certificate {
 pub fn from_pem(text: &[u8], origin: &str) -> Result<Vec<Certificate>, String> {
     let mut certificates = Vec::new();
     let mut rest = text;
-    while let Some(start) = find(rest, b"-----BEGIN ") {
-        let block = &rest[start..];
-        let end = find(block, b"-----END ")
-            .and_then(|end| find(&block[end + 9..], b"-----").map(|close| end + 9 + close + 5))
-            .ok_or_else(|| format!("{origin}: a PEM block is not closed (no -----END line)"))?;
-        let (label, der) =
-            pkcs8::der::pem::decode_vec(&block[..end]).map_err(|e| format!("{origin}: not valid PEM ({e})"))?;
+    while let Some(block) = next_pem_block(rest) {
+        let (label, der, end) = block.map_err(|e| format!("{origin}: {e}"))?;
         if label != "CERTIFICATE" {
             return Err(format!("{origin}: holds a PEM {label:?}, not a CERTIFICATE"));
         }
@@ -79,7 +74,7 @@ pub fn from_pem(text: &[u8], origin: &str) -> Result<Vec<Certificate>, String> {
         let parsed = x509_cert::Certificate::from_der(&der)
             .map_err(|e| format!("{origin}: certificate {} is malformed ({e})", certificates.len() + 1))?;
         certificates.push(Certificate { der, parsed });
-        rest = &block[end..];
+        rest = &rest[end..];
     }
     if certificates.is_empty() {
         return Err(format!("{origin}: holds no PEM certificate"));
@@ -97,19 +92,39 @@ pub fn from_der(der: &[u8], origin: &str) -> Result<Certificate, String> {
     })
 }
 
-/// The label and contents of the first PEM block of `text`, read as Go's `encoding/pem` reads
-/// it: any line width, whitespace ignored (the strict RFC 7468 reader refuses what Go and
-/// Python write into Rekor entries).
+/// The label and contents of the first PEM block of `text`.
 pub fn pem_block(text: &str) -> Option<(String, Vec<u8>)> {
-    let start = text.find("-----BEGIN ")?;
-    let rest = &text[start + 11..];
-    let label_end = rest.find("-----")?;
-    let label = &rest[..label_end];
-    let body = &rest[label_end + 5..];
-    let end = body.find(&format!("-----END {label}-----"))?;
-    let encoded: String = body[..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
-    Some((label.to_owned(), der))
+    let (label, der, _) = next_pem_block(text.as_bytes())?.ok()?;
+    Some((label, der))
+}
+
+/// A PEM block's label, its contents, and where in the text it ends.
+type PemBlock = (String, Vec<u8>, usize);
+
+/// The next PEM block of `text`: its label, its contents and where it ends; `None` when no
+/// block begins. Read as Go's `encoding/pem` reads it, which writes the certificates and keys
+/// in cosign annotations and Rekor entries: any line width, whitespace ignored (the strict
+/// RFC 7468 reader refuses what Go and Python write there).
+fn next_pem_block(text: &[u8]) -> Option<Result<PemBlock, String>> {
+    let start = find(text, b"-----BEGIN ")?;
+    let read = || {
+        let rest = &text[start + 11..];
+        let label_end = find(rest, b"-----").ok_or("a PEM header line is not closed")?;
+        let label = std::str::from_utf8(&rest[..label_end]).map_err(|_| "a PEM label is not text".to_owned())?;
+        let body = &rest[label_end + 5..];
+        let footer = format!("-----END {label}-----");
+        let end = find(body, footer.as_bytes())
+            .ok_or_else(|| format!("the PEM block {label:?} is not closed (no {footer} line)"))?;
+        let encoded: Vec<u8> = body[..end]
+            .iter()
+            .copied()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
+            .map_err(|e| format!("the PEM block {label:?} is not base64 ({e})"))?;
+        Ok((label.to_owned(), der, start + 11 + label_end + 5 + end + footer.len()))
+    };
+    Some(read())
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
