@@ -11,7 +11,8 @@ use sealkit::inspect::sbom::{Catalog, Distro};
 use sealkit::inspect::{Source, inspect};
 use sealkit::plan::PlanOptions;
 use sealkit::vuln::db::Database;
-use sealkit::vuln::matching::{ComponentFindings, Index, Report, Status, Wanted, match_catalog};
+use sealkit::vuln::matching::Status;
+use sealkit::vuln::scan::{Component, scan};
 
 use super::image::parse_ref;
 use super::vulndb::VulndbArgs;
@@ -48,18 +49,10 @@ pub fn run(args: &VulnsArgs) -> Outcome {
     Database::current(&dir)?;
     let distro = match &args.distro {
         None => None,
-        Some(text) => Some(match text.split_once('-') {
-            Some((id, version)) if !id.is_empty() && !version.is_empty() => Distro {
-                id: id.to_owned(),
-                version_id: version.to_owned(),
-                pretty_name: String::new(),
-            },
-            _ => {
-                return Err(Failure::usage(format!(
-                    "error: --distro: {text:?} is not ID-VERSION (debian-12)"
-                )));
-            }
-        }),
+        Some(text) => Some(
+            Distro::from_qualifier(text)
+                .ok_or_else(|| Failure::usage(format!("error: --distro: {text:?} is not ID-VERSION (debian-12)")))?,
+        ),
     };
     // Every component's catalog first, so the database is read for their packages only.
     let mut catalogs: Vec<(String, String, Catalog)> = Vec::new();
@@ -67,16 +60,14 @@ pub fn run(args: &VulnsArgs) -> Outcome {
         for p in &facts.catalog.problems {
             eprintln!("note: {name}: {prefix}{}:{}: {}", p.file, p.line, p.message);
         }
-        let mut catalog = facts.catalog;
         // The image's own os-release wins; --distro only fills its absence.
-        if let (None, Some(d)) = (&catalog.distro, &distro) {
+        if let (None, Some(d)) = (&facts.catalog.distro, &distro) {
             eprintln!(
                 "note: {name}: no os-release; its packages are matched as {}",
                 d.qualifier()
             );
-            catalog.distro = Some(d.clone());
         }
-        catalogs.push((name, prefix, catalog));
+        catalogs.push((name, prefix, facts.catalog));
     };
     if is_config(&args.subject) {
         let file = PathBuf::from(&args.subject);
@@ -107,19 +98,15 @@ pub fn run(args: &VulnsArgs) -> Outcome {
             }
         }
     }
-    let wanted = Wanted::of(catalogs.iter().map(|c| &c.2));
-    let database = Database::open_where(&dir, |ecosystem, name| wanted.wants(ecosystem, name))?;
-    let index = Index::new(&database);
-    let components: Vec<ComponentFindings> = catalogs
-        .into_iter()
-        .map(|(name, prefix, catalog)| ComponentFindings {
-            name,
-            prefix,
-            packages: catalog.packages.len(),
-            findings: match_catalog(&index, &catalog),
+    let components: Vec<Component> = catalogs
+        .iter()
+        .map(|(name, prefix, catalog)| Component {
+            name: name.clone(),
+            prefix: prefix.clone(),
+            catalog,
         })
         .collect();
-    let report = Report::new(&database, components);
+    let report = scan(&dir, &components, distro.as_ref())?;
     match args.format {
         Format::Json => {
             let mut doc = serde_json::json!({"subject": args.subject});
@@ -137,12 +124,11 @@ pub fn run(args: &VulnsArgs) -> Outcome {
             );
             for c in &report.components {
                 for m in &c.findings.matches {
-                    let severity = m
-                        .severity_label
-                        .clone()
-                        .or_else(|| m.urgency.clone())
-                        .or_else(|| m.severity.first().map(|s| s.score.clone()))
-                        .unwrap_or_default();
+                    let rating = &m.rating;
+                    let severity = match rating.score {
+                        Some(score) => format!("{} ({score})", rating.level),
+                        None => rating.level.to_string(),
+                    };
                     let _ = writeln!(
                         out,
                         "{:<20} {:<28} {:<26} {:<20} {:<12} {:<26} {}",

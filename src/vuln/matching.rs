@@ -16,8 +16,9 @@ use serde::Serialize;
 
 use super::advisory::{Advisory, Affected, Event, Origin, Range, Severity, TrackerStatus};
 use super::db::Database;
+use super::severity::Rating;
 use super::version::{Scheme, Version};
-use crate::inspect::sbom::{Catalog, Ecosystem, Package};
+use crate::inspect::sbom::{Catalog, Distro, Ecosystem, Package};
 
 /// Advisories by (ecosystem, package name), built once per database.
 pub struct Index<'a> {
@@ -67,16 +68,21 @@ pub struct Wanted(std::collections::HashSet<(String, String)>);
 
 impl Wanted {
     pub fn of<'c>(catalogs: impl IntoIterator<Item = &'c Catalog>) -> Self {
-        let mut keys = std::collections::HashSet::new();
+        let mut wanted = Wanted::default();
         for catalog in catalogs {
-            for package in &catalog.packages {
-                if let Ok(l) = lookup_of(package, catalog) {
-                    let name = lookup_name(&l.ecosystem, &l.name);
-                    keys.insert((l.ecosystem, name));
-                }
+            wanted.add(catalog, catalog.distro.as_ref());
+        }
+        wanted
+    }
+
+    /// Adds the keys of `catalog`'s packages, its OS packages looked up as `distro`'s.
+    pub fn add(&mut self, catalog: &Catalog, distro: Option<&Distro>) {
+        for package in &catalog.packages {
+            if let Ok(l) = lookup_of(package, distro) {
+                let name = lookup_name(&l.ecosystem, &l.name);
+                self.0.insert((l.ecosystem, name));
             }
         }
-        Wanted(keys)
     }
 
     pub fn wants(&self, ecosystem: &str, name: &str) -> bool {
@@ -170,6 +176,8 @@ pub struct Match {
     pub severity: Vec<Severity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity_label: Option<String>,
+    /// The one level rules judge by, and where it came from ([`super::severity`]).
+    pub rating: Rating,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub summary: String,
     pub sources: Vec<Source>,
@@ -185,8 +193,7 @@ pub struct NotEvaluated {
 }
 
 /// The key a package is looked up by, or why it has none.
-fn lookup_of(package: &Package, catalog: &Catalog) -> Result<Lookup, String> {
-    let distro = catalog.distro.as_ref();
+fn lookup_of(package: &Package, distro: Option<&Distro>) -> Result<Lookup, String> {
     let (ecosystem, name, version) = match package.ecosystem {
         Ecosystem::Deb => match distro {
             Some(d) if d.id == "debian" && !d.version_id.is_empty() => (
@@ -238,9 +245,15 @@ enum Verdict {
 
 /// Matches every package of `catalog` against the index.
 pub fn match_catalog(index: &Index, catalog: &Catalog) -> Findings {
+    match_catalog_as(index, catalog, catalog.distro.as_ref())
+}
+
+/// Matches every package of `catalog`, its OS packages as `distro`'s: the image's own
+/// os-release, or the one a user named for an image without it.
+pub fn match_catalog_as(index: &Index, catalog: &Catalog, distro: Option<&Distro>) -> Findings {
     let mut findings = Findings::default();
     for package in &catalog.packages {
-        let lookup = match lookup_of(package, catalog) {
+        let lookup = match lookup_of(package, distro) {
             Ok(lookup) => lookup,
             Err(kind) => {
                 *findings.not_covered.entry(kind).or_default() += 1;
@@ -536,6 +549,8 @@ fn merge(
             let mut severity: Vec<Severity> = members.iter().flat_map(|m| m.0.severity.iter().cloned()).collect();
             severity.sort();
             severity.dedup();
+            let severity_label = members.iter().find_map(|m| m.0.severity_label.clone());
+            let rating = super::severity::rate(&severity, severity_label.as_deref(), urgency.as_deref());
             Match {
                 id,
                 aliases,
@@ -545,7 +560,8 @@ fn merge(
                 fixed,
                 urgency,
                 severity,
-                severity_label: members.iter().find_map(|m| m.0.severity_label.clone()),
+                severity_label,
+                rating,
                 summary: members
                     .iter()
                     .map(|m| m.0.summary.as_str())
@@ -584,6 +600,10 @@ pub struct ComponentFindings {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub prefix: String,
     pub packages: usize,
+    /// The distribution its OS packages were matched as when the image has no os-release and
+    /// the user named one (`--distro`): an assumption, so it is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_as: Option<String>,
     #[serde(flatten)]
     pub findings: Findings,
 }

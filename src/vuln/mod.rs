@@ -8,6 +8,8 @@ pub mod db;
 pub mod debian;
 pub mod matching;
 pub mod osv;
+pub mod scan;
+pub mod severity;
 pub mod version;
 
 #[cfg(test)]

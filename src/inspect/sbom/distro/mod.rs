@@ -19,6 +19,17 @@ pub struct Distro {
 }
 
 impl Distro {
+    /// Reads a purl `distro` qualifier (`debian-12`, `alpine-3.20`), the form a user names a
+    /// distribution in (`--distro`).
+    pub fn from_qualifier(text: &str) -> Option<Distro> {
+        let (id, version) = text.split_once('-')?;
+        (!id.is_empty() && !version.is_empty()).then(|| Distro {
+            id: id.to_owned(),
+            version_id: version.to_owned(),
+            pretty_name: String::new(),
+        })
+    }
+
     /// The purl `distro` qualifier: `debian-12`.
     pub fn qualifier(&self) -> String {
         if self.version_id.is_empty() {
