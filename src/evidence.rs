@@ -27,6 +27,7 @@ use crate::inspect::secrets::Secrets;
 use crate::plan::{ImageUse, Plan};
 use crate::reference::ImageRef;
 use crate::trust::{self, Finding};
+use crate::vuln::matching::Report;
 
 /// The `schema` of the document; a breaking change gets a new version.
 pub const SCHEMA: &str = "sealkit.dev/evidence/v1";
@@ -107,6 +108,97 @@ pub struct Evidence<'a> {
     /// configuration).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files_secrets: Option<&'a Secrets>,
+    /// The known vulnerabilities of the components' packages (docs/vulnerabilities.md), and the
+    /// advisory database that judged them; absent when no database was available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<VulnerabilityEvidence<'a>>,
+}
+
+/// Where the advisory database is, and what a scan may assume.
+#[derive(Default)]
+pub struct VulnOptions<'a> {
+    /// A database the user named (`--vulndb`): it must exist. Without one the default
+    /// location is used when it holds a database, and the evidence says nothing was matched
+    /// when it does not (the baseline warns).
+    pub database: Option<&'a Path>,
+    /// The distribution of images without os-release (`--distro`), shown in the evidence.
+    pub distro: Option<&'a crate::inspect::sbom::Distro>,
+    /// `--max-db-age`: the most days the newest advisory may be older than the evaluation date.
+    pub max_age_days: Option<u64>,
+}
+
+impl<'a> Evidence<'a> {
+    /// The components' packages matched against the advisory database, or none when the user
+    /// named no database and the default location holds none.
+    pub fn scan_vulnerabilities(&self, options: &VulnOptions) -> Result<Option<Report>, crate::vuln::VulnError> {
+        use crate::vuln::scan::{Component, scan};
+        let dir = options
+            .database
+            .map_or_else(crate::vuln::db::default_location, Path::to_path_buf);
+        let components: Vec<Component> = self
+            .components
+            .iter()
+            .map(|c| Component {
+                name: c.name.clone(),
+                prefix: String::new(),
+                packages: c.packages,
+                distro: c.distro,
+            })
+            .collect();
+        match scan(&dir, &components, options.distro) {
+            Ok(report) => Ok(Some(report)),
+            Err(e) if e.code == crate::vuln::Code::Missing && options.database.is_none() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Carries `report` (when there is one), its database's age at the evaluation date
+    /// (`--now`'s day at midnight UTC, else SOURCE_DATE_EPOCH; never the clock) and the limit.
+    pub fn add_vulnerabilities(
+        &mut self,
+        report: Option<&'a Report>,
+        now: Option<&str>,
+        source_date_epoch: Option<u64>,
+        max_age_days: Option<u64>,
+    ) {
+        let evaluated_at = match now {
+            Some(day) => crate::epoch::parse_rfc3339(&format!("{day}T00:00:00Z")).map(|(seconds, _)| seconds),
+            None => source_date_epoch.and_then(|s| i64::try_from(s).ok()),
+        };
+        self.vulnerabilities = report.map(|r| VulnerabilityEvidence::new(r, evaluated_at, max_age_days));
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct VulnerabilityEvidence<'a> {
+    #[serde(flatten)]
+    pub report: &'a Report,
+    /// Whole days from the database's newest entry to the evaluation date (`--now`,
+    /// SOURCE_DATE_EPOCH): absent when either is unknown. Never the clock's.
+    pub database_age_days: Option<u64>,
+    /// The most `--max-db-age` allows, when given.
+    pub max_database_age_days: Option<u64>,
+}
+
+impl<'a> VulnerabilityEvidence<'a> {
+    /// `evaluated_at` in seconds since 1970.
+    pub fn new(report: &'a Report, evaluated_at: Option<i64>, max_database_age_days: Option<u64>) -> Self {
+        let newest = report
+            .database
+            .newest
+            .as_deref()
+            .and_then(crate::epoch::parse_rfc3339)
+            .map(|(seconds, _)| seconds);
+        let database_age_days = match (newest, evaluated_at) {
+            (Some(newest), Some(at)) => Some(u64::try_from((at - newest).max(0) / 86_400).unwrap_or(0)),
+            _ => None,
+        };
+        VulnerabilityEvidence {
+            report,
+            database_age_days,
+            max_database_age_days,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -296,6 +388,7 @@ pub fn of_image<'a>(reference: &'a str, image: &ResolvedImage, facts: &'a Compon
         }),
         files_section: &[],
         files_secrets: None,
+        vulnerabilities: None,
     }
 }
 
@@ -325,6 +418,7 @@ pub fn of_folder<'a>(reference: &'a str, platform: &Platform, facts: &'a Compone
         kernel: None,
         files_section: &[],
         files_secrets: None,
+        vulnerabilities: None,
     }
 }
 
@@ -426,6 +520,7 @@ pub fn of_os_image<'a>(
         kernel,
         files_section: &files.entries,
         files_secrets: Some(&files.secrets),
+        vulnerabilities: None,
     })
 }
 

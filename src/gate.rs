@@ -30,6 +30,7 @@ use crate::policy::sandbox::{Evaluator, Limits};
 use crate::publish::{self, PublishError};
 use crate::report::{self, Authorship, SbomInput};
 use crate::verify::{self, Local, Requirement, VerifyError};
+use crate::vuln::VulnError;
 
 crate::error_codes! {
     BadName = "gate-name": "The first configuration file's name cannot start the image's file names (letters, digits, '-', '_', '.', '+'; not a leading '.').",
@@ -84,6 +85,8 @@ pub enum GateError {
     Verify(#[from] VerifyError),
     #[error("{0}")]
     Publish(#[from] PublishError),
+    #[error("{0}")]
+    Vuln(#[from] VulnError),
     /// Component images the trust policy refused, each with why: a failed gate, not bad input.
     #[error("{}", crate::trust::refusal(.0))]
     Untrusted(Vec<(String, String)>),
@@ -128,6 +131,7 @@ impl GateError {
             GateError::Attest(e) => e.code().as_str(),
             GateError::Verify(e) => e.code(),
             GateError::Publish(e) => e.code(),
+            GateError::Vuln(e) => e.code.as_str(),
             GateError::Gate { code, .. } => code.as_str(),
             GateError::Untrusted(_) => Code::Untrusted.as_str(),
         }
@@ -176,6 +180,7 @@ pub struct Options<'a> {
     /// Where to publish the signed folder once it is in place (docs/registry.md); a denied image
     /// is never pushed.
     pub push: Option<(&'a oci_client::Reference, &'a RegistryOptions)>,
+    pub vulnerabilities: crate::evidence::VulnOptions<'a>,
 }
 
 /// What a gate run did.
@@ -345,7 +350,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     let input_paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     let subject = subject(options.configs);
     // The files section was read by the unpack too: the sources judged are the bytes built.
-    let evidence = crate::evidence::of_os_image(
+    let mut evidence = crate::evidence::of_os_image(
         &subject,
         &loaded,
         &plan,
@@ -354,6 +359,13 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         &input_paths,
     )
     .map_err(|e| GateError::io(first, &e))?;
+    let vulnerabilities = evidence.scan_vulnerabilities(&options.vulnerabilities)?;
+    evidence.add_vulnerabilities(
+        vulnerabilities.as_ref(),
+        p.now,
+        options.source_date_epoch,
+        options.vulnerabilities.max_age_days,
+    );
     let components: Vec<String> = evidence.components.iter().map(|c| c.name.clone()).collect();
     let evidence_json = serde_json::to_vec(&evidence).map_err(internal)?;
     let mut evidence_doc = serde_json::to_vec_pretty(&evidence).map_err(internal)?;
@@ -410,7 +422,8 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
             authorship: &options.authorship,
         };
         gated.without_supplier = input.without_supplier();
-        serde_json::to_vec_pretty(&report::cyclonedx::document(&input)).map_err(internal)?
+        serde_json::to_vec_pretty(&report::cyclonedx::document_with(&input, vulnerabilities.as_ref()))
+            .map_err(internal)?
     };
     laps.lap("sbom");
     let built = build::write(&loaded, &plan, &options.resolver.store, unpacked, &request)?;
@@ -459,6 +472,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
             spdx: Some(&spdx),
             cyclonedx: Some(&cyclonedx),
             decision: Some(&decision),
+            vulnerabilities: vulnerabilities.as_ref(),
             time: options.source_date_epoch,
         },
         options.key,
@@ -466,9 +480,13 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     laps.lap("attest");
 
     // What a verifier will check, checked before the folder takes its name.
+    let mut require = vec![Requirement::Provenance, Requirement::Sbom, Requirement::Policy];
+    if vulnerabilities.is_some() {
+        require.push(Requirement::Vulnerabilities);
+    }
     let policy = verify::Policy::new(verify::Options {
         keys: vec![options.key.public_key().clone()],
-        require: vec![Requirement::Provenance, Requirement::Sbom, Requirement::Policy],
+        require,
         policy_digest: Some(gated.decision.basis.policy_digest.clone()),
         ..verify::Options::default()
     })?;
@@ -490,6 +508,9 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     let mut files: Vec<String> = subjects;
     files.extend(byproducts);
     files.extend(BUNDLES.iter().map(|s| (*s).to_owned()));
+    if vulnerabilities.is_some() {
+        files.push(attest::VULNERABILITIES_BUNDLE.to_owned());
+    }
     files.sort();
     gated.files = files;
     put_in_place(staging, &output)?;
@@ -522,6 +543,7 @@ fn ours(file: &str, name: &str) -> bool {
         || REPORTS.contains(&file)
         || [SPDX, CYCLONEDX].contains(&file)
         || BUNDLES.contains(&file)
+        || file == attest::VULNERABILITIES_BUNDLE
 }
 
 /// The output folder, checked: missing (it is made), empty, or holding only this gate's earlier

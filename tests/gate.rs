@@ -390,3 +390,242 @@ fn a_passing_gate_pushes_and_a_denied_one_does_not() {
     assert_eq!(run.status.code(), Some(2), "{}", said(&run));
     assert!(!bad.path().join("never").exists());
 }
+
+/// The gate matches the components' packages against the advisory database and judges them:
+/// a HIGH vulnerability with a fix in the sshd image denies, naming it; an exception for that
+/// vulnerability lets the image pass; `check` gives the same decision; the evidence names the
+/// database. The advisory is written here for the fixture's own openssh version (its source
+/// version, whatever Debian's point release is): an id of the test's, never a real CVE. The
+/// real advisories of src/vuln/testdata are imported beside it and, older than the fixture's
+/// packages, match nothing.
+#[test]
+fn the_gate_judges_known_vulnerabilities_by_policy_and_exceptions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = locked_example(tmp.path(), "demo.yml", &DEMO_IMAGES) else {
+        return;
+    };
+    let (key, public) = keypair(&store, tmp.path(), "release");
+    let sbom = common::sbom_json(&store, "sealkit-fixtures/sshd:1");
+    let openssh = sbom["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "openssh-server")
+        .unwrap_or_else(|| panic!("no openssh-server in {sbom:#}"));
+    let source_version = openssh["source_version"]
+        .as_str()
+        .or(openssh["version"].as_str())
+        .unwrap()
+        .to_owned();
+    let advisories = tmp.path().join("advisories");
+    std::fs::create_dir_all(&advisories).unwrap();
+    std::fs::write(
+        advisories.join("SEALKIT-TEST-0001.json"),
+        serde_json::to_vec(&serde_json::json!({
+            "schema_version": "1.6.0",
+            "id": "SEALKIT-TEST-0001",
+            "modified": "2026-11-20T00:00:00Z",
+            "summary": "A test advisory against the fixture's openssh",
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+            "affected": [{
+                "package": {"ecosystem": "Debian:12", "name": "openssh"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [
+                    {"introduced": "0"}, {"fixed": format!("{source_version}+sealkit1")},
+                ]}],
+            }],
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/vuln/testdata");
+    let db = tmp.path().join("vulndb");
+    sealkit(&store)
+        .args(["vulndb", "import", "--vulndb"])
+        .arg(&db)
+        .args([&advisories, &testdata])
+        .assert()
+        .success();
+    let db_arg = db.to_str().unwrap();
+    let digest = std::fs::read_to_string(db.join("current")).unwrap();
+    let out = tmp.path().join("out");
+    let judged = ["--vulndb", db_arg, "--distro", "debian-12"];
+
+    let run = gate(&store, &config, &key, &out, &judged);
+    assert_eq!(run.status.code(), Some(1), "{}", said(&run));
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let vuln: Vec<&Value> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"] == "SK-VULN-001")
+        .collect();
+    // One result per binary package built from openssh: client, server, sftp-server.
+    assert_eq!(vuln.len(), 3, "{report:#}");
+    assert!(
+        vuln.iter()
+            .any(|r| r["msg"].as_str().unwrap().contains("openssh-server"))
+    );
+    assert_eq!(vuln[0]["status"], "denied");
+    assert_eq!(vuln[0]["vulnerability"], "SEALKIT-TEST-0001");
+    assert_eq!(vuln[0]["component"], "sshd");
+    assert_eq!(vuln[0]["severity"], "HIGH");
+    assert!(
+        vuln[0]["msg"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("HIGH 8.1; fixed in {source_version}+sealkit1")),
+        "{vuln:?}"
+    );
+    let evidence: Value = serde_json::from_slice(&std::fs::read(out.join("evidence.json")).unwrap()).unwrap();
+    let v = &evidence["vulnerabilities"];
+    assert_eq!(v["database"]["digest"].as_str(), Some(digest.trim()), "{v:#}");
+    assert_eq!(
+        v["database_age_days"], 11,
+        "2026-11-20 to the evaluation date 2026-12-01"
+    );
+    let sshd = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sshd")
+        .unwrap();
+    assert_eq!(sshd["matched_as"], "debian-12");
+    assert_eq!(
+        sshd["matches"].as_array().unwrap().len(),
+        3,
+        "the real advisories are older: {sshd:#}"
+    );
+    let sarif: Value = serde_json::from_slice(&std::fs::read(out.join("report.sarif")).unwrap()).unwrap();
+    assert!(
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["properties"]["vulnerability"] == "SEALKIT-TEST-0001"),
+        "{sarif:#}"
+    );
+
+    // `check` judges the same evidence the same way.
+    let check = sealkit(&store)
+        .arg("check")
+        .arg(&config)
+        .args(["--format", "json"])
+        .args(judged)
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1), "{}", said(&check));
+    assert_eq!(
+        String::from_utf8_lossy(check.stdout.trim_ascii_end()),
+        String::from_utf8_lossy(std::fs::read(out.join("report.json")).unwrap().trim_ascii_end())
+    );
+
+    // An exception for that vulnerability, and no other, lets the image through.
+    let exceptions = tmp.path().join("demo.exceptions.yaml");
+    let mut text = std::fs::read_to_string(&exceptions).unwrap();
+    text.push_str(
+        "  - id: SK-VULN-001\n    component: sshd\n    vulnerability: sealkit-test-0001\n    reason: the demo's sshd \
+         listens only on the test network\n    owner: demo-platform@sealkit.example\n    expires: 2027-01-31\n",
+    );
+    std::fs::write(&exceptions, text).unwrap();
+    let run = gate(&store, &config, &key, &out, &judged);
+    assert_eq!(run.status.code(), Some(0), "{}", said(&run));
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert!(
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "SK-VULN-001" && r["status"] == "excepted"),
+        "{report:#}"
+    );
+
+    // The signed folder carries cosign's vulnerability attestation, which verify can demand,
+    // with the database in the provenance; the CycloneDX lists the vulnerabilities and still
+    // validates against the 1.6 schema; the evidence against its own schema.
+    let verify = sealkit(&store)
+        .arg("verify")
+        .arg(&out)
+        .arg("--key")
+        .arg(&public)
+        .args(["--require", "provenance,sbom,policy,vuln", "--max-db-age", "36500d"])
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", said(&verify));
+    let stale = sealkit(&store)
+        .arg("verify")
+        .arg(&out)
+        .arg("--key")
+        .arg(&public)
+        .args(["--require", "vuln", "--max-db-age", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(stale.status.code(), Some(1), "{}", said(&stale));
+    assert!(said(&stale).contains("vulndb-age"), "{}", said(&stale));
+    let bundle: Value =
+        serde_json::from_slice(&std::fs::read(out.join("vulnerabilities.sigstore.json")).unwrap()).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        statement["predicateType"],
+        "https://cosign.sigstore.dev/attestation/vuln/v1"
+    );
+    let db_uri = format!("sealkit:vulndb/{}", digest.trim());
+    assert_eq!(statement["predicate"]["scanner"]["db"]["uri"], db_uri.as_str());
+    let cdx: Value = serde_json::from_slice(&std::fs::read(out.join("sbom.cdx.json")).unwrap()).unwrap();
+    let listed = &cdx["vulnerabilities"];
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed:#}");
+    assert_eq!(listed[0]["id"], "SEALKIT-TEST-0001");
+    assert_eq!(listed[0]["ratings"][0]["method"], "CVSSv31");
+    assert_eq!(listed[0]["affects"].as_array().map(Vec::len), Some(3), "{listed:#}");
+    if let Some(validators) = std::env::var_os("SEALKIT_VALIDATORS") {
+        let python = Path::new(&validators).join("python");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/validate-cyclonedx");
+        let run = std::process::Command::new(&python)
+            .arg(script)
+            .arg(out.join("sbom.cdx.json"))
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "CycloneDX 1.6 schema: {}", said(&run));
+        let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/evidence.schema.json");
+        let run = std::process::Command::new(&python)
+            .args([
+                "-c",
+                "import json,sys,jsonschema\n\
+                 v=jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))\n\
+                 errors=[(list(e.absolute_path), e.message[:300]) for e in v.iter_errors(json.load(open(sys.argv[2])))]\n\
+                 print(errors); sys.exit(1 if errors else 0)",
+            ])
+            .arg(schema)
+            .arg(out.join("evidence.json"))
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "evidence schema: {}", said(&run));
+    }
+
+    // Without --distro the fixtures' Debian packages cannot be matched: said, not passed over.
+    let run = gate(&store, &config, &key, &out, &["--vulndb", db_arg]);
+    assert_eq!(run.status.code(), Some(0), "{}", said(&run));
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let unchecked: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"] == "SK-VULN-003")
+        .map(|r| r["msg"].as_str().unwrap())
+        .collect();
+    assert!(
+        unchecked
+            .iter()
+            .any(|m| m.starts_with("sshd: ") && m.contains(" deb (no os-release) packages were not matched")),
+        "{unchecked:?}"
+    );
+
+    // A database folder named but empty is bad input.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let run = gate(&store, &config, &key, &out, &["--vulndb", empty.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "{}", said(&run));
+    assert!(said(&run).contains("vulndb-missing"), "{}", said(&run));
+}

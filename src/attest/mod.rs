@@ -85,6 +85,7 @@ pub const SPDX_BUNDLE: &str = "sbom-spdx.sigstore.json";
 pub const CYCLONEDX_BUNDLE: &str = "sbom-cyclonedx.sigstore.json";
 pub const SUMMARY_BUNDLE: &str = "policy-summary.sigstore.json";
 pub const TEST_RESULT_BUNDLE: &str = "policy-tests.sigstore.json";
+pub const VULNERABILITIES_BUNDLE: &str = "vulnerabilities.sigstore.json";
 
 /// What to attest about a build's output folder.
 pub struct Request<'a> {
@@ -100,6 +101,9 @@ pub struct Request<'a> {
     pub cyclonedx: Option<&'a [u8]>,
     /// The policy decision document (`PolicyDecision::read`).
     pub decision: Option<&'a PolicyDecision>,
+    /// The packages' known vulnerabilities, when they were matched: attested with cosign's
+    /// vulnerability predicate, its database named in the provenance.
+    pub vulnerabilities: Option<&'a crate::vuln::matching::Report>,
     /// Seconds since 1970 of the statements' timestamps; `None` writes none.
     pub time: Option<u64>,
 }
@@ -165,12 +169,18 @@ pub fn statements(request: &Request) -> Result<Vec<Attestation>, AttestError> {
             d
         })
         .collect();
-    let provenance = Provenance::new(
+    let mut provenance = Provenance::new(
         request.inputs,
         request.decision.map(PolicyDecision::policy),
         byproducts,
         request.time,
     );
+    if let Some(report) = request.vulnerabilities {
+        provenance
+            .build_definition
+            .resolved_dependencies
+            .push(vulnerability_database(report)?);
+    }
     let statement = |predicate_type: &str, predicate: serde_json::Value| {
         Statement::new(subjects.clone(), predicate_type, predicate)
     };
@@ -214,7 +224,68 @@ pub fn statements(request: &Request) -> Result<Vec<Attestation>, AttestError> {
             statement: statement(statement::TEST_RESULT, decision.test_result()),
         });
     }
+    if let Some(report) = request.vulnerabilities {
+        out.push(Attestation {
+            file: VULNERABILITIES_BUNDLE,
+            statement: statement(
+                statement::VULNERABILITIES,
+                vulnerability_predicate(report, request.time)?,
+            ),
+        });
+    }
     Ok(out)
+}
+
+/// The name the advisory database goes by in the provenance and the vulnerability predicate.
+pub const VULNERABILITY_DATABASE: &str = "vulnerability-database";
+
+/// The advisory database as a resolved dependency: what judged the image, by its digest.
+fn vulnerability_database(report: &crate::vuln::matching::Report) -> Result<ResourceDescriptor, AttestError> {
+    let digest: Digest = report.database.digest.parse().map_err(|e| {
+        AttestError::new(
+            Code::PredicateInvalid,
+            VULNERABILITY_DATABASE,
+            format!("digest {:?}: {e}", report.database.digest),
+            "import the advisories again (sealkit vulndb import)",
+        )
+    })?;
+    let mut d = ResourceDescriptor::named(VULNERABILITY_DATABASE, &digest);
+    d.uri = Some(format!("sealkit:vulndb/{}", report.database.digest));
+    Ok(d)
+}
+
+/// cosign's vulnerability predicate (its COSIGN_VULN_ATTESTATION_SPEC): the scanner, the
+/// database by digest (`db.uri`) and newest entry (`db.version`), and the report as `result`.
+/// The scan's times are the statements' (SOURCE_DATE_EPOCH), so the bytes do not move.
+fn vulnerability_predicate(
+    report: &crate::vuln::matching::Report,
+    time: Option<u64>,
+) -> Result<serde_json::Value, AttestError> {
+    let result = serde_json::to_value(report).map_err(|e| {
+        AttestError::new(
+            Code::PredicateInvalid,
+            VULNERABILITIES_BUNDLE,
+            e.to_string(),
+            "report this bug",
+        )
+    })?;
+    let mut predicate = serde_json::json!({
+        "invocation": {"parameters": [], "uri": "", "event_id": "", "builder.id": provenance::BUILDER_ID},
+        "scanner": {
+            "uri": "https://sealkit.dev",
+            "version": env!("CARGO_PKG_VERSION"),
+            "db": {
+                "uri": vulnerability_database(report)?.uri,
+                "version": report.database.newest.clone().unwrap_or_default(),
+            },
+            "result": result,
+        },
+    });
+    if let Some(t) = time {
+        let at = crate::epoch::rfc3339(t);
+        predicate["metadata"] = serde_json::json!({"scanStartedOn": at, "scanFinishedOn": at});
+    }
+    Ok(predicate)
 }
 
 /// Signs a statement: a DSSE envelope in a Sigstore bundle, hinting at the key's id.

@@ -17,6 +17,8 @@ pub const SPDX: &str = "https://spdx.dev/Document";
 pub const CYCLONEDX: &str = "https://cyclonedx.org/bom";
 pub const VERIFICATION_SUMMARY: &str = "https://slsa.dev/verification_summary/v1";
 pub const TEST_RESULT: &str = "https://in-toto.io/attestation/test-result/v0.1";
+/// cosign's vulnerability scan predicate (`cosign attest --type vuln`).
+pub const VULNERABILITIES: &str = "https://cosign.sigstore.dev/attestation/vuln/v1";
 /// sealkit's blob signature: "the key's holder signed these bytes" (docs/signing.md).
 pub const SIGNATURE: &str = "https://sealkit.dev/attestation/signature/v1";
 

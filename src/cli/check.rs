@@ -14,6 +14,7 @@ use sealkit::report::{junit, sarif};
 
 use super::image::parse_ref;
 use super::policy::{JudgeArgs, LimitArgs, evaluator, policy_failure};
+use super::vulndb::MatchArgs;
 use super::{Failure, Outcome, StoreArgs, is_config, json_error, output_error, print, write_output};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -41,6 +42,8 @@ pub struct CheckArgs {
     limits: LimitArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    vulns: MatchArgs,
 }
 
 pub fn run(args: &CheckArgs) -> Outcome {
@@ -57,7 +60,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
         allow_empty: false,
     })
     .map_err(policy_failure)?;
-    let (input, components) = evidence_of(args, config.as_deref())?;
+    let (input, components) = evidence_of(args, config.as_deref(), sealkit::epoch::from_env()?)?;
     let decision = judge
         .judge(&evaluator()?, args.limits.limits(), &args.subject, components, &input)
         .map_err(policy_failure)?;
@@ -80,14 +83,23 @@ pub fn run(args: &CheckArgs) -> Outcome {
     }
 }
 
-/// The evidence document as JSON, and its components' names.
-fn evidence_of(args: &CheckArgs, config: Option<&Path>) -> Result<(Vec<u8>, Vec<String>), Failure> {
+/// The evidence document as JSON, with its packages' vulnerabilities as the gate matches them,
+/// and its components' names.
+fn evidence_of(
+    args: &CheckArgs,
+    config: Option<&Path>,
+    source_date_epoch: Option<u64>,
+) -> Result<(Vec<u8>, Vec<String>), Failure> {
     let names = |doc: &evidence::Evidence| doc.components.iter().map(|c| c.name.clone()).collect();
+    let options = args.vulns.options();
+    let now = args.policy.now.as_deref();
     if config.is_some() {
         let gathered = super::scan::gather(&args.subject, &args.store)?;
-        let doc = gathered
+        let mut doc = gathered
             .evidence()
             .map_err(|e| Failure::usage(format!("error: reading the configuration again: {e}")))?;
+        let vulnerabilities = doc.scan_vulnerabilities(&options)?;
+        doc.add_vulnerabilities(vulnerabilities.as_ref(), now, source_date_epoch, options.max_age_days);
         return Ok((serde_json::to_vec(&doc).map_err(json_error)?, names(&doc)));
     }
     let reference = parse_ref(&args.subject)?;
@@ -102,7 +114,9 @@ fn evidence_of(args: &CheckArgs, config: Option<&Path>) -> Result<(Vec<u8>, Vec<
     let (store, platform, _) = args.store.open()?;
     let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
     let facts = inspect_image(&store, &resolved, &mut NoTap)?;
-    let doc = evidence::of_image(&args.subject, &resolved, &facts);
+    let mut doc = evidence::of_image(&args.subject, &resolved, &facts);
+    let vulnerabilities = doc.scan_vulnerabilities(&options)?;
+    doc.add_vulnerabilities(vulnerabilities.as_ref(), now, source_date_epoch, options.max_age_days);
     Ok((serde_json::to_vec(&doc).map_err(json_error)?, names(&doc)))
 }
 

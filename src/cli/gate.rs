@@ -14,6 +14,7 @@ use super::check::summary;
 use super::policy::{JudgeArgs, LimitArgs, evaluator, policy_failure};
 use super::sbom::AuthorshipArgs;
 use super::sign::KeyArgs;
+use super::vulndb::MatchArgs;
 use super::{Failure, Outcome, StoreArgs, json_error, print};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -56,6 +57,8 @@ pub struct GateArgs {
     limits: LimitArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    vulns: MatchArgs,
     /// Once the signed folder is in place, publish it to HOST[:PORT]/NAME[:TAG] as
     /// `sealkit push` does (docs/registry.md); a denied image is never pushed
     #[arg(long, value_name = "REF")]
@@ -125,6 +128,7 @@ pub fn run(args: &GateArgs) -> Outcome {
         epoch,
         source_date_epoch,
         push: push.as_ref().map(|reference| (reference, &registry)),
+        vulnerabilities: args.vulns.options(),
     })
     .map_err(failure)?;
     if args.timings {

@@ -255,6 +255,7 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
         spdx: spdx.as_deref(),
         cyclonedx: cyclonedx.as_deref(),
         decision: decision.as_ref(),
+        vulnerabilities: None,
         time: statement_time(args.timestamps)?,
     };
     let written = attest::attest(&request, &key)?;

@@ -45,8 +45,8 @@ pub struct VerifyArgs {
     /// Bundles to check instead of the *.sigstore.json files beside the target
     #[arg(long = "bundle", value_name = "BUNDLE")]
     bundles: Vec<PathBuf>,
-    /// Attestations that must cover every image file: provenance, sbom, policy, signature, or a
-    /// predicate type URI
+    /// Attestations that must cover every image file: provenance, sbom, policy, signature, vuln
+    /// (cosign's vulnerability scan), or a predicate type URI
     #[arg(
         long,
         value_delimiter = ',',
@@ -60,6 +60,10 @@ pub struct VerifyArgs {
     /// Refuse a policy decision older than AGE (30d, 12h, 15m, 90s)
     #[arg(long, value_name = "AGE")]
     max_age: Option<String>,
+    /// Refuse a vulnerability attestation whose advisory database's newest entry is older than
+    /// AGE (needs vuln in --require)
+    #[arg(long, value_name = "AGE")]
+    max_db_age: Option<String>,
     /// A configuration file the provenance must name (its content, by sha256); repeat, in the
     /// build's order
     #[arg(long = "expect-config", value_name = "FILE.yml")]
@@ -91,6 +95,12 @@ fn options(args: &VerifyArgs) -> Result<Options, Failure> {
         .map(verify::parse_duration)
         .transpose()
         .map_err(|e| Failure::usage(format!("error: --max-age: {e}")))?;
+    let max_db_age = args
+        .max_db_age
+        .as_deref()
+        .map(verify::parse_duration)
+        .transpose()
+        .map_err(|e| Failure::usage(format!("error: --max-db-age: {e}")))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -109,6 +119,7 @@ fn options(args: &VerifyArgs) -> Result<Options, Failure> {
         require,
         policy_digest: args.policy_digest.clone(),
         max_age,
+        max_db_age,
         now,
         expect_configs,
     })

@@ -15,6 +15,37 @@ impl From<VulnError> for Failure {
     }
 }
 
+/// How a command that judges an image matches its packages: the database, what to assume of
+/// images without os-release, and how old the data may be.
+#[derive(clap::Args)]
+pub struct MatchArgs {
+    #[command(flatten)]
+    pub db: VulndbArgs,
+    /// The distribution of images that have no os-release (ID-VERSION_ID, as in purls:
+    /// debian-12, alpine-3.20): their OS packages cannot be matched without it
+    #[arg(long, value_name = "ID-VERSION", value_parser = parse_distro)]
+    pub distro: Option<sealkit::inspect::sbom::Distro>,
+    /// Warn (baseline SK-VULN-004) when the newest advisory is more than DAYS older than the
+    /// evaluation date (--now, SOURCE_DATE_EPOCH)
+    #[arg(long, value_name = "DAYS")]
+    pub max_db_age: Option<u64>,
+}
+
+impl MatchArgs {
+    pub fn options(&self) -> sealkit::evidence::VulnOptions<'_> {
+        sealkit::evidence::VulnOptions {
+            database: self.db.dir.as_deref(),
+            distro: self.distro.as_ref(),
+            max_age_days: self.max_db_age,
+        }
+    }
+}
+
+pub fn parse_distro(text: &str) -> Result<sealkit::inspect::sbom::Distro, String> {
+    sealkit::inspect::sbom::Distro::from_qualifier(text)
+        .ok_or_else(|| format!("{text:?} is not ID-VERSION (debian-12)"))
+}
+
 /// Where the advisory database is kept.
 #[derive(clap::Args, Clone)]
 pub struct VulndbArgs {

@@ -103,7 +103,8 @@ pub fn run(args: &VulnsArgs) -> Outcome {
         .map(|(name, prefix, catalog)| Component {
             name: name.clone(),
             prefix: prefix.clone(),
-            catalog,
+            packages: &catalog.packages,
+            distro: catalog.distro.as_ref(),
         })
         .collect();
     let report = scan(&dir, &components, distro.as_ref())?;

@@ -25,6 +25,7 @@ baseline!(
     "secrets.rego",
     "setuid-allowlist.json",
     "trust.rego",
+    "vulnerabilities.rego",
 );
 
 #[cfg(test)]

@@ -52,6 +52,8 @@ pub struct Outcome {
     pub component: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerability: Option<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub remediation: String,
     /// The Rego rule that produced it (`data.sealkit.baseline.privileges.deny`), or `exceptions`.
@@ -182,10 +184,15 @@ impl Decision {
                 .clone()
                 .or_else(|| meta.map(|m| m.remediation.clone()))
                 .unwrap_or_default();
-            let accepted = exceptions
-                .list
-                .iter()
-                .position(|e| live(e) && e.covers(&f.id, f.component.as_deref(), f.path.as_deref()));
+            let accepted = exceptions.list.iter().position(|e| {
+                live(e)
+                    && e.covers(
+                        &f.id,
+                        f.component.as_deref(),
+                        f.path.as_deref(),
+                        f.vulnerability.as_deref(),
+                    )
+            });
             if let Some(i) = accepted {
                 used[i] = true;
             }
@@ -202,6 +209,7 @@ impl Decision {
                 msg: f.msg,
                 component: f.component,
                 path: f.path,
+                vulnerability: f.vulnerability,
                 remediation,
                 rule: f.rule,
                 exception: accepted.map(|i| exceptions.list[i].clone()),
@@ -243,6 +251,7 @@ impl Decision {
                 msg,
                 component: None,
                 path: exceptions.file.as_ref().map(|p| p.display().to_string()),
+                vulnerability: None,
                 remediation: String::new(),
                 rule: "exceptions".to_owned(),
                 exception: Some(e.clone()),
@@ -342,6 +351,9 @@ fn scope_of(e: &Exception) -> String {
     if let Some(p) = &e.path {
         out.push_str(&format!(" at {p}"));
     }
+    if let Some(v) = &e.vulnerability {
+        out.push_str(&format!(" for {v}"));
+    }
     out
 }
 
@@ -357,6 +369,7 @@ mod tests {
             severity: None,
             component: Some(component.into()),
             path: path.map(Into::into),
+            vulnerability: None,
             remediation: None,
             rule: "data.t.deny".into(),
         }

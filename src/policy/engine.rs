@@ -44,6 +44,8 @@ pub struct Finding {
     pub component: Option<String>,
     /// A path inside the component.
     pub path: Option<String>,
+    /// The vulnerability a result is about (`CVE-2024-6387`): what an exception may name.
+    pub vulnerability: Option<String>,
     pub remediation: Option<String>,
     /// The rule that produced it: `data.sealkit.baseline.privileges.deny`.
     pub rule: String,
@@ -287,13 +289,22 @@ fn bad_result(rule: &str, files: &str, why: &str) -> PolicyError {
         Code::BadResult,
         format!("{rule} ({files}): {why}"),
         "deny and warn rules produce objects: {\"id\": …, \"msg\": …, \"severity\": …, \"component\": …, \"path\": …, \
-         \"remediation\": …}",
+         \"vulnerability\": …, \"remediation\": …}",
     )
 }
 
-/// The fields a result object may have: conftest's, and sealkit's `component`, `path` and
-/// `remediation`. Anything else is refused, so that a misspelt `componnet` is not lost.
-const RESULT_FIELDS: [&str; 6] = ["id", "msg", "severity", "component", "path", "remediation"];
+/// The fields a result object may have: conftest's, and sealkit's `component`, `path`,
+/// `vulnerability` and `remediation`. Anything else is refused, so that a misspelt `componnet`
+/// is not lost.
+const RESULT_FIELDS: [&str; 7] = [
+    "id",
+    "msg",
+    "severity",
+    "component",
+    "path",
+    "vulnerability",
+    "remediation",
+];
 
 fn finding(level: Level, rule: &str, files: &str, item: &Value) -> Result<Finding> {
     let Value::Object(fields) = item else {
@@ -346,6 +357,7 @@ fn finding(level: Level, rule: &str, files: &str, item: &Value) -> Result<Findin
         severity,
         component: text("component")?,
         path: text("path")?,
+        vulnerability: text("vulnerability")?,
         remediation: text("remediation")?,
         rule: rule.to_owned(),
     })

@@ -5,6 +5,7 @@
 //!   - id: SK-PRIV-003            # the rule
 //!     component: getty           # a component name or glob (optional: every component)
 //!     path: usr/bin/*            # a path glob inside it (optional: any path)
+//!     vulnerability: CVE-2024-6387  # the vulnerability (optional: any; for SK-VULN-* rules)
 //!     reason: the console's shell lists the host's processes
 //!     owner: platform-team@example.com
 //!     expires: 2029-12-31        # the first day it no longer applies
@@ -97,6 +98,7 @@ struct Entry {
     id: S<String>,
     component: Option<S<String>>,
     path: Option<S<String>>,
+    vulnerability: Option<S<String>>,
     reason: S<String>,
     owner: S<String>,
     expires: S<String>,
@@ -110,6 +112,10 @@ pub struct Exception {
     pub component: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The vulnerability id it accepts, compared whole and without regard to case (`CVE-…`,
+    /// `GHSA-…`: the match's id as the evidence names it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerability: Option<String>,
     pub reason: String,
     pub owner: String,
     pub expires: Date,
@@ -122,14 +128,22 @@ pub struct Exception {
 }
 
 impl Exception {
-    /// Whether it covers a result of rule `id` on `component` at `path`. A path glob never
-    /// matches a result without a path.
-    pub fn covers(&self, id: &str, component: Option<&str>, path: Option<&str>) -> bool {
+    /// Whether it covers a result of rule `id` on `component` at `path` about `vulnerability`.
+    /// A path glob never matches a result without a path, nor a vulnerability id a result
+    /// about none.
+    pub fn covers(&self, id: &str, component: Option<&str>, path: Option<&str>, vulnerability: Option<&str>) -> bool {
         let glob_matches = |glob: &Option<GlobMatcher>, value: Option<&str>| match glob {
             None => true,
             Some(g) => value.is_some_and(|v| g.is_match(v)),
         };
-        self.id == id && glob_matches(&self.component_glob, component) && glob_matches(&self.path_glob, path)
+        let vulnerability_matches = match &self.vulnerability {
+            None => true,
+            Some(want) => vulnerability.is_some_and(|v| v.eq_ignore_ascii_case(want)),
+        };
+        self.id == id
+            && glob_matches(&self.component_glob, component)
+            && glob_matches(&self.path_glob, path)
+            && vulnerability_matches
     }
 
     /// Whether it still applies on `date`: up to the day before it expires.
@@ -160,7 +174,7 @@ impl Exceptions {
                 Code::BadExceptions,
                 format!("{at}: {why}"),
                 "each exception has id, reason, owner and expires (YYYY-MM-DD), and may have component and path \
-                 globs; docs/policies.md",
+                 globs and a vulnerability id; docs/policies.md",
             )
         };
         let bytes = std::fs::read(path).map_err(|e| bad(path.display().to_string(), e.to_string()))?;
@@ -201,6 +215,11 @@ impl Exceptions {
                 path_glob: glob("path", &e.path)?,
                 component: e.component.map(|c| c.value),
                 path: e.path.map(|p| p.value),
+                vulnerability: e
+                    .vulnerability
+                    .as_ref()
+                    .map(|v| non_empty("vulnerability", v))
+                    .transpose()?,
                 reason: non_empty("reason", &e.reason)?,
                 owner: non_empty("owner", &e.owner)?,
                 expires,
@@ -272,14 +291,33 @@ mod tests {
         )
         .unwrap();
         let e = &x.list[0];
-        assert!(e.covers("A", Some("getty"), Some("usr/bin/login")));
-        assert!(!e.covers("B", Some("getty"), Some("usr/bin/login")));
-        assert!(!e.covers("A", Some("sshd"), Some("usr/bin/login")));
-        assert!(!e.covers("A", Some("getty"), Some("usr/sbin/x")));
-        assert!(!e.covers("A", Some("getty"), None), "a path glob needs a path");
+        assert!(e.covers("A", Some("getty"), Some("usr/bin/login"), None));
+        assert!(!e.covers("B", Some("getty"), Some("usr/bin/login"), None));
+        assert!(!e.covers("A", Some("sshd"), Some("usr/bin/login"), None));
+        assert!(!e.covers("A", Some("getty"), Some("usr/sbin/x"), None));
+        assert!(!e.covers("A", Some("getty"), None, None), "a path glob needs a path");
         assert!(e.live_on(Date::parse("2029-12-31").unwrap()));
         assert!(!e.live_on(Date::parse("2030-01-01").unwrap()));
         assert!(e.at.ends_with(":2:5"), "{}", e.at);
+    }
+
+    #[test]
+    fn an_exception_may_name_one_vulnerability() {
+        let x = load(
+            "exceptions:\n  - id: SK-VULN-001\n    component: sshd\n    vulnerability: cve-2024-6387\n    reason: r\n    \
+             owner: o\n    expires: 2030-01-01\n",
+        )
+        .unwrap();
+        let e = &x.list[0];
+        assert!(e.covers("SK-VULN-001", Some("sshd"), None, Some("CVE-2024-6387")));
+        assert!(!e.covers("SK-VULN-001", Some("sshd"), None, Some("CVE-2023-4911")));
+        assert!(
+            !e.covers("SK-VULN-001", Some("sshd"), None, None),
+            "a result about no vulnerability"
+        );
+        let any =
+            load("exceptions:\n  - id: SK-VULN-001\n    reason: r\n    owner: o\n    expires: 2030-01-01\n").unwrap();
+        assert!(any.list[0].covers("SK-VULN-001", Some("sshd"), None, Some("CVE-2023-4911")));
     }
 
     #[test]

@@ -13,6 +13,9 @@ use sha2::{Digest as _, Sha256};
 use super::spdx::package_id;
 use super::{ComponentSbom, SbomInput};
 use crate::party::{Kind, Party};
+use crate::vuln::advisory::Origin;
+use crate::vuln::matching::{Match, Report};
+use crate::vuln::severity::Level;
 
 /// A person as an `organizationalContact`.
 fn contact(p: &Party) -> Value {
@@ -100,7 +103,96 @@ fn container(bom_ref: &str, c: &ComponentSbom) -> Value {
     v
 }
 
+/// CycloneDX's names of CVSS versions, from a vector's prefix.
+fn cvss_method(vector: &str) -> &'static str {
+    if vector.starts_with("CVSS:4.") {
+        "CVSSv4"
+    } else if vector.starts_with("CVSS:3.1") {
+        "CVSSv31"
+    } else if vector.starts_with("CVSS:3.") {
+        "CVSSv3"
+    } else {
+        "CVSSv2"
+    }
+}
+
+/// The matches of `report` as CycloneDX `vulnerabilities`, one per vulnerability id, each
+/// affecting every library of the document whose purl is the matched package's (a purl names
+/// one version of one package: every copy of it is affected).
+fn vulnerabilities(report: &Report, components: &[Value]) -> Vec<Value> {
+    let mut refs_by_purl: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in components {
+        if let (Some(purl), Some(bom_ref)) = (c["purl"].as_str(), c["bom-ref"].as_str()) {
+            refs_by_purl.entry(purl).or_default().insert(bom_ref);
+        }
+    }
+    // Each vulnerability with the first match that names it, and the (bom-ref, version) pairs
+    // it affects.
+    type Affects<'r> = BTreeSet<(&'r str, &'r str)>;
+    let mut by_id: BTreeMap<&str, (&Match, Affects)> = BTreeMap::new();
+    for component in &report.components {
+        for m in &component.findings.matches {
+            let entry = by_id.entry(m.id.as_str()).or_insert_with(|| (m, BTreeSet::new()));
+            for bom_ref in refs_by_purl.get(m.package.purl.as_str()).into_iter().flatten() {
+                entry.1.insert((bom_ref, m.package.version.as_str()));
+            }
+        }
+    }
+    by_id
+        .into_iter()
+        .filter(|(_, (_, affects))| !affects.is_empty())
+        .map(|(id, (m, affects))| {
+            let source = |origin: Origin| json!({"name": origin.as_str()});
+            let mut rating = json!({"source": source(m.sources.first().map_or(Origin::Osv, |s| s.origin))});
+            rating["severity"] = Value::from(match m.rating.level {
+                Level::Critical => "critical",
+                Level::High => "high",
+                Level::Medium => "medium",
+                Level::Low => "low",
+                Level::Negligible => "info",
+                Level::Unknown => "unknown",
+            });
+            if let (Some(score), Some(vector)) = (m.rating.score, &m.rating.vector) {
+                rating["score"] = json!(f64::from(score.tenths()) / 10.0);
+                rating["method"] = Value::from(cvss_method(vector));
+                rating["vector"] = Value::from(vector.clone());
+            }
+            let mut v = json!({
+                "bom-ref": format!("vulnerability-{id}"),
+                "id": id,
+                "source": source(m.sources.first().map_or(Origin::Osv, |s| s.origin)),
+                "ratings": [rating],
+                "affects": affects.iter().map(|(bom_ref, version)| json!({
+                    "ref": bom_ref,
+                    "versions": [{"version": version, "status": "affected"}],
+                })).collect::<Vec<_>>(),
+            });
+            let references: Vec<Value> = m
+                .sources
+                .iter()
+                .filter(|s| s.id != m.id)
+                .map(|s| json!({"id": s.id, "source": source(s.origin)}))
+                .collect();
+            if !references.is_empty() {
+                v["references"] = Value::from(references);
+            }
+            if !m.summary.is_empty() {
+                v["description"] = Value::from(m.summary.clone());
+            }
+            if let Some(fixed) = &m.fixed {
+                v["recommendation"] = Value::from(format!("Upgrade {} to {fixed} or later.", m.package.name));
+            }
+            v
+        })
+        .collect()
+}
+
 pub fn document(input: &SbomInput) -> Value {
+    document_with(input, None)
+}
+
+/// The SBOM of `input`, with the known vulnerabilities of its packages when a scan was made.
+pub fn document_with(input: &SbomInput, report: Option<&Report>) -> Value {
     let mut components = Vec::new();
     let mut dependencies = Vec::new();
     let single = input.single();
@@ -179,6 +271,12 @@ pub fn document(input: &SbomInput) -> Value {
         "components": components,
         "dependencies": dependencies,
     });
+    if let Some(report) = report {
+        let found = vulnerabilities(report, doc["components"].as_array().map_or(&[], Vec::as_slice));
+        if !found.is_empty() {
+            doc["vulnerabilities"] = Value::from(found);
+        }
+    }
     let digest = Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default());
     let h = hex::encode(&digest[..16]);
     // A UUID-shaped serial (version 5 layout) derived from the content.

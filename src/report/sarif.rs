@@ -113,6 +113,15 @@ fn result(r: &Outcome, index: usize) -> Value {
     if !location.is_empty() {
         out["locations"] = json!([location]);
     }
+    // One rule reports every vulnerable package: the vulnerability keeps each result apart,
+    // and code scanning tracks a result across runs by its fingerprint.
+    if let Some(vulnerability) = &r.vulnerability {
+        out["properties"]["vulnerability"] = json!(vulnerability);
+        let scope = [r.component.as_deref(), r.path.as_deref(), Some(vulnerability.as_str())];
+        out["partialFingerprints"] = json!({
+            "sealkitVulnerability/v1": scope.iter().flatten().copied().collect::<Vec<_>>().join("|"),
+        });
+    }
     if r.status == Status::Excepted
         && let Some(e) = &r.exception
     {

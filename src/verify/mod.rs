@@ -86,6 +86,8 @@ pub enum Requirement {
     Policy,
     /// sealkit's blob signature (`sealkit sign`).
     Signature,
+    /// cosign's vulnerability scan predicate: the packages were matched against advisories.
+    Vulnerabilities,
     /// A statement of this predicate type.
     Type(String),
 }
@@ -99,10 +101,11 @@ impl FromStr for Requirement {
             "sbom" => Requirement::Sbom,
             "policy" => Requirement::Policy,
             "signature" => Requirement::Signature,
+            "vuln" | "vulnerabilities" => Requirement::Vulnerabilities,
             uri if uri.contains("://") => Requirement::Type(uri.to_owned()),
             other => {
                 return Err(format!(
-                    "{other:?} is not an attestation: use provenance, sbom, policy, signature or a predicate type URI"
+                    "{other:?} is not an attestation: use provenance, sbom, policy, signature, vuln or a predicate type URI"
                 ));
             }
         })
@@ -116,6 +119,7 @@ impl std::fmt::Display for Requirement {
             Requirement::Sbom => "sbom",
             Requirement::Policy => "policy",
             Requirement::Signature => "signature",
+            Requirement::Vulnerabilities => "vuln",
             Requirement::Type(uri) => uri,
         })
     }
@@ -129,6 +133,7 @@ impl Requirement {
             Requirement::Sbom => family(statement::SPDX) || family(statement::CYCLONEDX),
             Requirement::Policy => predicate_type == statement::VERIFICATION_SUMMARY,
             Requirement::Signature => predicate_type == statement::SIGNATURE,
+            Requirement::Vulnerabilities => predicate_type == statement::VULNERABILITIES,
             Requirement::Type(uri) => predicate_type == uri,
         }
     }
@@ -145,7 +150,10 @@ pub struct Options {
     pub policy_digest: Option<String>,
     /// The oldest policy decision accepted, in seconds before `now`.
     pub max_age: Option<u64>,
-    /// The time `max_age` counts back from (seconds since 1970).
+    /// The oldest advisory database accepted behind the vulnerability attestation: its newest
+    /// entry at most this many seconds before `now`.
+    pub max_db_age: Option<u64>,
+    /// The time `max_age` and `max_db_age` count back from (seconds since 1970).
     pub now: Option<u64>,
     /// The configuration files the provenance must name, in order: (name, digest).
     pub expect_configs: Vec<(String, Digest)>,
@@ -157,6 +165,7 @@ pub struct Policy {
     require: BTreeSet<Requirement>,
     policy_digest: Option<Digest>,
     max_age: Option<(u64, u64)>,
+    max_db_age: Option<(u64, u64)>,
     expect_configs: Vec<(String, Digest)>,
 }
 
@@ -206,6 +215,16 @@ impl Policy {
             }
             None => None,
         };
+        let max_db_age = match options.max_db_age {
+            Some(age) => {
+                needs(Requirement::Vulnerabilities, "--max-db-age")?;
+                let now = options
+                    .now
+                    .ok_or_else(|| VerifyError::options("--max-db-age needs the current time", "a bug: report it"))?;
+                Some((age, now))
+            }
+            None => None,
+        };
         if !options.expect_configs.is_empty() {
             needs(Requirement::Provenance, "--expect-config")?;
         }
@@ -216,6 +235,7 @@ impl Policy {
             require,
             policy_digest,
             max_age,
+            max_db_age,
             expect_configs: options.expect_configs,
         })
     }
@@ -240,6 +260,8 @@ pub enum CheckKind {
     PolicyDigest,
     /// The decision is recent enough.
     PolicyAge,
+    /// The advisory database behind the vulnerability attestation is recent enough.
+    VulnDbAge,
     /// The provenance is sealkit's and names the expected configuration.
     ExpectConfig,
     /// An independent rebuild gave the same files.
@@ -257,6 +279,7 @@ impl CheckKind {
             CheckKind::PolicyVerdict => "policy-verdict",
             CheckKind::PolicyDigest => "policy-digest",
             CheckKind::PolicyAge => "policy-age",
+            CheckKind::VulnDbAge => "vulndb-age",
             CheckKind::ExpectConfig => "expect-config",
             CheckKind::Rebuild => "rebuild",
         }
@@ -476,6 +499,7 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
     }
 
     check_policy(&statements, policy, &mut checks);
+    check_vulnerability_database(&statements, policy, &mut checks);
     check_configs(&provenances, policy, &mut checks);
 
     let passed = checks.0.iter().all(|c| c.passed);
@@ -556,6 +580,32 @@ fn check_policy(statements: &[VerifiedStatement], policy: &Policy, checks: &mut 
             };
             checks.add(CheckKind::PolicyAge, &s.bundle, passed, detail);
         }
+    }
+}
+
+/// With `--max-db-age`, each vulnerability attestation's database (`scanner.db.version`: its
+/// newest entry) must be recent enough: a scan against old data misses what became known since.
+fn check_vulnerability_database(statements: &[VerifiedStatement], policy: &Policy, checks: &mut Checks) {
+    let Some((max_age, now)) = policy.max_db_age else {
+        return;
+    };
+    for s in statements
+        .iter()
+        .filter(|s| s.predicate_type == statement::VULNERABILITIES)
+    {
+        let version = s.statement.predicate["scanner"]["db"]["version"].as_str();
+        let (passed, detail) = match version.map(|t| (t, parse_rfc3339(t))) {
+            None | Some(("", _)) => (false, "the scan names no database time (scanner.db.version)".to_owned()),
+            Some((t, None)) => (false, format!("scanner.db.version {t:?} is not an RFC 3339 UTC time")),
+            Some((t, Some(at))) => {
+                let age = now.saturating_sub(at);
+                (
+                    age <= max_age,
+                    format!("newest advisory {t}, {age} s before now (at most {max_age} s accepted)"),
+                )
+            }
+        };
+        checks.add(CheckKind::VulnDbAge, &s.bundle, passed, detail);
     }
 }
 

@@ -70,14 +70,14 @@ impl Wanted {
     pub fn of<'c>(catalogs: impl IntoIterator<Item = &'c Catalog>) -> Self {
         let mut wanted = Wanted::default();
         for catalog in catalogs {
-            wanted.add(catalog, catalog.distro.as_ref());
+            wanted.add(&catalog.packages, catalog.distro.as_ref());
         }
         wanted
     }
 
-    /// Adds the keys of `catalog`'s packages, its OS packages looked up as `distro`'s.
-    pub fn add(&mut self, catalog: &Catalog, distro: Option<&Distro>) {
-        for package in &catalog.packages {
+    /// Adds the keys of `packages`, OS packages looked up as `distro`'s.
+    pub fn add(&mut self, packages: &[Package], distro: Option<&Distro>) {
+        for package in packages {
             if let Ok(l) = lookup_of(package, distro) {
                 let name = lookup_name(&l.ecosystem, &l.name);
                 self.0.insert((l.ecosystem, name));
@@ -245,14 +245,14 @@ enum Verdict {
 
 /// Matches every package of `catalog` against the index.
 pub fn match_catalog(index: &Index, catalog: &Catalog) -> Findings {
-    match_catalog_as(index, catalog, catalog.distro.as_ref())
+    match_packages(index, &catalog.packages, catalog.distro.as_ref())
 }
 
-/// Matches every package of `catalog`, its OS packages as `distro`'s: the image's own
-/// os-release, or the one a user named for an image without it.
-pub fn match_catalog_as(index: &Index, catalog: &Catalog, distro: Option<&Distro>) -> Findings {
+/// Matches every one of `packages`, OS packages as `distro`'s: the image's own os-release, or
+/// the one a user named for an image without it.
+pub fn match_packages(index: &Index, packages: &[Package], distro: Option<&Distro>) -> Findings {
     let mut findings = Findings::default();
-    for package in &catalog.packages {
+    for package in packages {
         let lookup = match lookup_of(package, distro) {
             Ok(lookup) => lookup,
             Err(kind) => {
