@@ -289,3 +289,134 @@ fn the_sshd_fixture_before_and_after_the_fixes() {
         "{doc:#}"
     );
 }
+
+/// A one-file-per-path HTTP/1.1 server on 127.0.0.1 for `vulndb update`: osv.dev's and the
+/// tracker's layouts, served from memory; anything else is a 404.
+fn serve(files: std::collections::BTreeMap<String, Vec<u8>>) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).map_or(true, |n| n == 0) || header == "\r\n" {
+                    break;
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let reply = match files.get(&path) {
+                Some(body) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+            };
+            let _ = stream.write_all(&reply);
+        }
+    });
+    base
+}
+
+/// The OSV entries of src/vuln/testdata as one osv.dev-style `all.zip`.
+fn osv_export() -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut names: Vec<_> = std::fs::read_dir(testdata())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("debian-tracker.json"))
+        .collect();
+    names.sort();
+    for path in names {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn digest_of(store: &Path, db: &Path) -> String {
+    let out = sealkit(store)
+        .args(["vulndb", "info", "--format", "json", "--vulndb"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    info["digest"].as_str().unwrap().to_owned()
+}
+
+/// `vulndb update` fetches osv.dev's export layout and the tracker's JSON (here from a server on
+/// 127.0.0.1) and makes the same database an import of the same files makes; a missing export or
+/// an unreachable server is a clear error (exit 2) that leaves the current database as it was.
+#[test]
+fn update_fetches_the_exports_and_failures_change_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let base = serve(
+        [
+            ("/Debian/all.zip".to_owned(), osv_export()),
+            (
+                "/tracker/data/json".to_owned(),
+                std::fs::read(testdata().join("debian-tracker.json")).unwrap(),
+            ),
+        ]
+        .into(),
+    );
+    let imported = tmp.path().join("imported");
+    sealkit(&store)
+        .args(["vulndb", "import", "--vulndb"])
+        .arg(&imported)
+        .arg(testdata())
+        .assert()
+        .success();
+    let fetched = tmp.path().join("fetched");
+    let update = |ecosystem: &str, osv: &str| {
+        sealkit(&store)
+            .args(["vulndb", "update", "--vulndb"])
+            .arg(&fetched)
+            .args(["--ecosystem", ecosystem, "--osv-url", osv, "--timeout", "10"])
+            .args(["--tracker-url", &format!("{base}/tracker/data/json")])
+            .output()
+            .unwrap()
+    };
+    let run = update("Debian", &base);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let digest = digest_of(&store, &fetched);
+    assert_eq!(
+        digest,
+        digest_of(&store, &imported),
+        "the same advisories, the same database"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&fetched)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".update-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // An export the server does not have, and a server that is not there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    for (ecosystem, osv, want) in [("PyPI", base.as_str(), "404"), ("Debian", nobody.as_str(), "")] {
+        let run = update(ecosystem, osv);
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{err}");
+        assert!(err.contains("error[vulndb-fetch]") && err.contains(want), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(digest_of(&store, &fetched), digest, "the database is unchanged");
+    }
+}

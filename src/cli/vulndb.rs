@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use sealkit::vuln::VulnError;
 use sealkit::vuln::db::{self, Database, ImportOptions};
+use sealkit::vuln::update;
 
 use super::{Failure, Outcome, json_error, print};
 
@@ -85,6 +86,30 @@ enum VulndbCommand {
         #[arg(long)]
         skip_malformed: bool,
     },
+    /// Fetch the public exports (osv.dev's all.zip per ecosystem, the Debian Security Tracker's
+    /// JSON) and import them, replacing the current database; the only command that uses the
+    /// network for advisories
+    Update {
+        /// An osv.dev ecosystem to fetch (repeat); default Debian, Alpine, PyPI, npm, Go,
+        /// crates.io
+        #[arg(long = "ecosystem", value_name = "NAME")]
+        ecosystems: Vec<String>,
+        /// Where the OSV exports are (BASE/ECOSYSTEM/all.zip)
+        #[arg(long, value_name = "URL", default_value = update::OSV_EXPORTS)]
+        osv_url: String,
+        /// Where the Debian Security Tracker's JSON is
+        #[arg(long, value_name = "URL", default_value = update::DEBIAN_TRACKER)]
+        tracker_url: String,
+        /// Fetch no tracker data (OSV's Debian entries only)
+        #[arg(long)]
+        no_tracker: bool,
+        /// Seconds to wait for a connection or for more bytes
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        timeout: u64,
+        /// As for import
+        #[arg(long)]
+        skip_malformed: bool,
+    },
     /// The current database: its digest, the newest entry's time, advisories per ecosystem
     Info {
         #[arg(long, value_enum, default_value = "table")]
@@ -100,31 +125,40 @@ enum Format {
 
 pub fn run(args: &VulndbCommandArgs) -> Outcome {
     match &args.command {
-        VulndbCommand::Import { paths, skip_malformed } => {
-            let options = ImportOptions {
-                skip_malformed: *skip_malformed,
-                ..Default::default()
+        VulndbCommand::Import { paths, skip_malformed } => import(&args.db, paths, *skip_malformed),
+        VulndbCommand::Update {
+            ecosystems,
+            osv_url,
+            tracker_url,
+            no_tracker,
+            timeout,
+            skip_malformed,
+        } => {
+            let ecosystems: Vec<String> = if ecosystems.is_empty() {
+                update::ECOSYSTEMS.iter().map(|e| (*e).to_owned()).collect()
+            } else {
+                ecosystems.clone()
             };
-            let imported = db::import(paths, &options)?;
-            for s in &imported.skipped {
-                eprintln!("warning: skipped {}: {}: {}", s.file, s.entry, s.reason);
-            }
+            let downloads = update::downloads(osv_url, &ecosystems, (!no_tracker).then_some(tracker_url.as_str()));
             let dir = args.db.dir();
-            imported.database.store(&dir)?;
-            let d = &imported.database;
-            eprintln!(
-                "imported {} advisories from {} files{} into {}\n  database {}\n  newest entry {}",
-                d.advisories.len(),
-                imported.files,
-                match imported.skipped.len() {
-                    0 => String::new(),
-                    n => format!(" ({n} malformed entries skipped)"),
-                },
-                dir.display(),
-                d.digest,
-                d.newest.as_deref().unwrap_or("(none dated: tracker data only)"),
-            );
-            Ok(())
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Failure::input(sealkit::vuln::Code::Write.as_str(), format!("{}: {e}", dir.display())))?;
+            // Fetched beside the database, so a failure leaves it as it was and no partial
+            // export behind.
+            let spool = tempfile::Builder::new()
+                .prefix(".update-")
+                .tempdir_in(&dir)
+                .map_err(|e| Failure::input(sealkit::vuln::Code::Write.as_str(), format!("{}: {e}", dir.display())))?;
+            for d in &downloads {
+                eprintln!("fetching {}", d.url);
+            }
+            let files = update::fetch(
+                &downloads,
+                spool.path(),
+                update::MAX_DOWNLOAD,
+                std::time::Duration::from_secs(*timeout),
+            )?;
+            import(&args.db, &files, *skip_malformed)
         }
         VulndbCommand::Info { format } => {
             let d = args.db.open()?;
@@ -149,6 +183,34 @@ pub fn run(args: &VulndbCommandArgs) -> Outcome {
 }
 
 /// Digest, newest time, and how many advisories name each ecosystem.
+/// Imports `paths` into the database of `db`, replacing the current one.
+fn import(db: &VulndbArgs, paths: &[PathBuf], skip_malformed: bool) -> Outcome {
+    let options = ImportOptions {
+        skip_malformed,
+        ..Default::default()
+    };
+    let imported = db::import(paths, &options)?;
+    for s in &imported.skipped {
+        eprintln!("warning: skipped {}: {}: {}", s.file, s.entry, s.reason);
+    }
+    let dir = db.dir();
+    imported.database.store(&dir)?;
+    let d = &imported.database;
+    eprintln!(
+        "imported {} advisories from {} files{} into {}\n  database {}\n  newest entry {}",
+        d.advisories.len(),
+        imported.files,
+        match imported.skipped.len() {
+            0 => String::new(),
+            n => format!(" ({n} malformed entries skipped)"),
+        },
+        dir.display(),
+        d.digest,
+        d.newest.as_deref().unwrap_or("(none dated: tracker data only)"),
+    );
+    Ok(())
+}
+
 fn info(d: &Database) -> serde_json::Value {
     let mut ecosystems: std::collections::BTreeMap<&str, usize> = Default::default();
     for a in &d.advisories {

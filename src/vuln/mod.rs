@@ -10,6 +10,7 @@ pub mod matching;
 pub mod osv;
 pub mod scan;
 pub mod severity;
+pub mod update;
 pub mod version;
 
 #[cfg(test)]
@@ -27,6 +28,7 @@ crate::error_codes! {
     Missing = "vulndb-missing": "No advisory database has been imported into the folder (sealkit vulndb import).",
     Corrupt = "vulndb-corrupt": "The stored advisory database does not hash to its digest, or cannot be read back.",
     Write = "vulndb-write": "The advisory database cannot be written into its folder.",
+    Fetch = "vulndb-fetch": "vulndb update could not fetch an export (no network, a refused connection, an HTTP error): the current database is unchanged.",
 }
 
 /// Why advisories could not be imported or the database opened.
