@@ -13,6 +13,7 @@ use sealkit::inspect::secrets::Secrets;
 use sealkit::inspect::{ComponentFacts, Source, inspect};
 
 use super::image::parse_ref;
+use super::vulndb::MatchArgs;
 use super::{Failure, Outcome, StoreArgs, is_config, json_error, print};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -32,6 +33,8 @@ pub struct ScanArgs {
     format: Format,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    vulns: MatchArgs,
 }
 
 pub fn run(args: &ScanArgs) -> Outcome {
@@ -50,15 +53,30 @@ pub fn run(args: &ScanArgs) -> Outcome {
         store: &store,
         image: &resolved,
     })?;
-    let doc = evidence::of_image(&args.subject, &resolved, &facts);
+    let mut doc = evidence::of_image(&args.subject, &resolved, &facts);
+    let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options())?;
+    add_vulnerabilities(args, &mut doc, vulnerabilities.as_ref())?;
     report(args.format, &facts, &doc)
+}
+
+/// The evidence's `vulnerabilities`, as the gate and `check` carry them: the database's age is
+/// counted to SOURCE_DATE_EPOCH, the evaluation date without `--now`.
+fn add_vulnerabilities<'a>(
+    args: &ScanArgs,
+    doc: &mut Evidence<'a>,
+    report: Option<&'a sealkit::vuln::matching::Report>,
+) -> Result<(), Failure> {
+    doc.add_vulnerabilities(report, None, sealkit::epoch::from_env()?, args.vulns.max_db_age);
+    Ok(())
 }
 
 fn scan_config(args: &ScanArgs) -> Outcome {
     let gathered = gather(&args.subject, &args.store)?;
-    let doc = gathered
+    let mut doc = gathered
         .evidence()
         .map_err(|e| Failure::usage(format!("error: reading the configuration again: {e}")))?;
+    let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options())?;
+    add_vulnerabilities(args, &mut doc, vulnerabilities.as_ref())?;
     match args.format {
         Format::Json => print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?),
         Format::Table => print(summary(&doc).trim_end().as_bytes()),
@@ -96,7 +114,9 @@ fn scan_folder(args: &ScanArgs, path: &Path) -> Outcome {
     for note in &facts.notes {
         eprintln!("note: {note}");
     }
-    let doc = evidence::of_folder(&args.subject, &platform, &facts);
+    let mut doc = evidence::of_folder(&args.subject, &platform, &facts);
+    let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options())?;
+    add_vulnerabilities(args, &mut doc, vulnerabilities.as_ref())?;
     report(args.format, &facts, &doc)
 }
 
@@ -254,6 +274,19 @@ fn summary(doc: &Evidence) -> String {
             },
             binaries_summary(c.binaries)
         );
+        if let Some(v) = &doc.vulnerabilities
+            && let Some(found) = v.report.components.iter().find(|f| f.name == c.name)
+        {
+            let matches = &found.findings.matches;
+            let _ = writeln!(
+                out,
+                "  vulnerabilities: {} ({} with a fix) · not evaluated {} · not covered {}",
+                matches.len(),
+                matches.iter().filter(|m| m.fixed.is_some()).count(),
+                found.findings.not_evaluated.len(),
+                found.findings.not_covered.values().sum::<usize>(),
+            );
+        }
         // A summary count alone would leave people hunting for which files were not judged.
         for b in c.binaries {
             match &b.elf {
@@ -265,6 +298,22 @@ fn summary(doc: &Evidence) -> String {
                 }
                 Inspection::Elf(_) => {}
             }
+        }
+    }
+    match &doc.vulnerabilities {
+        Some(v) => {
+            let _ = writeln!(
+                out,
+                "== vulnerabilities: database {} (newest entry {})",
+                v.report.database.digest,
+                v.report.database.newest.as_deref().unwrap_or("undated")
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "== vulnerabilities: not checked (no advisory database: sealkit vulndb import, or --vulndb DIR)"
+            );
         }
     }
     if let Some(secrets) = doc.files_secrets
