@@ -540,3 +540,16 @@ fn an_unreachable_repository_is_a_clear_error_exit_2() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_signed_target_that_is_no_trusted_root_is_not_installed() {
+    let not_a_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore-conformance/bundle-verify/a.txt");
+    let repo = Repo::new(&not_a_root, &CURRENT);
+    let cache = tempfile::tempdir().unwrap();
+    let out = update(cache.path(), &repo);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[bad-trusted-root]"), "{stderr}");
+    assert!(stderr.contains("nothing was installed"), "{stderr}");
+    assert!(!cache.path().join("installed.json").exists());
+}

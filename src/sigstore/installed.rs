@@ -213,32 +213,42 @@ pub fn load_installed(cache: &Path) -> Result<Option<(Installed, PathBuf, Truste
             ),
         )
     };
-    let bytes = match read_bounded(&record_path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(corrupt(format!(
-                "the installed trusted root's record {}: {e}",
+    // An update between reading the record and opening the root it names removes that root:
+    // the record, read once more, names the new one.
+    let mut tries = 0;
+    let (record, path, root_bytes) = loop {
+        tries += 1;
+        let bytes = match read_bounded(&record_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(corrupt(format!(
+                    "the installed trusted root's record {}: {e}",
+                    record_path.display()
+                )));
+            }
+        };
+        let record: Installed = serde_json::from_slice(&bytes).map_err(|e| {
+            corrupt(format!(
+                "the installed trusted root's record {} is corrupt: {e}",
                 record_path.display()
+            ))
+        })?;
+        if record.schema != SCHEMA || record.sha256.len() != 64 || !record.sha256.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(corrupt(format!(
+                "the installed trusted root's record {} is not one this sealkit wrote (schema {:?})",
+                record_path.display(),
+                record.schema
             )));
         }
+        let path = cache.join(record.file());
+        match read_bounded(&path) {
+            Ok(root_bytes) => break (record, path, root_bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 2 => continue,
+            Err(e) => return Err(corrupt(format!("the installed trusted root {}: {e}", path.display()))),
+        }
     };
-    let record: Installed = serde_json::from_slice(&bytes).map_err(|e| {
-        corrupt(format!(
-            "the installed trusted root's record {} is corrupt: {e}",
-            record_path.display()
-        ))
-    })?;
-    if record.schema != SCHEMA || record.sha256.len() != 64 || !record.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(corrupt(format!(
-            "the installed trusted root's record {} is not one this sealkit wrote (schema {:?})",
-            record_path.display(),
-            record.schema
-        )));
-    }
-    let path = cache.join(record.file());
-    let root_bytes =
-        read_bounded(&path).map_err(|e| corrupt(format!("the installed trusted root {}: {e}", path.display())))?;
     let digest = hex::encode(sha2::Sha256::digest(&root_bytes));
     if digest != record.sha256 {
         return Err(corrupt(format!(
@@ -402,6 +412,16 @@ mod tests {
         let file = cache.path().join("mine.json");
         std::fs::write(&file, PRODUCTION).unwrap();
         assert!(select(Some(&file), cache.path()).is_ok());
+    }
+
+    #[test]
+    fn a_root_missing_behind_its_record_is_an_error() {
+        let cache = tempfile::tempdir().unwrap();
+        let path = install(cache.path(), &record(PRODUCTION.as_bytes()), PRODUCTION.as_bytes()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let e = select(None, cache.path()).unwrap_err();
+        assert_eq!(e.code, Code::TrustedRootCache);
+        assert!(e.message.contains(&path.display().to_string()), "{e}");
     }
 
     #[test]
