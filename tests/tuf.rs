@@ -506,6 +506,16 @@ fn rotated_root_keys_are_followed_from_the_anchor() {
         .path();
     let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(kept.join("root.json")).unwrap()).unwrap();
     assert_eq!(kept["signed"]["version"], 2);
+    // With 2.root.json gone from the repository, only a run that starts from the kept root
+    // can verify metadata signed by the new key.
+    std::fs::remove_file(served.join("2.root.json")).unwrap();
+    let out = sealkit(cache.path())
+        .args(["trust", "update", "--tuf-url", &server.url(), "--tuf-root"])
+        .arg(dir.path().join("anchor.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("unchanged:"), "{}", text(&out.stdout));
 }
 
 #[test]
@@ -552,4 +562,21 @@ fn a_signed_target_that_is_no_trusted_root_is_not_installed() {
     assert!(stderr.contains("error[bad-trusted-root]"), "{stderr}");
     assert!(stderr.contains("nothing was installed"), "{stderr}");
     assert!(!cache.path().join("installed.json").exists());
+}
+
+#[test]
+fn a_local_mirror_is_read_through_a_file_url() {
+    let target = custom_case().join("trusted_root.json");
+    let repo = Repo::new(&target, &CURRENT);
+    let cache = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", repo.served().display());
+    let out = sealkit(cache.path())
+        .args(["trust", "update", "--format", "json", "--tuf-url", &url, "--tuf-root"])
+        .arg(repo.root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["installed"]["sha256"], sha256_hex(&target).as_str());
+    assert_eq!(json["changed"], true);
 }
