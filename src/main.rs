@@ -53,8 +53,10 @@ enum Command {
     Keygen(cli::keygen::KeygenArgs),
     /// Pin every image reference of a configuration to its manifest digest (FILE.lock.json)
     Lock(cli::lock::LockArgs),
-    /// Show sealkit's version and the Sigstore trusted root it embeds
-    Version,
+    /// Show sealkit's version and the Sigstore trusted root verifications use (embedded, updated or a file)
+    Version(cli::trusted_root::VersionArgs),
+    /// The Sigstore trusted root: `trust update` refreshes it over TUF (the only command that goes online for it)
+    Trust(cli::trusted_root::TrustArgs),
     /// Manage component images in the local store: import, ls, inspect, export, rm, pull, push
     Image(cli::image::ImageArgs),
     /// Known vulnerabilities of an image's packages, matched offline against the advisory database
@@ -80,17 +82,8 @@ fn main() -> ExitCode {
         Command::Gate(args) => cli::gate::run(args),
         Command::Sign(args) => cli::sign::sign(args),
         Command::VerifyBundle(args) => cli::verify::verify_bundle(args),
-        Command::Version => cli::print(
-            format!(
-                "sealkit {}\nsigstore trusted root: the public-good production root of {} (sha256:{}), embedded\n",
-                env!("CARGO_PKG_VERSION"),
-                sealkit::sigstore::trusted_root::PRODUCTION_DATE,
-                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-                    sealkit::sigstore::trusted_root::PRODUCTION
-                ))
-            )
-            .as_bytes(),
-        ),
+        Command::Version(args) => cli::trusted_root::version(args),
+        Command::Trust(args) => cli::trusted_root::run(args),
         Command::Attest(args) => cli::sign::attest(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Keygen(args) => cli::keygen::run(args),

@@ -86,6 +86,12 @@ fn suite() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore-conformance/bundle-verify")
 }
 
+/// A Sigstore cache folder that holds no installed root, so that cases without a trusted root
+/// use the embedded one whatever `sealkit trust update` installed for the user.
+fn no_installed_root() -> PathBuf {
+    std::env::temp_dir().join(format!("sealkit-conformance-no-root-{}", std::process::id()))
+}
+
 /// Runs one case as the suite's harness would; the exit code and what was said.
 fn run(case: &Path) -> (i32, String) {
     let file = |name: &str| case.join(name);
@@ -100,6 +106,7 @@ fn run(case: &Path) -> (i32, String) {
     let mut command = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/sigstore-conformance"));
     command
         .env("SEALKIT", env!("CARGO_BIN_EXE_sealkit"))
+        .env("SEALKIT_SIGSTORE", no_installed_root())
         .arg("verify-bundle")
         .arg("--bundle")
         .arg(file("bundle.sigstore.json"));
@@ -167,7 +174,11 @@ fn bad_input_to_verify_bundle_exits_2_naming_it() {
     let bad_root = tmp.path().join("root.json");
     std::fs::write(&bad_root, r#"{"mediaType":"application/json"}"#).unwrap();
     let sealkit = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_sealkit")).args(args).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_sealkit"))
+            .env("SEALKIT_SIGSTORE", no_installed_root())
+            .args(args)
+            .output()
+            .unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
     let bundle = case.join("bundle.sigstore.json");

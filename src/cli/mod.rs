@@ -12,6 +12,7 @@ pub mod publish;
 pub mod sbom;
 pub mod scan;
 pub mod sign;
+pub mod trusted_root;
 pub mod verify;
 pub mod vulndb;
 pub mod vulns;
@@ -114,7 +115,8 @@ pub struct StoreArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub trust_policy: Option<PathBuf>,
     /// The Sigstore trusted root (trusted_root.json) whose CT logs and timestamp authorities
-    /// keyless signatures are checked against; default the production root sealkit embeds
+    /// keyless signatures are checked against; default the one `sealkit trust update`
+    /// installed, else the production root sealkit embeds
     #[arg(long, global = true, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
 }
@@ -143,24 +145,12 @@ impl StoreArgs {
         self.load_trust(&path).map(Some)
     }
 
-    /// The trust policy at `path`, judged with `--trusted-root` when given.
+    /// The trust policy at `path`, its keyless checks judged against the trusted root
+    /// [`trusted_root::select`] picks (`--trusted-root`, else the updated one, else the embedded).
     pub fn load_trust(&self, path: &Path) -> Result<trust::Policy, Failure> {
         let mut policy =
             trust::Policy::load(path).map_err(|e| Failure::input(trust::Code::BadTrustPolicy.as_str(), e))?;
-        if let Some(root) = &self.trusted_root {
-            let bytes = std::fs::read(root).map_err(|e| {
-                Failure::input(
-                    sealkit::sigstore::Code::BadTrustedRoot.as_str(),
-                    format!("{}: {e}", root.display()),
-                )
-            })?;
-            policy.sigstore = sealkit::sigstore::TrustedRoot::parse(&bytes).map_err(|e| {
-                Failure::input(
-                    sealkit::sigstore::Code::BadTrustedRoot.as_str(),
-                    format!("{}: {e}", root.display()),
-                )
-            })?;
-        }
+        policy.sigstore = trusted_root::select(self.trusted_root.as_deref())?.root;
         Ok(policy)
     }
 

@@ -263,7 +263,8 @@ pub struct VerifyBundleArgs {
     /// The signer's public key (SPKI PEM), instead of an identity
     #[arg(long, value_name = "PUB")]
     key: Option<PathBuf>,
-    /// The Sigstore trusted root (trusted_root.json); the embedded production root by default
+    /// The Sigstore trusted root (trusted_root.json); default the one `sealkit trust update`
+    /// installed, else the embedded production root
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
@@ -291,26 +292,10 @@ fn read_input(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Failure> {
 
 /// `sealkit verify-bundle`: exit 0 verified, 1 not verified (with why), 2 bad input.
 pub fn verify_bundle(args: &VerifyBundleArgs) -> Outcome {
-    use sealkit::sigstore::{Artifact, Identity, Signer, TrustedRoot};
+    use sealkit::sigstore::{Artifact, Identity, Signer};
     let bundle = read_input(&args.bundle, "bundle")?;
-    let (root, root_name) = match &args.trusted_root {
-        Some(path) => (
-            TrustedRoot::parse(&read_input(path, "trusted root")?).map_err(|e| {
-                Failure::input(
-                    sealkit::sigstore::Code::BadTrustedRoot.as_str(),
-                    format!("{}: {e}", path.display()),
-                )
-            })?,
-            path.display().to_string(),
-        ),
-        None => (
-            TrustedRoot::production(),
-            format!(
-                "the embedded production root of {}",
-                sealkit::sigstore::trusted_root::PRODUCTION_DATE
-            ),
-        ),
-    };
+    let selected = super::trusted_root::select(args.trusted_root.as_deref())?;
+    let (root, root_name) = (&selected.root, selected.describe());
     let bytes;
     let artifact = match args.artifact.strip_prefix("sha256:") {
         Some(hex_digest) => {
@@ -354,11 +339,12 @@ pub fn verify_bundle(args: &VerifyBundleArgs) -> Outcome {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    match sealkit::sigstore::verify(&bundle, &artifact, &signer, &root, now) {
+    match sealkit::sigstore::verify(&bundle, &artifact, &signer, root, now) {
         Ok(verified) => match args.format {
             OutputFormat::Json => {
                 let mut value = serde_json::to_value(&verified).unwrap_or_default();
                 value["trusted_root"] = root_name.into();
+                value["trusted_root_sha256"] = selected.sha256.clone().into();
                 print(format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()).as_bytes())
             }
             OutputFormat::Text => {

@@ -17,10 +17,12 @@ pub fn fixture_layouts(images: &[&str]) -> Option<std::path::PathBuf> {
     present.then_some(dir)
 }
 
-/// The sealkit binary, with its store at `store`.
+/// The sealkit binary, with its store at `store` and a Sigstore cache of its own (so a root the
+/// user installed with `sealkit trust update` never reaches a test: the embedded one is used).
 pub fn sealkit(store: &Path) -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("sealkit").unwrap();
     c.env("SEALKIT_STORE", store);
+    c.env("SEALKIT_SIGSTORE", store.join("sigstore-cache"));
     c
 }
 

@@ -168,7 +168,7 @@ pub fn unowned<'a>(rootfs: &'a Rootfs, catalog: &Catalog) -> Vec<&'a PathBuf> {
     rootfs
         .files()
         .map(|(p, _)| p)
-        .filter(|p| !owned.contains(p.to_string_lossy().as_ref()))
+        .filter(|p| !owned.contains(&*p.to_string_lossy()))
         .collect()
 }
 
