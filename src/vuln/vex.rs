@@ -290,12 +290,10 @@ pub fn parse(bytes: &[u8], file: &str, keys: &[PublicKey]) -> Result<Document, V
             "split the statements over several files",
         ));
     }
-    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| {
-        if e.is_eof() {
-            malformed(file, format!("is truncated: {e}"))
-        } else {
-            malformed(file, format!("is not JSON: {e}"))
-        }
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Eof => malformed(file, format!("is truncated: {e}")),
+        serde_json::error::Category::Data => malformed(file, format!("is not a VEX document: {e}")),
+        _ => malformed(file, format!("is not JSON: {e}")),
     })?;
     let signed = |envelope: Envelope, hint: Option<&str>| -> Result<Document, VulnError> {
         let signed_by = if keys.is_empty() {

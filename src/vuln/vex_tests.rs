@@ -751,3 +751,56 @@ fn signed_vex_is_verified_against_the_keys_given() {
         "{e}"
     );
 }
+
+/// Every prefix of every kind of VEX file is refused with a code, never a panic, and a JSON
+/// value that is no object is not taken for a document.
+#[test]
+fn truncated_files_are_refused_at_every_length() {
+    let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+    let openvex = openvex_doc(
+        "2024-07-01T00:00:00-05:00",
+        serde_json::json!([{
+            "vulnerability": {"name": "CVE-1", "aliases": ["GHSA-1"]},
+            "products": [{"@id": "pkg:oci/x", "subcomponents": [{"@id": "pkg:deb/debian/x"}]}],
+            "status": "not_affected",
+            "justification": "component_not_present"
+        }]),
+    );
+    let cdx = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","metadata":{"timestamp":"2024-01-01T00:00:00Z"},
+        "vulnerabilities":[{"id":"CVE-1","analysis":{"state":"resolved","lastUpdated":"2024-01-02T00:00:00Z"},
+        "affects":[{"ref":"urn:cdx:1/1#pkg%3Adeb%2Fdebian%2Fx"}]}]}"#;
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "x", "digest": {"sha256": "00"}}],
+        "predicateType": "https://openvex.dev/ns/v0.2.0",
+        "predicate": serde_json::from_str::<serde_json::Value>(&openvex).unwrap(),
+    });
+    let envelope = Envelope::sign(IN_TOTO_PAYLOAD, serde_json::to_vec(&statement).unwrap(), &key);
+    let dsse = serde_json::to_string(&envelope).unwrap();
+    let bundle = String::from_utf8(Bundle::new(envelope, key.public_key().key_id()).to_json()).unwrap();
+    for whole in [openvex.as_str(), cdx, dsse.as_str(), bundle.trim_end()] {
+        doc(whole).unwrap();
+        for end in 0..whole.len() {
+            let Some(prefix) = whole.get(..end) else { continue };
+            let e = doc(prefix).expect_err(prefix);
+            assert!(matches!(e.code, Code::VexMalformed | Code::VexFormat), "{prefix}: {e}");
+        }
+    }
+    for not_a_document in ["[]", "1", "\"vex\"", "null"] {
+        let e = doc(not_a_document).unwrap_err();
+        assert!(e.to_string().contains("is not a VEX document"), "{e}");
+    }
+}
+
+#[test]
+fn files_are_read_within_their_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    assert_eq!(read(&missing, &[]).unwrap_err().code, Code::VexRead);
+    assert_eq!(read(dir.path(), &[]).unwrap_err().code, Code::VexRead, "a folder");
+    // A sparse file one byte over the bound: refused after reading the bound, not the file.
+    let big = dir.path().join("big.json");
+    std::fs::File::create(&big).unwrap().set_len(MAX_VEX_BYTES + 1).unwrap();
+    let e = read(&big, &[]).unwrap_err();
+    assert!(e.code == Code::VexTooLarge && e.to_string().contains("big.json"), "{e}");
+}
