@@ -71,11 +71,7 @@ pub fn run(args: &VulnsArgs) -> Outcome {
         .iter()
         .map(|k| PublicKey::load(k))
         .collect::<Result<Vec<_>, _>>()?;
-    let documents = args
-        .vex
-        .iter()
-        .map(|f| vex::read(f, &keys))
-        .collect::<Result<Vec<_>, _>>()?;
+    let documents = vex::read_all(&args.vex, &keys)?;
     // Every component's catalog first, so the database is read for their packages only.
     let mut catalogs: Vec<(String, String, Catalog)> = Vec::new();
     // What each component is known as, for statements about the image (in catalogs' order).
@@ -99,7 +95,7 @@ pub fn run(args: &VulnsArgs) -> Outcome {
         let resolver = args.store.resolver(&file, false)?;
         let plan = super::plan_trusted(&args.store, &loaded, &resolver, &file, PlanOptions::default())?;
         for image in plan.images {
-            subjects.push(image_subject(&image.name, &image.image));
+            subjects.push(Subject::resolved(&image.name, &image.image));
             let facts = inspect(Source::Image {
                 store: &resolver.store,
                 image: &image.image,
@@ -109,17 +105,14 @@ pub fn run(args: &VulnsArgs) -> Outcome {
     } else {
         match parse_ref(&args.subject)? {
             ImageRef::Dir { path } if !sealkit::image::skopeo::is_layout(&path) => {
-                subjects.push(Subject {
-                    names: vec![args.subject.clone()],
-                    ..Subject::default()
-                });
+                subjects.push(Subject::folder(&args.subject));
                 let facts = inspect(Source::Folder(&path))?;
                 add(args.subject.clone(), String::new(), facts);
             }
             reference => {
                 let (store, platform, _) = args.store.open()?;
                 let image = sealkit::image::resolve(&store, &reference, &platform, Path::new("."))?;
-                subjects.push(image_subject(&args.subject, &image));
+                subjects.push(Subject::resolved(&args.subject, &image));
                 let facts = inspect(Source::Image {
                     store: &store,
                     image: &image,
@@ -264,12 +257,4 @@ pub fn run(args: &VulnsArgs) -> Outcome {
             print(out.as_bytes())
         }
     }
-}
-
-/// What a resolved image is known as to VEX statements about the image.
-fn image_subject(name: &str, image: &sealkit::image::ResolvedImage) -> Subject {
-    let digests = std::iter::once(image.manifest_digest.to_string())
-        .chain(image.index_digest.as_ref().map(ToString::to_string))
-        .collect();
-    Subject::image(name, &image.reference, digests, Some(&image.platform.architecture))
 }

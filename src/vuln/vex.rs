@@ -215,6 +215,23 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// A resolved image, under the name the caller knows it by (a component's name, or the
+    /// reference as given): its manifest's (and index's) digest, reference and architecture.
+    pub fn resolved(name: &str, image: &crate::image::ResolvedImage) -> Subject {
+        let digests = std::iter::once(image.manifest_digest.to_string())
+            .chain(image.index_digest.as_ref().map(ToString::to_string))
+            .collect();
+        Subject::image(name, &image.reference, digests, Some(&image.platform.architecture))
+    }
+
+    /// A folder read in place (`dir:PATH`), known only by its name.
+    pub fn folder(name: &str) -> Subject {
+        Subject {
+            names: vec![name.to_owned()],
+            ..Subject::default()
+        }
+    }
+
     /// An image named `name` (a component's name, or the reference as the user wrote it),
     /// resolved from `reference` to `digests`.
     pub fn image(name: &str, reference: &str, digests: Vec<String>, arch: Option<&str>) -> Subject {
@@ -277,6 +294,12 @@ struct Probe {
     media_type: Option<serde::de::IgnoredAny>,
 }
 
+/// Reads every file of `paths` in order ([`read`]); the first that cannot be read, or is not
+/// signed when `keys` are given, stops it.
+pub fn read_all(paths: &[std::path::PathBuf], keys: &[PublicKey]) -> Result<Vec<Document>, VulnError> {
+    paths.iter().map(|p| read(p, keys)).collect()
+}
+
 /// Parses one VEX file's bytes; `file` names it in errors and records.
 pub fn parse(bytes: &[u8], file: &str, keys: &[PublicKey]) -> Result<Document, VulnError> {
     if bytes.len() as u64 > MAX_VEX_BYTES {
@@ -298,6 +321,13 @@ pub fn parse(bytes: &[u8], file: &str, keys: &[PublicKey]) -> Result<Document, V
     let signed = |envelope: Envelope, hint: Option<&str>| -> Result<Document, VulnError> {
         let signed_by = if keys.is_empty() {
             None
+        } else if envelope.signatures.is_empty() {
+            return Err(error(
+                Code::VexUnsigned,
+                file,
+                "is an envelope without a signature, and --vex-key requires every VEX to be signed",
+                "sign the envelope with one of the --vex-key keys' private halves",
+            ));
         } else {
             let Some(key) = envelope.signed_by(keys) else {
                 return Err(error(
@@ -398,7 +428,9 @@ fn from_envelope(envelope: &Envelope, file: &str) -> Result<Document, VulnError>
             format!("its payload's _type {:?} is not in-toto's", statement.kind),
         ));
     }
-    if !statement.predicate_type.starts_with("https://openvex.dev/ns") {
+    let openvex_type = OPENVEX_CONTEXTS.contains(&statement.predicate_type.as_str())
+        || statement.predicate_type.starts_with("https://openvex.dev/ns/");
+    if !openvex_type {
         return Err(malformed(
             file,
             format!("its predicateType {:?} is not OpenVEX's", statement.predicate_type),

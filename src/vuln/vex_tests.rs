@@ -736,6 +736,12 @@ fn signed_vex_is_verified_against_the_keys_given() {
     let e = parse(tampered.to_string().as_bytes(), "t.json", &ours).unwrap_err();
     assert_eq!(e.code, Code::VexSignature);
 
+    let mut bare = serde_json::to_value(&envelope).unwrap();
+    bare["signatures"] = serde_json::json!([]);
+    let e = parse(bare.to_string().as_bytes(), "bare.json", &ours).unwrap_err();
+    assert_eq!(e.code, Code::VexUnsigned, "{e}");
+    parse(bare.to_string().as_bytes(), "bare.json", &[]).unwrap();
+
     let wrong = Envelope::sign("text/plain", b"{}".to_vec(), &key);
     let e = parse(&serde_json::to_vec(&wrong).unwrap(), "w.json", &ours).unwrap_err();
     assert!(
@@ -743,13 +749,15 @@ fn signed_vex_is_verified_against_the_keys_given() {
         "{e}"
     );
     let mut other_predicate = statement.clone();
-    other_predicate["predicateType"] = "https://slsa.dev/provenance/v1".into();
-    let wrong = Envelope::sign(IN_TOTO_PAYLOAD, serde_json::to_vec(&other_predicate).unwrap(), &key);
-    let e = parse(&serde_json::to_vec(&wrong).unwrap(), "w.json", &ours).unwrap_err();
-    assert!(
-        e.code == Code::VexMalformed && e.to_string().contains("predicateType"),
-        "{e}"
-    );
+    for foreign in ["https://slsa.dev/provenance/v1", "https://openvex.dev/nsfoo"] {
+        other_predicate["predicateType"] = foreign.into();
+        let wrong = Envelope::sign(IN_TOTO_PAYLOAD, serde_json::to_vec(&other_predicate).unwrap(), &key);
+        let e = parse(&serde_json::to_vec(&wrong).unwrap(), "w.json", &ours).unwrap_err();
+        assert!(
+            e.code == Code::VexMalformed && e.to_string().contains("predicateType"),
+            "{e}"
+        );
+    }
 }
 
 /// Every prefix of every kind of VEX file is refused with a code, never a panic, and a JSON
