@@ -288,6 +288,63 @@ fn the_sshd_fixture_before_and_after_the_fixes() {
         ],
         "{doc:#}"
     );
+
+    // VEX over the real packages: Debian-style statements name the source package, so one
+    // not_affected about openssh suppresses regreSSHion on every binary built from it; a
+    // CycloneDX in_triage about glibc is recorded and suppresses nothing.
+    let openvex_file = tmp.path().join("openssh.openvex.json");
+    std::fs::write(
+        &openvex_file,
+        openvex(regresshion(serde_json::json!([{"@id": "pkg:deb/debian/openssh"}]))),
+    )
+    .unwrap();
+    let cdx_file = tmp.path().join("glibc.cdx.json");
+    std::fs::write(
+        &cdx_file,
+        serde_json::json!({
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "version": 1,
+            "metadata": {"timestamp": "2024-07-03T00:00:00Z"},
+            "vulnerabilities": [{
+                "id": "CVE-2023-4911",
+                "analysis": {"state": "in_triage", "detail": "checking whether ld.so honours GLIBC_TUNABLES here"},
+                "affects": [{"ref": "pkg:deb/debian/glibc"}]
+            }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (doc, table) = vulns_with(
+        &store,
+        &db,
+        &format!("dir:{}", root.display()),
+        &[
+            "--distro",
+            "debian-12",
+            "--vex",
+            &openvex_file.display().to_string(),
+            "--vex",
+            &cdx_file.display().to_string(),
+        ],
+    );
+    let matches = doc["components"][0]["matches"].as_array().unwrap();
+    let (regresshion, looney): (Vec<_>, Vec<_>) = matches.iter().partition(|m| m["id"] == "CVE-2024-6387");
+    assert!(!regresshion.is_empty() && !looney.is_empty(), "{doc:#}");
+    for m in &regresshion {
+        assert_eq!(m["suppressed_by"]["status"], "not_affected", "{m:#}");
+    }
+    for m in &looney {
+        assert!(m.get("suppressed_by").is_none(), "{m:#}");
+        assert_eq!(
+            (&m["vex"]["status"], &m["vex"]["state"]),
+            (&"under_investigation".into(), &"in_triage".into()),
+            "{m:#}"
+        );
+    }
+    assert_eq!(doc["summary"]["suppressed"], regresshion.len());
+    assert_eq!(doc["summary"]["affected"], looney.len());
+    assert!(table.contains("[vex: under_investigation]"), "{table}");
 }
 
 /// A one-file-per-path HTTP/1.1 server on 127.0.0.1 for `vulndb update`: osv.dev's and the
