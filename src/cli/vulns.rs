@@ -14,7 +14,7 @@ use sealkit::plan::PlanOptions;
 use sealkit::vuln::db::Database;
 use sealkit::vuln::matching::{Match, Status};
 use sealkit::vuln::scan::{Component, scan};
-use sealkit::vuln::vex::{self, Subject};
+use sealkit::vuln::vex::{self, Subject, VexStatus};
 
 use super::image::parse_ref;
 use super::vulndb::VulndbArgs;
@@ -156,7 +156,11 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                     let said = m
                         .vex
                         .as_ref()
-                        .map(|v| format!("  [vex: {}]", v.status.as_str()))
+                        .map(|v| match v.status {
+                            // CycloneDX's unjustified not_affected: said, not acted on.
+                            VexStatus::NotAffected => "  [vex: not_affected without a justification]".to_owned(),
+                            status => format!("  [vex: {}]", status.as_str()),
+                        })
                         .unwrap_or_default();
                     let rating = &m.rating;
                     let severity = match rating.score {

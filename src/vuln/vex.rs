@@ -85,8 +85,8 @@ impl VexStatus {
         }
     }
 
-    /// Whether a winning statement of this status takes its match out of the counts: what
-    /// trivy and grype both do for `not_affected` and `fixed`.
+    /// Whether a winning statement of this status can take its match out of the counts: what
+    /// trivy and grype both do for `not_affected` and `fixed` (see [`Statement::suppresses`]).
     pub fn suppresses(self) -> bool {
         matches!(self, VexStatus::NotAffected | VexStatus::Fixed)
     }
@@ -132,6 +132,22 @@ pub struct Statement {
     pub action_statement: Option<String>,
     /// The statement's own timestamp, as written.
     pub timestamp: Option<String>,
+}
+
+impl Statement {
+    /// Whether this statement, winning, takes its match out of the counts: `fixed`, and a
+    /// `not_affected` that says why (a justification, an impact statement; CycloneDX's
+    /// `false_positive` says why by itself). OpenVEX requires the why of every
+    /// `not_affected`; CycloneDX does not, and an unjustified one only stays on the record.
+    pub fn suppresses(&self) -> bool {
+        match self.status {
+            VexStatus::Fixed => true,
+            VexStatus::NotAffected => {
+                self.state == "false_positive" || self.justification.is_some() || self.impact_statement.is_some()
+            }
+            VexStatus::Affected | VexStatus::UnderInvestigation => false,
+        }
+    }
 }
 
 /// A product: the identifiers it goes by (`@id`, `identifiers.purl`, `sha256:` hashes) and
@@ -880,11 +896,8 @@ fn cyclonedx(bytes: &[u8], file: &str) -> Result<Document, VulnError> {
             )));
         }
         let detail = analysis.detail.clone().filter(|d| !d.trim().is_empty());
-        if state == "not_affected" && analysis.justification.is_none() && detail.is_none() {
-            return Err(at(
-                "not_affected needs an analysis.justification or an analysis.detail".into()
-            ));
-        }
+        // CycloneDX makes the justification optional; such a statement is kept (and shown)
+        // but suppresses nothing (`Statement::suppresses`).
         for (what, t) in [
             ("analysis.firstIssued", &analysis.first_issued),
             ("analysis.lastUpdated", &analysis.last_updated),
@@ -1243,8 +1256,8 @@ fn record(d: &Document, s: &Statement) -> VexRecord {
 }
 
 /// Marks each match of one component's findings with the latest statement of `documents`
-/// that speaks to it: `suppressed_by` when that statement is `not_affected` or `fixed`, `vex`
-/// otherwise. Matches no statement speaks to are left as they were; a second call replaces
+/// that speaks to it: `suppressed_by` when that statement is `fixed` or a justified
+/// `not_affected` ([`Statement::suppresses`]), `vex` otherwise. Matches no statement speaks to are left as they were; a second call replaces
 /// the marks of the first.
 pub fn apply_findings(findings: &mut Findings, documents: &[Document], subject: &Subject) {
     let by_name = ByName::new(documents);
@@ -1256,7 +1269,7 @@ fn mark(findings: &mut Findings, by_name: &ByName, subject: &Subject) {
         m.suppressed_by = None;
         m.vex = None;
         if let Some((d, s)) = by_name.latest(m, subject) {
-            if s.status.suppresses() {
+            if s.suppresses() {
                 m.suppressed_by = Some(record(d, s));
             } else {
                 m.vex = Some(record(d, s));

@@ -633,11 +633,6 @@ fn malformed_documents_name_the_file_and_statement() {
             "vulnerabilities[0]: unknown analysis.state \"fine\"",
         ),
         (
-            r#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "not_affected"}, "affects": [{"ref": "x"}]}]}"#.into(),
-            Code::VexMalformed,
-            "not_affected needs an analysis.justification",
-        ),
-        (
             r#"{"bomFormat": "CycloneDX", "specVersion": "1.2", "vulnerabilities": []}"#.into(),
             Code::VexMalformed,
             "specVersion \"1.2\"",
@@ -811,4 +806,71 @@ fn files_are_read_within_their_bound() {
     std::fs::File::create(&big).unwrap().set_len(MAX_VEX_BYTES + 1).unwrap();
     let e = read(&big, &[]).unwrap_err();
     assert!(e.code == Code::VexTooLarge && e.to_string().contains("big.json"), "{e}");
+}
+
+/// trivy's own CycloneDX VEX test document (pkg/vex/testdata/cyclonedx.json): BOM-Links with
+/// percent-encoded purls, and a not_affected without a justification, which CycloneDX allows:
+/// read, recorded on its match, suppressing nothing (only a justified not_affected does).
+#[test]
+fn trivy_cyclonedx_test_document() {
+    let d = doc(r#"{
+      "bomFormat": "CycloneDX",
+      "specVersion": "1.5",
+      "version": 1,
+      "vulnerabilities": [
+        {
+          "id": "CVE-2018-7489",
+          "source": {"name": "NVD", "url": "https://nvd.nist.gov/vuln/detail/CVE-2019-9997"},
+          "analysis": {"state": "not_affected", "justification": "code_not_reachable"},
+          "affects": [{"ref": "urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1#pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.8.0"}]
+        },
+        {
+          "id": "CVE-2022-27943",
+          "source": {"name": "ubuntu", "url": "https://git.launchpad.net/ubuntu-cve-tracker"},
+          "affects": [
+            {
+              "ref": "urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1#pkg:deb/ubuntu/libstdc%2B%2B6@12.3.0-1ubuntu1~22.04?arch=amd64&distro=ubuntu-22.04",
+              "versions": [{"version": "12.3.0-1ubuntu1~22.04", "status": "affected"}]
+            }
+          ],
+          "analysis": {"state": "not_affected"}
+        }
+      ]
+    }"#)
+    .unwrap();
+    assert_eq!(d.statements.len(), 2);
+    assert!(d.statements[0].suppresses());
+    assert!(!d.statements[1].suppresses(), "no justification, no detail");
+    let mut m = a_match("CVE-2022-27943", &[], "libstdc++6", "12.3.0-1ubuntu1~22.04", "gcc-12");
+    m.package.purl = "pkg:deb/ubuntu/libstdc%2B%2B6@12.3.0-1ubuntu1~22.04?arch=amd64&distro=ubuntu-22.04".into();
+    let mut f = findings(vec![m]);
+    apply_findings(&mut f, &[d], &Subject::default());
+    assert!(f.matches[0].suppressed_by.is_none());
+    assert_eq!(f.matches[0].vex.as_ref().unwrap().status, VexStatus::NotAffected);
+}
+
+/// go-vex's v0.0.1-noversion.json: the bare namespace as @context with v0.0.1's shapes.
+#[test]
+fn go_vex_bare_context_document() {
+    let d = doc(r#"{
+      "@context": "https://openvex.dev/ns",
+      "@id": "https://openvex.dev/docs/example/vex-9fb3463de1b57",
+      "author": "Wolfi J Inkinson",
+      "role": "Document Creator",
+      "timestamp": "2023-01-08T18:02:03.647787998-06:00",
+      "version": "1",
+      "statements": [
+        {
+          "vulnerability": "CVE-2023-12345",
+          "products": [
+            "pkg:apk/wolfi/git@2.39.0-r1?arch=armv7",
+            "pkg:apk/wolfi/git@2.39.0-r1?arch=x86_64"
+          ],
+          "status": "fixed"
+        }
+      ]
+    }"#)
+    .unwrap();
+    assert_eq!(d.statements[0].products.len(), 2);
+    assert!(d.statements[0].suppresses());
 }
