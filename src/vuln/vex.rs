@@ -661,17 +661,12 @@ fn openvex(bytes: &[u8], file: &str, inherited: &[Product]) -> Result<Document, 
                 },
                 RawProduct::Object(c) => Product {
                     ids: c.ids(),
-                    subcomponents: c
-                        .subcomponents
-                        .iter()
-                        .map(RawComponent::ids)
-                        .filter(|i| !i.is_empty())
-                        .collect(),
+                    // A subcomponent known only by what sealkit does not compare (a CPE)
+                    // keeps its place with no identifier: it matches nothing, and the product
+                    // stays narrowed rather than widening to the whole image.
+                    subcomponents: c.subcomponents.iter().map(RawComponent::ids).collect(),
                 },
             };
-            if product.ids.is_empty() {
-                return Err(at("a product has no @id, purl or sha-256 hash to match it by".into()));
-            }
             product.subcomponents.extend(legacy_subcomponents.iter().cloned());
             products.push(product);
         }

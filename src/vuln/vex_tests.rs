@@ -402,6 +402,15 @@ fn statements_about_the_image_reach_its_packages() {
             serde_json::json!({"@id": "pkg:oci/sshd", "subcomponents": [{"@id": "pkg:deb/debian/libc6"}]}),
             false,
         ),
+        // A subcomponent known only by a CPE narrows the product to nothing sealkit can match.
+        (
+            serde_json::json!({"@id": "pkg:oci/sshd", "subcomponents": [{"identifiers": {"cpe23": "cpe:2.3:a:openbsd:openssh:9.2:*:*:*:*:*:*:*"}}]}),
+            false,
+        ),
+        (
+            serde_json::json!({"identifiers": {"cpe23": "cpe:2.3:a:openbsd:openssh:9.2:*:*:*:*:*:*:*"}}),
+            false,
+        ),
     ];
     for (product, want) in cases {
         let mut f = findings(vec![m()]);
