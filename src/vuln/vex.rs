@@ -456,10 +456,13 @@ fn from_envelope(envelope: &Envelope, file: &str) -> Result<Document, VulnError>
         .subject
         .iter()
         .map(|s| Product {
-            ids: std::iter::once(s.name.clone())
-                .filter(|n| !n.is_empty())
-                .chain(s.digest.iter().map(|(alg, hex)| format!("{alg}:{hex}")))
-                .collect(),
+            // An in-toto subject is the artifact of that digest; its name alone would also
+            // name every other version of the repository.
+            ids: if s.digest.is_empty() {
+                std::iter::once(s.name.clone()).filter(|n| !n.is_empty()).collect()
+            } else {
+                s.digest.iter().map(|(alg, hex)| format!("{alg}:{hex}")).collect()
+            },
             subcomponents: Vec::new(),
         })
         .collect();

@@ -716,11 +716,18 @@ fn signed_vex_is_verified_against_the_keys_given() {
         // The statement names no product: the in-toto subject stands for it (the image).
         assert_eq!(
             d.statements[0].products[0].ids,
-            ["registry.example.com/sealkit/sshd", "sha256:aaaa"]
+            ["sha256:aaaa"],
+            "the subject's digest, not its name"
         );
         let mut f = findings(vec![a_match("CVE-2024-6387", &[], "openssh-server", "1", "openssh")]);
         apply_findings(&mut f, &[d], &sshd());
         assert!(f.matches[0].suppressed_by.as_ref().unwrap().signed_by.is_some());
+        // Another build of the same repository is another subject.
+        let mut rebuilt = sshd();
+        rebuilt.digests = vec!["sha256:bbbb".into()];
+        let mut f = findings(vec![a_match("CVE-2024-6387", &[], "openssh-server", "1", "openssh")]);
+        apply_findings(&mut f, &[parse(bytes, name, &ours).unwrap()], &rebuilt);
+        assert!(f.matches[0].suppressed_by.is_none());
 
         let e = parse(bytes, name, &theirs).unwrap_err();
         assert_eq!(e.code, Code::VexSignature, "{e}");
