@@ -288,6 +288,63 @@ fn the_sshd_fixture_before_and_after_the_fixes() {
         ],
         "{doc:#}"
     );
+
+    // VEX over the real packages: Debian-style statements name the source package, so one
+    // not_affected about openssh suppresses regreSSHion on every binary built from it; a
+    // CycloneDX in_triage about glibc is recorded and suppresses nothing.
+    let openvex_file = tmp.path().join("openssh.openvex.json");
+    std::fs::write(
+        &openvex_file,
+        openvex(regresshion(serde_json::json!([{"@id": "pkg:deb/debian/openssh"}]))),
+    )
+    .unwrap();
+    let cdx_file = tmp.path().join("glibc.cdx.json");
+    std::fs::write(
+        &cdx_file,
+        serde_json::json!({
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "version": 1,
+            "metadata": {"timestamp": "2024-07-03T00:00:00Z"},
+            "vulnerabilities": [{
+                "id": "CVE-2023-4911",
+                "analysis": {"state": "in_triage", "detail": "checking whether ld.so honours GLIBC_TUNABLES here"},
+                "affects": [{"ref": "pkg:deb/debian/glibc"}]
+            }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (doc, table) = vulns_with(
+        &store,
+        &db,
+        &format!("dir:{}", root.display()),
+        &[
+            "--distro",
+            "debian-12",
+            "--vex",
+            &openvex_file.display().to_string(),
+            "--vex",
+            &cdx_file.display().to_string(),
+        ],
+    );
+    let matches = doc["components"][0]["matches"].as_array().unwrap();
+    let (regresshion, looney): (Vec<_>, Vec<_>) = matches.iter().partition(|m| m["id"] == "CVE-2024-6387");
+    assert!(!regresshion.is_empty() && !looney.is_empty(), "{doc:#}");
+    for m in &regresshion {
+        assert_eq!(m["suppressed_by"]["status"], "not_affected", "{m:#}");
+    }
+    for m in &looney {
+        assert!(m.get("suppressed_by").is_none(), "{m:#}");
+        assert_eq!(
+            (&m["vex"]["status"], &m["vex"]["state"]),
+            (&"under_investigation".into(), &"in_triage".into()),
+            "{m:#}"
+        );
+    }
+    assert_eq!(doc["summary"]["suppressed"], regresshion.len());
+    assert_eq!(doc["summary"]["affected"], looney.len());
+    assert!(table.contains("[vex: under_investigation]"), "{table}");
 }
 
 /// A one-file-per-path HTTP/1.1 server on 127.0.0.1 for `vulndb update`: osv.dev's and the
@@ -419,4 +476,272 @@ fn update_fetches_the_exports_and_failures_change_nothing() {
         assert!(!err.contains("panicked"), "{err}");
         assert_eq!(digest_of(&store, &fetched), digest, "the database is unchanged");
     }
+}
+
+/// An OpenVEX document of `statements`, issued at `timestamp`.
+fn openvex(statements: serde_json::Value) -> String {
+    serde_json::json!({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/sshd-1",
+        "author": "Example Security <security@example.com>",
+        "timestamp": "2024-07-02T10:00:00+02:00",
+        "version": 1,
+        "statements": statements,
+    })
+    .to_string()
+}
+
+/// A not_affected statement about regreSSHion for `products`.
+fn regresshion(products: serde_json::Value) -> serde_json::Value {
+    serde_json::json!([{
+        "vulnerability": {"name": "CVE-2024-6387", "aliases": ["DSA-5724-1"]},
+        "products": products,
+        "status": "not_affected",
+        "justification": "vulnerable_code_not_in_execute_path",
+        "impact_statement": "sshd is never started in this image"
+    }])
+}
+
+/// `sealkit vulns SUBJECT --vex …` as JSON, and its table.
+fn vulns_with(store: &Path, db: &Path, subject: &str, extra: &[&str]) -> (serde_json::Value, String) {
+    let run = |format: &str| {
+        sealkit(store)
+            .args(["vulns", subject, "--format", format, "--vulndb"])
+            .arg(db)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let json = run("json");
+    assert!(json.status.success(), "{}", String::from_utf8_lossy(&json.stderr));
+    let table = run("table");
+    assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
+    (
+        serde_json::from_slice(&json.stdout).unwrap(),
+        String::from_utf8(table.stdout).unwrap(),
+    )
+}
+
+fn match_of<'d>(doc: &'d serde_json::Value, id: &str) -> &'d serde_json::Value {
+    doc["components"][0]["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {doc:#}"))
+}
+
+/// The proof: an OpenVEX not_affected suppresses its match, and the JSON and the table
+/// show it as suppressed, with the statement; a statement about another product suppresses
+/// nothing; a statement about the image reaches the package it names as a subcomponent.
+#[test]
+fn openvex_not_affected_suppresses_its_match_and_stays_visible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = (tmp.path().join("store"), tmp.path().join("vulndb"));
+    sealkit(&store)
+        .args(["vulndb", "import", "--vulndb"])
+        .arg(&db)
+        .arg(testdata())
+        .assert()
+        .success();
+    let old = tmp.path().join("old");
+    root(&old, "1:9.2p1-2+deb12u2", "2.36-9+deb12u1", "2.28.1", "7.5.1");
+    let subject = format!("dir:{}", old.display());
+    let write = |name: &str, text: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+
+    let ours = write(
+        "sshd.openvex.json",
+        &openvex(regresshion(
+            serde_json::json!([{"@id": "pkg:deb/debian/openssh-server"}]),
+        )),
+    );
+    let (doc, table) = vulns_with(&store, &db, &subject, &["--vex", &ours]);
+    let m = match_of(&doc, "CVE-2024-6387");
+    let by = &m["suppressed_by"];
+    assert_eq!(by["status"], "not_affected", "{m:#}");
+    assert_eq!(by["justification"], "vulnerable_code_not_in_execute_path");
+    assert_eq!(by["impact_statement"], "sshd is never started in this image");
+    assert_eq!(by["file"], ours.as_str());
+    assert_eq!(by["document"], "https://example.com/vex/sshd-1");
+    assert_eq!(by["statement"], 0);
+    assert!(match_of(&doc, "CVE-2023-4911").get("suppressed_by").is_none());
+    let summary = &doc["summary"];
+    assert_eq!(
+        (&summary["matches"], &summary["affected"], &summary["suppressed"]),
+        (&4.into(), &3.into(), &1.into()),
+        "{summary}"
+    );
+    assert_eq!(doc["vex"][0]["file"], ours.as_str());
+    let (open, suppressed) = table.split_once("SUPPRESSED BY VEX").expect(&table);
+    assert!(
+        !open.contains("CVE-2024-6387") && open.contains("CVE-2023-4911"),
+        "{table}"
+    );
+    let line = suppressed.lines().find(|l| l.contains("CVE-2024-6387")).expect(&table);
+    assert!(
+        line.contains("openssh-server")
+            && line.contains("not_affected")
+            && line.contains("vulnerable_code_not_in_execute_path")
+            && line.contains(&format!("{ours} #0")),
+        "{line}"
+    );
+    assert!(
+        table.contains("3 vulnerabilities (3 with a fix), 1 suppressed by VEX"),
+        "{table}"
+    );
+
+    // Another product (the C library, another image) suppresses nothing.
+    let theirs = write(
+        "other.openvex.json",
+        &openvex(regresshion(serde_json::json!([
+            {"@id": "pkg:deb/debian/libc6"},
+            {"@id": "pkg:oci/getty", "subcomponents": [{"@id": "pkg:deb/debian/openssh-server"}]}
+        ]))),
+    );
+    let (doc, table) = vulns_with(&store, &db, &subject, &["--vex", &theirs]);
+    assert!(
+        match_of(&doc, "CVE-2024-6387").get("suppressed_by").is_none(),
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["suppressed"], 0);
+    assert!(!table.contains("SUPPRESSED BY VEX"), "{table}");
+
+    // The root as a registry-named image: a statement about the image reaches the package
+    // it names as a subcomponent (by its source package, as Debian names them).
+    sealkit(&store)
+        .args([
+            "image",
+            "import",
+            &subject,
+            "--tag",
+            "registry.example.com/sealkit/sshd:1",
+        ])
+        .assert()
+        .success();
+    let image = write(
+        "image.openvex.json",
+        &openvex(regresshion(serde_json::json!([{
+            "@id": "pkg:oci/sshd?repository_url=registry.example.com/sealkit/sshd&tag=1",
+            "subcomponents": [{"@id": "pkg:deb/debian/openssh"}]
+        }]))),
+    );
+    let (doc, _) = vulns_with(
+        &store,
+        &db,
+        "registry.example.com/sealkit/sshd:1",
+        &["--distro", "debian-12", "--vex", &image, "--vex", &theirs],
+    );
+    assert_eq!(
+        match_of(&doc, "CVE-2024-6387")["suppressed_by"]["file"],
+        image.as_str(),
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["suppressed"], 1);
+}
+
+/// A signed VEX (an in-toto statement carrying the OpenVEX predicate, in a DSSE envelope, as
+/// `cosign attest --type openvex` makes) is accepted with the key that signed it; an unsigned
+/// one, or one signed by another key, is refused with --vex-key (exit 2, the file named).
+#[test]
+fn signed_vex_with_vex_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = (tmp.path().join("store"), tmp.path().join("vulndb"));
+    sealkit(&store)
+        .args(["vulndb", "import", "--vulndb"])
+        .arg(&db)
+        .arg(testdata())
+        .assert()
+        .success();
+    let old = tmp.path().join("old");
+    root(&old, "1:9.2p1-2+deb12u2", "2.36-9+deb12u1", "2.28.1", "7.5.1");
+    let subject = format!("dir:{}", old.display());
+    let (key, public) = common::keypair(&store, tmp.path(), "vex");
+    let (_, stranger) = common::keypair(&store, tmp.path(), "stranger");
+    let predicate: serde_json::Value = serde_json::from_str(&openvex(regresshion(serde_json::json!([
+        {"@id": "pkg:deb/debian/openssh-server"}
+    ]))))
+    .unwrap();
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "sshd", "digest": {"sha256": "00"}}],
+        "predicateType": "https://openvex.dev/ns/v0.2.0",
+        "predicate": predicate,
+    });
+    let signing = sealkit::keys::SigningKey::load(&key, None).unwrap();
+    let envelope = sealkit::dsse::Envelope::sign(
+        "application/vnd.in-toto+json",
+        serde_json::to_vec(&statement).unwrap(),
+        &signing,
+    );
+    let signed = tmp.path().join("sshd.openvex.dsse.json");
+    std::fs::write(&signed, serde_json::to_vec(&envelope).unwrap()).unwrap();
+    let unsigned = tmp.path().join("sshd.openvex.json");
+    std::fs::write(&unsigned, predicate.to_string()).unwrap();
+
+    let (doc, _) = vulns_with(
+        &store,
+        &db,
+        &subject,
+        &[
+            "--vex",
+            &signed.display().to_string(),
+            "--vex-key",
+            &public.display().to_string(),
+        ],
+    );
+    let by = &match_of(&doc, "CVE-2024-6387")["suppressed_by"];
+    assert_eq!(by["status"], "not_affected", "{doc:#}");
+    assert!(by["signed_by"].is_string(), "{by}");
+
+    let refused = |vex: &Path, key: &Path, code: &str| {
+        let out = sealkit(&store)
+            .args(["vulns", &subject, "--vulndb"])
+            .arg(&db)
+            .arg("--vex")
+            .arg(vex)
+            .arg("--vex-key")
+            .arg(key)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("error[{code}]")) && stderr.contains(&vex.display().to_string()),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty(), "nothing is reported from refused input");
+    };
+    refused(&unsigned, &public, "vex-unsigned");
+    refused(&signed, &stranger, "vex-signature");
+
+    // Malformed VEX is input error too, with or without a key.
+    let bad = tmp.path().join("bad.openvex.json");
+    std::fs::write(
+        &bad,
+        openvex(serde_json::json!([{
+            "vulnerability": {"name": "CVE-2024-6387"},
+            "products": [{"@id": "pkg:deb/debian/openssh-server"}],
+            "status": "not_affected"
+        }])),
+    )
+    .unwrap();
+    let out = sealkit(&store)
+        .args(["vulns", &subject, "--vulndb"])
+        .arg(&db)
+        .arg("--vex")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error[vex-malformed]")
+            && stderr.contains("statement 0")
+            && stderr.contains("bad.openvex.json"),
+        "{stderr}"
+    );
 }

@@ -9,10 +9,12 @@ use sealkit::config;
 use sealkit::image::ImageRef;
 use sealkit::inspect::sbom::{Catalog, Distro};
 use sealkit::inspect::{Source, inspect};
+use sealkit::keys::PublicKey;
 use sealkit::plan::PlanOptions;
 use sealkit::vuln::db::Database;
-use sealkit::vuln::matching::Status;
+use sealkit::vuln::matching::{Match, Status};
 use sealkit::vuln::scan::{Component, scan};
+use sealkit::vuln::vex::{self, Subject, VexStatus};
 
 use super::image::parse_ref;
 use super::vulndb::VulndbArgs;
@@ -37,6 +39,15 @@ pub struct VulnsArgs {
     /// debian-12, alpine-3.20): their OS packages cannot be matched without it
     #[arg(long, value_name = "ID-VERSION")]
     distro: Option<String>,
+    /// A VEX document (OpenVEX, CycloneDX VEX, or either signed: a DSSE envelope or Sigstore
+    /// bundle of an in-toto statement, as `cosign attest --type openvex` makes); repeatable.
+    /// Its `not_affected` and `fixed` statements suppress the matches they name, which stay
+    /// listed with the statement
+    #[arg(long = "vex", value_name = "FILE")]
+    vex: Vec<PathBuf>,
+    /// Require every --vex file to be signed by one of these public keys (repeatable)
+    #[arg(long = "vex-key", value_name = "PUB", requires = "vex")]
+    vex_key: Vec<PathBuf>,
     #[command(flatten)]
     db: VulndbArgs,
     #[command(flatten)]
@@ -54,8 +65,17 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                 .ok_or_else(|| Failure::usage(format!("error: --distro: {text:?} is not ID-VERSION (debian-12)")))?,
         ),
     };
+    // VEX is input like the image: refused before anything is inspected.
+    let keys = args
+        .vex_key
+        .iter()
+        .map(|k| PublicKey::load(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let documents = vex::read_all(&args.vex, &keys)?;
     // Every component's catalog first, so the database is read for their packages only.
     let mut catalogs: Vec<(String, String, Catalog)> = Vec::new();
+    // What each component is known as, for statements about the image (in catalogs' order).
+    let mut subjects: Vec<Subject> = Vec::new();
     let mut add = |name: String, prefix: String, facts: sealkit::inspect::ComponentFacts| {
         for p in &facts.catalog.problems {
             eprintln!("note: {name}: {prefix}{}:{}: {}", p.file, p.line, p.message);
@@ -75,6 +95,7 @@ pub fn run(args: &VulnsArgs) -> Outcome {
         let resolver = args.store.resolver(&file, false)?;
         let plan = super::plan_trusted(&args.store, &loaded, &resolver, &file, PlanOptions::default())?;
         for image in plan.images {
+            subjects.push(Subject::resolved(&image.name, &image.image));
             let facts = inspect(Source::Image {
                 store: &resolver.store,
                 image: &image.image,
@@ -84,12 +105,14 @@ pub fn run(args: &VulnsArgs) -> Outcome {
     } else {
         match parse_ref(&args.subject)? {
             ImageRef::Dir { path } if !sealkit::image::skopeo::is_layout(&path) => {
+                subjects.push(Subject::folder(&args.subject));
                 let facts = inspect(Source::Folder(&path))?;
                 add(args.subject.clone(), String::new(), facts);
             }
             reference => {
                 let (store, platform, _) = args.store.open()?;
                 let image = sealkit::image::resolve(&store, &reference, &platform, Path::new("."))?;
+                subjects.push(Subject::resolved(&args.subject, &image));
                 let facts = inspect(Source::Image {
                     store: &store,
                     image: &image,
@@ -107,7 +130,10 @@ pub fn run(args: &VulnsArgs) -> Outcome {
             distro: catalog.distro.as_ref(),
         })
         .collect();
-    let report = scan(&dir, &components, distro.as_ref())?;
+    let mut report = scan(&dir, &components, distro.as_ref())?;
+    if !documents.is_empty() {
+        vex::apply(&mut report, &documents, &subjects);
+    }
     match args.format {
         Format::Json => {
             let mut doc = serde_json::json!({"subject": args.subject});
@@ -124,7 +150,18 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                 "COMPONENT", "PACKAGE", "INSTALLED", "VULNERABILITY", "STATUS", "FIXED", "SEVERITY"
             );
             for c in &report.components {
-                for m in &c.findings.matches {
+                for m in c.findings.matches.iter().filter(|m| m.suppressed_by.is_none()) {
+                    // A statement that does not suppress (affected, under investigation) is
+                    // still said, after the columns.
+                    let said = m
+                        .vex
+                        .as_ref()
+                        .map(|v| match v.status {
+                            // CycloneDX's unjustified not_affected: said, not acted on.
+                            VexStatus::NotAffected => "  [vex: not_affected without a justification]".to_owned(),
+                            status => format!("  [vex: {}]", status.as_str()),
+                        })
+                        .unwrap_or_default();
                     let rating = &m.rating;
                     let severity = match rating.score {
                         Some(score) => format!("{} ({score})", rating.level),
@@ -132,7 +169,7 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                     };
                     let _ = writeln!(
                         out,
-                        "{:<20} {:<28} {:<26} {:<20} {:<12} {:<26} {}",
+                        "{:<20} {:<28} {:<26} {:<20} {:<12} {:<26} {}{said}",
                         c.name,
                         m.package.name,
                         m.package.version,
@@ -164,13 +201,57 @@ pub fn run(args: &VulnsArgs) -> Outcome {
                     );
                 }
             }
+            // Suppressed matches stay in view, each with the statement that suppressed it.
+            let suppressed: Vec<(&str, &Match)> = report
+                .components
+                .iter()
+                .flat_map(|c| c.findings.matches.iter().map(move |m| (c.name.as_str(), m)))
+                .filter(|(_, m)| m.suppressed_by.is_some())
+                .collect();
+            if !suppressed.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\nSUPPRESSED BY VEX\n{:<20} {:<28} {:<26} {:<20} {:<12} WHY (STATEMENT)",
+                    "COMPONENT", "PACKAGE", "INSTALLED", "VULNERABILITY", "VEX STATUS"
+                );
+                for (component, m) in suppressed {
+                    let Some(v) = &m.suppressed_by else { continue };
+                    let why = [v.justification.as_deref(), v.impact_statement.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(": ");
+                    let _ = writeln!(
+                        out,
+                        "{:<20} {:<28} {:<26} {:<20} {:<12} {} ({} #{}{})",
+                        component,
+                        m.package.name,
+                        m.package.version,
+                        m.id,
+                        v.state.as_deref().unwrap_or(v.status.as_str()),
+                        if why.is_empty() { "-" } else { why.as_str() },
+                        v.file,
+                        v.statement,
+                        if v.author.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {}", v.author)
+                        }
+                    );
+                }
+            }
             let (summary, db) = (&report.summary, &report.database);
             let _ = write!(
                 out,
-                "{} vulnerabilities ({} with a fix), {} not evaluated, in {} packages\n\
+                "{} vulnerabilities ({} with a fix){}, {} not evaluated, in {} packages\n\
                  database {} (newest entry {}, {} advisories)",
-                summary.matches,
+                summary.matches - summary.suppressed,
                 summary.with_fix,
+                if report.vex.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} suppressed by VEX", summary.suppressed)
+                },
                 summary.not_evaluated,
                 report.components.iter().map(|c| c.packages).sum::<usize>(),
                 db.digest,

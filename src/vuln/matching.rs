@@ -18,6 +18,7 @@ use super::advisory::{Advisory, Affected, Event, Origin, Range, Severity, Tracke
 use super::db::Database;
 use super::severity::Rating;
 use super::version::{Scheme, Version};
+use super::vex::{DocumentRef, VexRecord};
 use crate::inspect::sbom::{Catalog, Distro, Ecosystem, Package};
 
 /// Advisories by (ecosystem, package name), built once per database.
@@ -45,7 +46,7 @@ impl<'a> Index<'a> {
 }
 
 /// Names as each ecosystem compares them: PyPI's are PEP 503-normalised.
-fn lookup_name(ecosystem: &str, name: &str) -> String {
+pub(super) fn lookup_name(ecosystem: &str, name: &str) -> String {
     if ecosystem == "PyPI" {
         let mut out = String::with_capacity(name.len());
         for c in name.chars() {
@@ -181,6 +182,14 @@ pub struct Match {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub summary: String,
     pub sources: Vec<Source>,
+    /// The VEX statement (`not_affected`, `fixed`) that takes this match out of the counts: it
+    /// stays listed, with what suppressed it (`vuln::vex::apply`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<VexRecord>,
+    /// The latest VEX statement about this match when it does not suppress it (`affected`,
+    /// `under_investigation`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vex: Option<VexRecord>,
 }
 
 /// An advisory that concerns a package but could not be evaluated against it.
@@ -569,6 +578,8 @@ fn merge(
                     .unwrap_or("")
                     .to_owned(),
                 sources: members.into_iter().map(|m| m.2).collect(),
+                suppressed_by: None,
+                vex: None,
             }
         })
         .collect()
@@ -580,6 +591,9 @@ fn merge(
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub database: DatabaseRef,
+    /// The VEX documents applied (`vuln::vex::apply`), in the order given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vex: Vec<DocumentRef>,
     pub components: Vec<ComponentFindings>,
     pub summary: Summary,
 }
@@ -608,6 +622,9 @@ pub struct ComponentFindings {
     pub findings: Findings,
 }
 
+/// Counts over every component. `matches` counts every match listed; `affected`,
+/// `undetermined` and `with_fix` only those no VEX statement suppressed, which `suppressed`
+/// counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub matches: usize,
@@ -615,24 +632,34 @@ pub struct Summary {
     pub undetermined: usize,
     pub with_fix: usize,
     pub not_evaluated: usize,
+    pub suppressed: usize,
+}
+
+impl Summary {
+    pub fn of(components: &[ComponentFindings]) -> Summary {
+        let matches = || components.iter().flat_map(|c| &c.findings.matches);
+        let open = || matches().filter(|m| m.suppressed_by.is_none());
+        Summary {
+            matches: matches().count(),
+            affected: open().filter(|m| m.status == Status::Affected).count(),
+            undetermined: open().filter(|m| m.status == Status::Undetermined).count(),
+            with_fix: open().filter(|m| m.fixed.is_some()).count(),
+            not_evaluated: components.iter().map(|c| c.findings.not_evaluated.len()).sum(),
+            suppressed: matches().filter(|m| m.suppressed_by.is_some()).count(),
+        }
+    }
 }
 
 impl Report {
     pub fn new(database: &Database, components: Vec<ComponentFindings>) -> Self {
-        let matches = || components.iter().flat_map(|c| &c.findings.matches);
-        let summary = Summary {
-            matches: matches().count(),
-            affected: matches().filter(|m| m.status == Status::Affected).count(),
-            undetermined: matches().filter(|m| m.status == Status::Undetermined).count(),
-            with_fix: matches().filter(|m| m.fixed.is_some()).count(),
-            not_evaluated: components.iter().map(|c| c.findings.not_evaluated.len()).sum(),
-        };
+        let summary = Summary::of(&components);
         Report {
             database: DatabaseRef {
                 digest: database.digest.clone(),
                 newest: database.newest.clone(),
                 advisories: database.total,
             },
+            vex: Vec::new(),
             components,
             summary,
         }

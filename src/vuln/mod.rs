@@ -1,6 +1,7 @@
 //! Known vulnerabilities: advisories (OSV, the Debian Security Tracker) imported into a local,
 //! content-addressed database (`db`), and the packages an inspection catalogued matched against
-//! them (`matching`), each ecosystem in its own version order (`version`). Scanning never
+//! them (`matching`), each ecosystem in its own version order (`version`); VEX statements
+//! (`vex`) then mark the matches their authors say do not apply. Scanning never
 //! touches the network: the database is what was imported, named by its digest.
 
 pub mod advisory;
@@ -12,6 +13,7 @@ pub mod scan;
 pub mod severity;
 pub mod update;
 pub mod version;
+pub mod vex;
 
 #[cfg(test)]
 mod tests;
@@ -29,6 +31,12 @@ crate::error_codes! {
     Corrupt = "vulndb-corrupt": "The stored advisory database does not hash to its digest, or cannot be read back.",
     Write = "vulndb-write": "The advisory database cannot be written into its folder.",
     Fetch = "vulndb-fetch": "vulndb update could not fetch an export (no network, a refused connection, an HTTP error): the current database is unchanged.",
+    VexRead = "vex-read": "A VEX file given with --vex cannot be read.",
+    VexFormat = "vex-format": "A --vex file is neither OpenVEX, CycloneDX, a DSSE envelope nor a Sigstore bundle.",
+    VexMalformed = "vex-malformed": "A VEX document is not what its specification says: bad JSON, an unknown @context, status or justification, a not_affected statement without a justification (the file and the statement are named).",
+    VexTooLarge = "vex-too-large": "A VEX file is larger than 64 MiB, or holds more statements or products than its bound.",
+    VexUnsigned = "vex-unsigned": "--vex-key requires every VEX to be signed, and this file is a bare document.",
+    VexSignature = "vex-signature": "A signed VEX's signature was made by none of the --vex-key keys, or is of a kind sealkit does not verify.",
 }
 
 /// Why advisories could not be imported or the database opened.
