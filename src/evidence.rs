@@ -28,6 +28,7 @@ use crate::plan::{ImageUse, Plan};
 use crate::reference::ImageRef;
 use crate::trust::{self, Finding};
 use crate::vuln::matching::Report;
+use crate::vuln::vex;
 
 /// The `schema` of the document; a breaking change gets a new version.
 pub const SCHEMA: &str = "sealkit.dev/evidence/v1";
@@ -125,6 +126,8 @@ pub struct VulnOptions<'a> {
     pub distro: Option<&'a crate::inspect::sbom::Distro>,
     /// `--max-db-age`: the most days the newest advisory may be older than the evaluation date.
     pub max_age_days: Option<u64>,
+    /// VEX documents whose statements suppress the matches they show not to apply.
+    pub vex: &'a [vex::Document],
 }
 
 impl<'a> Evidence<'a> {
@@ -146,7 +149,13 @@ impl<'a> Evidence<'a> {
             })
             .collect();
         match scan(&dir, &components, options.distro) {
-            Ok(report) => Ok(Some(report)),
+            Ok(mut report) => {
+                if !options.vex.is_empty() {
+                    let subjects: Vec<vex::Subject> = self.components.iter().map(vex_subject).collect();
+                    vex::apply(&mut report, options.vex, &subjects);
+                }
+                Ok(Some(report))
+            }
             Err(e) if e.code == crate::vuln::Code::Missing && options.database.is_none() => Ok(None),
             Err(e) => Err(e),
         }
@@ -166,6 +175,20 @@ impl<'a> Evidence<'a> {
             None => source_date_epoch.and_then(|s| i64::try_from(s).ok()),
         };
         self.vulnerabilities = report.map(|r| VulnerabilityEvidence::new(r, evaluated_at, max_age_days));
+    }
+}
+
+/// What a VEX statement about an image can name a component by: its name, its reference and
+/// digests, its architecture.
+fn vex_subject(c: &ComponentEvidence) -> vex::Subject {
+    match &c.image.manifest {
+        Some(manifest) => vex::Subject::image(
+            &c.name,
+            c.image.reference,
+            std::iter::once(manifest.clone()).chain(c.image.index.clone()).collect(),
+            c.image.platform.split('/').nth(1),
+        ),
+        None => vex::Subject::folder(&c.name),
     }
 }
 

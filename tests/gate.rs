@@ -519,6 +519,70 @@ fn the_gate_judges_known_vulnerabilities_by_policy_and_exceptions() {
         String::from_utf8_lossy(std::fs::read(out.join("report.json")).unwrap().trim_ascii_end())
     );
 
+    // A VEX statement that the fixture's openssh is not affected suppresses the matches: the
+    // image passes, the evidence keeps them with the statement, the CycloneDX says why.
+    let purls: Vec<&str> = sbom["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["source_name"] == "openssh")
+        .map(|p| p["purl"].as_str().unwrap())
+        .collect();
+    assert_eq!(purls.len(), 3, "{purls:?}");
+    let vex = tmp.path().join("openssh.openvex.json");
+    std::fs::write(
+        &vex,
+        serde_json::to_vec(&serde_json::json!({
+            "@context": "https://openvex.dev/ns/v0.2.0",
+            "@id": "https://sealkit.example/vex/demo-1",
+            "author": "demo-platform@sealkit.example",
+            "timestamp": "2026-11-25T00:00:00Z",
+            "version": 1,
+            "statements": [{
+                "vulnerability": {"name": "SEALKIT-TEST-0001"},
+                "products": purls.iter().map(|p| serde_json::json!({"@id": p})).collect::<Vec<_>>(),
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+            }],
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut with_vex = judged.to_vec();
+    with_vex.extend(["--vex", vex.to_str().unwrap()]);
+    let run = gate(&store, &config, &key, &out, &with_vex);
+    assert_eq!(run.status.code(), Some(0), "{}", said(&run));
+    let evidence: Value = serde_json::from_slice(&std::fs::read(out.join("evidence.json")).unwrap()).unwrap();
+    let suppressed: Vec<&Value> = evidence["vulnerabilities"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["matches"].as_array().unwrap())
+        .filter(|m| m["suppressed_by"]["status"] == "not_affected")
+        .collect();
+    assert_eq!(suppressed.len(), 3, "{evidence:#}");
+    let cdx: Value = serde_json::from_slice(&std::fs::read(out.join("sbom.cdx.json")).unwrap()).unwrap();
+    assert_eq!(
+        cdx["vulnerabilities"][0]["analysis"]["state"], "not_affected",
+        "{cdx:#}"
+    );
+    assert_eq!(
+        cdx["vulnerabilities"][0]["analysis"]["justification"],
+        "code_not_reachable"
+    );
+    if let Some(validators) = std::env::var_os("SEALKIT_VALIDATORS") {
+        let run = std::process::Command::new(Path::new(&validators).join("python"))
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/validate-cyclonedx"))
+            .arg(out.join("sbom.cdx.json"))
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "CycloneDX 1.6 schema, with analysis: {}",
+            said(&run)
+        );
+    }
+
     // An exception for that vulnerability, and no other, lets the image through.
     let exceptions = tmp.path().join("demo.exceptions.yaml");
     let mut text = std::fs::read_to_string(&exceptions).unwrap();

@@ -91,7 +91,8 @@ fn evidence_of(
     source_date_epoch: Option<u64>,
 ) -> Result<(Vec<u8>, Vec<String>), Failure> {
     let names = |doc: &evidence::Evidence| doc.components.iter().map(|c| c.name.clone()).collect();
-    let options = args.vulns.options();
+    let vex = args.vulns.vex()?;
+    let options = args.vulns.options(&vex);
     let now = args.policy.now.as_deref();
     if config.is_some() {
         let gathered = super::scan::gather(&args.subject, &args.store)?;

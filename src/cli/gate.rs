@@ -106,6 +106,7 @@ pub fn run(args: &GateArgs) -> Outcome {
     let resolver = args.store.resolver(&args.files[0], args.pull)?;
     let trust = args.store.trust(Some(&args.files[0]))?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
+    let vex = args.vulns.vex()?;
     let gated = gate::run(&gate::Options {
         configs: &args.files,
         resolver: &resolver,
@@ -128,7 +129,7 @@ pub fn run(args: &GateArgs) -> Outcome {
         epoch,
         source_date_epoch,
         push: push.as_ref().map(|reference| (reference, &registry)),
-        vulnerabilities: args.vulns.options(),
+        vulnerabilities: args.vulns.options(&vex),
     })
     .map_err(failure)?;
     if args.timings {

@@ -15,6 +15,7 @@ use sealkit::inspect::{ComponentFacts, Source, inspect};
 use super::image::parse_ref;
 use super::vulndb::MatchArgs;
 use super::{Failure, Outcome, StoreArgs, is_config, json_error, print};
+use sealkit::vuln::vex::Document;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -38,14 +39,16 @@ pub struct ScanArgs {
 }
 
 pub fn run(args: &ScanArgs) -> Outcome {
+    let vex = args.vulns.vex()?;
+    let vex = vex.as_slice();
     if is_config(&args.subject) {
-        return scan_config(args);
+        return scan_config(args, vex);
     }
     let reference = parse_ref(&args.subject)?;
     if let ImageRef::Dir { path } = &reference
         && !sealkit::image::skopeo::is_layout(path)
     {
-        return scan_folder(args, path);
+        return scan_folder(args, path, vex);
     }
     let (store, platform, _) = args.store.open()?;
     let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
@@ -54,7 +57,7 @@ pub fn run(args: &ScanArgs) -> Outcome {
         image: &resolved,
     })?;
     let mut doc = evidence::of_image(&args.subject, &resolved, &facts);
-    let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options())?;
+    let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options(vex))?;
     add_vulnerabilities(args, &mut doc, vulnerabilities.as_ref())?;
     report(args.format, &facts, &doc)
 }
@@ -70,12 +73,12 @@ fn add_vulnerabilities<'a>(
     Ok(())
 }
 
-fn scan_config(args: &ScanArgs) -> Outcome {
+fn scan_config(args: &ScanArgs, vex: &[Document]) -> Outcome {
     let gathered = gather(&args.subject, &args.store)?;
     let mut doc = gathered
         .evidence()
         .map_err(|e| Failure::usage(format!("error: reading the configuration again: {e}")))?;
-    let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options())?;
+    let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options(vex))?;
     add_vulnerabilities(args, &mut doc, vulnerabilities.as_ref())?;
     match args.format {
         Format::Json => print(&serde_json::to_vec_pretty(&doc).map_err(json_error)?),
@@ -104,7 +107,7 @@ pub fn gather(subject: &str, store: &StoreArgs) -> Result<Gathered, Failure> {
 }
 
 /// A folder is read in place, never imported: the same facts and document as an image's.
-fn scan_folder(args: &ScanArgs, path: &Path) -> Outcome {
+fn scan_folder(args: &ScanArgs, path: &Path, vex: &[Document]) -> Outcome {
     let platform: Platform = args
         .store
         .platform
@@ -115,7 +118,7 @@ fn scan_folder(args: &ScanArgs, path: &Path) -> Outcome {
         eprintln!("note: {note}");
     }
     let mut doc = evidence::of_folder(&args.subject, &platform, &facts);
-    let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options())?;
+    let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options(vex))?;
     add_vulnerabilities(args, &mut doc, vulnerabilities.as_ref())?;
     report(args.format, &facts, &doc)
 }

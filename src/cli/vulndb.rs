@@ -30,14 +30,34 @@ pub struct MatchArgs {
     /// evaluation date (--now, SOURCE_DATE_EPOCH)
     #[arg(long, value_name = "DAYS")]
     pub max_db_age: Option<u64>,
+    /// A VEX document (OpenVEX, CycloneDX VEX, or either signed as cosign attests them);
+    /// repeatable. Its `not_affected` and `fixed` statements suppress the matches they name,
+    /// which stay in the evidence with the statement
+    #[arg(long = "vex", value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Require every --vex file to be signed by one of these public keys (repeatable)
+    #[arg(long = "vex-key", value_name = "PUB", requires = "vex")]
+    pub vex_key: Vec<PathBuf>,
 }
 
 impl MatchArgs {
-    pub fn options(&self) -> sealkit::evidence::VulnOptions<'_> {
+    /// The --vex documents, read and (with --vex-key) their signatures checked: input like the
+    /// image, refused before anything is inspected.
+    pub fn vex(&self) -> Result<Vec<sealkit::vuln::vex::Document>, Failure> {
+        let keys = self
+            .vex_key
+            .iter()
+            .map(|k| sealkit::keys::PublicKey::load(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(sealkit::vuln::vex::read_all(&self.vex, &keys)?)
+    }
+
+    pub fn options<'a>(&'a self, vex: &'a [sealkit::vuln::vex::Document]) -> sealkit::evidence::VulnOptions<'a> {
         sealkit::evidence::VulnOptions {
             database: self.db.dir.as_deref(),
             distro: self.distro.as_ref(),
             max_age_days: self.max_db_age,
+            vex,
         }
     }
 }

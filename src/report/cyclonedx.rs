@@ -16,6 +16,7 @@ use crate::party::{Kind, Party};
 use crate::vuln::advisory::Origin;
 use crate::vuln::matching::{Match, Report};
 use crate::vuln::severity::Level;
+use crate::vuln::vex::VexStatus;
 
 /// A person as an `organizationalContact`.
 fn contact(p: &Party) -> Value {
@@ -126,22 +127,29 @@ fn vulnerabilities(report: &Report, components: &[Value]) -> Vec<Value> {
             refs_by_purl.entry(purl).or_default().insert(bom_ref);
         }
     }
-    // Each vulnerability with the first match that names it, and the (bom-ref, version) pairs
-    // it affects.
-    type Affects<'r> = BTreeSet<(&'r str, &'r str)>;
-    let mut by_id: BTreeMap<&str, (&Match, Affects)> = BTreeMap::new();
+    // Each vulnerability with its matches, and the (bom-ref, version, status) it affects: a
+    // match a VEX statement suppressed is `unaffected`.
+    type Affects<'r> = BTreeSet<(&'r str, &'r str, &'static str)>;
+    let mut by_id: BTreeMap<&str, (Vec<&Match>, Affects)> = BTreeMap::new();
     for component in &report.components {
         for m in &component.findings.matches {
-            let entry = by_id.entry(m.id.as_str()).or_insert_with(|| (m, BTreeSet::new()));
+            let entry = by_id.entry(m.id.as_str()).or_default();
+            entry.0.push(m);
+            let status = if m.suppressed_by.is_some() {
+                "unaffected"
+            } else {
+                "affected"
+            };
             for bom_ref in refs_by_purl.get(m.package.purl.as_str()).into_iter().flatten() {
-                entry.1.insert((bom_ref, m.package.version.as_str()));
+                entry.1.insert((bom_ref, m.package.version.as_str(), status));
             }
         }
     }
     by_id
         .into_iter()
         .filter(|(_, (_, affects))| !affects.is_empty())
-        .map(|(id, (m, affects))| {
+        .map(|(id, (matches, affects))| {
+            let m = matches[0];
             let source = |origin: Origin| json!({"name": origin.as_str()});
             let mut rating = json!({"source": source(m.sources.first().map_or(Origin::Osv, |s| s.origin))});
             rating["severity"] = Value::from(match m.rating.level {
@@ -162,9 +170,9 @@ fn vulnerabilities(report: &Report, components: &[Value]) -> Vec<Value> {
                 "id": id,
                 "source": source(m.sources.first().map_or(Origin::Osv, |s| s.origin)),
                 "ratings": [rating],
-                "affects": affects.iter().map(|(bom_ref, version)| json!({
+                "affects": affects.iter().map(|(bom_ref, version, status)| json!({
                     "ref": bom_ref,
-                    "versions": [{"version": version, "status": "affected"}],
+                    "versions": [{"version": version, "status": status}],
                 })).collect::<Vec<_>>(),
             });
             let references: Vec<Value> = m
@@ -179,12 +187,52 @@ fn vulnerabilities(report: &Report, components: &[Value]) -> Vec<Value> {
             if !m.summary.is_empty() {
                 v["description"] = Value::from(m.summary.clone());
             }
+            // CycloneDX's analysis is the vulnerability's as a whole: given only when one
+            // statement settled every match of it.
+            let statements: BTreeSet<_> = matches
+                .iter()
+                .map(|m| {
+                    m.suppressed_by
+                        .as_ref()
+                        .map(|s| (s.status, &s.justification, &s.impact_statement))
+                })
+                .collect();
+            if let [Some((status, justification, detail))] = statements.into_iter().collect::<Vec<_>>()[..] {
+                let mut analysis = json!({"state": match status {
+                    VexStatus::Fixed => "resolved",
+                    _ => "not_affected",
+                }});
+                if let Some(j) = justification.as_deref().and_then(cyclonedx_justification) {
+                    analysis["justification"] = Value::from(j);
+                }
+                if let Some(d) = detail {
+                    analysis["detail"] = Value::from(d.clone());
+                }
+                v["analysis"] = analysis;
+            }
             if let Some(fixed) = &m.fixed {
                 v["recommendation"] = Value::from(format!("Upgrade {} to {fixed} or later.", m.package.name));
             }
             v
         })
         .collect()
+}
+
+/// OpenVEX's justifications in CycloneDX's words (CycloneDX's own pass through), as trivy maps
+/// them.
+fn cyclonedx_justification(justification: &str) -> Option<&'static str> {
+    Some(match justification {
+        "component_not_present" | "vulnerable_code_not_present" | "code_not_present" => "code_not_present",
+        "vulnerable_code_not_in_execute_path" | "code_not_reachable" => "code_not_reachable",
+        "vulnerable_code_cannot_be_controlled_by_adversary" | "requires_environment" => "requires_environment",
+        "inline_mitigations_already_exist" | "protected_by_mitigating_control" => "protected_by_mitigating_control",
+        "requires_configuration" => "requires_configuration",
+        "requires_dependency" => "requires_dependency",
+        "protected_by_compiler" => "protected_by_compiler",
+        "protected_at_runtime" => "protected_at_runtime",
+        "protected_at_perimeter" => "protected_at_perimeter",
+        _ => return None,
+    })
 }
 
 pub fn document(input: &SbomInput) -> Value {
