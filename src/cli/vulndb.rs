@@ -159,7 +159,7 @@ pub fn run(args: &VulndbCommandArgs) -> Outcome {
             } else {
                 ecosystems.clone()
             };
-            let downloads = update::downloads(osv_url, &ecosystems, (!no_tracker).then_some(tracker_url.as_str()));
+            let downloads = update::downloads(osv_url, &ecosystems, (!no_tracker).then_some(tracker_url.as_str()))?;
             let dir = args.db.dir();
             std::fs::create_dir_all(&dir)
                 .map_err(|e| Failure::input(sealkit::vuln::Code::Write.as_str(), format!("{}: {e}", dir.display())))?;

@@ -564,20 +564,13 @@ fn check_policy(statements: &[VerifiedStatement], policy: &Policy, checks: &mut 
             );
         }
         if let Some((max_age, now)) = policy.max_age {
-            let (passed, detail) = match p["timeVerified"].as_str().map(|t| (t, parse_rfc3339(t))) {
-                None => (
-                    false,
-                    "the decision carries no time (attest with SOURCE_DATE_EPOCH or --timestamps)".to_owned(),
-                ),
-                Some((t, None)) => (false, format!("timeVerified {t:?} is not an RFC 3339 UTC time")),
-                Some((t, Some(at))) => {
-                    let age = now.saturating_sub(at);
-                    (
-                        age <= max_age,
-                        format!("decided at {t}, {age} s ago (at most {max_age} s accepted)"),
-                    )
-                }
-            };
+            let (passed, detail) = recent(
+                p["timeVerified"].as_str(),
+                "timeVerified",
+                "the decision carries no time (attest with SOURCE_DATE_EPOCH or --timestamps)",
+                "decided at",
+                (max_age, now),
+            );
             checks.add(CheckKind::PolicyAge, &s.bundle, passed, detail);
         }
     }
@@ -593,19 +586,33 @@ fn check_vulnerability_database(statements: &[VerifiedStatement], policy: &Polic
         .iter()
         .filter(|s| s.predicate_type == statement::VULNERABILITIES)
     {
-        let version = s.statement.predicate["scanner"]["db"]["version"].as_str();
-        let (passed, detail) = match version.map(|t| (t, parse_rfc3339(t))) {
-            None | Some(("", _)) => (false, "the scan names no database time (scanner.db.version)".to_owned()),
-            Some((t, None)) => (false, format!("scanner.db.version {t:?} is not an RFC 3339 UTC time")),
-            Some((t, Some(at))) => {
-                let age = now.saturating_sub(at);
-                (
-                    age <= max_age,
-                    format!("newest advisory {t}, {age} s before now (at most {max_age} s accepted)"),
-                )
-            }
-        };
+        let version = s.statement.predicate["scanner"]["db"]["version"]
+            .as_str()
+            .filter(|t| !t.is_empty());
+        let (passed, detail) = recent(
+            version,
+            "scanner.db.version",
+            "the scan names no database time (scanner.db.version)",
+            "newest advisory",
+            (max_age, now),
+        );
         checks.add(CheckKind::VulnDbAge, &s.bundle, passed, detail);
+    }
+}
+
+/// Whether the RFC 3339 time `field` (`what` in the detail) is at most `max_age` seconds
+/// before `now`, and why.
+fn recent(time: Option<&str>, field: &str, missing: &str, what: &str, (max_age, now): (u64, u64)) -> (bool, String) {
+    match time.map(|t| (t, parse_rfc3339(t))) {
+        None => (false, missing.to_owned()),
+        Some((t, None)) => (false, format!("{field} {t:?} is not an RFC 3339 UTC time")),
+        Some((t, Some(at))) => {
+            let age = now.saturating_sub(at);
+            (
+                age <= max_age,
+                format!("{what} {t}, {age} s before now (at most {max_age} s accepted)"),
+            )
+        }
     }
 }
 

@@ -27,36 +27,31 @@ pub struct Download {
 }
 
 /// The downloads for `ecosystems` under the OSV export base `osv`, and the tracker's data
-/// from `tracker` when given.
-pub fn downloads(osv: &str, ecosystems: &[String], tracker: Option<&str>) -> Vec<Download> {
-    let base = osv.trim_end_matches('/');
-    let mut out: Vec<Download> = ecosystems
-        .iter()
-        .map(|e| Download {
-            url: format!("{base}/{}/all.zip", percent_encode_segment(e)),
+/// from `tracker` when given; a base that is no URL is bad input.
+pub fn downloads(osv: &str, ecosystems: &[String], tracker: Option<&str>) -> Result<Vec<Download>, VulnError> {
+    let bad = |why: String| VulnError::new(Code::Fetch, format!("--osv-url {osv:?}: {why}"), "give an http(s) URL");
+    let base = url::Url::parse(osv).map_err(|e| bad(e.to_string()))?;
+    let mut out = Vec::new();
+    for e in ecosystems {
+        let mut url = base.clone();
+        // Each ecosystem is one path segment, percent-encoded as needed (`Debian:12`).
+        url.path_segments_mut()
+            .map_err(|()| bad("it cannot have a path".into()))?
+            .pop_if_empty()
+            .push(e)
+            .push("all.zip");
+        out.push(Download {
+            url: url.to_string(),
             file: format!("osv-{}-all.zip", e.replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
-        })
-        .collect();
+        });
+    }
     if let Some(url) = tracker {
         out.push(Download {
             url: url.to_owned(),
             file: "debian-tracker.json".to_owned(),
         });
     }
-    out
-}
-
-/// An ecosystem name as a URL path segment (`crates.io` stays, a space or `:` would not).
-fn percent_encode_segment(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    Ok(out)
 }
 
 fn fetch_error(url: &str, why: impl std::fmt::Display) -> VulnError {
@@ -157,11 +152,15 @@ mod tests {
             "https://example.org/exports/",
             &["crates.io".to_owned(), "Debian:12".to_owned()],
             Some(DEBIAN_TRACKER),
-        );
+        )
+        .unwrap();
         assert_eq!(d[0].url, "https://example.org/exports/crates.io/all.zip");
-        assert_eq!(d[1].url, "https://example.org/exports/Debian%3A12/all.zip");
+        assert_eq!(d[1].url, "https://example.org/exports/Debian:12/all.zip");
         assert_eq!(d[1].file, "osv-Debian_12-all.zip");
         assert_eq!(d[2].file, "debian-tracker.json");
         assert_eq!(d.len(), 3);
+        assert!(downloads("not a url", &[], None).is_err());
+        let odd = downloads("http://127.0.0.1:8080", &["Red Hat/x".to_owned()], None).unwrap();
+        assert_eq!(odd[0].url, "http://127.0.0.1:8080/Red%20Hat%2Fx/all.zip");
     }
 }
