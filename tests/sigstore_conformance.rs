@@ -232,3 +232,47 @@ fn bad_input_to_verify_bundle_exits_2_naming_it() {
     let (code, stderr) = sealkit(&all);
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// `sealkit verify` takes keyless bundles too: the suite's in-toto bundle over its artifact
+/// (a SLSA provenance) verifies for the identity and issuer that signed it, and is refused for
+/// another identity and for a file its statement does not name.
+#[test]
+fn sealkit_verify_checks_keyless_bundles() {
+    let case = suite().join("intoto-with-custom-trust-root");
+    let tmp = tempfile::tempdir().unwrap();
+    let other = tmp.path().join("other.txt");
+    std::fs::write(&other, b"not the artifact\n").unwrap();
+    let verify = |file: &Path, identity: &str| {
+        Command::new(env!("CARGO_BIN_EXE_sealkit"))
+            .env("SEALKIT_SIGSTORE", no_installed_root())
+            .arg("verify")
+            .arg(file)
+            .arg("--bundle")
+            .arg(case.join("bundle.sigstore.json"))
+            .arg("--trusted-root")
+            .arg(case.join("trusted_root.json"))
+            .args(["--certificate-identity", identity, "--certificate-oidc-issuer", ISSUER])
+            .args(["--require", "provenance"])
+            .output()
+            .unwrap()
+    };
+    let said = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let ok = verify(&case.join("artifact"), IDENTITY);
+    assert_eq!(ok.status.code(), Some(0), "{}", said(&ok));
+    assert!(
+        said(&ok).contains(&format!("signed by {IDENTITY} (issuer {ISSUER})")),
+        "{}",
+        said(&ok)
+    );
+    let stranger = verify(&case.join("artifact"), "https://example.com/someone-else");
+    assert_eq!(stranger.status.code(), Some(1), "{}", said(&stranger));
+    assert!(said(&stranger).contains("keyless:"), "{}", said(&stranger));
+    let elsewhere = verify(&other, IDENTITY);
+    assert_eq!(elsewhere.status.code(), Some(1), "{}", said(&elsewhere));
+}

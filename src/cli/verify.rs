@@ -40,8 +40,15 @@ pub struct VerifyArgs {
     #[arg(value_name = "DIR|FILE|REF")]
     target: PathBuf,
     /// A trusted public key (SPKI PEM, NAME.pub); repeat for several
-    #[arg(long = "key", value_name = "PUB", required = true)]
+    #[arg(long = "key", value_name = "PUB", required_unless_present = "certificate_identity")]
     keys: Vec<PathBuf>,
+    /// A keyless signer: the identity its Fulcio certificate must name (a SAN: e-mail or URI),
+    /// checked with the Sigstore trusted root (--trusted-root, else the updated or embedded one)
+    #[arg(long, value_name = "IDENTITY", requires = "certificate_oidc_issuer")]
+    certificate_identity: Option<String>,
+    /// The OIDC issuer the keyless signer's certificate must name
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    certificate_oidc_issuer: Option<String>,
     /// Bundles to check instead of the *.sigstore.json files beside the target
     #[arg(long = "bundle", value_name = "BUNDLE")]
     bundles: Vec<PathBuf>,
@@ -114,8 +121,19 @@ fn options(args: &VerifyArgs) -> Result<Options, Failure> {
             .unwrap_or_default();
         expect_configs.push((name, digest));
     }
+    let identities = match (&args.certificate_identity, &args.certificate_oidc_issuer) {
+        (Some(identity), Some(issuer)) => vec![(sealkit::sigstore::Identity::Exact(identity.clone()), issuer.clone())],
+        _ => Vec::new(),
+    };
+    let trusted_root = if identities.is_empty() {
+        None
+    } else {
+        Some(super::trusted_root::select(args.store.trusted_root.as_deref())?.root)
+    };
     Ok(Options {
         keys,
+        identities,
+        trusted_root,
         require,
         policy_digest: args.policy_digest.clone(),
         max_age,

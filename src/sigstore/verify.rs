@@ -68,13 +68,18 @@ impl std::fmt::Display for Identity {
 pub enum Artifact<'a> {
     Bytes(&'a [u8]),
     Sha256([u8; 32]),
+    /// A DSSE envelope's in-toto statement whose subjects the caller checks against its own
+    /// files (`sealkit verify`, where one statement names several). A message signature has
+    /// nothing to be checked against here, and is refused.
+    Subjects,
 }
 
 impl Artifact<'_> {
-    fn sha256(&self) -> [u8; 32] {
+    fn sha256(&self) -> Option<[u8; 32]> {
         match self {
-            Artifact::Bytes(b) => Sha256::digest(b).into(),
-            Artifact::Sha256(d) => *d,
+            Artifact::Bytes(b) => Some(Sha256::digest(b).into()),
+            Artifact::Sha256(d) => Some(*d),
+            Artifact::Subjects => None,
         }
     }
 }
@@ -202,6 +207,14 @@ pub fn verify(
     } else {
         return Err("the bundle holds neither a message signature nor a DSSE envelope".into());
     };
+    // Only a statement's subjects can name files the caller checks itself.
+    let artifact_digest = match (artifact.sha256(), &content) {
+        (Some(digest), _) => digest,
+        (None, Content::Dsse(_)) => [0; 32],
+        (None, Content::Message { .. }) => {
+            return Err("a message signature signs one file: give that file, not only a statement's subjects".into());
+        }
+    };
 
     // The log entries first: they give the signing time the certificate is judged at.
     let entries = material_json["tlogEntries"]
@@ -249,7 +262,6 @@ pub fn verify(
         timestamps.push(super::timestamp::verify(&der, signature_bytes, root)?);
     }
 
-    let artifact_digest = artifact.sha256();
     let mut log_entries = Vec::new();
     // Every time something trusted says the signature existed: each checked promise's
     // integrated time and each verified timestamp. The certificate must be valid at all.
@@ -307,6 +319,7 @@ pub fn verify(
             let verified = match artifact {
                 Artifact::Bytes(bytes) => key.verify(bytes, signature),
                 Artifact::Sha256(digest) => key.verify_sha256_prehash(digest, signature),
+                Artifact::Subjects => false,
             };
             if !verified {
                 return Err("the signature does not verify over the artifact".into());
@@ -324,7 +337,7 @@ pub fn verify(
                 .into_iter()
                 .flatten()
                 .any(|s| s["digest"]["sha256"].as_str() == Some(wanted.as_str()));
-            if !names_it {
+            if !names_it && !matches!(artifact, Artifact::Subjects) {
                 return Err("the signed statement's subject is not the artifact".into());
             }
         }

@@ -157,11 +157,19 @@ pub struct Options {
     pub now: Option<u64>,
     /// The configuration files the provenance must name, in order: (name, digest).
     pub expect_configs: Vec<(String, Digest)>,
+    /// Keyless signers: a bundle with a Fulcio certificate holds if the certificate names one
+    /// of these identities with its OIDC issuer, checked under `trusted_root` (the time a log
+    /// entry must not be after is `now`).
+    pub identities: Vec<(crate::sigstore::Identity, String)>,
+    pub trusted_root: Option<crate::sigstore::TrustedRoot>,
 }
 
 /// A checked set of options: what [`verify`] enforces.
 pub struct Policy {
     keys: Vec<PublicKey>,
+    identities: Vec<(crate::sigstore::Identity, String)>,
+    trusted_root: Option<crate::sigstore::TrustedRoot>,
+    now: i64,
     require: BTreeSet<Requirement>,
     policy_digest: Option<Digest>,
     max_age: Option<(u64, u64)>,
@@ -173,12 +181,20 @@ impl Policy {
     /// Refuses options that cannot be verified as asked: no key, nothing required, or a check
     /// of an attestation the requirements leave out (it would never run).
     pub fn new(options: Options) -> Result<Policy, VerifyError> {
-        if options.keys.is_empty() {
+        if options.keys.is_empty() && options.identities.is_empty() {
             return Err(VerifyError::options(
-                "no trusted key was given",
-                "pass --key PUB (the public key the image was signed with)",
+                "no trusted key or identity was given",
+                "pass --key PUB (the public key the image was signed with), or --certificate-identity and \
+                 --certificate-oidc-issuer for keyless bundles",
             ));
         }
+        if !options.identities.is_empty() && options.trusted_root.is_none() {
+            return Err(VerifyError::options(
+                "keyless identities need a trusted root",
+                "a bug: report it",
+            ));
+        }
+        let trusted_root = options.trusted_root;
         let require: BTreeSet<Requirement> = options.require.into_iter().collect();
         if require.is_empty() {
             return Err(VerifyError::options(
@@ -232,6 +248,9 @@ impl Policy {
         keys.dedup();
         Ok(Policy {
             keys,
+            identities: options.identities,
+            trusted_root,
+            now: options.now.and_then(|n| i64::try_from(n).ok()).unwrap_or(0),
             require,
             policy_digest,
             max_age,
@@ -365,26 +384,44 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
     let mut statements: Vec<VerifiedStatement> = Vec::new();
 
     for raw in &bundles {
-        let bundle = Bundle::parse(&raw.bytes, &raw.name).map_err(crate::attest::AttestError::from)?;
-        let envelope = &bundle.dsse_envelope;
-        let Some(key) = envelope.signed_by(&policy.keys) else {
-            checks.add(
-                CheckKind::Signature,
-                &raw.name,
-                false,
-                format!(
-                    "no trusted key made this signature (its key hint: {})",
-                    bundle.verification_material.public_key.hint
-                ),
-            );
-            continue;
+        let (signer, envelope) = match Bundle::parse(&raw.bytes, &raw.name) {
+            Ok(bundle) => {
+                let envelope = bundle.dsse_envelope;
+                let Some(key) = envelope.signed_by(&policy.keys) else {
+                    checks.add(
+                        CheckKind::Signature,
+                        &raw.name,
+                        false,
+                        format!(
+                            "no trusted key made this signature (its key hint: {})",
+                            bundle.verification_material.public_key.hint
+                        ),
+                    );
+                    continue;
+                };
+                checks.add(
+                    CheckKind::Signature,
+                    &raw.name,
+                    true,
+                    format!("signed by {} key {}", key.algorithm(), key.key_id()),
+                );
+                (key.key_id(), envelope)
+            }
+            // A Fulcio certificate instead of a key: the Sigstore verifier judges it.
+            Err(e) if e.broken == crate::bundle::Broken::Unsupported && !policy.identities.is_empty() => {
+                match keyless(raw, policy) {
+                    Ok((identity, envelope)) => {
+                        checks.add(CheckKind::Signature, &raw.name, true, format!("signed by {identity}"));
+                        (identity, envelope)
+                    }
+                    Err(why) => {
+                        checks.add(CheckKind::Signature, &raw.name, false, why);
+                        continue;
+                    }
+                }
+            }
+            Err(e) => return Err(crate::attest::AttestError::from(e).into()),
         };
-        checks.add(
-            CheckKind::Signature,
-            &raw.name,
-            true,
-            format!("signed by {} key {}", key.algorithm(), key.key_id()),
-        );
         // Only the exact bytes that were verified are parsed.
         let parsed = if envelope.payload_type == PAYLOAD_TYPE {
             Statement::parse(&envelope.payload)
@@ -396,7 +433,7 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
                 checks.add(CheckKind::Statement, &raw.name, true, s.predicate_type.clone());
                 statements.push(VerifiedStatement {
                     bundle: raw.name.clone(),
-                    key_id: key.key_id(),
+                    key_id: signer.clone(),
                     predicate_type: s.predicate_type.clone(),
                     subjects: s.subject.iter().filter_map(|d| d.name.clone()).collect(),
                     statement: s,
@@ -574,6 +611,33 @@ fn check_policy(statements: &[VerifiedStatement], policy: &Policy, checks: &mut 
             checks.add(CheckKind::PolicyAge, &s.bundle, passed, detail);
         }
     }
+}
+
+/// A keyless bundle verified by the Sigstore verifier for one of the policy's identities (its
+/// certificate chain, SCT, log entries and timestamps under the trusted root), and its
+/// envelope; or why for none.
+fn keyless(raw: &RawBundle, policy: &Policy) -> Result<(String, crate::dsse::Envelope), String> {
+    use crate::sigstore::{Artifact, Signer};
+    let root = policy.trusted_root.as_ref().ok_or("no trusted root")?;
+    let mut refusals = Vec::new();
+    for (identity, issuer) in &policy.identities {
+        let signer = Signer::Identity { identity, issuer };
+        match crate::sigstore::verify(&raw.bytes, &Artifact::Subjects, &signer, root, policy.now) {
+            Ok(verified) => {
+                let value: serde_json::Value = serde_json::from_slice(&raw.bytes).map_err(|e| e.to_string())?;
+                let envelope: crate::dsse::Envelope = serde_json::from_value(value["dsseEnvelope"].clone())
+                    .map_err(|_| "a keyless bundle without a DSSE envelope holds no statement".to_owned())?;
+                let who = format!(
+                    "{} (issuer {})",
+                    verified.identity.unwrap_or_default(),
+                    verified.issuer.unwrap_or_default()
+                );
+                return Ok((who, envelope));
+            }
+            Err(why) => refusals.push(why),
+        }
+    }
+    Err(format!("keyless: {}", refusals.join("; ")))
 }
 
 /// With `--max-db-age`, each vulnerability attestation's database (`scanner.db.version`: its
