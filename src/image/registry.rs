@@ -121,10 +121,10 @@ impl Session {
             OciDistributionError::ImageManifestNotFoundError(_) => {
                 "check the name and tag: the registry has no such image"
             }
-            _ if text.contains("401") || text.to_lowercase().contains("unauthorized") => {
+            _ if has_word(&text, "401") || text.to_lowercase().contains("unauthorized") => {
                 "log in (docker login / skopeo login write the docker config sealkit reads) or check the credentials"
             }
-            _ if text.contains("404")
+            _ if has_word(&text, "404")
                 || text.contains("not found")
                 || text.to_lowercase().contains("manifest unknown")
                 || text.to_lowercase().contains("name unknown") =>
@@ -801,9 +801,24 @@ fn not_found(e: &OciDistributionError) -> bool {
     }
 }
 
+/// Whether `word` (a status code) stands as a word of its own in `text`: the same digits inside
+/// a port (127.0.0.1:44019) or a digest are not an answer from the registry.
+fn has_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_code_is_a_word_not_digits_inside_a_port() {
+        let refused = "error sending request for url (http://127.0.0.1:44019/v2/os/demo/blobs/sha256:4401ab): \
+                       Connection refused";
+        assert!(!has_word(refused, "401") && !has_word(refused, "404"));
+        assert!(has_word("server responded with status 401 Unauthorized", "401"));
+        assert!(has_word("HTTP 404: manifest unknown", "404"));
+    }
 
     #[test]
     fn loopback_registries_are_plain_http() {
