@@ -30,9 +30,17 @@ pub struct MatchArgs {
     /// evaluation date (--now, SOURCE_DATE_EPOCH)
     #[arg(long, value_name = "DAYS")]
     pub max_db_age: Option<u64>,
-    /// A VEX document (OpenVEX, CycloneDX VEX, or either signed as cosign attests them);
-    /// repeatable. Its `not_affected` and `fixed` statements suppress the matches they name,
-    /// which stay in the evidence with the statement
+    #[command(flatten)]
+    pub vex: VexArgs,
+}
+
+/// VEX documents that say which matches do not apply.
+#[derive(clap::Args)]
+pub struct VexArgs {
+    /// A VEX document (OpenVEX, CycloneDX VEX, or either signed: a DSSE envelope or Sigstore
+    /// bundle of an in-toto statement, as `cosign attest --type openvex` makes); repeatable.
+    /// Its `not_affected` and `fixed` statements suppress the matches they name, which stay
+    /// listed with the statement
     #[arg(long = "vex", value_name = "FILE")]
     pub vex: Vec<PathBuf>,
     /// Require every --vex file to be signed by one of these public keys (repeatable)
@@ -40,16 +48,22 @@ pub struct MatchArgs {
     pub vex_key: Vec<PathBuf>,
 }
 
-impl MatchArgs {
-    /// The --vex documents, read and (with --vex-key) their signatures checked: input like the
+impl VexArgs {
+    /// The documents, read and (with --vex-key) their signatures checked: input like the
     /// image, refused before anything is inspected.
-    pub fn vex(&self) -> Result<Vec<sealkit::vuln::vex::Document>, Failure> {
+    pub fn read(&self) -> Result<Vec<sealkit::vuln::vex::Document>, Failure> {
         let keys = self
             .vex_key
             .iter()
             .map(|k| sealkit::keys::PublicKey::load(k))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(sealkit::vuln::vex::read_all(&self.vex, &keys)?)
+    }
+}
+
+impl MatchArgs {
+    pub fn vex(&self) -> Result<Vec<sealkit::vuln::vex::Document>, Failure> {
+        self.vex.read()
     }
 
     pub fn options<'a>(&'a self, vex: &'a [sealkit::vuln::vex::Document]) -> sealkit::evidence::VulnOptions<'a> {

@@ -9,7 +9,6 @@ use sealkit::config;
 use sealkit::image::ImageRef;
 use sealkit::inspect::sbom::{Catalog, Distro};
 use sealkit::inspect::{Source, inspect};
-use sealkit::keys::PublicKey;
 use sealkit::plan::PlanOptions;
 use sealkit::vuln::db::Database;
 use sealkit::vuln::matching::{Match, Status};
@@ -17,8 +16,8 @@ use sealkit::vuln::scan::{Component, scan};
 use sealkit::vuln::vex::{self, Subject, VexStatus};
 
 use super::image::parse_ref;
-use super::vulndb::VulndbArgs;
-use super::{Failure, Outcome, StoreArgs, is_config, json_error, print};
+use super::vulndb::{VexArgs, VulndbArgs};
+use super::{Outcome, StoreArgs, is_config, json_error, print};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -37,17 +36,10 @@ pub struct VulnsArgs {
     format: Format,
     /// The distribution of images that have no os-release (ID-VERSION_ID, as in purls:
     /// debian-12, alpine-3.20): their OS packages cannot be matched without it
-    #[arg(long, value_name = "ID-VERSION")]
-    distro: Option<String>,
-    /// A VEX document (OpenVEX, CycloneDX VEX, or either signed: a DSSE envelope or Sigstore
-    /// bundle of an in-toto statement, as `cosign attest --type openvex` makes); repeatable.
-    /// Its `not_affected` and `fixed` statements suppress the matches they name, which stay
-    /// listed with the statement
-    #[arg(long = "vex", value_name = "FILE")]
-    vex: Vec<PathBuf>,
-    /// Require every --vex file to be signed by one of these public keys (repeatable)
-    #[arg(long = "vex-key", value_name = "PUB", requires = "vex")]
-    vex_key: Vec<PathBuf>,
+    #[arg(long, value_name = "ID-VERSION", value_parser = super::vulndb::parse_distro)]
+    distro: Option<Distro>,
+    #[command(flatten)]
+    vex: VexArgs,
     #[command(flatten)]
     db: VulndbArgs,
     #[command(flatten)]
@@ -58,20 +50,8 @@ pub fn run(args: &VulnsArgs) -> Outcome {
     // Without a database there is nothing to match: said before anything is inspected.
     let dir = args.db.dir();
     Database::current(&dir)?;
-    let distro = match &args.distro {
-        None => None,
-        Some(text) => Some(
-            Distro::from_qualifier(text)
-                .ok_or_else(|| Failure::usage(format!("error: --distro: {text:?} is not ID-VERSION (debian-12)")))?,
-        ),
-    };
-    // VEX is input like the image: refused before anything is inspected.
-    let keys = args
-        .vex_key
-        .iter()
-        .map(|k| PublicKey::load(k))
-        .collect::<Result<Vec<_>, _>>()?;
-    let documents = vex::read_all(&args.vex, &keys)?;
+    let distro = args.distro.clone();
+    let documents = args.vex.read()?;
     // Every component's catalog first, so the database is read for their packages only.
     let mut catalogs: Vec<(String, String, Catalog)> = Vec::new();
     // What each component is known as, for statements about the image (in catalogs' order).
