@@ -242,7 +242,7 @@ fn sealkit_verify_checks_keyless_bundles() {
     let tmp = tempfile::tempdir().unwrap();
     let other = tmp.path().join("other.txt");
     std::fs::write(&other, b"not the artifact\n").unwrap();
-    let verify = |file: &Path, identity: &str| {
+    let verify_as = |file: &Path, flag: &str, identity: &str| {
         Command::new(env!("CARGO_BIN_EXE_sealkit"))
             .env("SEALKIT_SIGSTORE", no_installed_root())
             .arg("verify")
@@ -251,11 +251,12 @@ fn sealkit_verify_checks_keyless_bundles() {
             .arg(case.join("bundle.sigstore.json"))
             .arg("--trusted-root")
             .arg(case.join("trusted_root.json"))
-            .args(["--certificate-identity", identity, "--certificate-oidc-issuer", ISSUER])
+            .args([flag, identity, "--certificate-oidc-issuer", ISSUER])
             .args(["--require", "provenance"])
             .output()
             .unwrap()
     };
+    let verify = |file: &Path, identity: &str| verify_as(file, "--certificate-identity", identity);
     let said = |out: &std::process::Output| {
         format!(
             "{}{}",
@@ -275,4 +276,18 @@ fn sealkit_verify_checks_keyless_bundles() {
     assert!(said(&stranger).contains("keyless:"), "{}", said(&stranger));
     let elsewhere = verify(&other, IDENTITY);
     assert_eq!(elsewhere.status.code(), Some(1), "{}", said(&elsewhere));
+
+    // cosign's --certificate-identity-regexp: the whole identity must match.
+    let by_pattern = |pattern: &str| verify_as(&case.join("artifact"), "--certificate-identity-regexp", pattern);
+    let matched = by_pattern(r"https://github\.com/sigstore-conformance/.*");
+    assert_eq!(matched.status.code(), Some(0), "{}", said(&matched));
+    let partial = by_pattern("sigstore-conformance");
+    assert_eq!(partial.status.code(), Some(1), "{}", said(&partial));
+    let broken = by_pattern("(unclosed");
+    assert_eq!(broken.status.code(), Some(2), "{}", said(&broken));
+    assert!(
+        said(&broken).contains("--certificate-identity-regexp"),
+        "{}",
+        said(&broken)
+    );
 }

@@ -9,6 +9,7 @@ use sealkit::attest::statement::PROVENANCE;
 use sealkit::config;
 use sealkit::keys::PublicKey;
 use sealkit::plan::PlanOptions;
+use sealkit::sigstore::Identity;
 use sealkit::verify::{
     self, Check, CheckKind, Local, Options, Policy, Requirement, Verification, VerifiedStatement, VerifyError,
 };
@@ -40,14 +41,26 @@ pub struct VerifyArgs {
     #[arg(value_name = "DIR|FILE|REF")]
     target: PathBuf,
     /// A trusted public key (SPKI PEM, NAME.pub); repeat for several
-    #[arg(long = "key", value_name = "PUB", required_unless_present = "certificate_identity")]
+    #[arg(
+        long = "key",
+        value_name = "PUB",
+        required_unless_present_any = ["certificate_identity", "certificate_identity_regexp"]
+    )]
     keys: Vec<PathBuf>,
     /// A keyless signer: the identity its Fulcio certificate must name (a SAN: e-mail or URI),
     /// checked with the Sigstore trusted root (--trusted-root, else the updated or embedded one)
-    #[arg(long, value_name = "IDENTITY", requires = "certificate_oidc_issuer")]
+    #[arg(
+        long,
+        value_name = "IDENTITY",
+        requires = "certificate_oidc_issuer",
+        conflicts_with = "certificate_identity_regexp"
+    )]
     certificate_identity: Option<String>,
+    /// A regular expression the keyless signer's identity must match whole (cosign's option)
+    #[arg(long, value_name = "REGEX", requires = "certificate_oidc_issuer")]
+    certificate_identity_regexp: Option<String>,
     /// The OIDC issuer the keyless signer's certificate must name
-    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    #[arg(long, value_name = "URL")]
     certificate_oidc_issuer: Option<String>,
     /// Bundles to check instead of the *.sigstore.json files beside the target
     #[arg(long = "bundle", value_name = "BUNDLE")]
@@ -121,8 +134,16 @@ fn options(args: &VerifyArgs) -> Result<Options, Failure> {
             .unwrap_or_default();
         expect_configs.push((name, digest));
     }
-    let identities = match (&args.certificate_identity, &args.certificate_oidc_issuer) {
-        (Some(identity), Some(issuer)) => vec![(sealkit::sigstore::Identity::Exact(identity.clone()), issuer.clone())],
+    let identities = match (
+        keyless_identity(&args.certificate_identity, &args.certificate_identity_regexp)?,
+        &args.certificate_oidc_issuer,
+    ) {
+        (Some(identity), Some(issuer)) => vec![(identity, issuer.clone())],
+        (None, Some(_)) => {
+            return Err(Failure::usage(
+                "error: --certificate-oidc-issuer needs --certificate-identity or --certificate-identity-regexp",
+            ));
+        }
         _ => Vec::new(),
     };
     let trusted_root = if identities.is_empty() {
@@ -289,6 +310,18 @@ pub struct VerifyBundleArgs {
     format: OutputFormat,
 }
 
+/// The identity a keyless certificate must name: `--certificate-identity` or
+/// `--certificate-identity-regexp`.
+fn keyless_identity(exact: &Option<String>, pattern: &Option<String>) -> Result<Option<Identity>, Failure> {
+    match (exact, pattern) {
+        (Some(exact), _) => Ok(Some(Identity::Exact(exact.clone()))),
+        (None, Some(pattern)) => Identity::pattern(pattern)
+            .map(Some)
+            .map_err(|e| Failure::usage(format!("error: --certificate-identity-regexp: {e}"))),
+        (None, None) => Ok(None),
+    }
+}
+
 /// The largest bundle, trusted root or artifact read into memory by `verify-bundle`.
 const MAX_BUNDLE_INPUT: u64 = 256 << 20;
 
@@ -310,7 +343,7 @@ fn read_input(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Failure> {
 
 /// `sealkit verify-bundle`: exit 0 verified, 1 not verified (with why), 2 bad input.
 pub fn verify_bundle(args: &VerifyBundleArgs) -> Outcome {
-    use sealkit::sigstore::{Artifact, Identity, Signer};
+    use sealkit::sigstore::{Artifact, Signer};
     let bundle = read_input(&args.bundle, "bundle")?;
     let selected = super::trusted_root::select(args.trusted_root.as_deref())?;
     let (root, root_name) = (&selected.root, selected.describe());
@@ -338,11 +371,7 @@ pub fn verify_bundle(args: &VerifyBundleArgs) -> Outcome {
         .as_ref()
         .map(|k| PublicKey::load(k).map_err(|e| Failure::input(e.code().as_str(), e)))
         .transpose()?;
-    let identity = match (&args.certificate_identity, &args.certificate_identity_regexp) {
-        (Some(exact), _) => Some(Identity::Exact(exact.clone())),
-        (None, Some(pattern)) => Some(Identity::pattern(pattern).map_err(|e| Failure::usage(format!("error: {e}")))?),
-        (None, None) => None,
-    };
+    let identity = keyless_identity(&args.certificate_identity, &args.certificate_identity_regexp)?;
     let signer = match (&key, &identity, &args.certificate_oidc_issuer) {
         (Some(key), _, _) => Signer::Key(key),
         (None, Some(identity), Some(issuer)) => Signer::Identity { identity, issuer },
