@@ -51,6 +51,15 @@ pub struct Certificate {
     parsed: x509_cert::Certificate,
 }
 
+/// Two certificates are the same when their DER is.
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for Certificate {}
+
 impl std::fmt::Debug for Certificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Certificate({})", self.subject())
@@ -261,6 +270,16 @@ impl Certificate {
         )
         .map(|_| ())
         .map_err(|e| explain(&e))
+    }
+
+    /// Checks that the certificate names `email` among its alternative names.
+    pub fn verify_email(&self, email: &str) -> Result<(), String> {
+        let emails = self.emails();
+        if emails.iter().any(|e| e == email) {
+            Ok(())
+        } else {
+            Err(format!("the certificate is for {emails:?}, not {email}"))
+        }
     }
 
     /// Checks that the certificate names `host` (a DNS name or an IP address) among its

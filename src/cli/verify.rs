@@ -343,7 +343,7 @@ fn read_input(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Failure> {
 
 /// `sealkit verify-bundle`: exit 0 verified, 1 not verified (with why), 2 bad input.
 pub fn verify_bundle(args: &VerifyBundleArgs) -> Outcome {
-    use sealkit::sigstore::{Artifact, Signer};
+    use sealkit::sigstore::{Artifact, Signer, Tlog};
     let bundle = read_input(&args.bundle, "bundle")?;
     let selected = super::trusted_root::select(args.trusted_root.as_deref())?;
     let (root, root_name) = (&selected.root, selected.describe());
@@ -386,7 +386,7 @@ pub fn verify_bundle(args: &VerifyBundleArgs) -> Outcome {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    match sealkit::sigstore::verify(&bundle, &artifact, &signer, root, now) {
+    match sealkit::sigstore::verify(&bundle, &artifact, &signer, root, now, Tlog::Required) {
         Ok(verified) => match args.format {
             OutputFormat::Json => {
                 let mut value = serde_json::to_value(&verified).unwrap_or_default();

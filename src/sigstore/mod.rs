@@ -24,4 +24,4 @@ pub mod verify;
 
 pub use installed::{RootError, Selected, select};
 pub use trusted_root::TrustedRoot;
-pub use verify::{Artifact, Identity, Signer, Verified, verify};
+pub use verify::{Artifact, Identity, Signer, Tlog, Verified, verify};

@@ -3,7 +3,8 @@
 //! identity and issuer it names, the transparency-log entries (promise, inclusion proof,
 //! checkpoint, and a body recording exactly this signature), and the signature over the
 //! artifact (a message signature) or its in-toto subject (a DSSE envelope). Or, with a key
-//! given instead of an identity, the same without the certificate.
+//! given instead of an identity, the same without the certificate; or with an organisation's
+//! own CA instead of Fulcio.
 
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
@@ -29,6 +30,26 @@ pub enum Signer<'a> {
     Key(&'a PublicKey),
     /// A Fulcio certificate naming this identity (a SAN: e-mail or URI) and OIDC issuer.
     Identity { identity: &'a Identity, issuer: &'a str },
+    /// A certificate an organisation's own CA issued (cosign's `--ca-roots` and
+    /// `--ca-intermediates`, containers/image's `pki`): it chains to one of `roots` through
+    /// `intermediates` or the bundle's own chain, is valid whenever the log or a timestamp says
+    /// it signed (at `now` when nothing says), and names `email` and `hostname` when given.
+    /// No SCT: such a CA logs to no CT log.
+    Issued {
+        roots: &'a [Certificate],
+        intermediates: &'a [Certificate],
+        email: Option<&'a str>,
+        hostname: Option<&'a str>,
+    },
+}
+
+/// Whether the transparency log must vouch for the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tlog {
+    Required,
+    /// The log entries are not read at all (cosign's `--insecure-ignore-tlog`, and what
+    /// containers/image does for a policy naming no Rekor key).
+    Ignored,
 }
 
 /// The identity a certificate must name: exactly, or matching a regular expression (cosign's
@@ -100,6 +121,9 @@ pub struct Verified {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_at: Option<i64>,
     pub log_entries: Vec<Logged>,
+    /// The signing certificate, once it verified.
+    #[serde(skip)]
+    pub certificate: Option<Certificate>,
 }
 
 enum Material {
@@ -139,6 +163,7 @@ pub fn verify(
     signer: &Signer,
     root: &TrustedRoot,
     now: i64,
+    tlog: Tlog,
 ) -> Result<Verified, String> {
     let v: serde_json::Value = serde_json::from_slice(bundle).map_err(|e| format!("not a Sigstore bundle: {e}"))?;
     let media_type = v["mediaType"].as_str().unwrap_or_default().to_owned();
@@ -217,11 +242,14 @@ pub fn verify(
     };
 
     // The log entries first: they give the signing time the certificate is judged at.
-    let entries = material_json["tlogEntries"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if entries.is_empty() {
+    let entries = match tlog {
+        Tlog::Required => material_json["tlogEntries"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+        Tlog::Ignored => &[],
+    };
+    if entries.is_empty() && tlog == Tlog::Required {
         return Err("the bundle has no transparency-log entry".into());
     }
     if entries.len() > MAX_ENTRIES {
@@ -234,14 +262,15 @@ pub fn verify(
 
     let (key, leaf) = match (&material, signer) {
         (Material::Key, Signer::Key(key)) => ((*key).clone(), None),
-        (Material::Key, Signer::Identity { .. }) => {
-            return Err("the bundle is signed with a key, and an identity was asked for".into());
+        (Material::Key, Signer::Identity { .. } | Signer::Issued { .. }) => {
+            return Err("the bundle is signed with a key, and a certificate was asked for".into());
         }
-        (Material::Chain(chain), Signer::Key(_)) => {
-            let _ = chain;
+        (Material::Chain(_), Signer::Key(_)) => {
             return Err("the bundle is signed with a certificate, and a key was given".into());
         }
-        (Material::Chain(chain), Signer::Identity { .. }) => (chain[0].public_key()?, Some(chain)),
+        (Material::Chain(chain), Signer::Identity { .. } | Signer::Issued { .. }) => {
+            (chain[0].public_key()?, Some(chain))
+        }
     };
 
     // Timestamps first: a Rekor v2 entry needs one to be judged at all.
@@ -308,6 +337,32 @@ pub fn verify(
         identity = Some(matched.clone());
         issuer = found;
     }
+    if let (
+        Some(chain),
+        Signer::Issued {
+            roots,
+            intermediates,
+            email,
+            hostname,
+        },
+    ) = (leaf, signer)
+    {
+        let leaf = &chain[0];
+        let untrusted: Vec<Certificate> = intermediates.iter().chain(&chain[1..]).cloned().collect();
+        let judged_at = if times.is_empty() { vec![now] } else { times.clone() };
+        for at in judged_at {
+            let at = u64::try_from(at).map_err(|_| "the signing time is before 1970")?;
+            leaf.verify_path(&untrusted, roots, at)
+                .map_err(|e| format!("the signing certificate: {e}"))?;
+        }
+        if let Some(email) = email {
+            leaf.verify_email(email)?;
+        }
+        if let Some(host) = hostname {
+            leaf.verify_hostname(host)?;
+        }
+        identity = leaf.emails().into_iter().chain(leaf.uris()).next();
+    }
 
     match &content {
         Content::Message { digest, signature } => {
@@ -349,6 +404,7 @@ pub fn verify(
         key_id: Some(key.key_id()),
         signed_at,
         log_entries,
+        certificate: leaf.map(|chain| chain[0].clone()),
     })
 }
 

@@ -189,7 +189,7 @@ impl Signature {
                         None => "the certificate names no OIDC issuer (not a Fulcio certificate)".into(),
                     });
                 }
-                require_email(&leaf, email)?;
+                leaf.verify_email(email)?;
                 let key = signed_by(&leaf, &self.payload, &raw)?;
                 (key, Some(logged_at), Some(signer(&leaf)))
             }
@@ -207,7 +207,7 @@ impl Signature {
                     .collect();
                 leaf.verify_path(&all, roots, want.now)?;
                 if let Some(email) = email {
-                    require_email(&leaf, email)?;
+                    leaf.verify_email(email)?;
                 }
                 if let Some(host) = hostname {
                     leaf.verify_hostname(host)?;
@@ -269,15 +269,6 @@ fn chain_intermediates(chain: &[Certificate]) -> &[Certificate] {
     &chain[..chain.len().saturating_sub(1)]
 }
 
-fn require_email(leaf: &Certificate, email: &str) -> Result<(), String> {
-    let emails = leaf.emails();
-    if emails.iter().any(|e| e == email) {
-        Ok(())
-    } else {
-        Err(format!("the certificate is for {emails:?}, not {email}"))
-    }
-}
-
 /// The certificate's key, once it verified the signature.
 fn signed_by(leaf: &Certificate, payload: &[u8], signature: &[u8]) -> Result<PublicKey, String> {
     let key = leaf.public_key()?;
@@ -288,7 +279,7 @@ fn signed_by(leaf: &Certificate, payload: &[u8], signature: &[u8]) -> Result<Pub
     }
 }
 
-fn signer(leaf: &Certificate) -> Signer {
+pub(super) fn signer(leaf: &Certificate) -> Signer {
     Signer {
         subject: leaf.subject(),
         emails: leaf.emails(),

@@ -582,7 +582,7 @@ fn a_cosign_v3_bundle_signs_the_image_it_names_by_digest_and_repository() {
     );
     refused(
         bundle_of(&key, SINGLE, &"0".repeat(64), sign::COSIGN_SIGN),
-        "subject is not this image's",
+        "subject is not the artifact",
     );
     refused(
         bundle_of(&key, "quay.io/other/repo", &hex, sign::COSIGN_SIGN),
@@ -597,14 +597,16 @@ fn a_cosign_v3_bundle_signs_the_image_it_names_by_digest_and_repository() {
         .unwrap()
         .replace("\"payloadType\"", "\"payloadTyp\"")
         .into_bytes();
-    refused(tampered, "not a Sigstore bundle");
+    refused(tampered, "holds none");
 }
 
 /// `bundle` with a transparency-log entry (a `dsse` 0.0.1 body recording `payload_hash` and its
-/// signature and key) promised by `rekor`, as Rekor v1 writes one into a bundle.
+/// signature and `verifier`, a key's or certificate's PEM) promised by `rekor` and proved
+/// included in a one-entry tree by a checkpoint `rekor` signed, as Rekor v1 writes one into a
+/// v0.3 bundle.
 fn logged(
     bundle: cosign::Signature,
-    signer: &crate::keys::PublicKey,
+    verifier: &str,
     rekor: &crate::keys::SigningKey,
     payload_hash: Option<&str>,
 ) -> cosign::Signature {
@@ -620,7 +622,7 @@ fn logged(
         "kind": "dsse",
         "spec": {
             "payloadHash": {"algorithm": "sha256", "value": hash},
-            "signatures": [{"signature": envelope["signatures"][0]["sig"], "verifier": b64(signer.to_pem().as_bytes())}],
+            "signatures": [{"signature": envelope["signatures"][0]["sig"], "verifier": b64(verifier.as_bytes())}],
         },
     });
     let log_id = Sha256::digest(rekor.public_key().spki_der());
@@ -631,12 +633,26 @@ fn logged(
         log_index: 7,
     };
     let set = rekor.sign(&serde_json::to_vec(&promised).unwrap());
+    // A tree of this one entry: its root is the leaf's hash (RFC 9162 §2.1.1).
+    let mut leaf = Sha256::new();
+    leaf.update([0]);
+    leaf.update(serde_json::to_vec(&body).unwrap());
+    let root_hash = b64(&leaf.finalize());
+    let note = format!("rekor.test - 1\n1\n{root_hash}\n");
+    let signed_note = [&log_id[..4], &rekor.sign(note.as_bytes())].concat();
     value["verificationMaterial"]["tlogEntries"] = serde_json::json!([{
         "logIndex": "7",
         "logId": {"keyId": b64(&log_id)},
         "kindVersion": {"kind": "dsse", "version": "0.0.1"},
         "integratedTime": "1700000000",
         "inclusionPromise": {"signedEntryTimestamp": b64(&set)},
+        "inclusionProof": {
+            "logIndex": "0",
+            "treeSize": "1",
+            "rootHash": root_hash,
+            "hashes": [],
+            "checkpoint": {"envelope": format!("{note}\n\u{2014} rekor.test {}\n", b64(&signed_note))},
+        },
         "canonicalizedBody": promised.body,
     }]);
     cosign::Signature {
@@ -672,28 +688,29 @@ fn a_bundles_log_entry_is_checked_by_its_inclusion_promise_when_the_policy_names
         );
         judge(&sigstore(&fields), &context(dir.path().to_path_buf(), NOW), &image)
     };
-    let v = judged(logged(signed.clone(), key.public_key(), &rekor, None), true);
+    let pem = key.public_key().to_pem();
+    let v = judged(logged(signed.clone(), &pem, &rekor, None), true);
     assert!(v.accepted, "{v:?}");
     assert_eq!(v.requirements[0].signatures[0].log_entry, "checked");
     assert_eq!(v.requirements[0].signatures[0].logged_at, Some(1_700_000_000));
-    let v = judged(logged(signed.clone(), key.public_key(), &rekor, None), false);
+    let v = judged(logged(signed.clone(), &pem, &rekor, None), false);
     assert_eq!(v.requirements[0].signatures[0].log_entry, "not checked");
     let refused = |bundle: cosign::Signature, why: &str| {
         let v = judged(bundle, true);
         assert!(!v.accepted, "{why}");
         assert!(v.requirements[0].rejected[0].contains(why), "{why}: {v:?}");
     };
-    refused(signed.clone(), "no Rekor entry");
+    refused(signed.clone(), "no transparency-log entry");
     refused(
-        logged(signed.clone(), key.public_key(), &forger, None),
-        "not signed by a trusted Rekor key",
+        logged(signed.clone(), &pem, &forger, None),
+        "log is not in the trusted root",
     );
     refused(
-        logged(signed.clone(), key.public_key(), &rekor, Some(&"0".repeat(64))),
+        logged(signed.clone(), &pem, &rekor, Some(&"0".repeat(64))),
         "records another payload",
     );
     refused(
-        logged(signed, forger.public_key(), &rekor, None),
+        logged(signed, &forger.public_key().to_pem(), &rekor, None),
         "another signature or key",
     );
 }
@@ -774,4 +791,207 @@ fn a_keyless_bundle_is_verified_against_the_policys_fulcio_and_rekor() {
     .unwrap();
     let v = judged(identity);
     assert!(v.requirements[0].rejected[0].contains("log"), "{v:?}");
+}
+
+/// A certificate `issuer_key` issued to `subject_key` (self-signed when they are one), valid
+/// from `from` for a year, naming `names` (e-mail addresses and host names): an
+/// organisation's own CA, as cosign's PKI mode trusts one.
+fn issue(
+    subject: &str,
+    subject_key: &crate::keys::SigningKey,
+    issuer: Option<(&str, &crate::keys::SigningKey)>,
+    from: u64,
+    names: &[&str],
+) -> crate::certificates::Certificate {
+    use pkcs8::DecodePrivateKey as _;
+    use x509_cert::builder::{Builder as _, CertificateBuilder, profile::BuilderProfile};
+    use x509_cert::ext::{ToExtension as _, pkix};
+
+    struct Profile {
+        subject: x509_cert::name::Name,
+        issuer: x509_cert::name::Name,
+        names: Vec<pkix::name::GeneralName>,
+    }
+    impl BuilderProfile for Profile {
+        fn get_issuer(&self, _: &x509_cert::name::Name) -> x509_cert::name::Name {
+            self.issuer.clone()
+        }
+        fn get_subject(&self) -> x509_cert::name::Name {
+            self.subject.clone()
+        }
+        fn build_extensions(
+            &self,
+            _: x509_cert::spki::SubjectPublicKeyInfoRef<'_>,
+            _: x509_cert::spki::SubjectPublicKeyInfoRef<'_>,
+            tbs: &x509_cert::TbsCertificate,
+        ) -> x509_cert::builder::Result<Vec<x509_cert::ext::Extension>> {
+            let ca = self.names.is_empty();
+            let mut extensions = vec![
+                pkix::BasicConstraints {
+                    ca,
+                    path_len_constraint: None,
+                }
+                .to_extension(tbs.subject(), &[])?,
+            ];
+            if ca {
+                extensions.push(pkix::KeyUsage(pkix::KeyUsages::KeyCertSign.into()).to_extension(tbs.subject(), &[])?);
+            } else {
+                extensions.push(pkix::SubjectAltName(self.names.clone()).to_extension(tbs.subject(), &[])?);
+                extensions.push(
+                    pkix::ExtendedKeyUsage(vec![der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3")])
+                        .to_extension(tbs.subject(), &[])?,
+                );
+            }
+            Ok(extensions)
+        }
+    }
+    let name = |cn: &str| {
+        format!("CN={cn},O=sealkit tests")
+            .parse::<x509_cert::name::Name>()
+            .unwrap()
+    };
+    let (issuer_name, issuer_key) = issuer.unwrap_or((subject, subject_key));
+    let names = names
+        .iter()
+        .map(|n| {
+            let text = der::asn1::Ia5String::new(n).unwrap();
+            if n.contains('@') {
+                pkix::name::GeneralName::Rfc822Name(text)
+            } else {
+                pkix::name::GeneralName::DnsName(text)
+            }
+        })
+        .collect();
+    let profile = Profile {
+        subject: name(subject),
+        issuer: name(issuer_name),
+        names,
+    };
+    let time =
+        |at: u64| x509_cert::time::Time::try_from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(at)).unwrap();
+    let validity = x509_cert::time::Validity::new(time(from), time(from + 365 * 86_400));
+    let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::try_from(subject_key.public_key().spki_der()).unwrap();
+    let serial = x509_cert::serial_number::SerialNumber::new(&Sha256::digest(subject.as_bytes())[..8]).unwrap();
+    let signer = p256::ecdsa::SigningKey::from_pkcs8_pem(&issuer_key.to_pem(None).unwrap()).unwrap();
+    let certificate = CertificateBuilder::new(profile, serial, validity, spki)
+        .unwrap()
+        .build::<_, p256::ecdsa::DerSignature>(&signer)
+        .unwrap();
+    crate::certificates::from_der(&der::Encode::to_der(&certificate).unwrap(), "a test certificate").unwrap()
+}
+
+/// `bundle` with its key hint replaced by `leaf`, as cosign writes a bundle signed with a
+/// certificate.
+fn with_certificate(bundle: cosign::Signature, leaf: &crate::certificates::Certificate) -> cosign::Signature {
+    let mut value: serde_json::Value = serde_json::from_slice(&bundle.payload).unwrap();
+    value["verificationMaterial"] = serde_json::json!({
+        "certificate": {"rawBytes": base64::engine::general_purpose::STANDARD.encode(leaf.der())},
+    });
+    cosign::Signature {
+        payload: serde_json::to_vec(&value).unwrap(),
+        ..bundle
+    }
+}
+
+#[test]
+fn a_bundle_signed_with_a_pki_certificate_is_judged_by_its_roots_names_and_times() {
+    use crate::keys::{Algorithm, SigningKey};
+    let dir = tempfile::tempdir().unwrap();
+    let (ca_key, leaf_key, stranger) = (
+        SigningKey::generate(Algorithm::EcdsaP256).unwrap(),
+        SigningKey::generate(Algorithm::EcdsaP256).unwrap(),
+        SigningKey::generate(Algorithm::EcdsaP256).unwrap(),
+    );
+    // 2023-01-01 for a year: the policy's NOW (2030) is long after.
+    let from = 1_672_531_200;
+    let ca = issue("Team CA", &ca_key, None, from, &[]);
+    let leaf = issue(
+        "Team signer",
+        &leaf_key,
+        Some(("Team CA", &ca_key)),
+        from,
+        &["builder@example.com", "builder.example.com"],
+    );
+    let pem = |c: &crate::certificates::Certificate| {
+        pkcs8::der::pem::encode_string("CERTIFICATE", pkcs8::der::pem::LineEnding::LF, c.der()).unwrap()
+    };
+    std::fs::write(dir.path().join("ca.pem"), pem(&ca)).unwrap();
+    std::fs::write(
+        dir.path().join("other-ca.pem"),
+        pem(&issue("Other CA", &stranger, None, from, &[])),
+    )
+    .unwrap();
+    let mut image = image("dir-img-cosign-valid", SINGLE);
+    image.signatures.clear();
+    let hex = image.manifest_digest.trim_start_matches("sha256:").to_owned();
+    let signed = with_certificate(bundle_of(&leaf_key, SINGLE, &hex, sign::COSIGN_SIGN), &leaf);
+    let fields = |pki: &str| format!(r#"{BY_REPOSITORY},"pki":{{{pki}}}"#);
+    let by_names =
+        r#""caRootsPath":"ca.pem","subjectEmail":"builder@example.com","subjectHostname":"builder.example.com""#;
+    let judged = |bundle: &cosign::Signature, fields: &str, now: u64| {
+        let image = SignedImage {
+            bundles: vec![Ok(bundle.clone())],
+            ..image_like(&image)
+        };
+        judge(&sigstore(fields), &context(dir.path().to_path_buf(), now), &image)
+    };
+    let in_the_year = from + 86_400;
+
+    let v = judged(&signed, &fields(by_names), in_the_year);
+    assert!(v.accepted, "{v:?}");
+    let accepted = &v.requirements[0].signatures[0];
+    assert_eq!(accepted.log_entry, "none");
+    assert_eq!(accepted.key_id, leaf_key.public_key().key_id());
+    let signer = accepted.certificate.as_ref().unwrap();
+    assert!(signer.subject.contains("CN=Team signer"), "{signer:?}");
+    assert_eq!(signer.emails, ["builder@example.com"]);
+
+    let refused = |bundle: &cosign::Signature, fields: &str, now: u64, why: &str| {
+        let v = judged(bundle, fields, now);
+        assert!(!v.accepted, "{why}");
+        assert!(v.requirements[0].rejected[0].contains(why), "{why}: {v:?}");
+    };
+    // Without a log, the certificate must be valid now.
+    refused(&signed, &fields(by_names), NOW, "expired");
+    refused(
+        &signed,
+        &fields(&by_names.replace("builder@example.com", "other@example.com")),
+        in_the_year,
+        "not other@example.com",
+    );
+    refused(
+        &signed,
+        &fields(&by_names.replace("\"builder.example.com", "\"other.example.com")),
+        in_the_year,
+        "not for host other.example.com",
+    );
+    refused(
+        &signed,
+        &fields(&by_names.replace("ca.pem", "other-ca.pem")),
+        in_the_year,
+        "signing certificate",
+    );
+    // The leaf names the signer, and another key signed the envelope.
+    refused(
+        &with_certificate(bundle_of(&stranger, SINGLE, &hex, sign::COSIGN_SIGN), &leaf),
+        &fields(by_names),
+        in_the_year,
+        "signature does not verify",
+    );
+    // A key-only policy does not take a certificate's word.
+    std::fs::write(dir.path().join("team.pub"), leaf_key.public_key().to_pem()).unwrap();
+    refused(
+        &signed,
+        &format!(r#""keyPath":"team.pub",{BY_REPOSITORY}"#),
+        in_the_year,
+        "signed with a certificate, and a key was given",
+    );
+    // containers/image reads no log for a PKI signer: an entry is carried, not checked.
+    let v = judged(
+        &logged(signed.clone(), &pem(&leaf), &stranger, None),
+        &fields(by_names),
+        in_the_year,
+    );
+    assert!(v.accepted, "{v:?}");
+    assert_eq!(v.requirements[0].signatures[0].log_entry, "not checked");
 }

@@ -617,12 +617,19 @@ fn check_policy(statements: &[VerifiedStatement], policy: &Policy, checks: &mut 
 /// certificate chain, SCT, log entries and timestamps under the trusted root), and its
 /// envelope; or why for none.
 fn keyless(raw: &RawBundle, policy: &Policy) -> Result<(String, crate::dsse::Envelope), String> {
-    use crate::sigstore::{Artifact, Signer};
+    use crate::sigstore::{Artifact, Signer, Tlog};
     let root = policy.trusted_root.as_ref().ok_or("no trusted root")?;
     let mut refusals = Vec::new();
     for (identity, issuer) in &policy.identities {
         let signer = Signer::Identity { identity, issuer };
-        match crate::sigstore::verify(&raw.bytes, &Artifact::Subjects, &signer, root, policy.now) {
+        match crate::sigstore::verify(
+            &raw.bytes,
+            &Artifact::Subjects,
+            &signer,
+            root,
+            policy.now,
+            Tlog::Required,
+        ) {
             Ok(verified) => {
                 let value: serde_json::Value = serde_json::from_slice(&raw.bytes).map_err(|e| e.to_string())?;
                 let envelope: crate::dsse::Envelope = serde_json::from_value(value["dsseEnvelope"].clone())
