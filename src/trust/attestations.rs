@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::cosign::Expectation;
 use super::policy::RequiredAttestation;
 use crate::dsse::Envelope;
 use crate::image::Digest;
@@ -27,6 +28,9 @@ pub struct Attestation {
     /// The key that signed it, when one of those given did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// The certificate that vouched for the key, for a keyless signer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<super::cosign::Signer>,
     /// SLSA provenance's builder id (v1 `runDetails.builder.id`, v0.2 `builder.id`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub builder_id: Option<String>,
@@ -45,14 +49,7 @@ pub fn check(layer: &Result<Signature, String>, keys: &[PublicKey], signed: &Dig
         .ok()
         .and_then(|l| l.annotations.get(PREDICATE_TYPE_ANNOTATION).cloned())
         .unwrap_or_default();
-    let refused = |why: String| Attestation {
-        predicate_type: claimed.clone(),
-        verified: false,
-        key_id: None,
-        builder_id: None,
-        source_repository: None,
-        why_not: Some(why),
-    };
+    let refused = |why: String| refused(claimed.clone(), why);
     let layer = match layer {
         Ok(layer) => layer,
         Err(why) => return refused(why.clone()),
@@ -72,18 +69,57 @@ pub fn check(layer: &Result<Signature, String>, keys: &[PublicKey], signed: &Dig
     }
     let Some(key) = envelope.signed_by(keys) else {
         return refused(if keys.is_empty() {
-            "no key to check it with: no required attestation of its scope names one".into()
+            "no key to check it with: no required attestation of its scope names one (keyless attestations are checked as cosign v3's bundles only)".into()
         } else {
             "not signed by any trusted key".into()
         });
     };
+    attested(&envelope, key.key_id(), None, signed).unwrap_or_else(refused)
+}
+
+/// Checks one Sigstore bundle of the image (cosign v3's `attest` attaches them as referrers)
+/// as an attestation signed as `want` asks: keys, or a keyless or PKI certificate, and the
+/// policy's Rekor keys.
+pub fn check_bundle(found: &Result<Signature, String>, want: &Expectation, signed: &Digest) -> Attestation {
+    let checked = found.as_ref().map_err(String::clone).and_then(|found| {
+        let (envelope, verified, _) = super::bundles::verified_envelope(found, want)?;
+        if envelope.payload_type != IN_TOTO {
+            return Err(format!(
+                "payload type {:?}, not an in-toto statement",
+                envelope.payload_type
+            ));
+        }
+        let signer = verified.certificate.as_ref().map(super::cosign::signer);
+        attested(&envelope, verified.key_id.unwrap_or_default(), signer, signed)
+    });
+    checked.unwrap_or_else(|why| refused(String::new(), why))
+}
+
+fn refused(claimed: String, why: String) -> Attestation {
+    Attestation {
+        predicate_type: claimed,
+        verified: false,
+        key_id: None,
+        certificate: None,
+        builder_id: None,
+        source_repository: None,
+        why_not: Some(why),
+    }
+}
+
+/// What a verified envelope's statement attests about the image `signed`, once its
+/// signature has been checked; why not, when it is not about this image.
+fn attested(
+    envelope: &Envelope,
+    key_id: String,
+    certificate: Option<super::cosign::Signer>,
+    signed: &Digest,
+) -> Result<Attestation, String> {
     // Only now is the statement trusted enough to be read.
-    let statement: serde_json::Value = match serde_json::from_slice(&envelope.payload) {
-        Ok(v) => v,
-        Err(e) => return refused(format!("the signed statement is not JSON: {e}")),
-    };
+    let statement: serde_json::Value =
+        serde_json::from_slice(&envelope.payload).map_err(|e| format!("the signed statement is not JSON: {e}"))?;
     if !STATEMENT_TYPES.contains(&statement["_type"].as_str().unwrap_or_default()) {
-        return refused(format!("the signed statement's _type is {}", statement["_type"]));
+        return Err(format!("the signed statement's _type is {}", statement["_type"]));
     }
     let names_this_image = statement["subject"]
         .as_array()
@@ -97,7 +133,7 @@ pub fn check(layer: &Result<Signature, String>, keys: &[PublicKey], signed: &Dig
             .flatten()
             .filter_map(|s| s["digest"]["sha256"].as_str().map(|h| format!("sha256:{h}")))
             .collect();
-        return refused(format!(
+        return Err(format!(
             "its subject is {}, not this image's {signed}",
             if named.is_empty() {
                 "no sha256 digest".to_owned()
@@ -108,14 +144,15 @@ pub fn check(layer: &Result<Signature, String>, keys: &[PublicKey], signed: &Dig
     }
     let predicate = &statement["predicate"];
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
-    Attestation {
+    Ok(Attestation {
         predicate_type: statement["predicateType"].as_str().unwrap_or_default().to_owned(),
         verified: true,
-        key_id: Some(key.key_id()),
+        key_id: Some(key_id),
+        certificate,
         builder_id: text(&predicate["runDetails"]["builder"]["id"]).or_else(|| text(&predicate["builder"]["id"])),
         source_repository: source_repository(predicate),
         why_not: None,
-    }
+    })
 }
 
 /// Where SLSA provenance names its source: GitHub's generator's workflow repository (v1), a
@@ -171,13 +208,40 @@ pub fn meets(found: &Attestation, required: &RequiredAttestation) -> Result<(), 
 }
 
 /// `git+https://github.com/org/repo@refs/heads/main` names the repository
-/// `https://github.com/org/repo`; GitHub's generator writes `org/repo`.
+/// `https://github.com/org/repo`, also written `github.com/org/repo`; GitHub's generator
+/// writes `org/repo`.
 fn same_repository(named: &str, wanted: &str) -> bool {
     let bare = |s: &str| {
         let s = s.strip_prefix("git+").unwrap_or(s);
         let s = s.split('@').next().unwrap_or(s);
         let s = s.trim_end_matches(".git").trim_end_matches('/');
-        s.strip_prefix("https://github.com/").unwrap_or(s).to_owned()
+        let s = s.strip_prefix("https://").unwrap_or(s);
+        s.strip_prefix("github.com/").unwrap_or(s).to_owned()
     };
     bare(named) == bare(wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_source_repository_matches_in_each_form_it_is_written() {
+        for named in [
+            "git+https://github.com/org/repo@refs/heads/main",
+            "https://github.com/org/repo",
+            "https://github.com/org/repo.git",
+            "org/repo",
+        ] {
+            for wanted in ["github.com/org/repo", "https://github.com/org/repo", "org/repo"] {
+                assert!(super::same_repository(named, wanted), "{named} ~ {wanted}");
+            }
+        }
+        assert!(!super::same_repository(
+            "https://github.com/org/repo",
+            "github.com/org/other"
+        ));
+        assert!(!super::same_repository(
+            "https://gitlab.com/org/repo",
+            "github.com/org/repo"
+        ));
+    }
 }

@@ -21,11 +21,27 @@ use crate::sigstore::{
 };
 
 /// Checks one bundle found for the image against `want`; the reason when it is not accepted.
-/// The bundle is verified as any Sigstore bundle over the image's digest, under a trusted
-/// root made of the policy's Fulcio CA and Rekor keys (with the CT logs and timestamp
-/// authorities of the Sigstore trusted root); its statement must then be cosign's image
-/// signature of this image.
+/// Its statement must be cosign's image signature of this image.
 pub fn verify(found: &Signature, want: &Expectation) -> Result<Accepted, String> {
+    let (envelope, verified, log_entry) = verified_envelope(found, want)?;
+    Ok(Accepted {
+        key_id: verified.key_id.clone().unwrap_or_default(),
+        payload: Digest::of(&envelope.payload).to_string(),
+        signed_reference: names_this_image(&envelope, want)?,
+        logged_at: verified.log_entries.iter().filter_map(|e| e.integrated_time).min(),
+        log_entry,
+        certificate: verified.certificate.as_ref().map(super::cosign::signer),
+    })
+}
+
+/// The bundle verified as any Sigstore bundle of a DSSE statement about the image's digest,
+/// under a trusted root made of the policy's Fulcio CA and Rekor keys (with the CT logs and
+/// timestamp authorities of the Sigstore trusted root): its envelope, what the verifier
+/// established, and what became of its log entries (`checked`, `not checked`, `none`).
+pub(super) fn verified_envelope(
+    found: &Signature,
+    want: &Expectation,
+) -> Result<(crate::dsse::Envelope, sigstore::Verified, &'static str), String> {
     if found.mime_type != BUNDLE {
         return Err(format!("media type {:?}, not a Sigstore bundle", found.mime_type));
     }
@@ -77,18 +93,12 @@ pub fn verify(found: &Signature, want: &Expectation) -> Result<Accepted, String>
     let carries_entries = bundle["verificationMaterial"]["tlogEntries"]
         .as_array()
         .is_some_and(|entries| !entries.is_empty());
-    Ok(Accepted {
-        key_id: verified.key_id.clone().unwrap_or_default(),
-        payload: Digest::of(&envelope.payload).to_string(),
-        signed_reference: names_this_image(&envelope, want)?,
-        logged_at: verified.log_entries.iter().filter_map(|e| e.integrated_time).min(),
-        log_entry: match (tlog, carries_entries) {
-            (Tlog::Required, _) => "checked",
-            (Tlog::Ignored, true) => "not checked",
-            (Tlog::Ignored, false) => "none",
-        },
-        certificate: verified.certificate.as_ref().map(super::cosign::signer),
-    })
+    let log_entry = match (tlog, carries_entries) {
+        (Tlog::Required, _) => "checked",
+        (Tlog::Ignored, true) => "not checked",
+        (Tlog::Ignored, false) => "none",
+    };
+    Ok((envelope, verified, log_entry))
 }
 
 /// The trusted root a policy requirement amounts to: its Fulcio CA chain (intermediates

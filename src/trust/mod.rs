@@ -151,13 +151,11 @@ pub fn judge(trust: &TrustPolicy, context: &Context, image: &SignedImage) -> Ver
     if let Some((required, from)) = trust.required_attestations(transport, identity) {
         let mut all_keys = Vec::new();
         for r in required {
-            let keys = load_keys(
-                base,
-                r.key_path.iter().chain(r.key_paths.iter().flatten()),
-                r.key_data.iter(),
-            );
-            requirements.push(attestation_outcome(r, &from, keys.as_deref(), image));
-            all_keys.extend(keys.unwrap_or_default());
+            let signers = signers_of(&r.signers(), base);
+            requirements.push(attestation_outcome(r, &from, signers.as_ref(), context, image));
+            if let Ok((TrustedSigners::Keys(keys), _)) = signers {
+                all_keys.extend(keys);
+            }
         }
         checked = check_attestations(image, &all_keys);
     } else if !image.attestations.is_empty() {
@@ -182,12 +180,13 @@ fn check_attestations(image: &SignedImage, keys: &[PublicKey]) -> Vec<attestatio
         .collect()
 }
 
-/// One required attestation: met when one of the image's attestations, signed by one of its
-/// keys, names this image and says what it must.
+/// One required attestation: met when one of the image's attestations (cosign's tag scheme, or
+/// a bundle referrer), signed as it asks, names this image and says what it must.
 fn attestation_outcome(
     required: &policy::RequiredAttestation,
     scope: &str,
-    keys: Result<&[PublicKey], &String>,
+    signers: Result<&(TrustedSigners, Vec<PublicKey>), &String>,
+    context: &Context,
     image: &SignedImage,
 ) -> Outcome {
     let mut out = Outcome {
@@ -197,12 +196,32 @@ fn attestation_outcome(
         signatures: Vec::new(),
         rejected: Vec::new(),
     };
-    let keys = match keys {
-        Ok(keys) => keys,
+    let (trusted, rekor_keys) = match signers {
+        Ok(signers) => signers,
         Err(why) => {
             out.reason = format!("{scope}: {why}");
             return out;
         }
+    };
+    let Ok(signed) = image.manifest_digest.parse() else {
+        out.reason = format!("{scope}: the image's digest {} is not one", image.manifest_digest);
+        return out;
+    };
+    // Tag-scheme attestations are checked by key only: a keyless one is a bundle's.
+    let keys: &[PublicKey] = match trusted {
+        TrustedSigners::Keys(keys) => keys,
+        TrustedSigners::Fulcio { .. } | TrustedSigners::Pki { .. } => &[],
+    };
+    // An attestation names the image by digest alone: there is no signed reference to match.
+    let identity = policy::Identity::MatchRepoDigestOrExact;
+    let want = Expectation {
+        signers: trusted.as_signers(),
+        rekor_keys,
+        now: context.now,
+        sigstore: &context.sigstore,
+        manifest_digest: &image.manifest_digest,
+        reference: &image.reference,
+        identity: &identity,
     };
     let mut wanted = required.predicate_type.clone();
     if let Some(builder) = &required.builder_id {
@@ -211,27 +230,38 @@ fn attestation_outcome(
     if let Some(source) = &required.source_repository {
         wanted.push_str(&format!(" from {source}"));
     }
-    for (i, found) in check_attestations(image, keys).iter().enumerate() {
-        match attestations::meets(found, required) {
+    let tag_scheme = check_attestations(image, keys)
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| (format!("attestation {}", i + 1), a));
+    let bundles = image.bundles.iter().enumerate().map(|(i, b)| {
+        (
+            format!("bundle {}", i + 1),
+            attestations::check_bundle(b, &want, &signed),
+        )
+    });
+    for (which, found) in tag_scheme.chain(bundles) {
+        match attestations::meets(&found, required) {
             Ok(()) => {
                 out.met = true;
-                out.reason = format!(
-                    "{scope} asks for {wanted}: attestation {} signed by key {}",
-                    i + 1,
-                    found.key_id.as_deref().unwrap_or_default()
-                );
+                let signer = match &found.certificate {
+                    Some(certificate) => certificate.emails.iter().chain(&certificate.uris).next().map_or_else(
+                        || format!("certificate {}", certificate.subject),
+                        |name| format!("certificate for {name}"),
+                    ),
+                    None => format!("key {}", found.key_id.as_deref().unwrap_or_default()),
+                };
+                out.reason = format!("{scope} asks for {wanted}: {which} signed by {signer}");
                 return out;
             }
-            Err(why) => out.rejected.push(format!("attestation {}: {why}", i + 1)),
+            Err(why) => out.rejected.push(format!("{which}: {why}")),
         }
     }
-    out.reason = if image.attestations.is_empty() {
+    let found = image.attestations.len() + image.bundles.len();
+    out.reason = if found == 0 {
         format!("{scope} asks for {wanted}, and the image has no attestation")
     } else {
-        format!(
-            "{scope} asks for {wanted}, and none of its {} attestations is one",
-            image.attestations.len()
-        )
+        format!("{scope} asks for {wanted}, and none of its {found} attestations and bundles is one")
     };
     out
 }
@@ -272,46 +302,16 @@ fn sigstore_signed(s: &SigstoreSigned, context: &Context, image: &SignedImage) -
         signatures: Vec::new(),
         rejected: Vec::new(),
     };
-    let rekor_keys = match load_keys(
-        base,
-        s.rekor_public_key_path
-            .iter()
-            .chain(s.rekor_public_key_paths.iter().flatten()),
-        s.rekor_public_key_data
-            .iter()
-            .chain(s.rekor_public_key_datas.iter().flatten()),
-    ) {
-        Ok(keys) => keys,
+    let (trusted, rekor_keys) = match signers_of(s, base) {
+        Ok(signers) => signers,
         Err(e) => {
             out.reason = e;
             return out;
         }
-    };
-    let trusted = match trusted_signers(s, base) {
-        Ok(trusted) => trusted,
-        Err(e) => {
-            out.reason = e;
-            return out;
-        }
-    };
-    let signers = match &trusted {
-        TrustedSigners::Keys(keys) => Signers::Keys(keys),
-        TrustedSigners::Fulcio { roots, issuer, email } => Signers::Fulcio { roots, issuer, email },
-        TrustedSigners::Pki {
-            roots,
-            intermediates,
-            email,
-            hostname,
-        } => Signers::Pki {
-            roots,
-            intermediates,
-            email: email.as_deref(),
-            hostname: hostname.as_deref(),
-        },
     };
     let identity = s.identity();
     let want = Expectation {
-        signers,
+        signers: trusted.as_signers(),
         rekor_keys: &rekor_keys,
         now: context.now,
         sigstore: &context.sigstore,
@@ -369,6 +369,41 @@ enum TrustedSigners {
         email: Option<String>,
         hostname: Option<String>,
     },
+}
+
+impl TrustedSigners {
+    fn as_signers(&self) -> Signers<'_> {
+        match self {
+            TrustedSigners::Keys(keys) => Signers::Keys(keys),
+            TrustedSigners::Fulcio { roots, issuer, email } => Signers::Fulcio { roots, issuer, email },
+            TrustedSigners::Pki {
+                roots,
+                intermediates,
+                email,
+                hostname,
+            } => Signers::Pki {
+                roots,
+                intermediates,
+                email: email.as_deref(),
+                hostname: hostname.as_deref(),
+            },
+        }
+    }
+}
+
+/// The signers a `sigstoreSigned` requirement (or a required attestation) trusts, and its
+/// Rekor keys.
+fn signers_of(s: &SigstoreSigned, base: &Path) -> Result<(TrustedSigners, Vec<PublicKey>), String> {
+    let rekor_keys = load_keys(
+        base,
+        s.rekor_public_key_path
+            .iter()
+            .chain(s.rekor_public_key_paths.iter().flatten()),
+        s.rekor_public_key_data
+            .iter()
+            .chain(s.rekor_public_key_datas.iter().flatten()),
+    )?;
+    Ok((trusted_signers(s, base)?, rekor_keys))
 }
 
 /// Policy validation guarantees exactly one kind of signer, and the fields each needs.

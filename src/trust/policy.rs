@@ -45,8 +45,28 @@ pub struct RequiredAttestation {
     pub key_path: Option<PathBuf>,
     pub key_paths: Option<Vec<PathBuf>>,
     pub key_data: Option<String>,
+    /// Keyless: a Fulcio certificate, as `sigstoreSigned` takes one (with a Rekor key).
+    pub fulcio: Option<Fulcio>,
+    pub rekor_public_key_path: Option<PathBuf>,
+    pub rekor_public_key_data: Option<String>,
     pub builder_id: Option<String>,
     pub source_repository: Option<String>,
+}
+
+impl RequiredAttestation {
+    /// Who may have signed the attestation, as a `sigstoreSigned` requirement says it: one
+    /// reading and one check of signers for both.
+    pub fn signers(&self) -> SigstoreSigned {
+        SigstoreSigned {
+            key_path: self.key_path.clone(),
+            key_paths: self.key_paths.clone(),
+            key_data: self.key_data.clone(),
+            fulcio: self.fulcio.clone(),
+            rekor_public_key_path: self.rekor_public_key_path.clone(),
+            rekor_public_key_data: self.rekor_public_key_data.clone(),
+            ..SigstoreSigned::default()
+        }
+    }
 }
 
 /// One requirement. Every type containers/image knows is read; `signedBy` (GPG and X.509
@@ -232,12 +252,20 @@ impl TrustPolicy {
                     return Err(error(at, why));
                 }
                 for (i, r) in required.iter().enumerate() {
-                    let keys = [r.key_path.is_some(), r.key_paths.is_some(), r.key_data.is_some()];
-                    if keys.iter().filter(|&&set| set).count() != 1 || r.key_paths.as_ref().is_some_and(Vec::is_empty) {
+                    let signers = [
+                        r.key_path.is_some(),
+                        r.key_paths.is_some(),
+                        r.key_data.is_some(),
+                        r.fulcio.is_some(),
+                    ];
+                    if signers.iter().filter(|&&set| set).count() != 1 {
                         return Err(error(
                             format!("{at}[{i}]"),
-                            "a required attestation needs exactly one of keyPath, keyPaths and keyData".into(),
+                            "a required attestation needs exactly one of keyPath, keyPaths, keyData and fulcio".into(),
                         ));
+                    }
+                    if let Err(why) = r.signers().check() {
+                        return Err(error(format!("{at}[{i}]"), why));
                     }
                     if r.predicate_type.is_empty() {
                         return Err(error(format!("{at}[{i}]"), "predicateType is empty".into()));

@@ -510,6 +510,14 @@ fn required_attestations_are_read_strictly_and_matched_by_scope() {
             "builderID",
         ),
         (r#"{"predicateType":"","keyPath":"k"}"#, "predicateType is empty"),
+        (
+            r#"{"predicateType":"https://x","keyPath":"k","fulcio":{"caPath":"ca.pem","oidcIssuer":"https://i","subjectEmail":"a@b"}}"#,
+            "exactly one of keyPath, keyPaths, keyData and fulcio",
+        ),
+        (
+            r#"{"predicateType":"https://x","fulcio":{"caPath":"ca.pem","oidcIssuer":"https://i","subjectEmail":"a@b"}}"#,
+            "fulcio needs a Rekor public key",
+        ),
     ] {
         let text = format!(
             r#"{{"default":[{{"type":"reject"}}],"sealkit":{{"requiredAttestations":{{"docker":{{"example.com":[{bad}]}}}}}}}}"#
@@ -994,4 +1002,141 @@ fn a_bundle_signed_with_a_pki_certificate_is_judged_by_its_roots_names_and_times
     );
     assert!(v.accepted, "{v:?}");
     assert_eq!(v.requirements[0].signatures[0].log_entry, "not checked");
+}
+
+/// A policy that accepts any image and requires, under `docker`'s `scope`, one attestation
+/// with `fields`.
+fn requiring(scope: &str, fields: &str) -> TrustPolicy {
+    TrustPolicy::parse(
+        format!(
+            r#"{{"default":[{{"type":"insecureAcceptAnything"}}],"sealkit":{{"requiredAttestations":{{"docker":{{"{scope}":[{{{fields}}}]}}}}}}}}"#
+        )
+        .as_bytes(),
+        "policy.json",
+    )
+    .unwrap()
+}
+
+/// cosign v3 attests as it signs: a bundle referrer. A required attestation is met by one,
+/// keyed or keyless, judged by the Sigstore verifier like a signature bundle.
+#[test]
+fn a_required_attestation_is_met_by_a_bundle_keyed_or_keyless() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    std::fs::write(dir.path().join("builder.pub"), key.public_key().to_pem()).unwrap();
+    let mut image = image("dir-img-cosign-valid", SINGLE);
+    image.signatures.clear();
+    let hex = image.manifest_digest.trim_start_matches("sha256:").to_owned();
+    let provenance = "https://slsa.dev/provenance/v1";
+    let judged = |image: &SignedImage, fields: &str| {
+        let v = judge(
+            &requiring("192.168.64.2:5000", fields),
+            &context(dir.path().to_path_buf(), NOW),
+            image,
+        );
+        assert_eq!(v.requirements.last().unwrap().requirement, "attestation");
+        v
+    };
+    let by_key = format!(r#""predicateType":"{provenance}","keyPath":"builder.pub""#);
+    let attested = SignedImage {
+        bundles: vec![
+            Ok(bundle_of(&key, SINGLE, &hex, sign::COSIGN_SIGN)),
+            Ok(bundle_of(&key, SINGLE, &hex, provenance)),
+        ],
+        ..image_like(&image)
+    };
+    let v = judged(&attested, &by_key);
+    assert!(v.accepted, "{v:?}");
+    let met = v.requirements.last().unwrap();
+    assert!(met.reason.contains("bundle 2 signed by key"), "{met:?}");
+    assert!(
+        met.rejected[0].contains("bundle 1: of predicate type https://sigstore.dev/cosign/sign/v1"),
+        "{met:?}"
+    );
+    // Another image's attestation, another signer, another predicate: not met.
+    let stranger = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    for (bundle, why) in [
+        (
+            bundle_of(&key, SINGLE, &"0".repeat(64), provenance),
+            "subject is not the artifact",
+        ),
+        (
+            bundle_of(&stranger, SINGLE, &hex, provenance),
+            "not signed by any trusted key",
+        ),
+        (
+            bundle_of(&key, SINGLE, &hex, "https://spdx.dev/Document"),
+            "of predicate type https://spdx.dev/Document",
+        ),
+    ] {
+        let v = judged(
+            &SignedImage {
+                bundles: vec![Ok(bundle)],
+                ..image_like(&image)
+            },
+            &by_key,
+        );
+        assert!(!v.accepted, "{why}");
+        let unmet = v.requirements.last().unwrap();
+        assert!(unmet.rejected[0].contains(why), "{why}: {unmet:?}");
+        assert!(
+            unmet.reason.contains("none of its 1 attestations and bundles"),
+            "{unmet:?}"
+        );
+    }
+
+    // Keyless: sigstore-conformance's real bundle (SLSA provenance of a.txt, signed through
+    // the public-good Fulcio and Rekor by a GitHub Actions workflow), judged as an attestation
+    // of an image whose digest is a.txt's.
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore-conformance/bundle-verify");
+    let digest = Sha256::digest(std::fs::read(suite.join("a.txt")).unwrap());
+    let production = crate::sigstore::TrustedRoot::production();
+    let chain: String = production.certificate_authorities[1]
+        .chain
+        .iter()
+        .map(|c| pkcs8::der::pem::encode_string("CERTIFICATE", pkcs8::der::pem::LineEnding::LF, c.der()).unwrap())
+        .collect();
+    std::fs::write(dir.path().join("fulcio.pem"), chain).unwrap();
+    std::fs::write(dir.path().join("rekor.pub"), production.tlogs[0].key.to_pem()).unwrap();
+    let workflow = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let keyless = |email: &str, builder: &str| {
+        format!(
+            r#""predicateType":"{provenance}","fulcio":{{"caPath":"fulcio.pem","oidcIssuer":"https://token.actions.githubusercontent.com","subjectEmail":"{email}"}},"rekorPublicKeyPath":"rekor.pub","builderId":"{builder}","sourceRepository":"github.com/loosebazooka/aa-test""#
+        )
+    };
+    let builder = "https://github.com/loosebazooka/aa-test/.github/workflows/provenance.yaml@refs/heads/main";
+    let conformance = SignedImage {
+        manifest_digest: format!("sha256:{}", hex::encode(digest)),
+        bundles: vec![Ok(cosign::Signature {
+            mime_type: crate::image::signatures::BUNDLE.into(),
+            payload: std::fs::read(suite.join("happy-path-intoto-in-dsse-v3/bundle.sigstore.json")).unwrap(),
+            annotations: Default::default(),
+        })],
+        ..image_like(&image)
+    };
+    let v = judged(&conformance, &keyless(workflow, builder));
+    assert!(v.accepted, "{v:?}");
+    let met = v.requirements.last().unwrap();
+    assert!(
+        met.reason
+            .contains(&format!("bundle 1 signed by certificate for {workflow}")),
+        "{met:?}"
+    );
+    let v = judged(&conformance, &keyless("someone@example.com", builder));
+    assert!(!v.accepted);
+    assert!(
+        v.requirements.last().unwrap().rejected[0].contains("not someone@example.com"),
+        "{v:?}"
+    );
+    let v = judged(&conformance, &keyless(workflow, "https://example.com/another-builder"));
+    assert!(!v.accepted);
+    assert!(
+        v.requirements.last().unwrap().rejected[0].contains("names the builder"),
+        "{v:?}"
+    );
+    // Its log entry is the public-good Rekor's, not this one's.
+    std::fs::write(dir.path().join("rekor.pub"), key.public_key().to_pem()).unwrap();
+    let v = judged(&conformance, &keyless(workflow, builder));
+    assert!(!v.accepted);
+    assert!(v.requirements.last().unwrap().rejected[0].contains("log"), "{v:?}");
 }
