@@ -320,6 +320,121 @@ fn explain(error: &webpki::Error) -> String {
     }
 }
 
+/// Certificates made for tests: an organisation's CA and what it issues.
+#[cfg(test)]
+pub mod testing {
+    use super::{Certificate, from_der};
+    use crate::keys::SigningKey;
+
+    /// A certificate `issuer_key` issued to `subject_key` (self-signed when they are one), valid
+    /// from `from` for a year, naming `names` (e-mail addresses and host names): an
+    /// organisation's own CA, as cosign's PKI mode trusts one.
+    pub fn issue(
+        subject: &str,
+        subject_key: &SigningKey,
+        issuer: Option<(&str, &SigningKey)>,
+        from: u64,
+        names: &[&str],
+    ) -> Certificate {
+        issue_with(subject, subject_key, issuer, from, names, Vec::new())
+    }
+
+    /// [`issue`] with `extra` extensions besides the usual ones.
+    pub fn issue_with(
+        subject: &str,
+        subject_key: &SigningKey,
+        issuer: Option<(&str, &SigningKey)>,
+        from: u64,
+        names: &[&str],
+        extra: Vec<x509_cert::ext::Extension>,
+    ) -> Certificate {
+        use pkcs8::DecodePrivateKey as _;
+        use sha2::Digest as _;
+        use x509_cert::builder::{Builder as _, CertificateBuilder, profile::BuilderProfile};
+        use x509_cert::ext::{ToExtension as _, pkix};
+
+        struct Profile {
+            subject: x509_cert::name::Name,
+            issuer: x509_cert::name::Name,
+            names: Vec<pkix::name::GeneralName>,
+            extra: Vec<x509_cert::ext::Extension>,
+        }
+        impl BuilderProfile for Profile {
+            fn get_issuer(&self, _: &x509_cert::name::Name) -> x509_cert::name::Name {
+                self.issuer.clone()
+            }
+            fn get_subject(&self) -> x509_cert::name::Name {
+                self.subject.clone()
+            }
+            fn build_extensions(
+                &self,
+                _: x509_cert::spki::SubjectPublicKeyInfoRef<'_>,
+                _: x509_cert::spki::SubjectPublicKeyInfoRef<'_>,
+                tbs: &x509_cert::TbsCertificate,
+            ) -> x509_cert::builder::Result<Vec<x509_cert::ext::Extension>> {
+                let ca = self.names.is_empty();
+                let mut extensions = vec![
+                    pkix::BasicConstraints {
+                        ca,
+                        path_len_constraint: None,
+                    }
+                    .to_extension(tbs.subject(), &[])?,
+                ];
+                if ca {
+                    extensions
+                        .push(pkix::KeyUsage(pkix::KeyUsages::KeyCertSign.into()).to_extension(tbs.subject(), &[])?);
+                } else {
+                    extensions.push(pkix::SubjectAltName(self.names.clone()).to_extension(tbs.subject(), &[])?);
+                    extensions.push(
+                        pkix::ExtendedKeyUsage(vec![der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3")])
+                            .to_extension(tbs.subject(), &[])?,
+                    );
+                }
+                extensions.extend(self.extra.iter().cloned());
+                Ok(extensions)
+            }
+        }
+        let name = |cn: &str| {
+            format!("CN={cn},O=sealkit tests")
+                .parse::<x509_cert::name::Name>()
+                .unwrap()
+        };
+        let (issuer_name, issuer_key) = issuer.unwrap_or((subject, subject_key));
+        let names = names
+            .iter()
+            .map(|n| {
+                let text = der::asn1::Ia5String::new(n).unwrap();
+                if n.contains('@') {
+                    pkix::name::GeneralName::Rfc822Name(text)
+                } else {
+                    pkix::name::GeneralName::DnsName(text)
+                }
+            })
+            .collect();
+        let profile = Profile {
+            subject: name(subject),
+            issuer: name(issuer_name),
+            names,
+            extra,
+        };
+        let time = |at: u64| {
+            x509_cert::time::Time::try_from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(at)).unwrap()
+        };
+        let validity = x509_cert::time::Validity::new(time(from), time(from + 365 * 86_400));
+        let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::try_from(subject_key.public_key().spki_der()).unwrap();
+        let serial = x509_cert::serial_number::SerialNumber::new(
+            &sha2::Sha256::digest(format!("{subject}{issuer_name}").as_bytes())[..8],
+        )
+        .unwrap();
+        let signer = p256::ecdsa::SigningKey::from_pkcs8_pem(&issuer_key.to_pem(None).unwrap()).unwrap();
+        let certificate = CertificateBuilder::new(profile, serial, validity, spki)
+            .unwrap()
+            .build::<_, p256::ecdsa::DerSignature>(&signer)
+            .unwrap();
+        from_der(&der::Encode::to_der(&certificate).unwrap(), "a test certificate").unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +490,64 @@ mod tests {
         let fulcio = from_pem(&fixture("fulcio_v1.crt.pem"), "fulcio").unwrap();
         let stranger = leaf.verify_path(&intermediates, &fulcio, 1_893_456_000).unwrap_err();
         assert!(stranger.contains("not trusted"), "{stranger}");
+    }
+
+    /// Chains that loop or run deeper than any real one, and certificates with a critical
+    /// extension nobody here understands: refused with a reason, never accepted, never a hang.
+    #[test]
+    fn looping_and_deep_chains_and_unknown_critical_extensions_are_refused() {
+        use crate::keys::{Algorithm, SigningKey};
+        use testing::{issue, issue_with};
+        let key = || SigningKey::generate(Algorithm::EcdsaP256).unwrap();
+        let at = 1_700_000_000;
+        let from = at - 86_400;
+        let (root_key, a_key, b_key, leaf_key) = (key(), key(), key(), key());
+        let root = issue("Root", &root_key, None, from, &[]);
+
+        // A and B issue each other; neither reaches the root.
+        let a = issue("A", &a_key, Some(("B", &b_key)), from, &[]);
+        let b = issue("B", &b_key, Some(("A", &a_key)), from, &[]);
+        let leaf = issue("Leaf", &leaf_key, Some(("A", &a_key)), from, &["dev@example.com"]);
+        let e = leaf.verify_path(&[a, b], std::slice::from_ref(&root), at).unwrap_err();
+        assert!(!e.is_empty());
+
+        // Twelve intermediates between the leaf and the root: deeper than webpki follows.
+        let keys: Vec<SigningKey> = (0..12).map(|_| key()).collect();
+        let mut chain = Vec::new();
+        let mut parent = ("Root".to_owned(), &root_key);
+        for (i, k) in keys.iter().enumerate() {
+            let name = format!("Intermediate {i}");
+            chain.push(issue(&name, k, Some((&parent.0, parent.1)), from, &[]));
+            parent = (name, k);
+        }
+        let deep = issue(
+            "Leaf",
+            &leaf_key,
+            Some((&parent.0, parent.1)),
+            from,
+            &["dev@example.com"],
+        );
+        chain.reverse();
+        assert!(deep.verify_path(&chain, std::slice::from_ref(&root), at).is_err());
+        // The same leaf one step from the root is accepted: depth alone refused the other.
+        let near = issue("Leaf", &leaf_key, Some(("Root", &root_key)), from, &["dev@example.com"]);
+        near.verify_path(&[], std::slice::from_ref(&root), at).unwrap();
+
+        let unknown = x509_cert::ext::Extension {
+            extn_id: der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1"),
+            critical: true,
+            extn_value: der::asn1::OctetString::new(vec![5, 0]).unwrap(),
+        };
+        let marked = issue_with(
+            "Leaf",
+            &leaf_key,
+            Some(("Root", &root_key)),
+            from,
+            &["dev@example.com"],
+            vec![unknown],
+        );
+        let e = marked.verify_path(&[], std::slice::from_ref(&root), at).unwrap_err();
+        assert!(e.contains("Critical"), "{e}");
     }
 
     #[test]

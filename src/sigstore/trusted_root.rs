@@ -273,6 +273,11 @@ mod tests {
         no_start["tlogs"][0]["publicKey"]["validFor"] = serde_json::json!({"end": "2030-01-01T00:00:00Z"});
         let e = TrustedRoot::parse(no_start.to_string().as_bytes()).unwrap_err();
         assert!(e.contains("tlogs[0]: validFor has no start"), "{e}");
+        let mut backwards = root.clone();
+        backwards["tlogs"][0]["publicKey"]["validFor"] =
+            serde_json::json!({"start": "2030-01-01T00:00:00Z", "end": "2029-01-01T00:00:00Z"});
+        let e = TrustedRoot::parse(backwards.to_string().as_bytes()).unwrap_err();
+        assert!(e.contains("tlogs[0]: validFor ends before it starts"), "{e}");
         let mut other = root;
         other["mediaType"] = "application/json".into();
         assert!(TrustedRoot::parse(other.to_string().as_bytes()).is_err());

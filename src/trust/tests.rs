@@ -801,93 +801,6 @@ fn a_keyless_bundle_is_verified_against_the_policys_fulcio_and_rekor() {
     assert!(v.requirements[0].rejected[0].contains("log"), "{v:?}");
 }
 
-/// A certificate `issuer_key` issued to `subject_key` (self-signed when they are one), valid
-/// from `from` for a year, naming `names` (e-mail addresses and host names): an
-/// organisation's own CA, as cosign's PKI mode trusts one.
-fn issue(
-    subject: &str,
-    subject_key: &crate::keys::SigningKey,
-    issuer: Option<(&str, &crate::keys::SigningKey)>,
-    from: u64,
-    names: &[&str],
-) -> crate::certificates::Certificate {
-    use pkcs8::DecodePrivateKey as _;
-    use x509_cert::builder::{Builder as _, CertificateBuilder, profile::BuilderProfile};
-    use x509_cert::ext::{ToExtension as _, pkix};
-
-    struct Profile {
-        subject: x509_cert::name::Name,
-        issuer: x509_cert::name::Name,
-        names: Vec<pkix::name::GeneralName>,
-    }
-    impl BuilderProfile for Profile {
-        fn get_issuer(&self, _: &x509_cert::name::Name) -> x509_cert::name::Name {
-            self.issuer.clone()
-        }
-        fn get_subject(&self) -> x509_cert::name::Name {
-            self.subject.clone()
-        }
-        fn build_extensions(
-            &self,
-            _: x509_cert::spki::SubjectPublicKeyInfoRef<'_>,
-            _: x509_cert::spki::SubjectPublicKeyInfoRef<'_>,
-            tbs: &x509_cert::TbsCertificate,
-        ) -> x509_cert::builder::Result<Vec<x509_cert::ext::Extension>> {
-            let ca = self.names.is_empty();
-            let mut extensions = vec![
-                pkix::BasicConstraints {
-                    ca,
-                    path_len_constraint: None,
-                }
-                .to_extension(tbs.subject(), &[])?,
-            ];
-            if ca {
-                extensions.push(pkix::KeyUsage(pkix::KeyUsages::KeyCertSign.into()).to_extension(tbs.subject(), &[])?);
-            } else {
-                extensions.push(pkix::SubjectAltName(self.names.clone()).to_extension(tbs.subject(), &[])?);
-                extensions.push(
-                    pkix::ExtendedKeyUsage(vec![der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3")])
-                        .to_extension(tbs.subject(), &[])?,
-                );
-            }
-            Ok(extensions)
-        }
-    }
-    let name = |cn: &str| {
-        format!("CN={cn},O=sealkit tests")
-            .parse::<x509_cert::name::Name>()
-            .unwrap()
-    };
-    let (issuer_name, issuer_key) = issuer.unwrap_or((subject, subject_key));
-    let names = names
-        .iter()
-        .map(|n| {
-            let text = der::asn1::Ia5String::new(n).unwrap();
-            if n.contains('@') {
-                pkix::name::GeneralName::Rfc822Name(text)
-            } else {
-                pkix::name::GeneralName::DnsName(text)
-            }
-        })
-        .collect();
-    let profile = Profile {
-        subject: name(subject),
-        issuer: name(issuer_name),
-        names,
-    };
-    let time =
-        |at: u64| x509_cert::time::Time::try_from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(at)).unwrap();
-    let validity = x509_cert::time::Validity::new(time(from), time(from + 365 * 86_400));
-    let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::try_from(subject_key.public_key().spki_der()).unwrap();
-    let serial = x509_cert::serial_number::SerialNumber::new(&Sha256::digest(subject.as_bytes())[..8]).unwrap();
-    let signer = p256::ecdsa::SigningKey::from_pkcs8_pem(&issuer_key.to_pem(None).unwrap()).unwrap();
-    let certificate = CertificateBuilder::new(profile, serial, validity, spki)
-        .unwrap()
-        .build::<_, p256::ecdsa::DerSignature>(&signer)
-        .unwrap();
-    crate::certificates::from_der(&der::Encode::to_der(&certificate).unwrap(), "a test certificate").unwrap()
-}
-
 /// `bundle` with its key hint replaced by `leaf`, as cosign writes a bundle signed with a
 /// certificate.
 fn with_certificate(bundle: cosign::Signature, leaf: &crate::certificates::Certificate) -> cosign::Signature {
@@ -903,6 +816,7 @@ fn with_certificate(bundle: cosign::Signature, leaf: &crate::certificates::Certi
 
 #[test]
 fn a_bundle_signed_with_a_pki_certificate_is_judged_by_its_roots_names_and_times() {
+    use crate::certificates::testing::issue;
     use crate::keys::{Algorithm, SigningKey};
     let dir = tempfile::tempdir().unwrap();
     let (ca_key, leaf_key, stranger) = (
