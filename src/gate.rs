@@ -334,6 +334,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         force: false,
         sbom: Some(options.authorship.clone()),
         epoch: options.epoch,
+        uki_stub: None,
     };
 
     // One pass over every layer: the facts for the evidence and the bytes for the build.

@@ -1,7 +1,7 @@
 //! The demo boots, as people get it: gated (`sealkit gate --push`) into a docker-registry on
 //! 127.0.0.1, pulled into an empty folder, verified from the registry and as pulled, and that
-//! pulled copy started under qemu; and built as an EFI ISO, booted under OVMF from a CD and as
-//! a disk. qemu runs in software emulation; the image's init runs the onboot selftest
+//! pulled copy started under qemu; built as an EFI ISO, booted under OVMF from a CD and as
+//! a disk; and built as a UKI on an EFI system partition, which OVMF starts directly. qemu runs in software emulation; the image's init runs the onboot selftest
 //! container, which checks from inside what the configuration asked for (its capabilities, its
 //! bind of /etc/motd, /proc) and prints a verdict the test waits for (scripts/boot), then powers
 //! the machine off.
@@ -79,13 +79,15 @@ fn the_demo_boots_and_its_selftest_passes() {
         .arg(&config)
         .arg("-o")
         .arg(&out)
-        .args(["--format", "iso-efi"])
+        .args(["--format", "iso-efi", "--format", "esp"])
         .assert()
         .success();
     // One machine at a time: a loaded host makes the emulated firmware slower, not wrong.
     boot(root, &pulled.join("demo"), None);
     boot(root, &out.join("demo-efi.iso"), Some("cdrom"));
     boot(root, &out.join("demo-efi.iso"), Some("disk"));
+    // The UKI, started by the firmware itself from an EFI system partition: no boot loader.
+    boot(root, &out.join("demo-esp.img"), None);
 }
 
 fn boot(root: &Path, image: &Path, iso_as: Option<&str>) {

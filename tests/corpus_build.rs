@@ -171,6 +171,7 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
             force: false,
             sbom: Some(Default::default()),
             epoch: sealkit::epoch::LINUXKIT_BUILD_TIME,
+            uki_stub: None,
         };
         let built_plan = plan::plan(&loaded, &resolver, &PlanOptions::default())
             .map_err(|e| e.to_string())

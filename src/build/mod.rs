@@ -10,11 +10,13 @@
 
 pub mod archive;
 pub mod assemble;
+pub mod efi;
 pub mod iso;
 pub mod output;
 pub mod pgzip;
 pub mod spool;
 pub mod tree;
+pub mod uki;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -43,6 +45,8 @@ crate::error_codes! {
     PathConflict = "path-conflict": "Two parts of the image claim one path in ways that cannot both hold (a file over a folder, a write through a symlink).",
     BadCmdline = "bad-cmdline": "The kernel command line holds a line break or control character.",
     MissingTool = "missing-tool": "A format needs a tool that is not installed.",
+    BadStub = "bad-uki-stub": "The EFI stub given for a UKI is not an unsigned x86-64 PE image with room for the sections sealkit adds.",
+    UkiTooLarge = "uki-too-large": "The kernel and initrd do not fit in one PE image (4 GiB).",
     ToolFailed = "tool-failed": "An external tool a format uses failed.",
     Io = "output-io": "An output or scratch file could not be written or read back.",
     Internal = "internal": "sealkit failed to encode its own data: a bug to report.",
@@ -102,6 +106,12 @@ pub enum Format {
     /// mtools, xorriso)
     #[value(name = "iso-efi")]
     IsoEfi,
+    /// NAME.efi: a Unified Kernel Image, systemd's EFI stub with the kernel, initrd and command
+    /// line as sections (needs systemd-boot-efi, or --uki-stub)
+    Uki,
+    /// NAME-esp.img: an EFI system partition (FAT32) holding the UKI as EFI/BOOT/BOOTX64.EFI, for
+    /// a disk UEFI boots (needs dosfstools and mtools too)
+    Esp,
 }
 
 impl Format {
@@ -116,6 +126,8 @@ impl Format {
             Format::Tar => vec![format!("{name}.tar")],
             Format::TarKernelInitrd => vec![format!("{name}-initrd.tar")],
             Format::IsoEfi => vec![format!("{name}-efi.iso")],
+            Format::Uki => vec![format!("{name}.efi")],
+            Format::Esp => vec![format!("{name}-esp.img")],
         }
     }
 }
@@ -140,6 +152,8 @@ pub struct Request<'a> {
     pub sbom: Option<report::Authorship>,
     /// Every timestamp of the image: SOURCE_DATE_EPOCH ([`crate::epoch::source_date_epoch`]).
     pub epoch: u64,
+    /// The EFI stub of the `uki` and `esp` formats; default [`uki::DEFAULT_STUB`].
+    pub uki_stub: Option<&'a Path>,
 }
 
 /// What was built: the output files (final paths) and the sizes of the parts.
@@ -536,6 +550,8 @@ fn write_formats(
     let mut formats = request.formats.to_vec();
     formats.sort();
     formats.dedup();
+    // Written once for `uki` and `esp` both (the enum's order puts `uki` first).
+    let mut uki: Option<PathBuf> = None;
     for format in formats {
         match format {
             Format::KernelInitrd => {
@@ -587,9 +603,111 @@ fn write_formats(
                 iso::write_iso(&boot, &scratch, &path)?;
                 staged.insert(out, path);
             }
+            Format::Uki | Format::Esp => {
+                let uki_path = match &uki {
+                    Some(path) => path.clone(),
+                    None => {
+                        let file = match format {
+                            Format::Uki => format!("{name}.efi"),
+                            _ => "uki.efi.staged".to_owned(),
+                        };
+                        let boot = UkiParts {
+                            kernel: &kernel,
+                            initrd: initrd.as_deref().expect("built above"),
+                            ucode: &ucode,
+                            cmdline: &cmdline,
+                            os_release: os_release(tree, spool)?,
+                        };
+                        let (path, mut w) = create(stage, &file)?;
+                        write_uki(&boot, request, &mut w)?;
+                        finish(&path, w)?;
+                        if format == Format::Uki {
+                            staged.insert(file, path.clone());
+                        }
+                        uki = Some(path.clone());
+                        path
+                    }
+                };
+                if format == Format::Esp {
+                    let out = format!("{name}-esp.img");
+                    let path = stage.join(&out);
+                    let scratch = stage.join("esp");
+                    std::fs::create_dir(&scratch).map_err(io_error(&scratch, hint))?;
+                    // mcopy names the file in the image after the copy's own name.
+                    let efi = scratch.join("BOOTX64.EFI");
+                    std::fs::copy(&uki_path, &efi).map_err(io_error(&efi, hint))?;
+                    efi::write_esp(&efi, &path, tree.epoch(), "5EA1C0DE", "SEALKIT", true)?;
+                    staged.insert(out, path);
+                }
+            }
         }
     }
     Ok(staged)
+}
+
+/// What a UKI holds besides its stub.
+struct UkiParts<'a> {
+    kernel: &'a [u8],
+    initrd: &'a Path,
+    ucode: &'a [u8],
+    cmdline: &'a [u8],
+    os_release: Option<Vec<u8>>,
+}
+
+/// The image's os-release (`etc/os-release`, else `usr/lib/os-release`), when it has one.
+fn os_release(tree: &Tree, spool: &Spool) -> Result<Option<Vec<u8>>, BuildError> {
+    for path in ["etc/os-release", "usr/lib/os-release"] {
+        if let Some(content) = file_bytes(tree, path) {
+            let mut bytes = Vec::new();
+            spool
+                .read(content)
+                .and_then(|mut r| r.read_to_end(&mut bytes))
+                .map_err(io_error(spool.path(), "check the output disk"))?;
+            return Ok(Some(bytes));
+        }
+    }
+    Ok(None)
+}
+
+fn write_uki(parts: &UkiParts, request: &Request, out: &mut impl Write) -> Result<(), BuildError> {
+    let cmdline = parts.cmdline.trim_ascii_end();
+    uki::check_cmdline(cmdline)?;
+    let os_release = uki::os_release(parts.os_release.clone(), request.name);
+    let release = uki::kernel_release(parts.kernel);
+    // Microcode first, uncompressed, as the kernel's early loader wants it; each initrd padded
+    // to 4 bytes, as ukify joins them.
+    let padding = [0u8; 3];
+    let ucode_padding = &padding[..(4 - parts.ucode.len() % 4) % 4];
+    let mut sections = vec![
+        uki::Section {
+            name: ".osrel",
+            parts: vec![uki::Part::Bytes(&os_release)],
+        },
+        uki::Section {
+            name: ".cmdline",
+            parts: vec![uki::Part::Bytes(cmdline)],
+        },
+    ];
+    if let Some(release) = &release {
+        sections.push(uki::Section {
+            name: ".uname",
+            parts: vec![uki::Part::Bytes(release.as_bytes())],
+        });
+    }
+    sections.push(uki::Section {
+        name: ".initrd",
+        parts: vec![
+            uki::Part::Bytes(parts.ucode),
+            uki::Part::Bytes(ucode_padding),
+            uki::Part::File(parts.initrd),
+        ],
+    });
+    sections.push(uki::Section {
+        name: ".linux",
+        parts: vec![uki::Part::Bytes(parts.kernel)],
+    });
+    let stub = request.uki_stub.unwrap_or(Path::new(uki::DEFAULT_STUB));
+    uki::write_uki(stub, &sections, out)
 }
 
 /// LinuxKit's `outputKernelInitrdTarball`: kernel, initrd.img, cmdline and ucode.cpio, each
@@ -661,6 +779,7 @@ mod tests {
             force: false,
             sbom: None,
             epoch: 0,
+            uki_stub: None,
         };
         let unpacked = unpack(&loaded, &plan, &resolver.store, &request).unwrap();
         let found: Vec<_> = unpacked

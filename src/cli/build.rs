@@ -32,6 +32,10 @@ pub struct BuildArgs {
     /// Leave /sbom.spdx.json out of the image
     #[arg(long)]
     no_sbom: bool,
+    /// The EFI stub of --format uki and esp (default systemd-boot-efi's,
+    /// /usr/lib/systemd/boot/efi/linuxx64.efi.stub)
+    #[arg(long, value_name = "FILE")]
+    uki_stub: Option<PathBuf>,
     #[command(flatten)]
     authorship: AuthorshipArgs,
     /// Pull registry images missing from the store
@@ -76,6 +80,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
         force: args.force,
         sbom: (!args.no_sbom).then_some(authorship),
         epoch,
+        uki_stub: args.uki_stub.as_deref(),
     };
     let unpacked = build::unpack(&loaded, &plan, &resolver.store, &request)?;
     if let Some(authorship) = &request.sbom {

@@ -102,6 +102,7 @@ pub fn rebuild(
         force: false,
         sbom: params.sbom.clone(),
         epoch: params.source_date_epoch,
+        uki_stub: None,
     };
     if let Err(e) = build::build(loaded, plan, store, &request) {
         return fail(format!("the rebuild failed: {e}"));

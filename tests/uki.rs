@@ -1,0 +1,219 @@
+//! `--format uki` and `--format esp`: the demo as a Unified Kernel Image, read back by python's
+//! pefile (which no one here wrote), laid out as ukify lays one out, the same bytes from two
+//! builds; bad stubs and command lines refused with nothing written. tests/boot.rs boots the ESP.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+
+/// 2026-12-01, as tests/boot.rs builds the demo.
+const EPOCH: &str = "1796083200";
+const STUB: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
+
+fn stub_installed() -> bool {
+    if Path::new(STUB).is_file() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI installs systemd-boot-efi (scripts/test)"
+    );
+    false
+}
+
+fn pefile_python() -> PathBuf {
+    let python =
+        Path::new(&std::env::var("SEALKIT_VALIDATORS").expect("scripts/test sets SEALKIT_VALIDATORS")).join("python");
+    assert!(python.exists(), "scripts/test installs the validators");
+    python
+}
+
+/// Each section of `efi` as pefile reads it: name, virtual address, virtual size, file offset,
+/// raw size, characteristics; then the header fields the layout sets.
+fn sections(efi: &Path) -> serde_json::Value {
+    let script = r#"
+import json, sys, pefile
+pe = pefile.PE(sys.argv[1])
+# What pefile finds odd in the UKI must be the stub's own oddities, nothing of the layout's.
+stub_warnings = set(pefile.PE(sys.argv[2]).get_warnings())
+assert set(pe.get_warnings()) <= stub_warnings, set(pe.get_warnings()) - stub_warnings
+print(json.dumps({
+  "sections": [[s.Name.rstrip(b"\0").decode(), s.VirtualAddress, s.Misc_VirtualSize, s.PointerToRawData,
+                s.SizeOfRawData, s.Characteristics] for s in pe.sections],
+  "data": {s.Name.rstrip(b"\0").decode(): s.get_data()[:s.Misc_VirtualSize].hex() for s in pe.sections
+           if s.Name.rstrip(b"\0") in (b".cmdline", b".uname", b".osrel")},
+  "size_of_image": pe.OPTIONAL_HEADER.SizeOfImage,
+  "section_alignment": pe.OPTIONAL_HEADER.SectionAlignment,
+  "checksum": pe.OPTIONAL_HEADER.CheckSum,
+  "timestamp": pe.FILE_HEADER.TimeDateStamp,
+  "symbols": pe.FILE_HEADER.NumberOfSymbols,
+  "security": pe.OPTIONAL_HEADER.DATA_DIRECTORY[4].Size,
+}))
+"#;
+    let out = Command::new(pefile_python())
+        .args(["-c", script])
+        .arg(efi)
+        .arg(STUB)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_demo_as_a_uki_is_laid_out_as_ukify_lays_it_out_and_reproducible() {
+    if !stub_installed() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = common::locked_example(tmp.path(), "demo.yml", &common::DEMO_IMAGES) else {
+        return;
+    };
+    let build = |out: &Path, formats: &[&str]| {
+        let mut c = common::sealkit(&store);
+        c.env("SOURCE_DATE_EPOCH", EPOCH)
+            .arg("build")
+            .arg(&config)
+            .arg("-o")
+            .arg(out);
+        for format in formats {
+            c.args(["--format", format]);
+        }
+        c.assert().success();
+    };
+    let (first, second) = (tmp.path().join("first"), tmp.path().join("second"));
+    build(&first, &["uki", "kernel+initrd", "esp"]);
+    build(&second, &["esp", "uki"]);
+    for file in ["demo.efi", "demo-esp.img"] {
+        assert!(
+            std::fs::read(first.join(file)).unwrap() == std::fs::read(second.join(file)).unwrap(),
+            "{file} differs between two builds"
+        );
+    }
+
+    let read = sections(&first.join("demo.efi"));
+    let added: Vec<&serde_json::Value> = read["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip_while(|s| s[0] != ".osrel")
+        .collect();
+    let names: Vec<&str> = added.iter().map(|s| s[0].as_str().unwrap()).collect();
+    assert_eq!(names, [".osrel", ".cmdline", ".uname", ".initrd", ".linux"]);
+    let file = |name: &str| std::fs::read(first.join(name)).unwrap();
+    let uki = file("demo.efi");
+    let (kernel, initrd) = (file("demo-kernel"), file("demo-initrd.img"));
+    let alignment = read["section_alignment"].as_u64().unwrap();
+    let mut previous_end = None;
+    for s in &added {
+        let (address, size, offset, raw) = (
+            s[1].as_u64().unwrap(),
+            s[2].as_u64().unwrap(),
+            s[3].as_u64().unwrap(),
+            s[4].as_u64().unwrap(),
+        );
+        // Each after the last, at the stub's alignment; its data zero-padded to the file's.
+        if let Some(end) = previous_end {
+            assert_eq!(address, u64::div_ceil(end, alignment) * alignment, "{s}");
+        }
+        previous_end = Some(address + size);
+        assert_eq!(offset % 512, 0, "{s}");
+        assert!(
+            uki[(offset + size) as usize..(offset + raw) as usize]
+                .iter()
+                .all(|&b| b == 0)
+        );
+        let flags = if s[0] == ".linux" { 0x4000_0020 } else { 0x4000_0040 };
+        assert_eq!(s[5], flags, "{s}");
+    }
+    let data = |name: &str| {
+        let s = added.iter().find(|s| s[0] == name).unwrap();
+        let (offset, size) = (s[3].as_u64().unwrap() as usize, s[2].as_u64().unwrap() as usize);
+        &uki[offset..offset + size]
+    };
+    assert!(data(".linux") == kernel.as_slice(), ".linux is not the kernel");
+    assert!(data(".initrd") == initrd.as_slice(), ".initrd is not the initrd");
+    assert_eq!(data(".cmdline"), file("demo-cmdline").as_slice());
+    let uname = String::from_utf8(data(".uname").to_vec()).unwrap();
+    assert!(
+        uname.ends_with("-amd64") && uname.chars().next().unwrap().is_ascii_digit(),
+        "{uname}"
+    );
+    // The demo's root has no os-release: the UKI names the image.
+    assert_eq!(
+        data(".osrel"),
+        b"NAME=sealkit\nID=sealkit\nPRETTY_NAME=\"demo\"\n".as_slice()
+    );
+    assert_eq!(
+        read["size_of_image"].as_u64().unwrap(),
+        u64::div_ceil(previous_end.unwrap(), alignment) * alignment
+    );
+    // No clock, no symbols to sign along, no signature yet; the checksum is the signer's.
+    assert_eq!(read["timestamp"], 0);
+    assert_eq!(read["symbols"], 0);
+    assert_eq!(read["security"], 0);
+    assert_eq!(read["checksum"], 0);
+}
+
+#[test]
+fn bad_stubs_and_command_lines_are_refused_with_nothing_written() {
+    if !stub_installed() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = common::locked_example(tmp.path(), "demo.yml", &common::DEMO_IMAGES) else {
+        return;
+    };
+    let refused = |stub: &Path, config: &Path, code: &str, says: &str| {
+        let out = tmp.path().join(format!("out-{code}"));
+        let run = common::sealkit(&store)
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .arg("build")
+            .arg(config)
+            .arg("-o")
+            .arg(&out)
+            .args(["--format", "uki", "--uki-stub"])
+            .arg(stub)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(code) && stderr.contains(says), "{code}: {stderr}");
+        let left: Vec<_> = std::fs::read_dir(&out)
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{code}: {left:?} left behind");
+    };
+    let not_pe = tmp.path().join("not-pe.efi");
+    std::fs::write(&not_pe, b"MZ\x90\x00 this is not a PE image").unwrap();
+    refused(&not_pe, &config, "bad-uki-stub", "not a PE image");
+    refused(
+        &tmp.path().join("missing.efi"),
+        &config,
+        "missing-tool",
+        "systemd-boot-efi",
+    );
+
+    // The stub with a certificate table entry: a signature of the stub would not cover the
+    // sections added to it.
+    let mut signed = std::fs::read(STUB).unwrap();
+    signed.resize(signed.len().next_multiple_of(8), 0);
+    let table = u32::try_from(signed.len()).unwrap();
+    // An empty WIN_CERTIFICATE: its length, revision 2.0, PKCS#7 signed data.
+    signed.extend([8, 0, 0, 0, 0, 2, 2, 0]);
+    let pe = u32::from_le_bytes(signed[0x3c..0x40].try_into().unwrap()) as usize;
+    let certificate_entry = pe + 24 + 112 + 4 * 8;
+    signed[certificate_entry..certificate_entry + 4].copy_from_slice(&table.to_le_bytes());
+    signed[certificate_entry + 4..certificate_entry + 8].copy_from_slice(&8u32.to_le_bytes());
+    let signed_stub = tmp.path().join("signed.efi");
+    std::fs::write(&signed_stub, &signed).unwrap();
+    refused(&signed_stub, &config, "bad-uki-stub", "is signed");
+
+    // A command line the stub would widen byte by byte into UTF-16: é arrives as two characters.
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("console=ttyS0"), "the demo's cmdline changed");
+    let accented = tmp.path().join("accented.yml");
+    std::fs::write(&accented, text.replace("console=ttyS0", "console=ttyS0 motd=café")).unwrap();
+    refused(Path::new(STUB), &accented, "bad-cmdline", "not printable ASCII");
+}
