@@ -335,6 +335,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         sbom: Some(options.authorship.clone()),
         epoch: options.epoch,
         uki_stub: None,
+        uki_signer: None,
     };
 
     // One pass over every layer: the facts for the evidence and the bytes for the build.

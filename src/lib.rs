@@ -5,6 +5,7 @@
 //! Each stage is a library module; the `sealkit` binary is a thin shell over them.
 
 pub mod attest;
+pub mod authenticode;
 pub mod build;
 pub mod bundle;
 pub mod caps;
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod publish;
 pub mod reference;
 pub mod report;
+pub mod secureboot;
 pub mod sigstore;
 pub mod trust;
 pub mod verify;

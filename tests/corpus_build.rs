@@ -172,6 +172,7 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
             sbom: Some(Default::default()),
             epoch: sealkit::epoch::LINUXKIT_BUILD_TIME,
             uki_stub: None,
+            uki_signer: None,
         };
         let built_plan = plan::plan(&loaded, &resolver, &PlanOptions::default())
             .map_err(|e| e.to_string())

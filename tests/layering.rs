@@ -15,6 +15,8 @@ const FLOORS: &[&[&str]] = &[
         "keys",
         "certificates",
         "dsse",
+        "authenticode",
+        "secureboot",
         "bundle",
         "sigstore",
     ],

@@ -217,3 +217,114 @@ fn bad_stubs_and_command_lines_are_refused_with_nothing_written() {
     std::fs::write(&accented, text.replace("console=ttyS0", "console=ttyS0 motd=café")).unwrap();
     refused(Path::new(STUB), &accented, "bad-cmdline", "not printable ASCII");
 }
+
+/// Secure Boot keys made by `sealkit keygen --secure-boot` in `dir`.
+fn secure_boot_keys(store: &Path, dir: &Path) -> PathBuf {
+    common::sealkit(store)
+        .args(["keygen", "--secure-boot", "--name", "sealkit test", "-o"])
+        .arg(dir)
+        .assert()
+        .success();
+    dir.to_path_buf()
+}
+
+#[test]
+fn a_signed_uki_is_reproducible_and_sbverify_accepts_it_for_its_db_certificate_only() {
+    if !stub_installed() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = common::locked_example(tmp.path(), "demo.yml", &common::DEMO_IMAGES) else {
+        return;
+    };
+    let keys = secure_boot_keys(&store, &tmp.path().join("keys"));
+    let other = secure_boot_keys(&store, &tmp.path().join("other"));
+    let build = |out: &Path, key: &Path, cert: &Path| {
+        common::sealkit(&store)
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .arg("build")
+            .arg(&config)
+            .arg("-o")
+            .arg(out)
+            .args(["--format", "uki", "--sign-uki"])
+            .arg(key)
+            .arg("--sign-cert")
+            .arg(cert)
+            .output()
+            .unwrap()
+    };
+    let (first, second) = (tmp.path().join("first"), tmp.path().join("second"));
+    for out in [&first, &second] {
+        let run = build(out, &keys.join("db.key"), &keys.join("db.crt"));
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    }
+    let signed = std::fs::read(first.join("demo.efi")).unwrap();
+    assert!(
+        signed == std::fs::read(second.join("demo.efi")).unwrap(),
+        "two signings of one UKI differ"
+    );
+
+    // Debian's sbverify: the signature, the image hash, and the db certificate.
+    let sbverify = |cert: &Path| {
+        Command::new("sbverify")
+            .arg("--cert")
+            .arg(cert)
+            .arg(first.join("demo.efi"))
+            .output()
+            .expect("scripts/test installs sbsigntool")
+    };
+    let ok = sbverify(&keys.join("db.crt"));
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(!sbverify(&other.join("db.crt")).status.success());
+    assert!(!sbverify(&keys.join("KEK.crt")).status.success());
+
+    // sealkit's own check, and the same image with one byte of its command line's padding changed.
+    let db = sealkit::certificates::from_pem(&std::fs::read(keys.join("db.crt")).unwrap(), "db.crt").unwrap();
+    let verified = sealkit::authenticode::verify(&signed, &db).unwrap();
+    assert!(verified.signer.contains("sealkit test Secure Boot db"), "{verified:?}");
+    let other_db = sealkit::certificates::from_pem(&std::fs::read(other.join("db.crt")).unwrap(), "db.crt").unwrap();
+    let e = sealkit::authenticode::verify(&signed, &other_db).unwrap_err();
+    assert!(e.contains("not a trusted db certificate"), "{e}");
+    let at = signed
+        .windows(b"console=ttyS0 panic=-1".len())
+        .position(|w| w == b"console=ttyS0 panic=-1")
+        .unwrap();
+    let mut flipped = signed.clone();
+    flipped[at + 0x100] ^= 1;
+    let e = sealkit::authenticode::verify(&flipped, &db).unwrap_err();
+    assert!(e.contains("changed after signing"), "{e}");
+    let unsigned = tmp.path().join("unsigned");
+    common::sealkit(&store)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .arg("build")
+        .arg(&config)
+        .arg("-o")
+        .arg(&unsigned)
+        .args(["--format", "uki"])
+        .assert()
+        .success();
+    let e = sealkit::authenticode::verify(&std::fs::read(unsigned.join("demo.efi")).unwrap(), &db).unwrap_err();
+    assert!(e.contains("not signed"), "{e}");
+
+    // Bad keys: not RSA, or a certificate of another key; refused before anything is built.
+    let (ed25519, _) = common::keypair(&store, tmp.path(), "ed25519");
+    for (key, cert, says) in [
+        (
+            ed25519.clone(),
+            keys.join("db.crt"),
+            "not an unencrypted RSA private key",
+        ),
+        (keys.join("db.key"), keys.join("KEK.crt"), "is not the certificate of"),
+        (keys.join("db.key"), keys.join("db.esl"), "db.esl"),
+    ] {
+        let out = tmp.path().join("refused");
+        let run = build(&out, &key, &cert);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("bad-secure-boot-key") && stderr.contains(says),
+            "{says}: {stderr}"
+        );
+        assert!(!out.exists(), "{says}: the build went ahead");
+    }
+}

@@ -47,6 +47,7 @@ crate::error_codes! {
     MissingTool = "missing-tool": "A format needs a tool that is not installed.",
     BadStub = "bad-uki-stub": "The EFI stub given for a UKI is not an unsigned x86-64 PE image with room for the sections sealkit adds.",
     UkiTooLarge = "uki-too-large": "The kernel and initrd do not fit in one PE image (4 GiB).",
+    BadSecureBootKey = "bad-secure-boot-key": "The key or certificate given to sign a UKI is not an RSA key and its certificate.",
     ToolFailed = "tool-failed": "An external tool a format uses failed.",
     Io = "output-io": "An output or scratch file could not be written or read back.",
     Internal = "internal": "sealkit failed to encode its own data: a bug to report.",
@@ -154,6 +155,8 @@ pub struct Request<'a> {
     pub epoch: u64,
     /// The EFI stub of the `uki` and `esp` formats; default [`uki::DEFAULT_STUB`].
     pub uki_stub: Option<&'a Path>,
+    /// Who signs the UKI for Secure Boot (Authenticode); unsigned when `None`.
+    pub uki_signer: Option<&'a crate::authenticode::Signer>,
 }
 
 /// What was built: the output files (final paths) and the sizes of the parts.
@@ -621,6 +624,9 @@ fn write_formats(
                         let (path, mut w) = create(stage, &file)?;
                         write_uki(&boot, request, &mut w)?;
                         finish(&path, w)?;
+                        if let Some(signer) = request.uki_signer {
+                            sign_in_place(&path, signer)?;
+                        }
                         if format == Format::Uki {
                             staged.insert(file, path.clone());
                         }
@@ -643,6 +649,20 @@ fn write_formats(
         }
     }
     Ok(staged)
+}
+
+/// Signs the staged UKI at `path` (Authenticode), rewriting it. The image is held in memory
+/// twice while it is signed: a UKI is its kernel and initrd, tens of MiB.
+fn sign_in_place(path: &Path, signer: &crate::authenticode::Signer) -> Result<(), BuildError> {
+    let hint = "check the space left on the output disk";
+    let image = std::fs::read(path).map_err(io_error(path, hint))?;
+    let signed = crate::authenticode::sign(&image, signer).map_err(|message| BuildError::Input {
+        code: Code::BadSecureBootKey,
+        what: "--sign-uki".into(),
+        message,
+        hint: "give the db key and certificate `sealkit keygen --secure-boot` writes".into(),
+    })?;
+    std::fs::write(path, signed).map_err(io_error(path, hint))
 }
 
 /// What a UKI holds besides its stub.
@@ -780,6 +800,7 @@ mod tests {
             sbom: None,
             epoch: 0,
             uki_stub: None,
+            uki_signer: None,
         };
         let unpacked = unpack(&loaded, &plan, &resolver.store, &request).unwrap();
         let found: Vec<_> = unpacked

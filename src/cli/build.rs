@@ -36,6 +36,13 @@ pub struct BuildArgs {
     /// /usr/lib/systemd/boot/efi/linuxx64.efi.stub)
     #[arg(long, value_name = "FILE")]
     uki_stub: Option<PathBuf>,
+    /// Sign the UKI for Secure Boot with this RSA key (PEM; the db key of `sealkit keygen
+    /// --secure-boot`)
+    #[arg(long, value_name = "KEY", requires = "sign_cert")]
+    sign_uki: Option<PathBuf>,
+    /// The certificate of --sign-uki's key, as the firmware's db holds it (or one it issued)
+    #[arg(long, value_name = "CERT", requires = "sign_uki")]
+    sign_cert: Option<PathBuf>,
     #[command(flatten)]
     authorship: AuthorshipArgs,
     /// Pull registry images missing from the store
@@ -65,6 +72,11 @@ pub fn run(args: &BuildArgs) -> Outcome {
              folder (-o ./- if you mean one called -)",
         ));
     }
+    // Read before anything is built: a bad key must not cost a build, nor leave one half-signed.
+    let uki_signer = match (&args.sign_uki, &args.sign_cert) {
+        (Some(key), Some(cert)) => Some(load_uki_signer(key, cert)?),
+        _ => None,
+    };
     let loaded = config::load(&args.files)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
@@ -81,6 +93,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
         sbom: (!args.no_sbom).then_some(authorship),
         epoch,
         uki_stub: args.uki_stub.as_deref(),
+        uki_signer: uki_signer.as_ref(),
     };
     let unpacked = build::unpack(&loaded, &plan, &resolver.store, &request)?;
     if let Some(authorship) = &request.sbom {
@@ -102,4 +115,32 @@ pub fn run(args: &BuildArgs) -> Outcome {
         eprintln!("  {}", file.display());
     }
     Ok(())
+}
+
+/// The Secure Boot signer of `--sign-uki KEY --sign-cert CERT`.
+pub fn load_uki_signer(
+    key: &std::path::Path,
+    cert: &std::path::Path,
+) -> Result<sealkit::authenticode::Signer, Failure> {
+    let code = sealkit::build::Code::BadSecureBootKey.as_str();
+    let read = |path: &std::path::Path| {
+        use std::io::Read as _;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(1 << 20).read_to_end(&mut bytes))
+            .map(|_| bytes)
+            .map_err(|e| Failure::input(code, format!("{}: cannot be read: {e}", path.display())))
+    };
+    sealkit::authenticode::Signer::from_pem(
+        &read(key)?,
+        &key.display().to_string(),
+        &read(cert)?,
+        &cert.display().to_string(),
+    )
+    .map_err(|e| {
+        Failure::input(
+            code,
+            format!("{e}\n  hint: --sign-uki takes the db key and --sign-cert its certificate (sealkit keygen --secure-boot)"),
+        )
+    })
 }

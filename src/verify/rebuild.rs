@@ -103,6 +103,7 @@ pub fn rebuild(
         sbom: params.sbom.clone(),
         epoch: params.source_date_epoch,
         uki_stub: None,
+        uki_signer: None,
     };
     if let Err(e) = build::build(loaded, plan, store, &request) {
         return fail(format!("the rebuild failed: {e}"));
