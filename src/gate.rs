@@ -165,6 +165,9 @@ pub struct Options<'a> {
     /// The output folder (docs/gate.md).
     pub output: &'a Path,
     pub formats: &'a [Format],
+    /// The EFI stub and the Secure Boot signer of the `uki` and `esp` formats.
+    pub uki_stub: Option<&'a Path>,
+    pub uki_signer: Option<&'a crate::authenticode::Signer>,
     pub key: &'a SigningKey,
     /// The public key the signing key must match, when given.
     pub expect_key: Option<&'a PublicKey>,
@@ -334,8 +337,8 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         force: false,
         sbom: Some(options.authorship.clone()),
         epoch: options.epoch,
-        uki_stub: None,
-        uki_signer: None,
+        uki_stub: options.uki_stub,
+        uki_signer: options.uki_signer,
     };
 
     // One pass over every layer: the facts for the evidence and the bytes for the build.

@@ -36,7 +36,7 @@ enum Command {
     #[command(name = "__evaluate-policy", hide = true)]
     EvaluatePolicy(cli::policy::ServeArgs),
     /// The whole pipeline: resolve, inspect, judge, build, SBOM, attest, verify: a signed image, or the reasons it was denied
-    Gate(cli::gate::GateArgs),
+    Gate(Box<cli::gate::GateArgs>),
     /// Sign a file: a DSSE statement over its digest, in a Sigstore bundle (FILE.sigstore.json)
     Sign(cli::sign::SignArgs),
     /// Attest a file (any predicate) or a build's output folder (SLSA provenance, SBOMs, policy result)

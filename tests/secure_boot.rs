@@ -59,7 +59,10 @@ fn secure_boot_starts_the_signed_uki_and_refuses_every_other() {
             .success();
         dir.to_path_buf()
     };
-    let (keys, stranger) = (keygen(&tmp.path().join("keys")), keygen(&tmp.path().join("stranger-keys")));
+    let (keys, stranger) = (
+        keygen(&tmp.path().join("keys")),
+        keygen(&tmp.path().join("stranger-keys")),
+    );
     let build = |name: &str, signer: Option<&Path>| {
         let out = tmp.path().join(name);
         let mut c = common::sealkit(&store);

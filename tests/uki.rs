@@ -328,3 +328,109 @@ fn a_signed_uki_is_reproducible_and_sbverify_accepts_it_for_its_db_certificate_o
         assert!(!out.exists(), "{says}: the build went ahead");
     }
 }
+
+/// The gate signs the boot image only once the policy passed: the demo's gated folder holds a
+/// signed UKI that `sealkit verify --db-cert` checks as the firmware will; the insecure
+/// example, denied, leaves no UKI at all.
+#[test]
+fn the_gate_signs_a_uki_only_when_the_policy_passes() {
+    if !stub_installed() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = common::locked_example(tmp.path(), "demo.yml", &common::DEMO_IMAGES) else {
+        return;
+    };
+    let keys = secure_boot_keys(&store, &tmp.path().join("keys"));
+    let other = secure_boot_keys(&store, &tmp.path().join("other"));
+    let (release, public) = common::keypair(&store, tmp.path(), "release");
+    let gate = |config: &Path, out: &Path| {
+        common::sealkit(&store)
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .arg("gate")
+            .arg(config)
+            .arg("--key")
+            .arg(&release)
+            .arg("-o")
+            .arg(out)
+            .args(["--image-format", "uki", "--image-format", "esp", "--sign-uki"])
+            .arg(keys.join("db.key"))
+            .arg("--sign-cert")
+            .arg(keys.join("db.crt"))
+            .output()
+            .unwrap()
+    };
+    let gated = tmp.path().join("gated");
+    let run = gate(&config, &gated);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let verify = |db: &Path| {
+        common::sealkit(&store)
+            .arg("verify")
+            .arg(&gated)
+            .arg("--key")
+            .arg(&public)
+            .arg("--db-cert")
+            .arg(db)
+            .args(["--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&keys.join("db.crt"));
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    let secure_boot: Vec<&serde_json::Value> = result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "secure-boot")
+        .collect();
+    assert_eq!(secure_boot.len(), 1, "{result}");
+    assert_eq!(secure_boot[0]["subject"], "demo.efi");
+    assert!(
+        secure_boot[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Authenticode sha256:")
+    );
+    // The attestations cover the UKI and the ESP as every other image file.
+    assert!(result["artifacts"].get("demo.efi").is_some() && result["artifacts"].get("demo-esp.img").is_some());
+    let refused = verify(&other.join("db.crt"));
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("secure-boot (demo.efi)"));
+
+    let insecure_tmp = tempfile::tempdir().unwrap();
+    let Some((insecure_store, insecure)) =
+        common::locked_example(insecure_tmp.path(), "insecure.yml", &["kernel", "init", "insecure"])
+    else {
+        return;
+    };
+    let denied = tmp.path().join("denied");
+    let run = common::sealkit(&insecure_store)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .arg("gate")
+        .arg(&insecure)
+        .arg("--key")
+        .arg(&release)
+        .arg("-o")
+        .arg(&denied)
+        .args(["--image-format", "uki", "--sign-uki"])
+        .arg(keys.join("db.key"))
+        .arg("--sign-cert")
+        .arg(keys.join("db.crt"))
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
+    let left: Vec<String> = std::fs::read_dir(&denied)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !left.iter().any(|f| f.ends_with(".efi") || f.ends_with(".img")),
+        "{left:?}"
+    );
+}

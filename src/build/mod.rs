@@ -43,7 +43,7 @@ crate::error_codes! {
     BadFileEntry = "bad-file-entry": "An entry of the files section cannot be made (mode, owner, a source that is missing or not a regular file).",
     SourceTooLarge = "source-too-large": "A files entry's source is larger than the limit (docs/limits.md).",
     PathConflict = "path-conflict": "Two parts of the image claim one path in ways that cannot both hold (a file over a folder, a write through a symlink).",
-    BadCmdline = "bad-cmdline": "The kernel command line holds a line break or control character.",
+    BadCmdline = "bad-cmdline": "The kernel command line holds a line break or control character (or, for a UKI, anything but printable ASCII).",
     MissingTool = "missing-tool": "A format needs a tool that is not installed.",
     BadStub = "bad-uki-stub": "The EFI stub given for a UKI is not an unsigned x86-64 PE image with room for the sections sealkit adds.",
     UkiTooLarge = "uki-too-large": "The kernel and initrd do not fit in one PE image (4 GiB).",

@@ -32,17 +32,8 @@ pub struct BuildArgs {
     /// Leave /sbom.spdx.json out of the image
     #[arg(long)]
     no_sbom: bool,
-    /// The EFI stub of --format uki and esp (default systemd-boot-efi's,
-    /// /usr/lib/systemd/boot/efi/linuxx64.efi.stub)
-    #[arg(long, value_name = "FILE")]
-    uki_stub: Option<PathBuf>,
-    /// Sign the UKI for Secure Boot with this RSA key (PEM; the db key of `sealkit keygen
-    /// --secure-boot`)
-    #[arg(long, value_name = "KEY", requires = "sign_cert")]
-    sign_uki: Option<PathBuf>,
-    /// The certificate of --sign-uki's key, as the firmware's db holds it (or one it issued)
-    #[arg(long, value_name = "CERT", requires = "sign_uki")]
-    sign_cert: Option<PathBuf>,
+    #[command(flatten)]
+    uki: UkiArgs,
     #[command(flatten)]
     authorship: AuthorshipArgs,
     /// Pull registry images missing from the store
@@ -72,11 +63,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
              folder (-o ./- if you mean one called -)",
         ));
     }
-    // Read before anything is built: a bad key must not cost a build, nor leave one half-signed.
-    let uki_signer = match (&args.sign_uki, &args.sign_cert) {
-        (Some(key), Some(cert)) => Some(load_uki_signer(key, cert)?),
-        _ => None,
-    };
+    let uki_signer = args.uki.signer()?;
     let loaded = config::load(&args.files)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
@@ -92,7 +79,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
         force: args.force,
         sbom: (!args.no_sbom).then_some(authorship),
         epoch,
-        uki_stub: args.uki_stub.as_deref(),
+        uki_stub: args.uki.uki_stub.as_deref(),
         uki_signer: uki_signer.as_ref(),
     };
     let unpacked = build::unpack(&loaded, &plan, &resolver.store, &request)?;
@@ -117,11 +104,35 @@ pub fn run(args: &BuildArgs) -> Outcome {
     Ok(())
 }
 
+/// How the `uki` and `esp` formats are made and signed.
+#[derive(clap::Args)]
+pub struct UkiArgs {
+    /// The EFI stub of the uki and esp formats (default systemd-boot-efi's,
+    /// /usr/lib/systemd/boot/efi/linuxx64.efi.stub)
+    #[arg(long, value_name = "FILE")]
+    pub uki_stub: Option<PathBuf>,
+    /// Sign the UKI for Secure Boot with this RSA key (PEM; the db key of `sealkit keygen
+    /// --secure-boot`)
+    #[arg(long, value_name = "KEY", requires = "sign_cert")]
+    pub sign_uki: Option<PathBuf>,
+    /// The certificate of --sign-uki's key, as the firmware's db holds it (or one it issued)
+    #[arg(long, value_name = "CERT", requires = "sign_uki")]
+    pub sign_cert: Option<PathBuf>,
+}
+
+impl UkiArgs {
+    /// The signer, read before anything is built: a bad key must not cost a build, nor leave
+    /// one half-signed.
+    pub fn signer(&self) -> Result<Option<sealkit::authenticode::Signer>, Failure> {
+        match (&self.sign_uki, &self.sign_cert) {
+            (Some(key), Some(cert)) => load_uki_signer(key, cert).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
 /// The Secure Boot signer of `--sign-uki KEY --sign-cert CERT`.
-pub fn load_uki_signer(
-    key: &std::path::Path,
-    cert: &std::path::Path,
-) -> Result<sealkit::authenticode::Signer, Failure> {
+fn load_uki_signer(key: &std::path::Path, cert: &std::path::Path) -> Result<sealkit::authenticode::Signer, Failure> {
     let code = sealkit::build::Code::BadSecureBootKey.as_str();
     let read = |path: &std::path::Path| {
         use std::io::Read as _;

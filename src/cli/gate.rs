@@ -48,6 +48,12 @@ pub struct GateArgs {
     /// How to print the summary
     #[arg(long, value_enum, default_value = "table")]
     format: OutputFormat,
+    /// The image's formats, as `sealkit build --format` takes them (several may be given); a
+    /// UKI is signed for Secure Boot (--sign-uki) only once the policy passed
+    #[arg(long, value_enum, default_value = "kernel+initrd", value_name = "FORMAT")]
+    image_format: Vec<Format>,
+    #[command(flatten)]
+    uki: super::build::UkiArgs,
     #[command(flatten)]
     authorship: AuthorshipArgs,
     /// Pull registry images missing from the store (each must match the lock's digest)
@@ -97,6 +103,7 @@ pub fn run(args: &GateArgs) -> Outcome {
         timeout: None,
     };
     let key = args.key.load()?;
+    let uki_signer = args.uki.signer()?;
     let expect_key = match &args.expect_key {
         Some(path) => Some(PublicKey::load(path)?),
         None => None,
@@ -112,7 +119,9 @@ pub fn run(args: &GateArgs) -> Outcome {
         resolver: &resolver,
         trust: trust.as_ref(),
         output: &args.output,
-        formats: &[Format::KernelInitrd],
+        formats: &args.image_format,
+        uki_stub: args.uki.uki_stub.as_deref(),
+        uki_signer: uki_signer.as_ref(),
         key: &key,
         expect_key: expect_key.as_ref(),
         policy: PolicyOptions {

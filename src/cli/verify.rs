@@ -92,6 +92,10 @@ pub struct VerifyArgs {
     /// (from the store), and compare every image file's sha256 with the attested one
     #[arg(long, requires = "expect_configs")]
     rebuild: bool,
+    /// Check every UKI's Secure Boot signature (Authenticode) as the firmware will: signed by
+    /// this db certificate (PEM) or one it issued; repeat for several
+    #[arg(long = "db-cert", value_name = "CERT")]
+    db_certs: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
     #[command(flatten)]
@@ -237,6 +241,15 @@ fn render(v: &Verification) -> String {
 
 pub fn run(args: &VerifyArgs) -> Outcome {
     let policy = Policy::new(options(args)?)?;
+    let mut db = Vec::new();
+    for path in &args.db_certs {
+        let pem = std::fs::read(path)
+            .map_err(|e| Failure::usage(format!("error: --db-cert {}: cannot be read: {e}", path.display())))?;
+        db.extend(
+            sealkit::certificates::from_pem(&pem, &path.display().to_string())
+                .map_err(|e| Failure::usage(format!("error: --db-cert {e}")))?,
+        );
+    }
     // A registry artifact is pulled whole into a scratch folder, and verified as that folder.
     let scratch;
     let source = match args.target.to_str().filter(|t| sealkit::publish::is_registry_target(t)) {
@@ -264,6 +277,9 @@ pub fn run(args: &VerifyArgs) -> Outcome {
     let mut verification = verify::verify(&source, &policy)?;
     if args.rebuild {
         rebuild(args, &mut verification)?;
+    }
+    if !db.is_empty() {
+        verify::secure_boot(source.folder(), &mut verification, &db);
     }
     match args.format {
         OutputFormat::Text => print(render(&verification).as_bytes())?,

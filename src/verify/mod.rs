@@ -285,6 +285,8 @@ pub enum CheckKind {
     ExpectConfig,
     /// An independent rebuild gave the same files.
     Rebuild,
+    /// A UKI's Authenticode signature is one the firmware's db accepts.
+    SecureBoot,
 }
 
 impl CheckKind {
@@ -301,6 +303,7 @@ impl CheckKind {
             CheckKind::VulnDbAge => "vulndb-age",
             CheckKind::ExpectConfig => "expect-config",
             CheckKind::Rebuild => "rebuild",
+            CheckKind::SecureBoot => "secure-boot",
         }
     }
 }
@@ -554,6 +557,52 @@ pub fn verify(source: &dyn Source, policy: &Policy) -> Result<Verification, Veri
         statements,
         checks: checks.0,
     })
+}
+
+/// Checks, as the firmware will, the Authenticode signature of every UKI (`NAME.efi`) among
+/// the verified files of `folder` against the Secure Boot `db` certificates, and adds the
+/// checks to `verification`. Each file must still be the one verified.
+pub fn secure_boot(folder: &Path, verification: &mut Verification, db: &[crate::certificates::Certificate]) {
+    let ukis: Vec<(String, String)> = verification
+        .artifacts
+        .iter()
+        .filter(|(name, _)| name.ends_with(".efi"))
+        .map(|(name, digest)| (name.clone(), digest.clone()))
+        .collect();
+    if ukis.is_empty() {
+        let target = verification.target.clone();
+        verification.push(Check {
+            check: CheckKind::SecureBoot,
+            subject: target,
+            passed: false,
+            detail: "no UKI (NAME.efi) among the image's files to check: build with --format uki --sign-uki".into(),
+        });
+        return;
+    }
+    for (name, digest) in ukis {
+        let path = folder.join(&name);
+        let outcome = std::fs::read(&path)
+            .map_err(|e| format!("cannot be read: {e}"))
+            .and_then(|bytes| {
+                if Digest::of(&bytes).to_string() != digest {
+                    return Err("changed since its digest was verified".to_owned());
+                }
+                crate::authenticode::verify(&bytes, db)
+            });
+        let (passed, detail) = match outcome {
+            Ok(v) => (
+                true,
+                format!("signed by {} (Authenticode {})", v.signer, v.authenticode_digest),
+            ),
+            Err(why) => (false, why),
+        };
+        verification.push(Check {
+            check: CheckKind::SecureBoot,
+            subject: name,
+            passed,
+            detail,
+        });
+    }
 }
 
 /// Every policy decision present passed (required or not: a signed FAILED is never ignored),

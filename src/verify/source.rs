@@ -77,7 +77,8 @@ impl Local {
         }
     }
 
-    fn folder(&self) -> &Path {
+    /// The folder the image's files are in.
+    pub fn folder(&self) -> &Path {
         if self.folder {
             &self.path
         } else {
