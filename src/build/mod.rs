@@ -17,6 +17,7 @@ pub mod pgzip;
 pub mod spool;
 pub mod tree;
 pub mod uki;
+pub mod verity;
 
 use std::collections::BTreeMap;
 use std::fs::File;
