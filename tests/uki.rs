@@ -22,6 +22,7 @@ fn stub_installed() -> bool {
     false
 }
 
+/// The validators' python (scripts/test installs pefile and in-toto-attestation in it).
 fn pefile_python() -> PathBuf {
     let python =
         Path::new(&std::env::var("SEALKIT_VALIDATORS").expect("scripts/test sets SEALKIT_VALIDATORS")).join("python");
@@ -392,8 +393,54 @@ fn the_gate_signs_a_uki_only_when_the_policy_passes() {
             .unwrap()
             .contains("Authenticode sha256:")
     );
-    // The attestations cover the UKI and the ESP as every other image file.
+    // The attestations cover the UKI and the ESP as every other image file, and name the
+    // UKI's Authenticode hash beside its sha256.
     assert!(result["artifacts"].get("demo.efi").is_some() && result["artifacts"].get("demo-esp.img").is_some());
+    let authenticode = secure_boot[0]["detail"]
+        .as_str()
+        .unwrap()
+        .split("Authenticode ")
+        .nth(1)
+        .unwrap();
+    let authenticode = authenticode.trim_end_matches(')');
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(gated.join("provenance.sigstore.json")).unwrap()).unwrap();
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        bundle["dsseEnvelope"]["payload"].as_str().unwrap(),
+    )
+    .unwrap();
+    let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let uki = statement["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "demo.efi")
+        .unwrap();
+    assert_eq!(uki["annotations"]["authenticode"], authenticode, "{uki}");
+    // in-toto-attestation takes the annotated subjects.
+    let bundles: Vec<PathBuf> = std::fs::read_dir(&gated)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".sigstore.json"))
+        .collect();
+    let validated = Command::new(pefile_python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/intoto_validate.py"))
+        .args(&bundles)
+        .output()
+        .unwrap();
+    assert!(
+        validated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validated.stderr)
+    );
+    assert_eq!(
+        uki["digest"]["sha256"]
+            .as_str()
+            .map(|d| format!("sha256:{d}"))
+            .as_deref(),
+        result["artifacts"]["demo.efi"].as_str()
+    );
     let refused = verify(&other.join("db.crt"));
     assert_eq!(
         refused.status.code(),

@@ -161,7 +161,22 @@ pub fn statements(request: &Request) -> Result<Vec<Attestation>, AttestError> {
             .map(|name| Ok(ResourceDescriptor::named(name, &file_digest(&request.dir.join(name))?)))
             .collect()
     };
-    let subjects = describe(request.subjects)?;
+    let mut subjects = describe(request.subjects)?;
+    // A UKI is also known by its Authenticode hash: what a Secure Boot signature signs, and
+    // what a firmware's db lists for an image allowed unsigned.
+    for subject in &mut subjects {
+        let Some(name) = subject.name.clone().filter(|n| n.ends_with(".efi")) else {
+            continue;
+        };
+        let path = request.dir.join(&name);
+        let image = std::fs::read(&path).map_err(|e| AttestError::io(&path.display().to_string(), &e))?;
+        if let Ok(digest) = crate::authenticode::image_digest(&image) {
+            subject.annotations = Some(std::collections::BTreeMap::from([(
+                "authenticode".to_owned(),
+                serde_json::Value::from(format!("sha256:{}", hex::encode(digest))),
+            )]));
+        }
+    }
     let byproducts = describe(request.byproducts)?
         .into_iter()
         .map(|mut d| {
