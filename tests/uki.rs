@@ -229,17 +229,44 @@ fn secure_boot_keys(store: &Path, dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// The demo in a store, and two sets of Secure Boot keys: the one that signs, and another.
+struct Keyed {
+    tmp: tempfile::TempDir,
+    store: PathBuf,
+    config: PathBuf,
+    keys: PathBuf,
+    other: PathBuf,
+}
+
+fn keyed_demo() -> Option<Keyed> {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, config) = common::locked_example(tmp.path(), "demo.yml", &common::DEMO_IMAGES)?;
+    let keys = secure_boot_keys(&store, &tmp.path().join("keys"));
+    let other = secure_boot_keys(&store, &tmp.path().join("other"));
+    Some(Keyed {
+        tmp,
+        store,
+        config,
+        keys,
+        other,
+    })
+}
+
 #[test]
 fn a_signed_uki_is_reproducible_and_sbverify_accepts_it_for_its_db_certificate_only() {
     if !stub_installed() {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let Some((store, config)) = common::locked_example(tmp.path(), "demo.yml", &common::DEMO_IMAGES) else {
+    let Some(Keyed {
+        tmp,
+        store,
+        config,
+        keys,
+        other,
+    }) = keyed_demo()
+    else {
         return;
     };
-    let keys = secure_boot_keys(&store, &tmp.path().join("keys"));
-    let other = secure_boot_keys(&store, &tmp.path().join("other"));
     let build = |out: &Path, key: &Path, cert: &Path| {
         common::sealkit(&store)
             .env("SOURCE_DATE_EPOCH", EPOCH)
@@ -338,12 +365,16 @@ fn the_gate_signs_a_uki_only_when_the_policy_passes() {
     if !stub_installed() {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let Some((store, config)) = common::locked_example(tmp.path(), "demo.yml", &common::DEMO_IMAGES) else {
+    let Some(Keyed {
+        tmp,
+        store,
+        config,
+        keys,
+        other,
+    }) = keyed_demo()
+    else {
         return;
     };
-    let keys = secure_boot_keys(&store, &tmp.path().join("keys"));
-    let other = secure_boot_keys(&store, &tmp.path().join("other"));
     let (release, public) = common::keypair(&store, tmp.path(), "release");
     let gate = |config: &Path, out: &Path| {
         common::sealkit(&store)

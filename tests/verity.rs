@@ -22,6 +22,22 @@ fn data(blocks: usize) -> Vec<u8> {
     (0..blocks * 512).flat_map(|i| (i as u64).to_le_bytes()).collect()
 }
 
+/// `veritysetup ACTION` on a data image of `data_len` bytes with its tree appended, no superblock.
+fn veritysetup(action: &str, data_len: usize, salt: &[u8]) -> Command {
+    let mut command = Command::new("veritysetup");
+    command
+        .args([
+            action,
+            "--no-superblock",
+            "--data-block-size=4096",
+            "--hash-block-size=4096",
+        ])
+        .arg(format!("--hash-offset={data_len}"))
+        .arg(format!("--data-blocks={}", data_len / 4096))
+        .arg(format!("--salt={}", hex::encode(salt)));
+    command
+}
+
 fn root_hash(output: &[u8]) -> String {
     String::from_utf8_lossy(output)
         .lines()
@@ -44,16 +60,7 @@ fn the_hash_tree_is_veritysetups() {
         // veritysetup's tree, appended to a copy of the data.
         let theirs = tmp.path().join(format!("theirs-{blocks}.img"));
         std::fs::write(&theirs, &bytes).unwrap();
-        let format = Command::new("veritysetup")
-            .args([
-                "format",
-                "--no-superblock",
-                "--data-block-size=4096",
-                "--hash-block-size=4096",
-            ])
-            .arg(format!("--hash-offset={}", bytes.len()))
-            .arg(format!("--data-blocks={blocks}"))
-            .arg(format!("--salt={}", hex::encode(&salt)))
+        let format = veritysetup("format", bytes.len(), &salt)
             .arg(&theirs)
             .arg(&theirs)
             .output()
@@ -70,16 +77,7 @@ fn the_hash_tree_is_veritysetups() {
         let ours = tmp.path().join(format!("ours-{blocks}.img"));
         std::fs::write(&ours, [bytes.as_slice(), &tree.hash].concat()).unwrap();
         let verify = |image: &Path| {
-            Command::new("veritysetup")
-                .args([
-                    "verify",
-                    "--no-superblock",
-                    "--data-block-size=4096",
-                    "--hash-block-size=4096",
-                ])
-                .arg(format!("--hash-offset={}", bytes.len()))
-                .arg(format!("--data-blocks={blocks}"))
-                .arg(format!("--salt={}", hex::encode(&salt)))
+            veritysetup("verify", bytes.len(), &salt)
                 .arg(image)
                 .arg(image)
                 .arg(hex::encode(tree.root))
