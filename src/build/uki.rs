@@ -369,6 +369,26 @@ mod tests {
         }
     }
 
+    /// An initrd that would take the image past 4 GiB is refused from its size alone, before a
+    /// byte is copied (the file here is sparse).
+    #[test]
+    fn an_image_past_4_gib_is_refused_before_anything_is_written() {
+        if !Path::new(DEFAULT_STUB).is_file() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let initrd = dir.path().join("initrd");
+        File::create(&initrd).unwrap().set_len(u64::from(u32::MAX)).unwrap();
+        let sections = [Section {
+            name: ".initrd",
+            parts: vec![Part::File(&initrd)],
+        }];
+        let mut out = Vec::new();
+        let e = write_uki(Path::new(DEFAULT_STUB), &sections, &mut out).unwrap_err();
+        assert!(matches!(e, BuildError::Input { code: Code::UkiTooLarge, .. }), "{e}");
+        assert!(out.is_empty());
+    }
+
     #[test]
     fn garbage_and_signed_stubs_are_refused() {
         let dir = tempfile::tempdir().unwrap();
