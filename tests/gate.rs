@@ -607,6 +607,19 @@ fn the_gate_judges_known_vulnerabilities_by_policy_and_exceptions() {
     };
     let fresh = verify("provenance,sbom,policy,vuln", "36500d");
     assert_eq!(fresh.status.code(), Some(0), "{}", said(&fresh));
+    // The provenance names the database among its dependencies, and it is not an image: a
+    // rebuild from the store still reproduces the folder.
+    let rebuilt = sealkit(&store)
+        .arg("verify")
+        .arg(&out)
+        .arg("--key")
+        .arg(&public)
+        .args(["--require", "provenance", "--expect-config"])
+        .arg(&config)
+        .arg("--rebuild")
+        .output()
+        .unwrap();
+    assert_eq!(rebuilt.status.code(), Some(0), "{}", said(&rebuilt));
     let stale = verify("vuln", "1s");
     assert_eq!(stale.status.code(), Some(1), "{}", said(&stale));
     assert!(said(&stale).contains("vulndb-age"), "{}", said(&stale));

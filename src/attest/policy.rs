@@ -14,6 +14,9 @@ use super::statement::ResourceDescriptor;
 use crate::image::digest::Digest;
 use crate::policy::decision::{self, Status};
 
+/// The name of the policy set among a provenance's resolved dependencies.
+pub const POLICY_DEPENDENCY: &str = "policy";
+
 /// Who decided: sealkit's policy gate.
 pub const VERIFIER_ID: &str = "https://sealkit.dev/verifier/policy/v1";
 
@@ -145,11 +148,11 @@ impl PolicyDecision {
         })
     }
 
-    /// The policy set as a resource: its URI and digest.
+    /// The policy set as a resource: its URI and digest, named [`POLICY_DEPENDENCY`].
     pub fn policy(&self) -> ResourceDescriptor {
         ResourceDescriptor {
             uri: Some(self.policy_uri.clone()),
-            ..ResourceDescriptor::named("policy", &self.policy_digest)
+            ..ResourceDescriptor::named(POLICY_DEPENDENCY, &self.policy_digest)
         }
     }
 

@@ -185,6 +185,27 @@ impl Provenance {
         }
     }
 
+    /// The images among the resolved dependencies, as (location, sha256 hex), in order: all
+    /// but the policy set and the advisory database, which a build does not read.
+    pub fn image_dependencies(&self) -> Vec<(String, String)> {
+        self.build_definition
+            .resolved_dependencies
+            .iter()
+            .filter(|d| {
+                !matches!(
+                    d.name.as_deref(),
+                    Some(super::policy::POLICY_DEPENDENCY | super::VULNERABILITY_DATABASE)
+                )
+            })
+            .map(|d| {
+                (
+                    d.name.clone().unwrap_or_default(),
+                    d.sha256().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
     /// sealkit's parameters, if this is a sealkit build; an error says why not.
     pub fn parameters(&self) -> Result<ExternalParameters, String> {
         if self.build_definition.build_type != BUILD_TYPE {

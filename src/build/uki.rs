@@ -385,7 +385,16 @@ mod tests {
         }];
         let mut out = Vec::new();
         let e = write_uki(Path::new(DEFAULT_STUB), &sections, &mut out).unwrap_err();
-        assert!(matches!(e, BuildError::Input { code: Code::UkiTooLarge, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                BuildError::Input {
+                    code: Code::UkiTooLarge,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(out.is_empty());
     }
 

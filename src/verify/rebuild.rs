@@ -70,18 +70,7 @@ pub fn rebuild(
         .iter()
         .map(|i| (i.location.clone(), i.manifest.hex().to_owned()))
         .collect();
-    let theirs: Vec<(String, String)> = provenance
-        .build_definition
-        .resolved_dependencies
-        .iter()
-        .filter(|d| d.name.as_deref() != Some("policy"))
-        .map(|d| {
-            (
-                d.name.clone().unwrap_or_default(),
-                d.sha256().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let theirs = provenance.image_dependencies();
     if ours != theirs {
         let show = |list: &[(String, String)]| {
             list.iter()
