@@ -313,7 +313,7 @@ pub fn kernel_release(kernel: &[u8]) -> Option<String> {
     if kernel.get(0x202..0x206)? != b"HdrS" {
         return None;
     }
-    let pointer = usize::from(u16_at(kernel, 0x20e));
+    let pointer = kernel.get(0x20e..0x210).map(|b| usize::from(u16_at(b, 0)))?;
     if pointer == 0 {
         return None;
     }
@@ -359,6 +359,9 @@ mod tests {
         kernel[0x202] = b'X';
         assert_eq!(kernel_release(&kernel), None);
         assert_eq!(kernel_release(b"short"), None);
+        // A header cut right after its magic, before the version pointer: no release, no panic.
+        kernel[0x202] = b'H';
+        assert_eq!(kernel_release(&kernel[..0x208]), None);
     }
 
     #[test]
