@@ -151,6 +151,13 @@ fn every_bundle_verify_case_agrees_each_failure_for_its_own_reason() {
             if code != 0 {
                 wrong.push(format!("{name} must verify: {said}"));
             }
+            // Each RFC 3161 timestamp that verified is named, with its authority.
+            let stamped = std::fs::read_to_string(case.join("bundle.sigstore.json"))
+                .unwrap()
+                .contains("signedTimestamp");
+            if code == 0 && stamped != said.contains(", timestamped ") {
+                wrong.push(format!("{name}: timestamps in the bundle: {stamped}; said: {said}"));
+            }
             continue;
         }
         let reason = REASONS.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);

@@ -422,9 +422,20 @@ pub fn verify_bundle(args: &VerifyBundleArgs) -> Outcome {
                     .map(|i| format!(" (issuer {i})"))
                     .unwrap_or_default();
                 let entries = verified.log_entries.len();
+                let timestamps: String = verified
+                    .timestamps
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            ", timestamped {} by {}",
+                            sealkit::epoch::rfc3339(t.time.max(0) as u64),
+                            t.authority
+                        )
+                    })
+                    .collect();
                 print(
                     format!(
-                        "VERIFIED {} against {root_name}: signed by {signer}{issuer}, logged in {entries} entr{}\n",
+                        "VERIFIED {} against {root_name}: signed by {signer}{issuer}, logged in {entries} entr{}{timestamps}\n",
                         args.bundle.display(),
                         if entries == 1 { "y" } else { "ies" }
                     )

@@ -90,9 +90,18 @@ fn generalized_time(any: &Any) -> Result<i64, String> {
         .ok_or_else(bad)
 }
 
+/// A verified RFC 3161 timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Timestamped {
+    /// The timestamp authority of the trusted root that vouched for it (its URI).
+    pub authority: String,
+    /// The time it attests (seconds since the epoch).
+    pub time: i64,
+}
+
 /// Verifies one timestamp response (DER) over `signature` against the TSAs of `root`: the time it
-/// attests, in seconds since the epoch.
-pub fn verify(token: &[u8], signature: &[u8], root: &TrustedRoot) -> Result<i64, String> {
+/// attests and who attests it.
+pub fn verify(token: &[u8], signature: &[u8], root: &TrustedRoot) -> Result<Timestamped, String> {
     if token.len() > MAX_TOKEN {
         return Err("a timestamp larger than 64 KiB".into());
     }
@@ -212,7 +221,10 @@ pub fn verify(token: &[u8], signature: &[u8], root: &TrustedRoot) -> Result<i64,
             }
             let key = candidate.public_key()?;
             if key.verify_prehash(signature_hash, &signed_digest, signer.signature.as_bytes()) {
-                return Ok(time);
+                return Ok(Timestamped {
+                    authority: authority.uri.clone(),
+                    time,
+                });
             }
             why = "the timestamp's signature does not verify".into();
         }

@@ -121,6 +121,9 @@ pub struct Verified {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_at: Option<i64>,
     pub log_entries: Vec<Logged>,
+    /// The RFC 3161 timestamps that verified.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<super::timestamp::Timestamped>,
     /// The signing certificate, once it verified.
     #[serde(skip)]
     pub certificate: Option<Certificate>,
@@ -294,9 +297,15 @@ pub fn verify(
     let mut log_entries = Vec::new();
     // Every time something trusted says the signature existed: each checked promise's
     // integrated time and each verified timestamp. The certificate must be valid at all.
-    let mut times: Vec<i64> = timestamps.clone();
+    let mut times: Vec<i64> = timestamps.iter().map(|t| t.time).collect();
     for entry in &entries {
-        let logged = entry.verify(root, version == 1, version >= 2, now, timestamps.first().copied())?;
+        let logged = entry.verify(
+            root,
+            version == 1,
+            version >= 2,
+            now,
+            timestamps.first().map(|t| t.time),
+        )?;
         check_body(entry, &content, &key, leaf.map(|c| &c[0]), &artifact_digest)?;
         times.extend(logged.integrated_time);
         log_entries.push(logged);
@@ -404,6 +413,7 @@ pub fn verify(
         key_id: Some(key.key_id()),
         signed_at,
         log_entries,
+        timestamps,
         certificate: leaf.map(|chain| chain[0].clone()),
     })
 }

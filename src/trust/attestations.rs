@@ -1,17 +1,18 @@
 //! cosign's attestations of an image (`cosign attest`): each layer of the image's
-//! `sha256-<hex>.att` manifest a DSSE envelope of an in-toto statement about it. One is
-//! accepted when a trusted key signed the envelope and its statement's subject is this image;
-//! only then is anything it says read. The policy asks for them by predicate type, and for SLSA
+//! `sha256-<hex>.att` manifest a DSSE envelope of an in-toto statement about it, or (cosign
+//! v3) a Sigstore bundle attached as a referrer. One is accepted when a signer the policy
+//! trusts signed the envelope (a key, or a Fulcio or PKI certificate; logged in Rekor when the
+//! policy names Rekor keys) and its statement's subject is this image; only then is anything it
+//! says read. The policy asks for them by predicate type, and for SLSA
 //! provenance by the builder and the source repository it names (docs/trust.md).
 
 use serde::Serialize;
 
-use super::cosign::Expectation;
+use super::cosign::{Expectation, Signed, Vouched};
 use super::policy::RequiredAttestation;
 use crate::dsse::Envelope;
 use crate::image::Digest;
 use crate::image::signatures::{DSSE_ENVELOPE, Signature};
-use crate::keys::PublicKey;
 
 /// The payload type of an in-toto statement in a DSSE envelope.
 pub(super) const IN_TOTO: &str = "application/vnd.in-toto+json";
@@ -42,8 +43,9 @@ pub struct Attestation {
     pub why_not: Option<String>,
 }
 
-/// Checks one attestation layer of the image `signed` against `keys`.
-pub fn check(layer: &Result<Signature, String>, keys: &[PublicKey], signed: &Digest) -> Attestation {
+/// Checks one tag-scheme attestation layer of the image `signed` as signed as `want` asks;
+/// with no `want`, it is refused: nothing says who may have signed it.
+pub fn check(layer: &Result<Signature, String>, want: Option<&Expectation>, signed: &Digest) -> Attestation {
     let claimed = layer
         .as_ref()
         .ok()
@@ -67,14 +69,19 @@ pub fn check(layer: &Result<Signature, String>, keys: &[PublicKey], signed: &Dig
             envelope.payload_type
         ));
     }
-    let Some(key) = envelope.signed_by(keys) else {
-        return refused(if keys.is_empty() {
-            "no key to check it with: no required attestation of its scope names one (keyless attestations are checked as cosign v3's bundles only)".into()
-        } else {
-            "not signed by any trusted key".into()
-        });
+    let Some(want) = want else {
+        return refused("no signer to check it with: no required attestation of its scope names one".into());
     };
-    attested(&envelope, key.key_id(), None, signed).unwrap_or_else(refused)
+    layer
+        .vouched_for(
+            want,
+            &Signed::Envelope {
+                stored: &layer.payload,
+                envelope: &envelope,
+            },
+        )
+        .and_then(|Vouched { key, certificate, .. }| attested(&envelope, key.key_id(), certificate, signed))
+        .unwrap_or_else(refused)
 }
 
 /// Checks one Sigstore bundle of the image (cosign v3's `attest` attaches them as referrers)

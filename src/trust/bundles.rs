@@ -31,6 +31,7 @@ pub fn verify(found: &Signature, want: &Expectation) -> Result<Accepted, String>
         logged_at: verified.log_entries.iter().filter_map(|e| e.integrated_time).min(),
         log_entry,
         certificate: verified.certificate.as_ref().map(super::cosign::signer),
+        timestamps: verified.timestamps.clone(),
     })
 }
 

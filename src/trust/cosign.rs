@@ -7,6 +7,11 @@
 //! and as skopeo's `signature-N` file in its directory layout (`\0sigstore-json` and a JSON
 //! object holding the three). [`Signature`] is what each of them gives; checking it is one
 //! function, [`Signature::verify`].
+//!
+//! An attestation (`cosign attest`, the `sha256-<digest>.att` tag) is the same kind of layer
+//! holding a DSSE envelope instead, with the same certificate and Rekor annotations: who signed
+//! it is judged by the same code ([`Signature::vouched_for`]), its Rekor entry an `intoto`
+//! 0.0.1 (cosign up to v2.1) or `dsse` 0.0.1 (from v2.2) recording that envelope.
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -113,6 +118,39 @@ pub struct Accepted {
     /// The certificate that vouched for the key, when the signer was keyless or of a PKI.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Signer>,
+    /// The RFC 3161 timestamps that vouched for when it was signed (a bundle's; the tag
+    /// scheme has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<crate::sigstore::timestamp::Timestamped>,
+}
+
+/// What a layer's signer was found to be.
+pub(super) struct Vouched {
+    pub key: PublicKey,
+    pub logged_at: Option<i64>,
+    pub log_entry: &'static str,
+    pub certificate: Option<Signer>,
+}
+
+/// What a tag-scheme layer's key signed, and so what its Rekor entry must record.
+pub(super) enum Signed<'a> {
+    /// A simple-signing payload signed as it is (`cosign sign`): a `hashedrekord` entry.
+    Payload { payload: &'a [u8], signature: &'a [u8] },
+    /// A DSSE envelope (`cosign attest`), `stored` being the layer's bytes: an `intoto` or
+    /// `dsse` 0.0.1 entry, which records a hash of exactly those bytes.
+    Envelope {
+        stored: &'a [u8],
+        envelope: &'a crate::dsse::Envelope,
+    },
+}
+
+impl Signed<'_> {
+    fn verifies(&self, key: &PublicKey) -> bool {
+        match self {
+            Signed::Payload { payload, signature } => key.verify(payload, signature),
+            Signed::Envelope { envelope, .. } => envelope.signed_by(std::slice::from_ref(key)).is_some(),
+        }
+    }
 }
 
 /// Whom a certificate names: what a keyless signature says about its signer.
@@ -149,73 +187,18 @@ impl Signature {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(unwrapped)
             .map_err(|e| format!("the signature is not base64: {e}"))?;
-        let set = self.annotations.get(BUNDLE_ANNOTATION);
-        let log_entry = match (want.rekor_keys.is_empty(), set.is_some()) {
-            (false, _) => "checked",
-            (true, true) => "not checked",
-            (true, false) => "none",
-        };
-        let set = match (want.rekor_keys.is_empty(), set) {
-            (true, _) => None,
-            (false, Some(set)) => Some(set.as_str()),
-            (false, None) => return Err("no Rekor entry, and the policy requires one".into()),
-        };
-        let (key, logged_at, certificate) = match &want.signers {
-            Signers::Keys(keys) => {
-                let key = keys
-                    .iter()
-                    .find(|k| k.verify(&self.payload, &raw))
-                    .ok_or("not signed by any trusted key")?;
-                let logged_at = set
-                    .map(|set| verify_rekor_set(want.rekor_keys, set, key.spki_der(), &raw, &self.payload))
-                    .transpose()?;
-                (key.clone(), logged_at, None)
-            }
-            Signers::Fulcio { roots, issuer, email } => {
-                let set = set.ok_or("a keyless signature needs a Rekor entry, and the policy names no Rekor key")?;
-                let (leaf, chain) = self.certificates()?;
-                // The certificate lives ten minutes: it must have been valid when Rekor
-                // logged the signature, the only trusted time there is.
-                let logged_at = verify_rekor_set(want.rekor_keys, set, leaf.der(), &raw, &self.payload)?;
-                leaf.verify_path(
-                    chain_intermediates(&chain),
-                    roots,
-                    u64::try_from(logged_at).map_err(|_| "the Rekor entry's time is before 1970")?,
-                )?;
-                let found = leaf.oidc_issuer()?;
-                if found.as_deref() != Some(*issuer) {
-                    return Err(match found {
-                        Some(found) => format!("the certificate's OIDC issuer is {found}, not {issuer}"),
-                        None => "the certificate names no OIDC issuer (not a Fulcio certificate)".into(),
-                    });
-                }
-                leaf.verify_email(email)?;
-                let key = signed_by(&leaf, &self.payload, &raw)?;
-                (key, Some(logged_at), Some(signer(&leaf)))
-            }
-            Signers::Pki {
-                roots,
-                intermediates,
-                email,
-                hostname,
-            } => {
-                let (leaf, chain) = self.certificates()?;
-                let all: Vec<Certificate> = intermediates
-                    .iter()
-                    .chain(chain_intermediates(&chain))
-                    .cloned()
-                    .collect();
-                leaf.verify_path(&all, roots, want.now)?;
-                if let Some(email) = email {
-                    leaf.verify_email(email)?;
-                }
-                if let Some(host) = hostname {
-                    leaf.verify_hostname(host)?;
-                }
-                let key = signed_by(&leaf, &self.payload, &raw)?;
-                (key, None, Some(signer(&leaf)))
-            }
-        };
+        let Vouched {
+            key,
+            logged_at,
+            log_entry,
+            certificate,
+        } = self.vouched_for(
+            want,
+            &Signed::Payload {
+                payload: &self.payload,
+                signature: &raw,
+            },
+        )?;
         // Only now is the payload trusted enough to be parsed.
         let payload: Payload =
             serde_json::from_slice(&self.payload).map_err(|e| format!("the signed payload is not cosign's: {e}"))?;
@@ -239,6 +222,86 @@ impl Signature {
             key_id: key.key_id(),
             payload: crate::image::Digest::of(&self.payload).to_string(),
             signed_reference: signed,
+            logged_at,
+            log_entry,
+            certificate,
+            timestamps: Vec::new(),
+        })
+    }
+
+    /// Whether a signer `want` trusts made `signed`, by the key or certificate this layer's
+    /// annotations carry, and (when the policy names Rekor keys) whether Rekor logged exactly
+    /// that; who, and when the log says.
+    pub(super) fn vouched_for(&self, want: &Expectation, signed: &Signed) -> Result<Vouched, String> {
+        let set = self.annotations.get(BUNDLE_ANNOTATION);
+        let log_entry = match (want.rekor_keys.is_empty(), set.is_some()) {
+            (false, _) => "checked",
+            (true, true) => "not checked",
+            (true, false) => "none",
+        };
+        let set = match (want.rekor_keys.is_empty(), set) {
+            (true, _) => None,
+            (false, Some(set)) => Some(set.as_str()),
+            (false, None) => return Err("no Rekor entry, and the policy requires one".into()),
+        };
+        let (key, logged_at, certificate) = match &want.signers {
+            Signers::Keys(keys) => {
+                let key = keys
+                    .iter()
+                    .find(|k| signed.verifies(k))
+                    .ok_or("not signed by any trusted key")?;
+                let logged_at = set
+                    .map(|set| verify_rekor_set(want.rekor_keys, set, key.spki_der(), signed))
+                    .transpose()?;
+                (key.clone(), logged_at, None)
+            }
+            Signers::Fulcio { roots, issuer, email } => {
+                let set = set.ok_or("a keyless signature needs a Rekor entry, and the policy names no Rekor key")?;
+                let (leaf, chain) = self.certificates()?;
+                // The certificate lives ten minutes: it must have been valid when Rekor
+                // logged the signature, the only trusted time there is.
+                let logged_at = verify_rekor_set(want.rekor_keys, set, leaf.der(), signed)?;
+                leaf.verify_path(
+                    chain_intermediates(&chain),
+                    roots,
+                    u64::try_from(logged_at).map_err(|_| "the Rekor entry's time is before 1970")?,
+                )?;
+                let found = leaf.oidc_issuer()?;
+                if found.as_deref() != Some(*issuer) {
+                    return Err(match found {
+                        Some(found) => format!("the certificate's OIDC issuer is {found}, not {issuer}"),
+                        None => "the certificate names no OIDC issuer (not a Fulcio certificate)".into(),
+                    });
+                }
+                leaf.verify_email(email)?;
+                let key = signed_by(&leaf, signed)?;
+                (key, Some(logged_at), Some(signer(&leaf)))
+            }
+            Signers::Pki {
+                roots,
+                intermediates,
+                email,
+                hostname,
+            } => {
+                let (leaf, chain) = self.certificates()?;
+                let all: Vec<Certificate> = intermediates
+                    .iter()
+                    .chain(chain_intermediates(&chain))
+                    .cloned()
+                    .collect();
+                leaf.verify_path(&all, roots, want.now)?;
+                if let Some(email) = email {
+                    leaf.verify_email(email)?;
+                }
+                if let Some(host) = hostname {
+                    leaf.verify_hostname(host)?;
+                }
+                let key = signed_by(&leaf, signed)?;
+                (key, None, Some(signer(&leaf)))
+            }
+        };
+        Ok(Vouched {
+            key,
             logged_at,
             log_entry,
             certificate,
@@ -270,9 +333,9 @@ fn chain_intermediates(chain: &[Certificate]) -> &[Certificate] {
 }
 
 /// The certificate's key, once it verified the signature.
-fn signed_by(leaf: &Certificate, payload: &[u8], signature: &[u8]) -> Result<PublicKey, String> {
+fn signed_by(leaf: &Certificate, signed: &Signed) -> Result<PublicKey, String> {
     let key = leaf.public_key()?;
-    if key.verify(payload, signature) {
+    if signed.verifies(&key) {
         Ok(key)
     } else {
         Err("the signature does not verify with its certificate's key".into())
@@ -297,82 +360,93 @@ struct RekorSet {
     payload: Promised,
 }
 
-#[derive(Deserialize)]
-struct HashedRekord {
-    #[serde(rename = "apiVersion")]
-    api_version: String,
-    kind: String,
-    spec: HashedRekordSpec,
-}
-
-#[derive(Deserialize)]
-struct HashedRekordSpec {
-    data: HashedData,
-    signature: HashedSignature,
-}
-
-#[derive(Deserialize)]
-struct HashedData {
-    hash: HashValue,
-}
-
-#[derive(Deserialize)]
-struct HashValue {
-    algorithm: String,
-    value: String,
-}
-
-#[derive(Deserialize)]
-struct HashedSignature {
-    content: String,
-    #[serde(rename = "publicKey")]
-    public_key: HashedKey,
-}
-
-#[derive(Deserialize)]
-struct HashedKey {
-    content: String,
-}
-
 /// Checks a Rekor Signed Entry Timestamp: Rekor's signature over the canonical JSON of its
-/// entry, and that the entry (a `hashedrekord` 0.0.1) records exactly this signature, this
-/// payload's digest and this key or certificate (`logged_as`, DER). Returns the entry's integrated time.
-fn verify_rekor_set(
-    rekor_keys: &[PublicKey],
-    set: &str,
-    logged_as: &[u8],
-    signature: &[u8],
-    payload: &[u8],
-) -> Result<i64, String> {
-    let b64 = &base64::engine::general_purpose::STANDARD;
+/// entry, and that the entry records exactly what was signed (`signed`) by this key or
+/// certificate (`logged_as`, DER). Returns the entry's integrated time.
+fn verify_rekor_set(rekor_keys: &[PublicKey], set: &str, logged_as: &[u8], signed: &Signed) -> Result<i64, String> {
     let set: RekorSet = serde_json::from_str(set).map_err(|e| format!("the Rekor entry is malformed: {e}"))?;
     let body = set.payload.verify(rekor_keys, &set.signed_entry_timestamp)?;
-    let rekord: HashedRekord =
-        serde_json::from_slice(&body).map_err(|e| format!("the Rekor entry's body is not a hashedrekord: {e}"))?;
-    if (rekord.kind.as_str(), rekord.api_version.as_str()) != ("hashedrekord", "0.0.1") {
-        return Err(format!(
-            "the Rekor entry is a {} {}, not a hashedrekord 0.0.1",
-            rekord.kind, rekord.api_version
-        ));
-    }
-    if logged_der(&rekord.spec.signature.public_key.content)? != logged_as {
-        return Err("the Rekor entry records another key or certificate".into());
-    }
-    let logged_signature = b64
-        .decode(&rekord.spec.signature.content)
-        .map_err(|e| format!("the Rekor entry's signature is not base64: {e}"))?;
-    if logged_signature != signature {
-        return Err("the Rekor entry records another signature".into());
-    }
-    if rekord.spec.data.hash.algorithm != "sha256"
-        || !rekord
-            .spec
-            .data
-            .hash
-            .value
-            .eq_ignore_ascii_case(&hex::encode(Sha256::digest(payload)))
-    {
-        return Err("the Rekor entry records another payload".into());
+    let body: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| format!("the Rekor entry's body is not JSON: {e}"))?;
+    let kind = (
+        body["kind"].as_str().unwrap_or_default(),
+        body["apiVersion"].as_str().unwrap_or_default(),
+    );
+    let spec = &body["spec"];
+    let sha256_of = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+    // Rekor writes hex in lower case; cosign compares without regard to case.
+    let records = |hash: &serde_json::Value, bytes: &[u8]| {
+        hash["algorithm"] == "sha256"
+            && hash["value"]
+                .as_str()
+                .is_some_and(|v| v.eq_ignore_ascii_case(&sha256_of(bytes)))
+    };
+    let logged_signer = |pem_b64: &serde_json::Value| -> Result<bool, String> {
+        Ok(logged_der(pem_b64.as_str().unwrap_or_default())? == logged_as)
+    };
+    let same_signature = |logged: &serde_json::Value, signature: &[u8]| {
+        logged
+            .as_str()
+            .and_then(|l| base64::engine::general_purpose::STANDARD.decode(l).ok())
+            .is_some_and(|l| l == signature)
+    };
+    let mismatch = |what: &str| Err(format!("the Rekor entry records another {what}"));
+    match (kind, signed) {
+        (("hashedrekord", "0.0.1"), Signed::Payload { payload, signature }) => {
+            if !logged_signer(&spec["signature"]["publicKey"]["content"])? {
+                return mismatch("key or certificate");
+            }
+            if !same_signature(&spec["signature"]["content"], signature) {
+                return mismatch("signature");
+            }
+            if !records(&spec["data"]["hash"], payload) {
+                return mismatch("payload");
+            }
+        }
+        // cosign up to v2.1: the envelope's hash and the signer; not the signature itself.
+        (("intoto", "0.0.1"), Signed::Envelope { stored, envelope }) => {
+            if !logged_signer(&spec["publicKey"])? {
+                return mismatch("key or certificate");
+            }
+            if !records(&spec["content"]["hash"], stored) {
+                return mismatch("envelope");
+            }
+            if spec["content"].get("payloadHash").is_some()
+                && !records(&spec["content"]["payloadHash"], &envelope.payload)
+            {
+                return mismatch("payload");
+            }
+        }
+        // cosign from v2.2.
+        (("dsse", "0.0.1"), Signed::Envelope { stored, envelope }) => {
+            if !records(&spec["envelopeHash"], stored) {
+                return mismatch("envelope");
+            }
+            if !records(&spec["payloadHash"], &envelope.payload) {
+                return mismatch("payload");
+            }
+            let mut recorded = false;
+            for logged in spec["signatures"].as_array().into_iter().flatten() {
+                recorded |= logged_signer(&logged["verifier"])?
+                    && envelope
+                        .signatures
+                        .iter()
+                        .any(|s| same_signature(&logged["signature"], &s.sig));
+            }
+            if !recorded {
+                return mismatch("signature or key");
+            }
+        }
+        ((kind, version), Signed::Payload { .. }) => {
+            return Err(format!(
+                "the Rekor entry is a {kind} {version}, not the hashedrekord 0.0.1 of a signature"
+            ));
+        }
+        ((kind, version), Signed::Envelope { .. }) => {
+            return Err(format!(
+                "the Rekor entry is a {kind} {version}, not the intoto or dsse 0.0.1 of an attestation"
+            ));
+        }
     }
     Ok(set.payload.integrated_time)
 }

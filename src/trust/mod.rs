@@ -149,15 +149,16 @@ pub fn judge(trust: &TrustPolicy, context: &Context, image: &SignedImage) -> Ver
     let mut requirements: Vec<Outcome> = requirements.iter().map(|r| outcome(r, context, image)).collect();
     let mut checked = Vec::new();
     if let Some((required, from)) = trust.required_attestations(transport, identity) {
-        let mut all_keys = Vec::new();
-        for r in required {
-            let signers = signers_of(&r.signers(), base);
+        let signers: Vec<_> = required.iter().map(|r| signers_of(&r.signers(), base)).collect();
+        for (r, signers) in required.iter().zip(&signers) {
             requirements.push(attestation_outcome(r, &from, signers.as_ref(), context, image));
-            if let Ok((TrustedSigners::Keys(keys), _)) = signers {
-                all_keys.extend(keys);
-            }
         }
-        checked = check_attestations(image, &all_keys);
+        let wants: Vec<Expectation> = signers
+            .iter()
+            .flatten()
+            .map(|(trusted, rekor_keys)| attestation_signed(trusted, rekor_keys, context, image))
+            .collect();
+        checked = check_attestations(image, &wants);
     } else if !image.attestations.is_empty() {
         checked = check_attestations(image, &[]);
     }
@@ -169,15 +170,44 @@ pub fn judge(trust: &TrustPolicy, context: &Context, image: &SignedImage) -> Ver
     }
 }
 
-fn check_attestations(image: &SignedImage, keys: &[PublicKey]) -> Vec<attestations::Attestation> {
+/// The image's tag-scheme attestations, each as the first of `wants` that accepts it sees it
+/// (or as the first refused it, when none does).
+fn check_attestations(image: &SignedImage, wants: &[Expectation]) -> Vec<attestations::Attestation> {
     let Ok(signed) = image.manifest_digest.parse() else {
         return Vec::new();
     };
     image
         .attestations
         .iter()
-        .map(|a| attestations::check(a, keys, &signed))
+        .map(|a| {
+            let mut tried = wants.iter().map(|want| attestations::check(a, Some(want), &signed));
+            match tried.next() {
+                None => attestations::check(a, None, &signed),
+                Some(first) if first.verified => first,
+                Some(first) => tried.find(|t| t.verified).unwrap_or(first),
+            }
+        })
         .collect()
+}
+
+/// What an attestation must be signed as: by one of the requirement's signers, logged when it
+/// names Rekor keys. It names the image by digest alone: there is no signed reference to match.
+fn attestation_signed<'a>(
+    trusted: &'a TrustedSigners,
+    rekor_keys: &'a [PublicKey],
+    context: &'a Context,
+    image: &'a SignedImage,
+) -> Expectation<'a> {
+    const BY_DIGEST: &policy::Identity = &policy::Identity::MatchRepoDigestOrExact;
+    Expectation {
+        signers: trusted.as_signers(),
+        rekor_keys,
+        now: context.now,
+        sigstore: &context.sigstore,
+        manifest_digest: &image.manifest_digest,
+        reference: &image.reference,
+        identity: BY_DIGEST,
+    }
 }
 
 /// One required attestation: met when one of the image's attestations (cosign's tag scheme, or
@@ -207,22 +237,7 @@ fn attestation_outcome(
         out.reason = format!("{scope}: the image's digest {} is not one", image.manifest_digest);
         return out;
     };
-    // Tag-scheme attestations are checked by key only: a keyless one is a bundle's.
-    let keys: &[PublicKey] = match trusted {
-        TrustedSigners::Keys(keys) => keys,
-        TrustedSigners::Fulcio { .. } | TrustedSigners::Pki { .. } => &[],
-    };
-    // An attestation names the image by digest alone: there is no signed reference to match.
-    let identity = policy::Identity::MatchRepoDigestOrExact;
-    let want = Expectation {
-        signers: trusted.as_signers(),
-        rekor_keys,
-        now: context.now,
-        sigstore: &context.sigstore,
-        manifest_digest: &image.manifest_digest,
-        reference: &image.reference,
-        identity: &identity,
-    };
+    let want = attestation_signed(trusted, rekor_keys, context, image);
     let mut wanted = required.predicate_type.clone();
     if let Some(builder) = &required.builder_id {
         wanted.push_str(&format!(" by builder {builder}"));
@@ -230,7 +245,7 @@ fn attestation_outcome(
     if let Some(source) = &required.source_repository {
         wanted.push_str(&format!(" from {source}"));
     }
-    let tag_scheme = check_attestations(image, keys)
+    let tag_scheme = check_attestations(image, std::slice::from_ref(&want))
         .into_iter()
         .enumerate()
         .map(|(i, a)| (format!("attestation {}", i + 1), a));

@@ -918,6 +918,19 @@ fn a_bundle_signed_with_a_pki_certificate_is_judged_by_its_roots_names_and_times
     assert_eq!(v.requirements[0].signatures[0].log_entry, "not checked");
 }
 
+/// The public-good instance's current Fulcio chain and Rekor key, as a policy names them:
+/// `dir/fulcio.pem` and `dir/rekor.pub`.
+fn public_good_trust(dir: &Path) {
+    let production = crate::sigstore::TrustedRoot::production();
+    let chain: String = production.certificate_authorities[1]
+        .chain
+        .iter()
+        .map(|c| pkcs8::der::pem::encode_string("CERTIFICATE", pkcs8::der::pem::LineEnding::LF, c.der()).unwrap())
+        .collect();
+    std::fs::write(dir.join("fulcio.pem"), chain).unwrap();
+    std::fs::write(dir.join("rekor.pub"), production.tlogs[0].key.to_pem()).unwrap();
+}
+
 /// A policy that accepts any image and requires, under `docker`'s `scope`, one attestation
 /// with `fields`.
 fn requiring(scope: &str, fields: &str) -> TrustPolicy {
@@ -1004,14 +1017,7 @@ fn a_required_attestation_is_met_by_a_bundle_keyed_or_keyless() {
     // of an image whose digest is a.txt's.
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigstore-conformance/bundle-verify");
     let digest = Sha256::digest(std::fs::read(suite.join("a.txt")).unwrap());
-    let production = crate::sigstore::TrustedRoot::production();
-    let chain: String = production.certificate_authorities[1]
-        .chain
-        .iter()
-        .map(|c| pkcs8::der::pem::encode_string("CERTIFICATE", pkcs8::der::pem::LineEnding::LF, c.der()).unwrap())
-        .collect();
-    std::fs::write(dir.path().join("fulcio.pem"), chain).unwrap();
-    std::fs::write(dir.path().join("rekor.pub"), production.tlogs[0].key.to_pem()).unwrap();
+    public_good_trust(dir.path());
     let workflow = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
     let keyless = |email: &str, builder: &str| {
         format!(
@@ -1053,4 +1059,288 @@ fn a_required_attestation_is_met_by_a_bundle_keyed_or_keyless() {
     let v = judged(&conformance, &keyless(workflow, builder));
     assert!(!v.accepted);
     assert!(v.requirements.last().unwrap().rejected[0].contains("log"), "{v:?}");
+}
+
+/// cosign's own keyless attestation (testdata/README.md), laid out as cosign up to v2 writes it
+/// in the `.att` tag: the envelope as the layer's bytes (Go's field order, as cosign marshals
+/// it), the certificate and the Rekor entry (its Signed Entry Timestamp) as annotations.
+fn cosign_keyless_attestation() -> (cosign::Signature, String) {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let bundle: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/trust/testdata/cosign/oci-attestation.sigstore.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let envelope = &bundle["dsseEnvelope"];
+    let stored = format!(
+        r#"{{"payloadType":{},"payload":{},"signatures":[{{"keyid":"","sig":{}}}]}}"#,
+        envelope["payloadType"], envelope["payload"], envelope["signatures"][0]["sig"]
+    );
+    let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
+    let body: serde_json::Value =
+        serde_json::from_slice(&b64.decode(entry["canonicalizedBody"].as_str().unwrap()).unwrap()).unwrap();
+    // The layer is byte for byte what cosign sent Rekor.
+    assert_eq!(
+        body["spec"]["envelopeHash"]["value"],
+        hex::encode(Sha256::digest(stored.as_bytes()))
+    );
+    let number = |v: &serde_json::Value| v.as_str().unwrap().parse::<i64>().unwrap();
+    let set = serde_json::json!({
+        "SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
+        "Payload": {
+            "body": entry["canonicalizedBody"],
+            "integratedTime": number(&entry["integratedTime"]),
+            "logIndex": number(&entry["logIndex"]),
+            "logID": hex::encode(b64.decode(entry["logId"]["keyId"].as_str().unwrap()).unwrap()),
+        },
+    });
+    let certificate = crate::certificates::from_der(
+        &b64.decode(
+            bundle["verificationMaterial"]["certificate"]["rawBytes"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap(),
+        "test",
+    )
+    .unwrap();
+    let annotations = [
+        ("predicateType", "https://cosign.sigstore.dev/attestation/v1".to_owned()),
+        (cosign::SIGNATURE_ANNOTATION, String::new()),
+        (
+            cosign::CERTIFICATE_ANNOTATION,
+            pkcs8::der::pem::encode_string("CERTIFICATE", pkcs8::der::pem::LineEnding::LF, certificate.der()).unwrap(),
+        ),
+        (cosign::BUNDLE_ANNOTATION, set.to_string()),
+    ];
+    let statement: serde_json::Value =
+        serde_json::from_slice(&b64.decode(envelope["payload"].as_str().unwrap()).unwrap()).unwrap();
+    let subject = statement["subject"][0]["digest"]["sha256"].as_str().unwrap();
+    let layer = cosign::Signature {
+        mime_type: crate::image::signatures::DSSE_ENVELOPE.into(),
+        payload: stored.into_bytes(),
+        annotations: annotations.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+    };
+    (layer, format!("sha256:{subject}"))
+}
+
+/// cosign up to v2 attests keyless in the tag scheme: the certificate and Rekor entry ride as
+/// annotations. Judged as a keyless signature is (containers/image's checks: chain at the
+/// logged time, issuer, e-mail, SET), with the entry recording this very envelope.
+#[test]
+fn a_keyless_tag_scheme_attestation_is_judged_by_its_certificate_and_rekor_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    public_good_trust(dir.path());
+    let stranger = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    std::fs::write(dir.path().join("stranger.pub"), stranger.public_key().to_pem()).unwrap();
+    let (layer, subject) = cosign_keyless_attestation();
+    let attested = |layer: cosign::Signature, digest: &str| SignedImage {
+        manifest_digest: digest.to_owned(),
+        attestations: vec![Ok(layer)],
+        ..image_like(&image("dir-img-cosign-valid", SINGLE))
+    };
+    let requirement = |issuer: &str, email: &str, rekor: &str| {
+        format!(
+            r#""predicateType":"https://cosign.sigstore.dev/attestation/v1","fulcio":{{"caPath":"fulcio.pem","oidcIssuer":"{issuer}","subjectEmail":"{email}"}},"rekorPublicKeyPath":"{rekor}""#
+        )
+    };
+    let judged = |image: &SignedImage, fields: &str| {
+        judge(
+            &requiring("192.168.64.2:5000", fields),
+            &context(dir.path().to_path_buf(), NOW),
+            image,
+        )
+    };
+    let github = "https://github.com/login/oauth";
+    let good = requirement(github, "cody@soyland.com", "rekor.pub");
+    let v = judged(&attested(layer.clone(), &subject), &good);
+    assert!(v.accepted, "{v:?}");
+    let met = v.requirements.last().unwrap();
+    assert!(
+        met.reason
+            .contains("attestation 1 signed by certificate for cody@soyland.com"),
+        "{met:?}"
+    );
+    assert!(v.attestations[0].verified);
+    assert_eq!(
+        v.attestations[0].certificate.as_ref().unwrap().oidc_issuer.as_deref(),
+        Some(github)
+    );
+
+    let refused = |image: SignedImage, fields: &str, why: &str| {
+        let v = judged(&image, fields);
+        assert!(!v.accepted, "{why}");
+        let unmet = v.requirements.last().unwrap();
+        assert!(unmet.rejected[0].contains(why), "{why}: {unmet:?}");
+        assert!(!v.attestations[0].verified);
+    };
+    refused(
+        attested(layer.clone(), &subject),
+        &requirement(github, "someone@example.com", "rekor.pub"),
+        "not someone@example.com",
+    );
+    refused(
+        attested(layer.clone(), &subject),
+        &requirement("https://accounts.google.com", "cody@soyland.com", "rekor.pub"),
+        "OIDC issuer is https://github.com/login/oauth, not https://accounts.google.com",
+    );
+    refused(
+        attested(layer.clone(), &subject),
+        &requirement(github, "cody@soyland.com", "stranger.pub"),
+        "not signed by a trusted Rekor key",
+    );
+    refused(
+        attested(layer.clone(), &format!("sha256:{}", "0".repeat(64))),
+        &good,
+        &format!("its subject is {subject}"),
+    );
+    let mut unlogged = layer.clone();
+    unlogged.annotations.remove(cosign::BUNDLE_ANNOTATION);
+    refused(attested(unlogged, &subject), &good, "no Rekor entry");
+    // The same envelope, signature intact, written another way: not what Rekor logged.
+    let mut rewritten = layer.clone();
+    let envelope: serde_json::Value = serde_json::from_slice(&layer.payload).unwrap();
+    rewritten.payload = serde_json::to_vec_pretty(&envelope).unwrap();
+    refused(attested(rewritten, &subject), &good, "records another envelope");
+    // A certificate of another signer than the envelope's.
+    let mut swapped = layer;
+    let other = crate::certificates::testing::issue("other", &stranger, None, 1_700_000_000, &["cody@soyland.com"]);
+    swapped.annotations.insert(
+        cosign::CERTIFICATE_ANNOTATION.into(),
+        pkcs8::der::pem::encode_string("CERTIFICATE", pkcs8::der::pem::LineEnding::LF, other.der()).unwrap(),
+    );
+    refused(attested(swapped, &subject), &good, "records another signature or key");
+}
+
+/// `image`'s tag-scheme attestation of `predicate_type`, signed by `key`, optionally logged by
+/// `rekor` as cosign up to v2.1 logged one: an `intoto` 0.0.1 entry recording the envelope's
+/// hash (`hash`, when not the layer's own) and the signer (`logged_as`, PEM).
+fn tag_scheme_attestation(
+    key: &crate::keys::SigningKey,
+    digest: &str,
+    predicate_type: &str,
+    rekor: Option<(&crate::keys::SigningKey, &str, Option<&str>)>,
+) -> cosign::Signature {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "subject": [{"name": SINGLE, "digest": {"sha256": digest}}],
+        "predicateType": predicate_type,
+        "predicate": {},
+    });
+    let envelope = crate::dsse::Envelope::sign(attestations::IN_TOTO, serde_json::to_vec(&statement).unwrap(), key);
+    let stored = serde_json::to_vec(&envelope).unwrap();
+    let mut annotations = std::collections::BTreeMap::from([("predicateType".to_owned(), predicate_type.to_owned())]);
+    if let Some((rekor, logged_as, hash)) = rekor {
+        let body = serde_json::json!({
+            "apiVersion": "0.0.1",
+            "kind": "intoto",
+            "spec": {
+                "content": {
+                    "hash": {"algorithm": "sha256", "value": hash.map_or_else(|| hex::encode(Sha256::digest(&stored)), str::to_owned)},
+                    "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&envelope.payload))},
+                },
+                "publicKey": b64(logged_as.as_bytes()),
+            },
+        });
+        let promised = cosign::Promised {
+            body: b64(&serde_json::to_vec(&body).unwrap()),
+            integrated_time: 1_700_000_000,
+            log_id: hex::encode(Sha256::digest(rekor.public_key().spki_der())),
+            log_index: 7,
+        };
+        let set = b64(&rekor.sign(&serde_json::to_vec(&promised).unwrap()));
+        annotations.insert(
+            cosign::BUNDLE_ANNOTATION.into(),
+            serde_json::json!({"SignedEntryTimestamp": set, "Payload": promised}).to_string(),
+        );
+    }
+    cosign::Signature {
+        mime_type: crate::image::signatures::DSSE_ENVELOPE.into(),
+        payload: stored,
+        annotations,
+    }
+}
+
+/// A keyed tag-scheme attestation under a requirement naming Rekor keys must be logged, as a
+/// keyed signature must.
+#[test]
+fn a_keyed_tag_scheme_attestation_is_logged_when_the_policy_names_rekor() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    let rekor = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    let forger = crate::keys::SigningKey::generate(crate::keys::Algorithm::EcdsaP256).unwrap();
+    std::fs::write(dir.path().join("builder.pub"), key.public_key().to_pem()).unwrap();
+    std::fs::write(dir.path().join("rekor.pub"), rekor.public_key().to_pem()).unwrap();
+    let image = image_like(&image("dir-img-cosign-valid", SINGLE));
+    let hex = image.manifest_digest.trim_start_matches("sha256:").to_owned();
+    let provenance = "https://slsa.dev/provenance/v1";
+    let judged = |layer: cosign::Signature, rekor: bool| {
+        let fields = format!(
+            r#""predicateType":"{provenance}","keyPath":"builder.pub"{}"#,
+            if rekor {
+                r#","rekorPublicKeyPath":"rekor.pub""#
+            } else {
+                ""
+            }
+        );
+        judge(
+            &requiring("192.168.64.2:5000", &fields),
+            &context(dir.path().to_path_buf(), NOW),
+            &SignedImage {
+                attestations: vec![Ok(layer)],
+                ..image_like(&image)
+            },
+        )
+    };
+    let pem = key.public_key().to_pem();
+    let logged = tag_scheme_attestation(&key, &hex, provenance, Some((&rekor, &pem, None)));
+    let unlogged = tag_scheme_attestation(&key, &hex, provenance, None);
+    assert!(judged(logged.clone(), true).accepted);
+    assert!(judged(unlogged.clone(), false).accepted);
+    assert!(judged(logged, false).accepted);
+    let refused = |layer: cosign::Signature, why: &str| {
+        let v = judged(layer, true);
+        assert!(!v.accepted, "{why}");
+        assert!(v.requirements.last().unwrap().rejected[0].contains(why), "{why}: {v:?}");
+    };
+    refused(unlogged, "no Rekor entry, and the policy requires one");
+    refused(
+        tag_scheme_attestation(&key, &hex, provenance, Some((&forger, &pem, None))),
+        "not signed by a trusted Rekor key",
+    );
+    refused(
+        tag_scheme_attestation(&key, &hex, provenance, Some((&rekor, &pem, Some(&"0".repeat(64))))),
+        "records another envelope",
+    );
+    refused(
+        tag_scheme_attestation(
+            &key,
+            &hex,
+            provenance,
+            Some((&rekor, &forger.public_key().to_pem(), None)),
+        ),
+        "another key or certificate",
+    );
+    // A simple signature's entry does not log an attestation.
+    let mut signature_entry = tag_scheme_attestation(&key, &hex, provenance, Some((&rekor, &pem, None)));
+    let set: serde_json::Value = serde_json::from_str(&signature_entry.annotations[cosign::BUNDLE_ANNOTATION]).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let body = String::from_utf8(b64.decode(set["Payload"]["body"].as_str().unwrap()).unwrap())
+        .unwrap()
+        .replace(r#""kind":"intoto""#, r#""kind":"hashedrekord""#);
+    let promised = cosign::Promised {
+        body: b64.encode(body),
+        integrated_time: 1_700_000_000,
+        log_id: hex::encode(Sha256::digest(rekor.public_key().spki_der())),
+        log_index: 7,
+    };
+    let set = b64.encode(rekor.sign(&serde_json::to_vec(&promised).unwrap()));
+    signature_entry.annotations.insert(
+        cosign::BUNDLE_ANNOTATION.into(),
+        serde_json::json!({"SignedEntryTimestamp": set, "Payload": promised}).to_string(),
+    );
+    refused(signature_entry, "not the intoto or dsse 0.0.1 of an attestation");
 }
