@@ -168,6 +168,8 @@ pub struct Options<'a> {
     /// The EFI stub and the Secure Boot signer of the `uki` and `esp` formats.
     pub uki_stub: Option<&'a Path>,
     pub uki_signer: Option<&'a crate::authenticode::Signer>,
+    /// The root as NAME-root.img under dm-verity ([`crate::build::Request::verity`]).
+    pub verity: bool,
     pub key: &'a SigningKey,
     /// The public key the signing key must match, when given.
     pub expect_key: Option<&'a PublicKey>,
@@ -339,6 +341,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         epoch: options.epoch,
         uki_stub: options.uki_stub,
         uki_signer: options.uki_signer,
+        verity: options.verity,
     };
 
     // One pass over every layer: the facts for the evidence and the bytes for the build.
@@ -445,7 +448,10 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     write(&dir.join(CYCLONEDX), &cyclonedx)?;
     laps.lap("sbom");
 
-    let subjects: Vec<String> = options.formats.iter().flat_map(|f| f.files(&name)).collect();
+    let mut subjects: Vec<String> = options.formats.iter().flat_map(|f| f.files(&name)).collect();
+    if options.verity {
+        subjects.push(crate::build::verity_root_file(&name));
+    }
     let mut byproducts: Vec<String> = REPORTS
         .iter()
         .chain(&[SPDX, CYCLONEDX])
@@ -468,6 +474,13 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         options.epoch,
         Some(&options.authorship),
     )?;
+    let build_inputs = BuildInputs {
+        parameters: crate::attest::provenance::ExternalParameters {
+            verity: options.verity,
+            ..build_inputs.parameters
+        },
+        ..build_inputs
+    };
     attest::attest(
         &attest::Request {
             dir: &dir,
@@ -545,6 +558,7 @@ fn ours(file: &str, name: &str) -> bool {
     Format::value_variants()
         .iter()
         .any(|f| f.files(name).iter().any(|n| n == file))
+        || file == crate::build::verity_root_file(name)
         || REPORTS.contains(&file)
         || [SPDX, CYCLONEDX].contains(&file)
         || BUNDLES.contains(&file)

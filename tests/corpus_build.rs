@@ -173,6 +173,7 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
             epoch: sealkit::epoch::LINUXKIT_BUILD_TIME,
             uki_stub: None,
             uki_signer: None,
+            verity: false,
         };
         let built_plan = plan::plan(&loaded, &resolver, &PlanOptions::default())
             .map_err(|e| e.to_string())

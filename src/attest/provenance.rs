@@ -51,6 +51,9 @@ pub struct ExternalParameters {
     /// Who the image's /sbom.spdx.json names as supplier and creators (they are in its bytes, so
     /// a rebuild needs them); null when the image holds no SBOM.
     pub sbom: Option<crate::report::Authorship>,
+    /// Whether the root was built as NAME-root.img under dm-verity (`--verity`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verity: bool,
 }
 
 impl BuildInputs {
@@ -100,6 +103,7 @@ impl BuildInputs {
                 platform: plan.platform.to_string(),
                 source_date_epoch,
                 sbom: sbom.cloned(),
+                verity: false,
             },
             images,
         })

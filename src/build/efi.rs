@@ -35,15 +35,27 @@ fn locate(tool: &str) -> Option<std::path::PathBuf> {
 /// Runs `tool` (from Debian's `package`) for `what` (the format) with `args`, under the build's
 /// clock and no time zone or locale of the user's.
 pub fn run(what: &str, tool: &str, package: &str, epoch: u64, args: &[&OsStr]) -> Result<(), BuildError> {
+    // A pipe closed at once rather than /dev/null, which some sandboxes deny to unprivileged
+    // users.
+    run_fed(what, tool, package, epoch, args, std::process::Stdio::piped())
+}
+
+/// [`run`], the tool reading `stdin`.
+pub fn run_fed(
+    what: &str,
+    tool: &str,
+    package: &str,
+    epoch: u64,
+    args: &[&OsStr],
+    stdin: std::process::Stdio,
+) -> Result<(), BuildError> {
     let mut command = Command::new(locate(tool).ok_or_else(|| tool_error(what, tool, package))?);
     command
         .args(args)
         .env("SOURCE_DATE_EPOCH", epoch.to_string())
         .env("TZ", "UTC")
         .env("LC_ALL", "C")
-        // A pipe closed at once rather than /dev/null, which some sandboxes deny to unprivileged
-        // users.
-        .stdin(std::process::Stdio::piped());
+        .stdin(stdin);
     let output = command.output().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => tool_error(what, tool, package),
         _ => BuildError::Input {

@@ -18,6 +18,7 @@ pub mod spool;
 pub mod tree;
 pub mod uki;
 pub mod verity;
+pub mod verity_root;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -50,6 +51,7 @@ crate::error_codes! {
     UkiTooLarge = "uki-too-large": "The kernel and initrd do not fit in one PE image (4 GiB).",
     BadSecureBootKey = "bad-secure-boot-key": "The key or certificate given to sign a UKI is not an RSA key and its certificate.",
     ToolFailed = "tool-failed": "An external tool a format uses failed.",
+    BadVerityRoot = "bad-verity-root": "A dm-verity root was asked of a format that cannot boot one, or the image lacks what its first stage runs (an init image's busybox and dmsetup, the kernel's modules).",
     Io = "output-io": "An output or scratch file could not be written or read back.",
     Internal = "internal": "sealkit failed to encode its own data: a bug to report.",
 }
@@ -134,6 +136,11 @@ impl Format {
     }
 }
 
+/// The root image `--verity` writes beside the boot formats.
+pub fn verity_root_file(name: &str) -> String {
+    format!("{name}-root.img")
+}
+
 /// Whether `name` can start every output file's name: letters, digits, `-`, `_`, `.` and `+`,
 /// not starting with `.` (a hidden file, or a path).
 pub fn valid_name(name: &str) -> bool {
@@ -158,6 +165,8 @@ pub struct Request<'a> {
     pub uki_stub: Option<&'a Path>,
     /// Who signs the UKI for Secure Boot (Authenticode); unsigned when `None`.
     pub uki_signer: Option<&'a crate::authenticode::Signer>,
+    /// The root as NAME-root.img under dm-verity, booted by a first stage ([`verity_root`]).
+    pub verity: bool,
 }
 
 /// What was built: the output files (final paths) and the sizes of the parts.
@@ -262,7 +271,10 @@ fn prepare_output(request: &Request) -> Result<Staging, BuildError> {
         Err(e) => return Err(io_error(dir, hint)(e)),
     }
     remove_stale_staging(dir, STAGING)?;
-    let names: Vec<String> = request.formats.iter().flat_map(|f| f.files(request.name)).collect();
+    let mut names: Vec<String> = request.formats.iter().flat_map(|f| f.files(request.name)).collect();
+    if request.verity {
+        names.push(verity_root_file(request.name));
+    }
     let entries = std::fs::read_dir(dir).map_err(io_error(dir, "choose an output folder you can read"))?;
     let mut present: Vec<String> = Vec::new();
     for entry in entries {
@@ -493,14 +505,51 @@ fn finish(path: &Path, writer: BufWriter<File>) -> Result<(), BuildError> {
 /// The gzip'd newc cpio of everything outside boot/: LinuxKit's initrd.img. Deflated at level 6
 /// by flate2 (its zlib-rs backend, pinned by Cargo.lock) in fixed 1 MiB chunks on every core
 /// (`pgzip`), with no file name and mtime 0 in the header.
-fn write_initrd(tree: &Tree, spool: &Spool, stage: &Path) -> Result<PathBuf, BuildError> {
+fn write_initrd(
+    tree: &Tree,
+    spool: &Spool,
+    include: &dyn Fn(&str) -> bool,
+    stage: &Path,
+) -> Result<PathBuf, BuildError> {
     let (path, writer) = create(stage, "initrd.img.staged")?;
     let hint = "check the space left on the output disk";
     let gz = pgzip::Writer::new(writer, 6);
-    let gz = archive::write_cpio(tree, spool, &in_initrd, gz).map_err(io_error(&path, hint))?;
+    let gz = archive::write_cpio(tree, spool, include, gz).map_err(io_error(&path, hint))?;
     let writer = gz.finish().map_err(io_error(&path, hint))?;
     finish(&path, writer)?;
     Ok(path)
+}
+
+/// The root image of `--verity` (staged as NAME-root.img) and its first stage's tree, for the
+/// formats that boot one.
+fn verity_root(
+    tree: &Tree,
+    spool: &Spool,
+    request: &Request,
+    stage: &Path,
+) -> Result<(verity_root::Root, Tree), BuildError> {
+    if let Some(format) = request
+        .formats
+        .iter()
+        .find(|f| matches!(f, Format::TarKernelInitrd | Format::IsoEfi))
+    {
+        return Err(BuildError::Input {
+            code: Code::BadVerityRoot,
+            what: "--verity".into(),
+            message: format!("--format {} cannot carry a root beside it", format_name(*format)),
+            hint: "build the verity root with --format uki, esp or kernel+initrd".into(),
+        });
+    }
+    let first_stage = verity_root::first_stage(tree)?;
+    let root = verity_root::write_root(tree, spool, &in_initrd, stage, &verity_root_file(request.name))?;
+    Ok((root, first_stage))
+}
+
+fn format_name(format: Format) -> String {
+    use clap::ValueEnum as _;
+    format
+        .to_possible_value()
+        .map_or_else(|| format!("{format:?}"), |v| v.get_name().to_owned())
 }
 
 fn boot_file(tree: &Tree, spool: &Spool, name: &str) -> Result<Vec<u8>, BuildError> {
@@ -532,20 +581,33 @@ fn write_formats(
             hint: "add `kernel: {image: …}` or build with --format tar".into(),
         });
     }
-    let initrd = match needs_boot {
-        true => Some(write_initrd(tree, spool, stage)?),
+    let verity = match request.verity {
+        true => Some(verity_root(tree, spool, request, stage)?),
         false => None,
+    };
+    let initrd = match (needs_boot, &verity) {
+        (true, Some((_, first_stage))) => Some(write_initrd(first_stage, spool, &|_| true, stage)?),
+        (true, None) => Some(write_initrd(tree, spool, &in_initrd, stage)?),
+        (false, _) => None,
     };
     let kernel = if needs_boot {
         boot_file(tree, spool, "kernel")?
     } else {
         Vec::new()
     };
-    let cmdline = if needs_boot {
+    let mut cmdline = if needs_boot {
         boot_file(tree, spool, "cmdline")?
     } else {
         Vec::new()
     };
+    if let Some((root, _)) = &verity {
+        cmdline.truncate(cmdline.trim_ascii_end().len());
+        if !cmdline.is_empty() {
+            cmdline.push(b' ');
+        }
+        cmdline.extend_from_slice(root.parameter().as_bytes());
+        staged.insert(verity_root_file(name), root.path.clone());
+    }
     let ucode = if needs_boot {
         boot_file(tree, spool, "ucode.cpio")?
     } else {
@@ -802,6 +864,7 @@ mod tests {
             epoch: 0,
             uki_stub: None,
             uki_signer: None,
+            verity: false,
         };
         let unpacked = unpack(&loaded, &plan, &resolver.store, &request).unwrap();
         let found: Vec<_> = unpacked

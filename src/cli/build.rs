@@ -81,6 +81,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
         epoch,
         uki_stub: args.uki.uki_stub.as_deref(),
         uki_signer: uki_signer.as_ref(),
+        verity: args.uki.verity,
     };
     let unpacked = build::unpack(&loaded, &plan, &resolver.store, &request)?;
     if let Some(authorship) = &request.sbom {
@@ -118,6 +119,11 @@ pub struct UkiArgs {
     /// The certificate of --sign-uki's key, as the firmware's db holds it (or one it issued)
     #[arg(long, value_name = "CERT", requires = "sign_uki")]
     pub sign_cert: Option<PathBuf>,
+    /// Put the root in NAME-root.img, a squashfs under dm-verity (needs squashfs-tools), and boot
+    /// it from a first stage that checks every block against the root hash on the command line
+    /// (uki, esp, kernel+initrd)
+    #[arg(long)]
+    pub verity: bool,
 }
 
 impl UkiArgs {

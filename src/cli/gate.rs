@@ -122,6 +122,7 @@ pub fn run(args: &GateArgs) -> Outcome {
         formats: &args.image_format,
         uki_stub: args.uki.uki_stub.as_deref(),
         uki_signer: uki_signer.as_ref(),
+        verity: args.uki.verity,
         key: &key,
         expect_key: expect_key.as_ref(),
         policy: PolicyOptions {

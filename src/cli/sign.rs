@@ -202,7 +202,11 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
             name
         )));
     }
-    let subjects: Vec<String> = formats.iter().flat_map(|f| f.files(&name)).collect();
+    let mut subjects: Vec<String> = formats.iter().flat_map(|f| f.files(&name)).collect();
+    let verity_root = sealkit::build::verity_root_file(&name);
+    if dir.join(&verity_root).is_file() {
+        subjects.push(verity_root);
+    }
     let mut byproducts = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(|e| AttestError::io(&dir.display().to_string(), &e))?;
     for entry in entries {
@@ -245,7 +249,8 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
     let epoch = sealkit::epoch::source_date_epoch()?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
     let sbom = (!args.no_sbom).then_some(&authorship);
-    let inputs = BuildInputs::from_plan(&loaded, &plan, &name, &formats, epoch, sbom)?;
+    let mut inputs = BuildInputs::from_plan(&loaded, &plan, &name, &formats, epoch, sbom)?;
+    inputs.parameters.verity = subjects.contains(&sealkit::build::verity_root_file(&name));
     let key = args.key.load()?;
     let request = attest::Request {
         dir,

@@ -93,6 +93,7 @@ pub fn rebuild(
         epoch: params.source_date_epoch,
         uki_stub: None,
         uki_signer: None,
+        verity: params.verity,
     };
     if let Err(e) = build::build(loaded, plan, store, &request) {
         return fail(format!("the rebuild failed: {e}"));
