@@ -5,7 +5,7 @@
 //! by the firmware ("Access Denied"); and all three boot with Secure Boot off, so the refusals
 //! are the firmware's doing, not broken images.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod common;
@@ -35,12 +35,7 @@ fn secure_boot_starts_the_signed_uki_and_refuses_every_other() {
     let ready = Command::new("qemu-system-x86_64").arg("--version").output().is_ok()
         && Path::new(STUB).is_file()
         && Path::new("/usr/share/OVMF/OVMF_CODE_4M.secboot.fd").is_file();
-    let validators = std::env::var_os("SEALKIT_VALIDATORS").map(PathBuf::from);
-    let Some(virt_fw_vars) = validators
-        .map(|v| v.join("virt-fw-vars"))
-        .filter(|p| p.exists())
-        .filter(|_| ready)
-    else {
+    let Some(virt_fw_vars) = common::virt_fw_vars().filter(|_| ready) else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI installs qemu, ovmf, systemd-boot-efi and virt-firmware (scripts/test)"
@@ -95,21 +90,8 @@ fn secure_boot_starts_the_signed_uki_and_refuses_every_other() {
     let flipped = tmp.path().join("flipped-esp.img");
     std::fs::write(&flipped, bytes).unwrap();
 
-    let owner = std::fs::read_to_string(keys.join("owner.guid")).unwrap();
     let vars = tmp.path().join("vars.fd");
-    let enrol = Command::new(&virt_fw_vars)
-        .args(["--input", "/usr/share/OVMF/OVMF_VARS_4M.fd", "--output"])
-        .arg(&vars)
-        .args(["--set-pk", owner.trim()])
-        .arg(keys.join("PK.crt"))
-        .args(["--add-kek", owner.trim()])
-        .arg(keys.join("KEK.crt"))
-        .args(["--add-db", owner.trim()])
-        .arg(keys.join("db.crt"))
-        .args(["--no-microsoft", "--secure-boot"])
-        .output()
-        .unwrap();
-    assert!(enrol.status.success(), "{}", String::from_utf8_lossy(&enrol.stderr));
+    common::enrolled_vars(&virt_fw_vars, &keys, &vars);
 
     let (passed, console) = boot(&signed, Some(&vars));
     assert!(passed, "{console}");

@@ -3,8 +3,8 @@
 //! full levels (three), the same root hash and the same tree bytes, and veritysetup verifies
 //! the data with sealkit's tree appended. Then the whole of `--verity`: the demo's root as a
 //! squashfs under dm-verity, reproducible, verified by veritysetup and read by unsquashfs, booted
-//! under qemu from a UKI on an EFI system partition; and refused by the kernel once one byte of
-//! it is changed.
+//! under qemu from a signed UKI on an EFI system partition with Secure Boot on and the test's
+//! keys enrolled; and refused by the kernel once one byte of it is changed.
 
 use std::path::Path;
 use std::process::Command;
@@ -121,7 +121,8 @@ fn a_verity_root_is_reproducible_boots_and_stops_at_a_changed_byte() {
     let store = tmp.path().join("store");
     common::import_fixtures(&store, &layouts, &images);
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let build = |out: &Path, formats: &[&str]| {
+    // `signer`: a folder of `sealkit keygen --secure-boot` keys whose db key signs the UKI.
+    let build = |out: &Path, formats: &[&str], signer: Option<&Path>| {
         let mut c = common::sealkit(&store);
         c.env("SOURCE_DATE_EPOCH", "1796083200")
             .arg("build")
@@ -132,6 +133,12 @@ fn a_verity_root_is_reproducible_boots_and_stops_at_a_changed_byte() {
             .arg(out);
         for format in formats {
             c.args(["--format", format]);
+        }
+        if let Some(keys) = signer {
+            c.arg("--sign-uki")
+                .arg(keys.join("db.key"))
+                .arg("--sign-cert")
+                .arg(keys.join("db.crt"));
         }
         c.assert().success();
     };
@@ -161,8 +168,8 @@ fn a_verity_root_is_reproducible_boots_and_stops_at_a_changed_byte() {
     refused(&["demo.yml"], "uki", "the init images hold no dmsetup");
 
     let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
-    build(&one, &["esp", "kernel+initrd"]);
-    build(&two, &["esp", "kernel+initrd"]);
+    build(&one, &["esp", "kernel+initrd"], None);
+    build(&two, &["esp", "kernel+initrd"], None);
     for file in ["demo-root.img", "demo-esp.img", "demo-initrd.img", "demo-cmdline"] {
         assert!(
             std::fs::read(one.join(file)).unwrap() == std::fs::read(two.join(file)).unwrap(),
@@ -206,18 +213,43 @@ fn a_verity_root_is_reproducible_boots_and_stops_at_a_changed_byte() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let boot = |image: &Path| {
-        let status = Command::new(root.join("scripts/boot"))
-            .arg(image)
-            .arg("600")
-            .output()
-            .unwrap();
+    let boot = |image: &Path, secure_boot_vars: Option<&Path>| {
+        let mut command = Command::new(root.join("scripts/boot"));
+        command.arg(image).arg("600");
+        if let Some(vars) = secure_boot_vars {
+            command.env("SECURE_BOOT_VARS", vars);
+        }
+        let status = command.output().unwrap();
         let console = std::fs::read_to_string(format!("{}-console.log", image.display())).unwrap_or_default();
         (status.status.success(), console)
     };
-    // The UKI from the EFI system partition: the first stage maps the root and hands over.
-    let (passed, console) = boot(&one.join("demo-esp.img"));
+    // The whole chain: the firmware checks the signed UKI (kernel, first stage, the command
+    // line with the root hash) against the enrolled db, the kernel checks every block of the
+    // root. The signature leaves the root image as it was.
+    let Some(virt_fw_vars) = common::virt_fw_vars() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs virt-firmware (scripts/test)"
+        );
+        return;
+    };
+    let keys = tmp.path().join("keys");
+    common::sealkit(&store)
+        .args(["keygen", "--secure-boot", "-o"])
+        .arg(&keys)
+        .assert()
+        .success();
+    let signed = tmp.path().join("signed");
+    build(&signed, &["esp"], Some(&keys));
+    assert!(std::fs::read(signed.join("demo-root.img")).unwrap() == std::fs::read(&image).unwrap());
+    let vars = tmp.path().join("vars.fd");
+    common::enrolled_vars(&virt_fw_vars, &keys, &vars);
+    let (passed, console) = boot(&signed.join("demo-esp.img"), Some(&vars));
     assert!(passed, "{console}");
+    assert!(
+        console.contains("Kernel is locked down from EFI Secure Boot"),
+        "{console}"
+    );
     assert!(
         console.contains(&format!(
             "sealkit-verity: /dev/vda: {blocks} blocks, root hash {root_hash}"
@@ -231,7 +263,7 @@ fn a_verity_root_is_reproducible_boots_and_stops_at_a_changed_byte() {
     let mut changed = std::fs::read(&image).unwrap();
     changed[100] ^= 1;
     std::fs::write(two.join("demo-root.img"), changed).unwrap();
-    let (passed, console) = boot(&two.join("demo"));
+    let (passed, console) = boot(&two.join("demo"), None);
     assert!(!passed, "{console}");
     assert!(console.contains("device-mapper: verity"), "{console}");
     assert!(console.contains("data block 0 is corrupted"), "{console}");

@@ -456,3 +456,30 @@ pub fn locked_example(tmp: &Path, example: &str, images: &[&str]) -> Option<(std
         .success();
     Some((store, config))
 }
+
+/// virt-fw-vars (the validators' virt-firmware, scripts/test), when installed.
+pub fn virt_fw_vars() -> Option<std::path::PathBuf> {
+    std::env::var_os("SEALKIT_VALIDATORS")
+        .map(|v| Path::new(&v).join("virt-fw-vars"))
+        .filter(|p| p.exists())
+}
+
+/// A copy of OVMF's variable store at `out` with the PK, KEK and db of `keys` (a folder
+/// `sealkit keygen --secure-boot` wrote) enrolled by `virt_fw_vars`, Secure Boot on and no
+/// Microsoft keys.
+pub fn enrolled_vars(virt_fw_vars: &Path, keys: &Path, out: &Path) {
+    let owner = std::fs::read_to_string(keys.join("owner.guid")).unwrap();
+    let enrol = std::process::Command::new(virt_fw_vars)
+        .args(["--input", "/usr/share/OVMF/OVMF_VARS_4M.fd", "--output"])
+        .arg(out)
+        .args(["--set-pk", owner.trim()])
+        .arg(keys.join("PK.crt"))
+        .args(["--add-kek", owner.trim()])
+        .arg(keys.join("KEK.crt"))
+        .args(["--add-db", owner.trim()])
+        .arg(keys.join("db.crt"))
+        .args(["--no-microsoft", "--secure-boot"])
+        .output()
+        .unwrap();
+    assert!(enrol.status.success(), "{}", String::from_utf8_lossy(&enrol.stderr));
+}
