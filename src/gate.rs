@@ -480,7 +480,11 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
             ..build_inputs.parameters
         },
         ..build_inputs
-    };
+    }
+    .with_efi_stub(
+        options.formats,
+        options.uki_stub.unwrap_or(Path::new(crate::build::uki::DEFAULT_STUB)),
+    )?;
     attest::attest(
         &attest::Request {
             dir: &dir,

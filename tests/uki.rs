@@ -442,6 +442,18 @@ fn the_gate_signs_a_uki_only_when_the_policy_passes() {
     )
     .unwrap();
     let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    // The stub is in the UKI whole: the provenance names it, by its digest, among the inputs.
+    let stub = statement["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "efi-stub")
+        .expect("the provenance names the EFI stub");
+    assert_eq!(stub["uri"], format!("file://{STUB}"));
+    assert_eq!(
+        format!("sha256:{}", stub["digest"]["sha256"].as_str().unwrap()),
+        common::sha256(&std::fs::read(STUB).unwrap())
+    );
     let uki = statement["subject"]
         .as_array()
         .unwrap()

@@ -31,7 +31,13 @@ pub struct ImageInput {
 pub struct BuildInputs {
     pub parameters: ExternalParameters,
     pub images: Vec<ImageInput>,
+    /// The EFI stub a UKI was built on (named [`EFI_STUB`], its URI the file's): its bytes are
+    /// in the image, so a rebuild needs the same.
+    pub efi_stub: Option<ResourceDescriptor>,
 }
+
+/// The name the EFI stub goes by among the provenance's resolved dependencies.
+pub const EFI_STUB: &str = "efi-stub";
 
 /// The externalParameters of [`BUILD_TYPE`]: everything a user chose. Unknown fields are refused
 /// when read, as SLSA asks of verifiers.
@@ -106,6 +112,27 @@ impl BuildInputs {
                 verity: false,
             },
             images,
+            efi_stub: None,
+        })
+    }
+
+    /// With the EFI stub at `path` among the inputs, when `formats` build a UKI.
+    pub fn with_efi_stub(
+        self,
+        formats: &[crate::build::Format],
+        path: &std::path::Path,
+    ) -> Result<BuildInputs, super::AttestError> {
+        use crate::build::Format;
+        if !formats.iter().any(|f| matches!(f, Format::Uki | Format::Esp)) {
+            return Ok(self);
+        }
+        let digest = super::file_digest(path)?;
+        Ok(BuildInputs {
+            efi_stub: Some(ResourceDescriptor {
+                uri: Some(format!("file://{}", path.display())),
+                ..ResourceDescriptor::named(EFI_STUB, &digest)
+            }),
+            ..self
         })
     }
 }
@@ -169,6 +196,7 @@ impl Provenance {
                 ..ResourceDescriptor::named(&i.location, &i.manifest)
             })
             .collect();
+        dependencies.extend(inputs.efi_stub.clone());
         dependencies.extend(policy);
         Provenance {
             build_definition: BuildDefinition {
@@ -190,7 +218,7 @@ impl Provenance {
     }
 
     /// The images among the resolved dependencies, as (location, sha256 hex), in order: all
-    /// but the policy set and the advisory database, which a build does not read.
+    /// but the EFI stub, the policy set and the advisory database.
     pub fn image_dependencies(&self) -> Vec<(String, String)> {
         self.build_definition
             .resolved_dependencies
@@ -198,7 +226,7 @@ impl Provenance {
             .filter(|d| {
                 !matches!(
                     d.name.as_deref(),
-                    Some(super::policy::POLICY_DEPENDENCY | super::VULNERABILITY_DATABASE)
+                    Some(EFI_STUB | super::policy::POLICY_DEPENDENCY | super::VULNERABILITY_DATABASE)
                 )
             })
             .map(|d| {
@@ -208,6 +236,14 @@ impl Provenance {
                 )
             })
             .collect()
+    }
+
+    /// The EFI stub the image's UKI was built on, when it names one.
+    pub fn efi_stub(&self) -> Option<&ResourceDescriptor> {
+        self.build_definition
+            .resolved_dependencies
+            .iter()
+            .find(|d| d.name.as_deref() == Some(EFI_STUB))
     }
 
     /// sealkit's parameters, if this is a sealkit build; an error says why not.

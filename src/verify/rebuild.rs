@@ -84,6 +84,22 @@ pub fn rebuild(
             show(&theirs)
         ));
     }
+    // The UKI holds its EFI stub whole: the rebuild needs the very one attested.
+    let stub = provenance
+        .efi_stub()
+        .map(|d| d.uri.as_deref().unwrap_or_default().trim_start_matches("file://"));
+    if let (Some(path), Some(attested)) = (stub, provenance.efi_stub().and_then(|d| d.sha256())) {
+        match file_digest(Path::new(path)) {
+            Ok(d) if d.hex() == attested => {}
+            Ok(d) => {
+                return fail(format!(
+                    "the EFI stub {path} is sha256 {}, the provenance names {attested}: install the systemd-boot-efi it was built with",
+                    d.hex()
+                ));
+            }
+            Err(e) => return fail(format!("the EFI stub the provenance names cannot be read: {e}")),
+        }
+    }
     let request = Request {
         output: scratch,
         name: &params.name,
@@ -91,7 +107,7 @@ pub fn rebuild(
         force: false,
         sbom: params.sbom.clone(),
         epoch: params.source_date_epoch,
-        uki_stub: None,
+        uki_stub: stub.map(Path::new),
         uki_signer: None,
         verity: params.verity,
     };
