@@ -63,6 +63,10 @@ enum Command {
     Vulns(cli::vulns::VulnsArgs),
     /// The local advisory database (OSV, Debian Security Tracker): import, info
     Vulndb(cli::vulndb::VulndbCommandArgs),
+    /// Print a shell completion script for sealkit (bash, zsh, fish, elvish, powershell)
+    Completions(cli::manual::CompletionsArgs),
+    /// Write sealkit's manual pages into a folder (-o DIR), or print sealkit.1
+    Man(cli::manual::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +93,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => cli::keygen::run(args),
         Command::Push(args) => cli::publish::push(args),
         Command::Pull(args) => cli::publish::pull(args),
+        Command::Completions(args) => cli::manual::completions(args),
+        Command::Man(args) => cli::manual::man(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ pub mod gate;
 pub mod image;
 pub mod keygen;
 pub mod lock;
+pub mod manual;
 pub mod policy;
 pub mod publish;
 pub mod sbom;
