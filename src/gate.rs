@@ -342,6 +342,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         uki_stub: options.uki_stub,
         uki_signer: options.uki_signer,
         verity: options.verity,
+        presigned_uki: None,
     };
 
     // One pass over every layer: the facts for the evidence and the bytes for the build.

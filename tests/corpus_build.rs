@@ -174,6 +174,7 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
             uki_stub: None,
             uki_signer: None,
             verity: false,
+            presigned_uki: None,
         };
         let built_plan = plan::plan(&loaded, &resolver, &PlanOptions::default())
             .map_err(|e| e.to_string())

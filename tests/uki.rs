@@ -409,6 +409,49 @@ fn the_gate_signs_a_uki_only_when_the_policy_passes() {
     };
     let ok = verify(&keys.join("db.crt"));
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    // Rebuilt without the signing key: the UKI built must be the gate's, signed, so the ESP
+    // made with the gate's signed UKI comes out byte for byte.
+    let rebuild = |folder: &Path| {
+        common::sealkit(&store)
+            .arg("verify")
+            .arg(folder)
+            .arg("--key")
+            .arg(&public)
+            .arg("--expect-config")
+            .arg(&config)
+            .arg("--rebuild")
+            .output()
+            .unwrap()
+    };
+    let rebuilt = rebuild(&gated);
+    let said = String::from_utf8_lossy(&rebuilt.stdout);
+    assert!(
+        rebuilt.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
+    for file in ["demo.efi", "demo-esp.img"] {
+        assert!(
+            said.lines()
+                .any(|l| l.starts_with("ok") && l.contains("rebuild") && l.contains(file)),
+            "{file}: {said}"
+        );
+    }
+    // A UKI changed where its Authenticode hash covers it is not taken for the one rebuilt.
+    let changed = tmp.path().join("changed");
+    std::fs::create_dir(&changed).unwrap();
+    for entry in std::fs::read_dir(&gated).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), changed.join(entry.file_name())).unwrap();
+    }
+    let mut uki = std::fs::read(changed.join("demo.efi")).unwrap();
+    let at = uki.len() / 2;
+    uki[at] ^= 1;
+    std::fs::write(changed.join("demo.efi"), uki).unwrap();
+    let refused = rebuild(&changed);
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("uki-not-rebuilt"), "{said}");
     let result: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     let secure_boot: Vec<&serde_json::Value> = result["checks"]
         .as_array()

@@ -50,6 +50,7 @@ crate::error_codes! {
     BadStub = "bad-uki-stub": "The EFI stub given for a UKI is not an unsigned x86-64 PE image with room for the sections sealkit adds.",
     UkiTooLarge = "uki-too-large": "The kernel and initrd do not fit in one PE image (4 GiB).",
     BadSecureBootKey = "bad-secure-boot-key": "The key or certificate given to sign a UKI is not an RSA key and its certificate.",
+    UkiNotRebuilt = "uki-not-rebuilt": "The signed UKI a rebuild was given is not the UKI the build makes, signed (its Authenticode hash differs).",
     ToolFailed = "tool-failed": "An external tool a format uses failed.",
     BadVerityRoot = "bad-verity-root": "A dm-verity root was asked of a format that cannot boot one, or the image lacks what its first stage runs (an init image's busybox and dmsetup, the kernel's modules).",
     Io = "output-io": "An output or scratch file could not be written or read back.",
@@ -167,6 +168,10 @@ pub struct Request<'a> {
     pub uki_signer: Option<&'a crate::authenticode::Signer>,
     /// The root as NAME-root.img under dm-verity, booted by a first stage ([`verity_root`]).
     pub verity: bool,
+    /// The UKI this build makes, as someone already signed it (a gated image's, rebuilt
+    /// without its key): taken in place of the UKI built, once its Authenticode hash is that
+    /// one's, so the ESP holds it as the gate's did.
+    pub presigned_uki: Option<&'a Path>,
 }
 
 /// What was built: the output files (final paths) and the sizes of the parts.
@@ -689,6 +694,8 @@ fn write_formats(
                         finish(&path, w)?;
                         if let Some(signer) = request.uki_signer {
                             sign_in_place(&path, signer)?;
+                        } else if let Some(signed) = request.presigned_uki {
+                            take_presigned(&path, signed)?;
                         }
                         if format == Format::Uki {
                             staged.insert(file, path.clone());
@@ -726,6 +733,41 @@ fn sign_in_place(path: &Path, signer: &crate::authenticode::Signer) -> Result<()
         hint: "give the db key and certificate `sealkit keygen --secure-boot` writes".into(),
     })?;
     std::fs::write(path, signed).map_err(io_error(path, hint))
+}
+
+/// Replaces the UKI just built at `path` with `signed`, the same UKI signed: the Authenticode
+/// hash, which leaves the signature out, must be the one of the UKI built (padded to 8 bytes,
+/// as signing pads it).
+fn take_presigned(path: &Path, signed: &Path) -> Result<(), BuildError> {
+    let hint = "check the output disk";
+    let mut built = std::fs::read(path).map_err(io_error(path, hint))?;
+    built.resize(built.len().next_multiple_of(8), 0);
+    let theirs = std::fs::read(signed).map_err(io_error(signed, "give the signed UKI of the image rebuilt"))?;
+    let hash = |image: &[u8], what: &str| {
+        crate::authenticode::image_digest(image).map_err(|message| BuildError::Input {
+            code: Code::UkiNotRebuilt,
+            what: what.to_owned(),
+            message,
+            hint: "give the signed UKI of the image rebuilt".into(),
+        })
+    };
+    let (ours, given) = (
+        hash(&built, "the UKI built")?,
+        hash(&theirs, &signed.display().to_string())?,
+    );
+    if ours != given {
+        return Err(BuildError::Input {
+            code: Code::UkiNotRebuilt,
+            what: signed.display().to_string(),
+            message: format!(
+                "its Authenticode hash is sha256:{}, the UKI built is sha256:{}",
+                hex::encode(given),
+                hex::encode(ours)
+            ),
+            hint: "it is not this build's UKI signed: compare the inputs (stub, kernel, initrd, command line)".into(),
+        });
+    }
+    std::fs::write(path, theirs).map_err(io_error(path, hint))
 }
 
 /// What a UKI holds besides its stub.
@@ -865,6 +907,7 @@ mod tests {
             uki_stub: None,
             uki_signer: None,
             verity: false,
+            presigned_uki: None,
         };
         let unpacked = unpack(&loaded, &plan, &resolver.store, &request).unwrap();
         let found: Vec<_> = unpacked

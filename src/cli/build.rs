@@ -82,6 +82,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
         uki_stub: args.uki.uki_stub.as_deref(),
         uki_signer: uki_signer.as_ref(),
         verity: args.uki.verity,
+        presigned_uki: None,
     };
     let unpacked = build::unpack(&loaded, &plan, &resolver.store, &request)?;
     if let Some(authorship) = &request.sbom {

@@ -170,7 +170,7 @@ fn options(args: &VerifyArgs) -> Result<Options, Failure> {
 
 /// Rebuilds what each verified provenance describes, in a scratch folder, and adds the
 /// comparison's checks to `v`.
-fn rebuild(args: &VerifyArgs, v: &mut Verification) -> Outcome {
+fn rebuild(args: &VerifyArgs, v: &mut Verification, folder: &std::path::Path) -> Outcome {
     let provenances: Vec<VerifiedStatement> = v
         .statements
         .iter()
@@ -207,7 +207,7 @@ fn rebuild(args: &VerifyArgs, v: &mut Verification) -> Outcome {
         )?;
         let scratch =
             tempfile::tempdir().map_err(|e| Failure::usage(format!("error: a scratch folder for the rebuild: {e}")))?;
-        for check in verify::rebuild::rebuild(statement, &loaded, &plan, &resolver.store, scratch.path()) {
+        for check in verify::rebuild::rebuild(statement, &loaded, &plan, &resolver.store, scratch.path(), folder) {
             v.push(check);
         }
     }
@@ -276,7 +276,7 @@ pub fn run(args: &VerifyArgs) -> Outcome {
     };
     let mut verification = verify::verify(&source, &policy)?;
     if args.rebuild {
-        rebuild(args, &mut verification)?;
+        rebuild(args, &mut verification, source.folder())?;
     }
     if !db.is_empty() {
         verify::secure_boot(source.folder(), &mut verification, &db);

@@ -14,7 +14,10 @@ use crate::image::Store;
 use crate::plan::Plan;
 
 /// The checks of rebuilding what `statement` (a verified provenance) describes from `loaded` and
-/// `plan` (resolved from the same store the caller names), into the empty folder `scratch`.
+/// `plan` (resolved from the same store the caller names), into the empty folder `scratch`. A
+/// UKI the gate signed is taken from `folder` (the verified image) once its Authenticode hash
+/// is the rebuilt UKI's: the signature needs a key the verifier does not hold, and the ESP
+/// holds the signed UKI.
 /// Every mismatch is a failed [`CheckKind::Rebuild`] check; nothing here is an error, since a
 /// rebuild that cannot happen is a verification that did not hold.
 pub fn rebuild(
@@ -23,6 +26,7 @@ pub fn rebuild(
     plan: &Plan,
     store: &Store,
     scratch: &Path,
+    folder: &Path,
 ) -> Vec<Check> {
     let fail = |detail: String| {
         vec![Check {
@@ -100,6 +104,14 @@ pub fn rebuild(
             Err(e) => return fail(format!("the EFI stub the provenance names cannot be read: {e}")),
         }
     }
+    let signed_uki = statement
+        .statement
+        .subject
+        .iter()
+        .find(|s| s.annotations.as_ref().is_some_and(|a| a.contains_key("authenticode")))
+        .and_then(|s| s.name.as_deref())
+        .map(|name| folder.join(name))
+        .filter(|path| path.is_file());
     let request = Request {
         output: scratch,
         name: &params.name,
@@ -110,9 +122,10 @@ pub fn rebuild(
         uki_stub: stub.map(Path::new),
         uki_signer: None,
         verity: params.verity,
+        presigned_uki: signed_uki.as_deref(),
     };
     if let Err(e) = build::build(loaded, plan, store, &request) {
-        return fail(format!("the rebuild failed: {e}"));
+        return fail(format!("the rebuild failed ({}): {e}", e.code()));
     }
     statement
         .statement
