@@ -203,6 +203,8 @@ pub struct Gated {
     pub without_supplier: Vec<String>,
     /// The checks the gate's own verification of the folder made (0 when denied).
     pub verified_checks: usize,
+    /// Per component: packages, binaries and their hardening, privileges (from the evidence).
+    pub summary: crate::report::summary::Summary,
     /// What `push` published, when it was asked to.
     pub pushed: Option<publish::Pushed>,
     /// Each stage's wall time, in the order the stages first ran (`--timings`). Never written
@@ -377,6 +379,8 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     );
     let components: Vec<String> = evidence.components.iter().map(|c| c.name.clone()).collect();
     let evidence_json = serde_json::to_vec(&evidence).map_err(internal)?;
+    let summary =
+        crate::report::summary::Summary::of_evidence(&serde_json::from_slice(&evidence_json).map_err(internal)?);
     let mut evidence_doc = serde_json::to_vec_pretty(&evidence).map_err(internal)?;
     evidence_doc.push(b'\n');
     drop(evidence);
@@ -407,6 +411,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         warnings,
         without_supplier: Vec::new(),
         verified_checks: 0,
+        summary,
         pushed: None,
         timings: Vec::new(),
     };

@@ -91,6 +91,36 @@ fn the_demo_passes_signed_verified_and_reproducible() {
         summary.contains("PASS: ") && summary.contains("6 components"),
         "{summary}"
     );
+    // One row per component under the header: sshd's 43 packages, hello hardened and holding
+    // no capability. No colour codes: stdout is not a terminal.
+    let row = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no row for {name}: {summary}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        row("COMPONENT"),
+        [
+            "COMPONENT",
+            "PACKAGES",
+            "BINARIES",
+            "HARDENED",
+            "DENIED",
+            "WARNED",
+            "EXCEPTED",
+            "PRIVILEGES"
+        ]
+    );
+    assert_eq!(&row("service sshd")[..3], ["service", "sshd", "43"]);
+    let hello = row("service hello");
+    assert!(
+        hello[4].ends_with('%') && hello[8] == "0" && hello[9] == "capabilities,",
+        "{hello:?}"
+    );
+    assert!(!summary.contains('\u{1b}'), "{summary}");
 
     let mut want: Vec<&str> = vec![
         "demo-cmdline",
@@ -702,4 +732,43 @@ fn assert_valid_cyclonedx(path: &Path) {
         .output()
         .unwrap();
     assert!(run.status.success(), "CycloneDX 1.6 schema: {}", said(&run));
+}
+
+/// People at a terminal see the verdict in colour; NO_COLOR, and every pipe, get plain text.
+#[test]
+fn the_verdict_is_coloured_on_a_terminal_only_and_never_under_no_color() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((store, config)) = locked_example(tmp.path(), "demo.yml", &DEMO_IMAGES) else {
+        return;
+    };
+    let (key, _) = keypair(&store, tmp.path(), "release");
+    // util-linux's script(1) gives the gate a pseudo-terminal for its stdout.
+    let on_a_terminal = |out: &str, no_color: bool| {
+        let command = format!(
+            "{} gate {} --key {} -o {}",
+            env!("CARGO_BIN_EXE_sealkit"),
+            config.display(),
+            key.display(),
+            tmp.path().join(out).display()
+        );
+        let mut script = std::process::Command::new("script");
+        script
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env("SEALKIT_STORE", &store)
+            .env("SEALKIT_SIGSTORE", store.join("sigstore-cache"))
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .env("TERM", "xterm");
+        if no_color {
+            script.env("NO_COLOR", "1");
+        } else {
+            script.env_remove("NO_COLOR");
+        }
+        let run = script.output().unwrap();
+        assert!(run.status.success(), "{}", said(&run));
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    let coloured = on_a_terminal("coloured", false);
+    assert!(coloured.contains("\u{1b}[1m\u{1b}[32mPASS\u{1b}[0m"), "{coloured:?}");
+    let plain = on_a_terminal("plain", true);
+    assert!(plain.contains("PASS: ") && !plain.contains('\u{1b}'), "{plain:?}");
 }

@@ -157,7 +157,7 @@ pub fn run(args: &GateArgs) -> Outcome {
         );
     }
     match args.format {
-        OutputFormat::Table => print(table(&gated).as_bytes())?,
+        OutputFormat::Table => super::print_styled(&table(&gated))?,
         OutputFormat::Json => print(&serde_json::to_vec_pretty(&json(&gated)).map_err(json_error)?)?,
     }
     match gated.decision.verdict {
@@ -185,6 +185,7 @@ fn timings(stages: &[(&str, std::time::Duration)]) -> String {
 }
 
 fn table(g: &Gated) -> String {
+    use anstyle::{AnsiColor, Style};
     let d = &g.decision;
     let mut out = String::new();
     let _ = writeln!(
@@ -194,15 +195,18 @@ fn table(g: &Gated) -> String {
         d.components.len(),
         d.components.join(", ")
     );
-    let verdict = match d.verdict {
-        Verdict::Pass => "PASS",
-        Verdict::Deny => "DENIED",
+    let _ = write!(out, "{}", components_table(g));
+    let (verdict, colour) = match d.verdict {
+        Verdict::Pass => ("PASS", AnsiColor::Green),
+        Verdict::Deny => ("DENIED", AnsiColor::Red),
     };
-    let _ = writeln!(out, "{verdict}: {}", summary(d));
+    let bold = Style::new().bold().fg_color(Some(colour.into()));
+    let _ = writeln!(out, "{bold}{verdict}{bold:#}: {}", summary(d));
+    let red = Style::new().fg_color(Some(AnsiColor::Red.into()));
     for r in d.results.iter().filter(|r| r.status == Status::Denied) {
         let _ = writeln!(
             out,
-            "  denied {} on {}: {}",
+            "  {red}denied{red:#} {} on {}: {}",
             r.id,
             r.component.as_deref().unwrap_or("the exceptions"),
             r.msg
@@ -235,6 +239,75 @@ fn table(g: &Gated) -> String {
             "\npushed to {} ({} files, {} bundles; {} blobs sent, {} already there)",
             p.reference, p.files, p.bundles, p.uploaded, p.present
         );
+    }
+    out
+}
+
+/// One row per component: what it holds, how hardened its binaries are, what it may do, and
+/// what the policy said of it.
+fn components_table(g: &Gated) -> String {
+    let count = |name: &str, status: Status| {
+        g.decision
+            .results
+            .iter()
+            .filter(|r| r.status == status && r.component.as_deref() == Some(name))
+            .count()
+    };
+    let mut rows = vec![[
+        "COMPONENT".to_owned(),
+        "PACKAGES".into(),
+        "BINARIES".into(),
+        "HARDENED".into(),
+        "DENIED".into(),
+        "WARNED".into(),
+        "EXCEPTED".into(),
+        "PRIVILEGES".into(),
+    ]];
+    for c in &g.summary.components {
+        let privileges = match &c.privileges {
+            None => "the system's own".to_owned(),
+            Some(p) if p.all_capabilities => "all capabilities".into(),
+            Some(p) => {
+                let mut said = format!(
+                    "{} capabilit{}",
+                    p.capabilities,
+                    if p.capabilities == 1 { "y" } else { "ies" }
+                );
+                if !p.host_namespaces.is_empty() {
+                    said.push_str(&format!(", host {}", p.host_namespaces.join(",")));
+                }
+                said
+            }
+        };
+        rows.push([
+            format!("{} {}", c.role, c.name),
+            c.packages.to_string(),
+            c.binaries.to_string(),
+            c.hardening
+                .percent()
+                .map_or_else(|| "-".to_owned(), |p| format!("{p}%")),
+            count(&c.name, Status::Denied).to_string(),
+            count(&c.name, Status::Warned).to_string(),
+            count(&c.name, Status::Excepted).to_string(),
+            privileges,
+        ]);
+    }
+    let widths: Vec<usize> = (0..8)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::from("  ");
+        for (i, cell) in row.iter().enumerate() {
+            let pad = widths[i] - cell.chars().count();
+            match i {
+                // Names and privileges read left to right; counts line up on the right.
+                0 | 7 => line.push_str(&format!("{cell}{}", " ".repeat(pad))),
+                _ => line.push_str(&format!("{}{cell}", " ".repeat(pad))),
+            }
+            line.push_str("  ");
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
 }

@@ -204,6 +204,18 @@ pub fn print(bytes: &[u8]) -> Outcome {
     print_with(|out| out.write_all(bytes))
 }
 
+/// As [`print`], for text with ANSI styles: kept on a terminal, dropped where stdout is not
+/// one or NO_COLOR (or CLICOLOR=0) is set, as anstream decides.
+pub fn print_styled(text: &str) -> Outcome {
+    let mut out = anstream::AutoStream::auto(std::io::stdout().lock());
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::usage(format!("error: writing to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// As [`print`], for a document that `write` streams (buffered) to stdout.
 pub fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Outcome {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());

@@ -4,6 +4,7 @@ pub mod cyclonedx;
 pub mod junit;
 pub mod sarif;
 pub mod spdx;
+pub mod summary;
 
 use std::collections::BTreeSet;
 
