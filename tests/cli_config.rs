@@ -485,3 +485,30 @@ fn every_command_is_listed() {
     }
     sealkit().arg("--bogus").assert().code(2);
 }
+
+/// Each error draws the line it is about, as rustc and cargo-deny do: the file and position,
+/// the line itself, and the offending token underlined.
+#[test]
+fn an_error_draws_its_line_with_the_token_underlined() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "bad.yml",
+        b"kernel:\n  image: linuxkit/kernel:6.12.59\n  cmdlin: \"console=ttyS0\"\ninit:\n  - linuxkit/init:v1\n",
+    );
+    let out = sealkit().arg("config").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(said.contains(&format!("--> {}:3:3", file.display())), "{said}");
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("3 |"))
+        .unwrap_or_else(|| panic!("no line 3 drawn: {said}"));
+    assert!(lines[at].ends_with("|   cmdlin: \"console=ttyS0\""), "{said}");
+    // The key, and only the key, underlined: under its six letters.
+    let underline = lines[at + 1];
+    let carets = underline.find('^').unwrap();
+    assert_eq!(&underline[carets..], "^^^^^^", "{said}");
+    assert_eq!(carets, lines[at].find("cmdlin").unwrap(), "{said}");
+}

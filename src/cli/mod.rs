@@ -83,6 +83,10 @@ impl From<sealkit::config::ConfigError> for Failure {
                 let mut out = String::new();
                 for d in list {
                     out.push_str(&format!("error[{}]: {d}\n", d.code));
+                    if let Some(snippet) = config_snippet(d) {
+                        out.push_str(&snippet);
+                        out.push('\n');
+                    }
                 }
                 out.push_str(&format!(
                     "{} problem{}; nothing was done",
@@ -95,6 +99,32 @@ impl From<sealkit::config::ConfigError> for Failure {
         };
         Failure::usage(message)
     }
+}
+
+/// The line of the configuration a diagnostic points at, drawn as rustc and cargo-deny draw
+/// theirs (annotate-snippets): the file and line, the text, the offending token underlined.
+/// None when the diagnostic is about the whole file or the file cannot be read again.
+fn config_snippet(d: &sealkit::config::Diagnostic) -> Option<String> {
+    use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+    let line_number = usize::try_from(d.line).ok().filter(|&l| l > 0)?;
+    let text = std::fs::read_to_string(&d.file).ok()?;
+    let line_start: usize = text.split_inclusive('\n').take(line_number - 1).map(str::len).sum();
+    let line = text.get(line_start..)?.lines().next()?;
+    let column = usize::try_from(d.column).unwrap_or(1).saturating_sub(1);
+    let start = line.char_indices().nth(column).map_or(line.len(), |(i, _)| i);
+    // The token there: a key up to its colon, a value up to the next space or comma.
+    let token = line[start..]
+        .find(|c: char| c == ':' || c == ',' || c.is_whitespace())
+        .unwrap_or(line.len() - start);
+    let span = line_start + start..line_start + start + token.max(1).min(line.len() - start);
+    let file = d.file.display().to_string();
+    let report = [Group::with_level(Level::ERROR).element(
+        Snippet::source(text.as_str())
+            .path(file.as_str())
+            .fold(true)
+            .annotation(AnnotationKind::Primary.span(span)),
+    )];
+    Some(Renderer::plain().render(&report).to_string())
 }
 
 pub type Outcome = Result<(), Failure>;
