@@ -49,13 +49,15 @@ pub const REPORT: &str = "report.json";
 pub const SARIF: &str = "report.sarif";
 /// The decision as JUnit XML (`check --format junit`).
 pub const JUNIT: &str = "report.junit.xml";
+/// The report for people: evidence and decision on one self-contained page.
+pub const HTML: &str = "report.html";
 /// The image's SPDX SBOM: byte for byte the image's own /sbom.spdx.json.
 pub const SPDX: &str = "sbom.spdx.json";
 /// The image's CycloneDX SBOM.
 pub const CYCLONEDX: &str = "sbom.cdx.json";
 
 /// The reports, written whatever the verdict.
-pub const REPORTS: [&str; 4] = [EVIDENCE, REPORT, SARIF, JUNIT];
+pub const REPORTS: [&str; 5] = [EVIDENCE, REPORT, SARIF, JUNIT, HTML];
 
 /// Every bundle the gate writes, one per attestation.
 pub const BUNDLES: [&str; 5] = [
@@ -379,8 +381,8 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     );
     let components: Vec<String> = evidence.components.iter().map(|c| c.name.clone()).collect();
     let evidence_json = serde_json::to_vec(&evidence).map_err(internal)?;
-    let summary =
-        crate::report::summary::Summary::of_evidence(&serde_json::from_slice(&evidence_json).map_err(internal)?);
+    let evidence_value: serde_json::Value = serde_json::from_slice(&evidence_json).map_err(internal)?;
+    let summary = crate::report::summary::Summary::of_evidence(&evidence_value);
     let mut evidence_doc = serde_json::to_vec_pretty(&evidence).map_err(internal)?;
     evidence_doc.push(b'\n');
     drop(evidence);
@@ -392,12 +394,19 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     let mut sarif = serde_json::to_vec_pretty(&report::sarif::write(&decision)).map_err(internal)?;
     sarif.push(b'\n');
     let junit = report::junit::write(&decision).into_bytes();
+    let html = report::html::write(
+        &evidence_value,
+        Some(&serde_json::from_slice(&report_json).map_err(internal)?),
+    )
+    .into_bytes();
+    drop(evidence_value);
     let dir = staging.path().to_path_buf();
     for (file, bytes) in [
         (EVIDENCE, &evidence_doc),
         (REPORT, &report_json),
         (SARIF, &sarif),
         (JUNIT, &junit),
+        (HTML, &html),
     ] {
         write(&dir.join(file), bytes)?;
     }

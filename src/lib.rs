@@ -59,6 +59,7 @@ pub fn error_codes() -> Vec<(&'static str, &'static str, &'static str)> {
         .chain(stage("verify", verify::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("publish", publish::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("vuln", vuln::Code::ALL, |c| (c.as_str(), c.meaning())))
+        .chain(stage("report", report::html::Code::ALL, |c| (c.as_str(), c.meaning())))
         .chain(stage("gate", gate::Code::ALL, |c| (c.as_str(), c.meaning())))
         .collect()
 }

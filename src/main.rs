@@ -37,6 +37,8 @@ enum Command {
     EvaluatePolicy(cli::policy::ServeArgs),
     /// The whole pipeline: resolve, inspect, judge, build, SBOM, attest, verify: a signed image, or the reasons it was denied
     Gate(Box<cli::gate::GateArgs>),
+    /// Write the HTML report of a saved evidence.json (and its report.json): one self-contained page for people
+    Report(cli::report::ReportArgs),
     /// Sign a file: a DSSE statement over its digest, in a Sigstore bundle (FILE.sigstore.json)
     Sign(cli::sign::SignArgs),
     /// Attest a file (any predicate) or a build's output folder (SLSA provenance, SBOMs, policy result)
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Policy(args) => cli::policy::run(args),
         Command::EvaluatePolicy(args) => cli::policy::serve(args),
         Command::Gate(args) => cli::gate::run(args),
+        Command::Report(args) => cli::report::run(args),
         Command::Sign(args) => cli::sign::sign(args),
         Command::VerifyBundle(args) => cli::verify::verify_bundle(args),
         Command::Version(args) => cli::trusted_root::version(args),

@@ -821,6 +821,7 @@ mod tests {
         assert_eq!(media_type("demo-efi.iso"), "application/vnd.efi.iso");
         assert_eq!(media_type("sbom.spdx.json"), "application/spdx+json");
         assert_eq!(media_type("report.sarif"), "application/sarif+json");
+        assert_eq!(media_type("report.html"), "text/html");
         assert_eq!(media_type("report.xml"), "application/octet-stream");
     }
 

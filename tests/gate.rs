@@ -66,7 +66,13 @@ fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-const REPORTS: [&str; 4] = ["evidence.json", "report.json", "report.junit.xml", "report.sarif"];
+const REPORTS: [&str; 5] = [
+    "evidence.json",
+    "report.html",
+    "report.json",
+    "report.junit.xml",
+    "report.sarif",
+];
 
 const BUNDLES: [&str; 5] = [
     "policy-summary.sigstore.json",

@@ -130,6 +130,7 @@ pub fn media_type_of(name: &str) -> Option<&'static str> {
         (".cdx.json", "application/vnd.cyclonedx+json"),
         (".sarif", "application/sarif+json"),
         (".json", "application/json"),
+        (".html", "text/html"),
     ]
     .into_iter()
     .find(|(ext, _)| name.ends_with(ext))

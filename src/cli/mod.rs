@@ -10,6 +10,7 @@ pub mod lock;
 pub mod manual;
 pub mod policy;
 pub mod publish;
+pub mod report;
 pub mod sbom;
 pub mod scan;
 pub mod sign;

@@ -1,6 +1,8 @@
-//! Output formats other tools read: SPDX 2.3 and CycloneDX 1.6 JSON (more to come: SARIF).
+//! Output formats other tools read (SPDX 2.3, CycloneDX 1.6, SARIF 2.1.0, JUnit XML) and the
+//! ones people read (the gate's table, report.html).
 
 pub mod cyclonedx;
+pub mod html;
 pub mod junit;
 pub mod sarif;
 pub mod spdx;
