@@ -12,7 +12,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::ValueEnum as _;
 
@@ -27,6 +27,7 @@ use crate::policy::PolicyError;
 use crate::policy::decision::{Decision, Verdict};
 use crate::policy::judge::{self, Judge};
 use crate::policy::sandbox::{Evaluator, Limits};
+use crate::progress::{Progress, Stages};
 use crate::publish::{self, PublishError};
 use crate::report::{self, Authorship, SbomInput};
 use crate::verify::{self, Local, Requirement, VerifyError};
@@ -188,6 +189,8 @@ pub struct Options<'a> {
     /// is never pushed.
     pub push: Option<(&'a oci_client::Reference, &'a RegistryOptions)>,
     pub vulnerabilities: crate::evidence::VulnOptions<'a>,
+    /// Told as each stage begins and ends, and of each image unpacked.
+    pub progress: &'a dyn Progress,
 }
 
 /// What a gate run did.
@@ -250,36 +253,11 @@ fn subject(configs: &[PathBuf]) -> String {
         .join(" ")
 }
 
-/// Wall time per stage: each lap is charged to the stage that just ended, and a stage that
-/// runs in two parts (the policy: loaded, then judged) adds them up.
-struct Laps {
-    last: Instant,
-    stages: Vec<(&'static str, Duration)>,
-}
-
-impl Laps {
-    fn start() -> Self {
-        Laps {
-            last: Instant::now(),
-            stages: Vec::new(),
-        }
-    }
-
-    fn lap(&mut self, stage: &'static str) {
-        let now = Instant::now();
-        let took = now - self.last;
-        self.last = now;
-        match self.stages.iter_mut().find(|(s, _)| *s == stage) {
-            Some((_, total)) => *total += took,
-            None => self.stages.push((stage, took)),
-        }
-    }
-}
-
 /// Runs the gate. A denial is an `Ok` whose decision says so: the reports are in the output
 /// folder and nothing was signed. An `Err` is input the gate cannot judge.
 pub fn run(options: &Options) -> Result<Gated, GateError> {
-    let mut laps = Laps::start();
+    let mut stages = Stages::new(options.progress);
+    stages.begin("policy", None, "");
     let name = image_name(options.configs)?;
     if let Some(expected) = options.expect_key
         && expected != options.key.public_key()
@@ -309,7 +287,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         evaluated_on: judge::evaluation_date(p.now, options.source_date_epoch)?,
         allow_empty: p.allow_empty,
     })?;
-    laps.lap("policy");
+    stages.begin("resolve", None, "");
 
     let loaded = config::load(options.configs)?;
     let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
@@ -335,7 +313,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     std::fs::create_dir_all(&parent).map_err(|e| GateError::io(&parent, &e))?;
     build::remove_stale_staging(&parent, STAGING)?;
     let staging = build::stage(&parent, STAGING).map_err(|e| GateError::io(&parent, &e))?;
-    laps.lap("resolve");
+    stages.begin("unpack", Some(plan.images.len() as u64), "images");
     let request = build::Request {
         output: staging.path(),
         name: &name,
@@ -347,11 +325,12 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         uki_signer: options.uki_signer,
         verity: options.verity,
         presigned_uki: None,
+        progress: options.progress,
     };
 
     // One pass over every layer: the facts for the evidence and the bytes for the build.
     let unpacked = build::unpack(&loaded, &plan, &options.resolver.store, &request)?;
-    laps.lap("unpack");
+    stages.begin("evidence", None, "");
     let mut inputs: Vec<PathBuf> = options.configs.to_vec();
     let lock = crate::image::lock::lock_path(first);
     if lock.is_file() {
@@ -386,7 +365,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     let mut evidence_doc = serde_json::to_vec_pretty(&evidence).map_err(internal)?;
     evidence_doc.push(b'\n');
     drop(evidence);
-    laps.lap("evidence");
+    stages.begin("policy", None, "");
     let decision = judge.judge(&p.evaluator, p.limits, &subject, components, &evidence_json)?;
     drop(evidence_json);
 
@@ -410,7 +389,6 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     ] {
         write(&dir.join(file), bytes)?;
     }
-    laps.lap("policy");
 
     let mut gated = Gated {
         name: name.clone(),
@@ -426,14 +404,16 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     };
     if !gated.passed() {
         // Nothing is built or signed: the spool goes, the reports stay.
+        stages.begin("write", None, "");
         drop(unpacked);
         gated.files = REPORTS.iter().map(|s| (*s).to_owned()).collect();
         gated.files.sort();
         put_in_place(staging, &output)?;
-        laps.lap("write");
-        gated.timings = laps.stages;
+        gated.timings = stages.finish();
         return Ok(gated);
     }
+
+    stages.begin("sbom", None, "");
 
     let created = crate::epoch::rfc3339(options.epoch);
     let cyclonedx = {
@@ -448,9 +428,9 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         serde_json::to_vec_pretty(&report::cyclonedx::document_with(&input, vulnerabilities.as_ref()))
             .map_err(internal)?
     };
-    laps.lap("sbom");
+    stages.begin("build", None, "");
     let built = build::write(&loaded, &plan, &options.resolver.store, unpacked, &request)?;
-    laps.lap("build");
+    stages.begin("sbom", None, "");
     let spdx = built.sbom.ok_or_else(|| {
         GateError::new(
             Code::SelfCheck,
@@ -461,7 +441,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     })?;
     write(&dir.join(SPDX), &spdx)?;
     write(&dir.join(CYCLONEDX), &cyclonedx)?;
-    laps.lap("sbom");
+    stages.begin("attest", None, "");
 
     let mut subjects: Vec<String> = options.formats.iter().flat_map(|f| f.files(&name)).collect();
     if options.verity {
@@ -514,7 +494,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         },
         options.key,
     )?;
-    laps.lap("attest");
+    stages.begin("verify", None, "");
 
     // What a verifier will check, checked before the folder takes its name.
     let mut require = vec![Requirement::Provenance, Requirement::Sbom, Requirement::Policy];
@@ -541,7 +521,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         ));
     }
     gated.verified_checks = verification.checks.len();
-    laps.lap("verify");
+    stages.begin("write", None, "");
     let mut files: Vec<String> = subjects;
     files.extend(byproducts);
     files.extend(BUNDLES.iter().map(|s| (*s).to_owned()));
@@ -551,12 +531,11 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     files.sort();
     gated.files = files;
     put_in_place(staging, &output)?;
-    laps.lap("write");
     if let Some((reference, registry)) = options.push {
+        stages.begin("push", None, "");
         gated.pushed = Some(publish::push(&output, reference, registry, options.source_date_epoch)?);
-        laps.lap("push");
     }
-    gated.timings = laps.stages;
+    gated.timings = stages.finish();
     Ok(gated)
 }
 

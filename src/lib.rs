@@ -23,6 +23,7 @@ pub mod keys;
 pub mod party;
 pub mod plan;
 pub mod policy;
+pub mod progress;
 pub mod publish;
 pub mod reference;
 pub mod report;

@@ -16,6 +16,13 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print no progress (warnings, errors and the result still print)
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// How progress, warnings and errors are written on stderr: text (bars on a terminal, a line
+    /// per stage elsewhere) or json (one object per line, for log collectors)
+    #[arg(long, global = true, value_enum, default_value = "text", value_name = "FORMAT")]
+    log_format: cli::progress::LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -73,6 +80,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::progress::configure(cli.quiet, cli.log_format);
     let outcome = match &cli.command {
         Command::Config(args) => cli::config::run(args),
         Command::Lock(args) => cli::lock::run(args),
@@ -102,7 +110,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("{}", failure.message);
+            cli::progress::error(&failure.message, failure.code);
             ExitCode::from(failure.code)
         }
     }

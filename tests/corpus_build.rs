@@ -175,6 +175,7 @@ fn every_corpus_configuration_builds_in_linuxkits_layout() {
             uki_signer: None,
             verity: false,
             presigned_uki: None,
+            progress: &sealkit::progress::Silent,
         };
         let built_plan = plan::plan(&loaded, &resolver, &PlanOptions::default())
             .map_err(|e| e.to_string())

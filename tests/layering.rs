@@ -9,6 +9,7 @@ const FLOORS: &[&[&str]] = &[
     &[
         "caps",
         "codes",
+        "progress",
         "reference",
         "epoch",
         "party",

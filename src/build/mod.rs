@@ -26,7 +26,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::config::Loaded;
-use crate::image::rootfs::ContentRef;
+use crate::image::rootfs::{ContentRef, FileCounter, Tee};
 use crate::image::{ImageError, Store, tarball};
 use crate::inspect::files_section::{FilesSection, inspect_files_section_tapped};
 use crate::inspect::{ComponentFacts, inspect_planned};
@@ -172,6 +172,8 @@ pub struct Request<'a> {
     /// without its key): taken in place of the UKI built, once its Authenticode hash is that
     /// one's, so the ESP holds it as the gate's did.
     pub presigned_uki: Option<&'a Path>,
+    /// Told of each image unpacked and each file read ([`unpack`]).
+    pub progress: &'a dyn crate::progress::Progress,
 }
 
 /// What was built: the output files (final paths) and the sizes of the parts.
@@ -351,11 +353,18 @@ pub fn unpack(loaded: &Loaded, plan: &Plan, store: &Store, request: &Request) ->
     let mut stored = Vec::new();
     for image in &plan.images {
         let mut tap = SpoolTap::new(&mut spool);
-        components.push(inspect_planned(store, loaded, image, &mut tap)?);
+        let mut counter = FileCounter(request.progress);
+        components.push(inspect_planned(
+            store,
+            loaded,
+            image,
+            &mut Tee::new(&mut tap, &mut counter),
+        )?);
         stored.push(
             tap.finish()
                 .map_err(io_error(&spool_path, "check the space left on the output disk"))?,
         );
+        request.progress.advance(1, 0, 0);
     }
     let mut tap = SpoolTap::new(&mut spool);
     let files = inspect_files_section_tapped(loaded, &mut tap);
@@ -908,6 +917,7 @@ mod tests {
             uki_signer: None,
             verity: false,
             presigned_uki: None,
+            progress: &crate::progress::Silent,
         };
         let unpacked = unpack(&loaded, &plan, &resolver.store, &request).unwrap();
         let found: Vec<_> = unpacked

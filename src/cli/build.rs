@@ -66,12 +66,16 @@ pub fn run(args: &BuildArgs) -> Outcome {
     let uki_signer = args.uki.signer()?;
     let loaded = config::load(&args.files)?;
     for w in &loaded.warnings {
-        eprintln!("warning: {w}");
+        super::progress::warning(&w.to_string());
     }
     let epoch = sealkit::epoch::source_date_epoch()?;
     let resolver = args.store.resolver(&args.files[0], args.pull)?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
+    let progress = super::progress::Reporter::new();
+    let mut stages = sealkit::progress::Stages::new(&progress);
+    stages.begin("resolve", None, "");
     let plan = super::plan_trusted(&args.store, &loaded, &resolver, &args.files[0], PlanOptions::default())?;
+    stages.begin("unpack", Some(plan.images.len() as u64), "images");
     let request = Request {
         output: &args.output,
         name: &name,
@@ -83,6 +87,7 @@ pub fn run(args: &BuildArgs) -> Outcome {
         uki_signer: uki_signer.as_ref(),
         verity: args.uki.verity,
         presigned_uki: None,
+        progress: &progress,
     };
     let unpacked = build::unpack(&loaded, &plan, &resolver.store, &request)?;
     if let Some(authorship) = &request.sbom {
@@ -95,7 +100,9 @@ pub fn run(args: &BuildArgs) -> Outcome {
         };
         warn_without_supplier(&input, Some(&args.files[0]));
     }
+    stages.begin("build", None, "");
     let built = build::write(&loaded, &plan, &resolver.store, unpacked, &request)?;
+    stages.finish();
     eprintln!(
         "built {name}: {} images, {} entries, {} packages in its SBOM",
         built.images, built.entries, built.packages

@@ -114,6 +114,7 @@ pub fn run(args: &GateArgs) -> Outcome {
     let trust = args.store.trust(Some(&args.files[0]))?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
     let vex = args.vulns.vex()?;
+    let progress = super::progress::Reporter::new();
     let gated = gate::run(&gate::Options {
         configs: &args.files,
         resolver: &resolver,
@@ -140,21 +141,22 @@ pub fn run(args: &GateArgs) -> Outcome {
         source_date_epoch,
         push: push.as_ref().map(|reference| (reference, &registry)),
         vulnerabilities: args.vulns.options(&vex),
+        progress: &progress,
     })
     .map_err(failure)?;
     if args.timings {
         eprint!("{}", timings(&gated.timings));
     }
     for w in &gated.warnings {
-        eprintln!("warning: {w}");
+        super::progress::warning(w);
     }
     if !gated.without_supplier.is_empty() {
-        eprintln!(
-            "warning: the SBOM names no supplier for {}, which the NTIA minimum elements require\n  hint: record \
-             one: sealkit lock {} --supplier …",
+        super::progress::warning(&format!(
+            "the SBOM names no supplier for {}, which the NTIA minimum elements require\n  hint: record one: \
+             sealkit lock {} --supplier …",
             gated.without_supplier.join(", "),
             args.files[0].display()
-        );
+        ));
     }
     match args.format {
         OutputFormat::Table => super::print_styled(&table(&gated))?,

@@ -9,6 +9,7 @@ pub mod keygen;
 pub mod lock;
 pub mod manual;
 pub mod policy;
+pub mod progress;
 pub mod publish;
 pub mod report;
 pub mod sbom;

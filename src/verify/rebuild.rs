@@ -123,6 +123,7 @@ pub fn rebuild(
         uki_signer: None,
         verity: params.verity,
         presigned_uki: signed_uki.as_deref(),
+        progress: &crate::progress::Silent,
     };
     if let Err(e) = build::build(loaded, plan, store, &request) {
         return fail(format!("the rebuild failed ({}): {e}", e.code()));

@@ -1,0 +1,225 @@
+//! What sealkit says on stderr while it works, and how: a bar per long stage on a terminal, a
+//! line per stage where stderr is a file or a pipe (a CI log), one JSON object per event with
+//! `--log-format json`, nothing with `--quiet`. Warnings and errors follow the same format.
+//! None of it reaches an output file.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use indicatif::{HumanBytes, HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use sealkit::progress::Progress;
+
+/// How stderr is written: `--log-format`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people: bars on a terminal, plain lines elsewhere
+    #[default]
+    Text,
+    /// One JSON object per line: progress events, warnings and errors
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Quiet,
+    Lines,
+    Bars,
+    Json,
+}
+
+static MODE: OnceLock<Mode> = OnceLock::new();
+
+/// Sets how stderr is written, from the global options; stderr's being a terminal decides
+/// between bars and lines.
+pub fn configure(quiet: bool, format: LogFormat) {
+    let terminal = std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    let mode = match (format, quiet, terminal) {
+        (LogFormat::Json, _, _) => Mode::Json,
+        (_, true, _) => Mode::Quiet,
+        (_, false, true) => Mode::Bars,
+        (_, false, false) => Mode::Lines,
+    };
+    let _ = MODE.set(mode);
+}
+
+fn mode() -> Mode {
+    *MODE.get().unwrap_or(&Mode::Lines)
+}
+
+fn json_line(value: serde_json::Value) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{value}");
+}
+
+/// A warning: `warning: …`, or `{"level":"warning","message":…}`. Printed even with --quiet.
+pub fn warning(message: &str) {
+    match mode() {
+        Mode::Json => json_line(serde_json::json!({"level": "warning", "message": message})),
+        _ => eprintln!("warning: {message}"),
+    }
+}
+
+/// A failure, as main ends on it: its message, or `{"level":"error","exit":N,"message":…}`.
+pub fn error(message: &str, exit: u8) {
+    match mode() {
+        Mode::Json => json_line(serde_json::json!({"level": "error", "exit": exit, "message": message})),
+        _ => eprintln!("{message}"),
+    }
+}
+
+/// What a stage has done so far: shared with the bar's template, which reads it when it draws.
+#[derive(Default)]
+struct Counts {
+    steps: AtomicU64,
+    files: AtomicU64,
+    bytes: AtomicU64,
+}
+
+struct Stage {
+    name: &'static str,
+    total: Option<u64>,
+    unit: &'static str,
+    counts: Arc<Counts>,
+    bar: Option<ProgressBar>,
+}
+
+/// Shows the library's progress as [`configure`] decided.
+pub struct Reporter {
+    mode: Mode,
+    stage: Mutex<Option<Stage>>,
+}
+
+impl Reporter {
+    pub fn new() -> Self {
+        Reporter {
+            mode: mode(),
+            stage: Mutex::new(None),
+        }
+    }
+}
+
+impl Progress for Reporter {
+    fn begin(&self, name: &'static str, total: Option<u64>, unit: &'static str) {
+        if self.mode == Mode::Quiet {
+            return;
+        }
+        let counts = Arc::new(Counts::default());
+        let bar = (self.mode == Mode::Bars).then(|| bar(name, total, unit, &counts));
+        if self.mode == Mode::Json {
+            json_line(
+                serde_json::json!({"level": "info", "event": "begin", "stage": name, "total": total, "unit": unit}),
+            );
+        }
+        let mut stage = self.stage.lock().unwrap_or_else(|e| e.into_inner());
+        *stage = Some(Stage {
+            name,
+            total,
+            unit,
+            counts,
+            bar,
+        });
+    }
+
+    fn advance(&self, steps: u64, files: u64, bytes: u64) {
+        let stage = self.stage.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(stage) = stage.as_ref() {
+            let c = &stage.counts;
+            c.steps.fetch_add(steps, Ordering::Relaxed);
+            c.files.fetch_add(files, Ordering::Relaxed);
+            c.bytes.fetch_add(bytes, Ordering::Relaxed);
+            if let Some(bar) = &stage.bar {
+                bar.set_position(c.steps.load(Ordering::Relaxed));
+            }
+        }
+    }
+
+    fn end(&self, name: &'static str, took: Duration) {
+        let Some(stage) = self.stage.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        debug_assert_eq!(stage.name, name);
+        if let Some(bar) = &stage.bar {
+            bar.finish_and_clear();
+        }
+        let steps = stage.counts.steps.load(Ordering::Relaxed);
+        let files = stage.counts.files.load(Ordering::Relaxed);
+        let bytes = stage.counts.bytes.load(Ordering::Relaxed);
+        match self.mode {
+            Mode::Quiet => {}
+            Mode::Json => json_line(serde_json::json!({
+                "level": "info", "event": "end", "stage": name, "steps": steps, "total": stage.total,
+                "unit": stage.unit, "files": files, "bytes": bytes, "seconds": took.as_secs_f64(),
+            })),
+            Mode::Lines | Mode::Bars => {
+                let mut line = format!("{:>9} {:.2} s", name, took.as_secs_f64());
+                if !stage.unit.is_empty() {
+                    line.push_str(&format!(", {steps} {}", stage.unit));
+                }
+                if files > 0 {
+                    line.push_str(&format!(
+                        ", {} files, {} ({}/s)",
+                        HumanCount(files),
+                        HumanBytes(bytes),
+                        HumanBytes(per_second(bytes, took))
+                    ));
+                }
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+/// A bar left on the screen by a stage an error cut short is cleared, so the error is the
+/// last thing the terminal shows.
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        if let Some(stage) = self.stage.get_mut().unwrap_or_else(|e| e.into_inner()).take()
+            && let Some(bar) = stage.bar
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn per_second(bytes: u64, took: Duration) -> u64 {
+    let seconds = took.as_secs_f64();
+    if seconds > 0.0 {
+        (bytes as f64 / seconds) as u64
+    } else {
+        0
+    }
+}
+
+/// A bar over the stage's steps when their total is known, else a spinner; either way with
+/// the files and bytes read so far and the throughput, redrawn ten times a second.
+fn bar(name: &'static str, total: Option<u64>, unit: &'static str, counts: &Arc<Counts>) -> ProgressBar {
+    let template = match total {
+        Some(_) => "{prefix:>9} [{bar:24}] {pos}/{len} {msg}{files}",
+        None => "{prefix:>9} {spinner} {elapsed}{files}",
+    };
+    let read = Arc::clone(counts);
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+        .with_key("files", move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+            let files = read.files.load(Ordering::Relaxed);
+            if files > 0 {
+                let bytes = read.bytes.load(Ordering::Relaxed);
+                let _ = write!(
+                    out,
+                    " · {} files, {} ({}/s)",
+                    HumanCount(files),
+                    HumanBytes(bytes),
+                    HumanBytes(per_second(bytes, state.elapsed()))
+                );
+            }
+        });
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(10))
+        .with_style(style)
+        .with_prefix(name)
+        .with_message(unit);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
