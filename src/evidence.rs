@@ -55,21 +55,27 @@ impl Gathered {
         resolver: &crate::image::lock::Resolver,
         trust: Option<&trust::Policy>,
         inputs: Vec<std::path::PathBuf>,
+        progress: &dyn crate::progress::Progress,
     ) -> Result<Self, crate::plan::PlanError> {
         let options = crate::plan::PlanOptions {
             trust,
             ..Default::default()
         };
+        let mut stages = crate::progress::Stages::new(progress);
+        stages.begin("resolve", None, "");
         let plan = crate::plan::plan(&loaded, resolver, &options)?;
+        stages.begin("unpack", Some(plan.images.len() as u64), "images");
         let mut facts = Vec::new();
         for image in &plan.images {
             facts.push(crate::inspect::inspect_planned(
                 &resolver.store,
                 &loaded,
                 image,
-                &mut crate::image::rootfs::NoTap,
+                &mut crate::image::rootfs::FileCounter(progress),
             )?);
+            progress.advance(1, 0, 0);
         }
+        stages.finish();
         Ok(Gathered {
             name: name.to_owned(),
             files_section: inspect_files_section(&loaded),

@@ -532,8 +532,14 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
     gated.files = files;
     put_in_place(staging, &output)?;
     if let Some((reference, registry)) = options.push {
-        stages.begin("push", None, "");
-        gated.pushed = Some(publish::push(&output, reference, registry, options.source_date_epoch)?);
+        stages.begin("push", None, "blobs");
+        gated.pushed = Some(publish::push(
+            &output,
+            reference,
+            registry,
+            options.source_date_epoch,
+            options.progress,
+        )?);
     }
     gated.timings = stages.finish();
     Ok(gated)

@@ -353,6 +353,7 @@ pub fn push(
     reference: &oci_client::Reference,
     options: &RegistryOptions,
     created: Option<u64>,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<Pushed, PublishError> {
     if reference.digest().is_some() {
         return Err(PublishError::new(
@@ -365,22 +366,28 @@ pub fn push(
     let (files, bundles) = read_folder(dir)?;
     let remote = Remote::connect(reference, options)?;
     let (mut uploaded, mut present) = (0, 0);
-    let mut send = |digest: &Digest, upload: &dyn Fn() -> Result<(), ImageError>| -> Result<(), ImageError> {
-        if remote.has_blob(digest)? {
-            present += 1;
-        } else {
-            upload()?;
-            uploaded += 1;
-        }
-        Ok(())
-    };
+    // Progress counts every blob as a step, and the bytes of those sent.
+    let mut send =
+        |digest: &Digest, size: u64, upload: &dyn Fn() -> Result<(), ImageError>| -> Result<(), ImageError> {
+            if remote.has_blob(digest)? {
+                present += 1;
+                progress.advance(1, 0, 0);
+            } else {
+                upload()?;
+                uploaded += 1;
+                progress.advance(1, 0, size);
+            }
+            Ok(())
+        };
     let empty = Digest::of(EMPTY);
-    send(&empty, &|| remote.upload_bytes(EMPTY, &empty))?;
+    send(&empty, EMPTY.len() as u64, &|| remote.upload_bytes(EMPTY, &empty))?;
     for f in &files {
-        send(&f.digest, &|| remote.upload_file(&f.path, &f.digest, f.size))?;
+        send(&f.digest, f.size, &|| remote.upload_file(&f.path, &f.digest, f.size))?;
     }
     for b in &bundles {
-        send(&b.digest, &|| remote.upload_bytes(&b.bytes, &b.digest))?;
+        send(&b.digest, b.bytes.len() as u64, &|| {
+            remote.upload_bytes(&b.bytes, &b.digest)
+        })?;
     }
     let manifest = image_manifest(&files);
     // The image goes in by digest first and under its tag last, once its bundles are listed:

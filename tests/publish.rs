@@ -243,6 +243,12 @@ fn a_pushed_image_is_seen_by_skopeo_pulled_byte_for_byte_and_verified_from_the_r
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(&digest), "{stdout}");
     assert!(stderr.contains("0 blobs sent"), "{stderr}");
+    // Its progress, a line in a log: every blob counted, none sent, so no bytes.
+    let progress = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("push "))
+        .unwrap_or_else(|| panic!("no progress line: {stderr}"));
+    assert!(progress.ends_with(" blobs"), "{progress}");
     let index = raw(&registry, &format!("os/demo:{}", digest.replace(':', "-")));
     assert_eq!(index["manifests"].as_array().unwrap().len(), 5);
 

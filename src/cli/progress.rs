@@ -155,16 +155,14 @@ impl Progress for Reporter {
             Mode::Lines | Mode::Bars => {
                 let mut line = format!("{:>9} {:.2} s", name, took.as_secs_f64());
                 if !stage.unit.is_empty() {
-                    line.push_str(&format!(", {steps} {}", stage.unit));
+                    let unit = if steps == 1 {
+                        stage.unit.trim_end_matches('s')
+                    } else {
+                        stage.unit
+                    };
+                    line.push_str(&format!(", {steps} {unit}"));
                 }
-                if files > 0 {
-                    line.push_str(&format!(
-                        ", {} files, {} ({}/s)",
-                        HumanCount(files),
-                        HumanBytes(bytes),
-                        HumanBytes(per_second(bytes, took))
-                    ));
-                }
+                line.push_str(&read(files, bytes, took));
                 eprintln!("{line}");
             }
         }
@@ -183,37 +181,42 @@ impl Drop for Reporter {
     }
 }
 
-fn per_second(bytes: u64, took: Duration) -> u64 {
-    let seconds = took.as_secs_f64();
-    if seconds > 0.0 {
-        (bytes as f64 / seconds) as u64
-    } else {
-        0
+/// `, 8,183 files, 217.67 MiB (144.83 MiB/s)`: what a stage read (or sent) in `took`; the
+/// parts it has none of are left out.
+fn read(files: u64, bytes: u64, took: Duration) -> String {
+    let mut said = String::new();
+    if files > 0 {
+        said.push_str(&format!(", {} files", HumanCount(files)));
     }
+    if bytes > 0 {
+        let seconds = took.as_secs_f64();
+        let rate = if seconds > 0.0 {
+            (bytes as f64 / seconds) as u64
+        } else {
+            0
+        };
+        said.push_str(&format!(", {} ({}/s)", HumanBytes(bytes), HumanBytes(rate)));
+    }
+    said
 }
 
-/// A bar over the stage's steps when their total is known, else a spinner; either way with
-/// the files and bytes read so far and the throughput, redrawn ten times a second.
+/// A bar over the stage's steps when their total is known, else a spinner with the steps so
+/// far; either way with the files and bytes read and the throughput, redrawn ten times a second.
 fn bar(name: &'static str, total: Option<u64>, unit: &'static str, counts: &Arc<Counts>) -> ProgressBar {
-    let template = match total {
-        Some(_) => "{prefix:>9} [{bar:24}] {pos}/{len} {msg}{files}",
-        None => "{prefix:>9} {spinner} {elapsed}{files}",
+    let template = match (total, unit) {
+        (Some(_), _) => "{prefix:>9} [{bar:24}] {pos}/{len} {msg}{read}",
+        (None, "") => "{prefix:>9} {spinner} {elapsed}",
+        (None, _) => "{prefix:>9} {spinner} {pos} {msg}{read}",
     };
-    let read = Arc::clone(counts);
+    let counts = Arc::clone(counts);
     let style = ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
-        .with_key("files", move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
-            let files = read.files.load(Ordering::Relaxed);
-            if files > 0 {
-                let bytes = read.bytes.load(Ordering::Relaxed);
-                let _ = write!(
-                    out,
-                    " · {} files, {} ({}/s)",
-                    HumanCount(files),
-                    HumanBytes(bytes),
-                    HumanBytes(per_second(bytes, state.elapsed()))
-                );
+        .with_key("read", move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+            let files = counts.files.load(Ordering::Relaxed);
+            let bytes = counts.bytes.load(Ordering::Relaxed);
+            if let Some(said) = read(files, bytes, state.elapsed()).strip_prefix(", ") {
+                let _ = write!(out, " · {said}");
             }
         });
     let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(10))

@@ -57,7 +57,11 @@ pub struct PullArgs {
 pub fn push(args: &PushArgs) -> Outcome {
     let reference = publish::parse_reference(&args.reference)?;
     let created = sealkit::epoch::from_env()?;
-    let pushed = publish::push(&args.dir, &reference, &args.registry.options(), created)?;
+    let progress = super::progress::Reporter::new();
+    let mut stages = sealkit::progress::Stages::new(&progress);
+    stages.begin("push", None, "blobs");
+    let pushed = publish::push(&args.dir, &reference, &args.registry.options(), created, &progress)?;
+    stages.finish();
     eprintln!(
         "pushed {} files and {} bundles of {} ({} blobs sent, {} already there); bundles listed {}",
         pushed.files,

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 
 use sealkit::config;
 use sealkit::evidence::{self, ComponentEvidence, Evidence, Gathered};
+use sealkit::image::rootfs::FileCounter;
 use sealkit::image::{self, ImageRef, Platform};
 use sealkit::inspect::elf::{Inspection, Relro, Verdict};
 use sealkit::inspect::scan::BinaryReport;
 use sealkit::inspect::secrets::Secrets;
-use sealkit::inspect::{ComponentFacts, Source, inspect};
+use sealkit::inspect::{ComponentFacts, Source, inspect, inspect_image};
+use sealkit::progress::Progress as _;
 
 use super::image::parse_ref;
 use super::vulndb::MatchArgs;
@@ -52,10 +54,12 @@ pub fn run(args: &ScanArgs) -> Outcome {
     }
     let (store, platform, _) = args.store.open()?;
     let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
-    let facts = inspect(Source::Image {
-        store: &store,
-        image: &resolved,
-    })?;
+    let progress = super::progress::Reporter::new();
+    let mut stages = sealkit::progress::Stages::new(&progress);
+    stages.begin("unpack", Some(1), "images");
+    let facts = inspect_image(&store, &resolved, &mut FileCounter(&progress))?;
+    progress.advance(1, 0, 0);
+    stages.finish();
     let mut doc = evidence::of_image(&args.subject, &resolved, &facts);
     let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options(vex))?;
     add_vulnerabilities(args, &mut doc, vulnerabilities.as_ref())?;
@@ -91,7 +95,7 @@ pub fn gather(subject: &str, store: &StoreArgs) -> Result<Gathered, Failure> {
     let file = PathBuf::from(subject);
     let loaded = config::load(std::slice::from_ref(&file))?;
     for w in &loaded.warnings {
-        eprintln!("warning: {w}");
+        super::progress::warning(&w.to_string());
     }
     let resolver = store.resolver(&file, false)?;
     let trust = store.trust(Some(&file))?;
@@ -103,7 +107,15 @@ pub fn gather(subject: &str, store: &StoreArgs) -> Result<Gathered, Failure> {
     if let Some(trust) = &trust {
         inputs.push(trust.file.clone());
     }
-    Ok(Gathered::of_config(subject, loaded, &resolver, trust.as_ref(), inputs)?)
+    let progress = super::progress::Reporter::new();
+    Ok(Gathered::of_config(
+        subject,
+        loaded,
+        &resolver,
+        trust.as_ref(),
+        inputs,
+        &progress,
+    )?)
 }
 
 /// A folder is read in place, never imported: the same facts and document as an image's.
