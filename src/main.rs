@@ -22,7 +22,7 @@ struct Cli {
     /// How progress, warnings and errors are written on stderr: text (bars on a terminal, a line
     /// per stage elsewhere) or json (one object per line, for log collectors)
     #[arg(long, global = true, value_enum, default_value = "text", value_name = "FORMAT")]
-    log_format: cli::progress::LogFormat,
+    log_format: cli::log::LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -80,7 +80,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli::progress::configure(cli.quiet, cli.log_format);
+    cli::log::configure(cli.quiet, cli.log_format);
     let outcome = match &cli.command {
         Command::Config(args) => cli::config::run(args),
         Command::Lock(args) => cli::lock::run(args),
@@ -110,7 +110,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            cli::progress::error(&failure.message, failure.code);
+            cli::log::error(&failure.message, failure.code);
             ExitCode::from(failure.code)
         }
     }

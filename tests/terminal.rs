@@ -236,3 +236,27 @@ fn a_terminal_gets_bars_that_finish_cleanly() {
         "{screen}"
     );
 }
+
+/// What a command did is a note for people, an object for a log collector, and nothing at all
+/// with --quiet.
+#[test]
+fn what_a_command_did_follows_the_log_format_and_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keygen = |name: &str, extra: &[&str]| {
+        let out = common::sealkit(tmp.path())
+            .args(extra)
+            .arg("keygen")
+            .arg("-o")
+            .arg(tmp.path().join(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert!(keygen("text", &[]).starts_with("wrote "));
+    let json = keygen("json", &["--log-format", "json"]);
+    let said: Value = serde_json::from_str(json.trim_end()).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(said["level"], "info");
+    assert!(said["message"].as_str().unwrap().starts_with("wrote "), "{said}");
+    assert_eq!(keygen("quiet", &["--quiet"]), "");
+}

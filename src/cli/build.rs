@@ -66,12 +66,12 @@ pub fn run(args: &BuildArgs) -> Outcome {
     let uki_signer = args.uki.signer()?;
     let loaded = config::load(&args.files)?;
     for w in &loaded.warnings {
-        super::progress::warning(&w.to_string());
+        super::log::warning(&w.to_string());
     }
     let epoch = sealkit::epoch::source_date_epoch()?;
     let resolver = args.store.resolver(&args.files[0], args.pull)?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
-    let progress = super::progress::Reporter::new();
+    let progress = super::log::Reporter::new();
     let mut stages = sealkit::progress::Stages::new(&progress);
     stages.begin("resolve", None, "");
     let plan = super::plan_trusted(&args.store, &loaded, &resolver, &args.files[0], PlanOptions::default())?;
@@ -103,13 +103,14 @@ pub fn run(args: &BuildArgs) -> Outcome {
     stages.begin("build", None, "");
     let built = build::write(&loaded, &plan, &resolver.store, unpacked, &request)?;
     stages.finish();
-    eprintln!(
+    let mut said = format!(
         "built {name}: {} images, {} entries, {} packages in its SBOM",
         built.images, built.entries, built.packages
     );
     for file in &built.files {
-        eprintln!("  {}", file.display());
+        said.push_str(&format!("\n  {}", file.display()));
     }
+    super::log::info(&said);
     Ok(())
 }
 

@@ -31,7 +31,7 @@ pub struct ConfigArgs {
 pub fn run(args: &ConfigArgs) -> Outcome {
     let loaded = config::load(&args.files)?;
     for w in &loaded.warnings {
-        eprintln!("warning: {w}");
+        super::log::warning(&w.to_string());
     }
     if !args.effective {
         return print(&serde_json::to_vec_pretty(&loaded.config).map_err(json_error)?);
@@ -49,8 +49,8 @@ pub fn run(args: &ConfigArgs) -> Outcome {
     };
     let components = super::plan_trusted(&args.store, &loaded, &resolver, &args.files[0], allow)?.containers;
     for c in components.iter().filter(|c| !c.image_config_known) {
-        eprintln!(
-            "note: {} ({}): image not in the store{}; its effective config rests on the YAML{} and defaults",
+        super::log::note(&format!(
+            "{} ({}): image not in the store{}; its effective config rests on the YAML{} and defaults",
             c.name,
             c.image,
             if args.pull { "" } else { " (pass --pull to fetch it)" },
@@ -58,8 +58,8 @@ pub fn run(args: &ConfigArgs) -> Outcome {
                 ", the --label-dir label"
             } else {
                 ""
-            },
-        );
+            }
+        ));
     }
     let document = effective::Document {
         schema: effective::DOCUMENT_SCHEMA,

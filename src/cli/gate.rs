@@ -114,7 +114,7 @@ pub fn run(args: &GateArgs) -> Outcome {
     let trust = args.store.trust(Some(&args.files[0]))?;
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
     let vex = args.vulns.vex()?;
-    let progress = super::progress::Reporter::new();
+    let progress = super::log::Reporter::new();
     let gated = gate::run(&gate::Options {
         configs: &args.files,
         resolver: &resolver,
@@ -148,10 +148,10 @@ pub fn run(args: &GateArgs) -> Outcome {
         eprint!("{}", timings(&gated.timings));
     }
     for w in &gated.warnings {
-        super::progress::warning(w);
+        super::log::warning(w);
     }
     if !gated.without_supplier.is_empty() {
-        super::progress::warning(&format!(
+        super::log::warning(&format!(
             "the SBOM names no supplier for {}, which the NTIA minimum elements require\n  hint: record one: \
              sealkit lock {} --supplier …",
             gated.without_supplier.join(", "),

@@ -141,10 +141,10 @@ pub fn run(args: &ImageArgs) -> Outcome {
                 )));
             }
             let resolved = image::import(&store, &source, &name.to_string(), &platform)?;
-            eprintln!(
+            super::log::info(&format!(
                 "imported {} as {name} ({})",
                 resolved.reference, resolved.manifest_digest
-            );
+            ));
             Ok(())
         }
         ImageCommand::Inspect { reference, files } => {
@@ -170,12 +170,12 @@ pub fn run(args: &ImageArgs) -> Outcome {
             write_output(output, |out| {
                 Ok(image::export::export(&store, &resolved, &rootfs, out)?)
             })?;
-            eprintln!(
+            super::log::info(&format!(
                 "exported {} ({} entries) to {}",
                 resolved.reference,
                 rootfs.entries.len(),
                 output_name(output)
-            );
+            ));
             Ok(())
         }
         ImageCommand::Verify { reference, format } => verify(&args.store, reference, *format),
@@ -190,7 +190,7 @@ pub fn run(args: &ImageArgs) -> Outcome {
         ImageCommand::Rm { reference } => {
             let name = parse_ref(reference)?.to_string();
             if store.remove_name(&name)? {
-                eprintln!("removed {name}");
+                super::log::info(&format!("removed {name}"));
                 Ok(())
             } else {
                 Err(Failure::usage(format!(
@@ -205,7 +205,7 @@ pub fn run(args: &ImageArgs) -> Outcome {
                 ));
             };
             let resolved = image::registry::pull(&store, &r, &platform, &options)?;
-            eprintln!("pulled {} ({})", resolved.reference, resolved.manifest_digest);
+            super::log::info(&format!("pulled {} ({})", resolved.reference, resolved.manifest_digest));
             Ok(())
         }
         ImageCommand::Push { reference, destination } => {
@@ -216,7 +216,7 @@ pub fn run(args: &ImageArgs) -> Outcome {
             };
             let resolved = image::resolve(&store, &parse_ref(reference)?, &platform, here)?;
             let digest = image::registry::push(&store, &resolved, &dest, &options)?;
-            eprintln!("pushed {} to {} ({digest})", resolved.reference, dest.whole());
+            super::log::info(&format!("pushed {} to {} ({digest})", resolved.reference, dest.whole()));
             Ok(())
         }
     }
@@ -422,10 +422,10 @@ fn sign(store_args: &StoreArgs, text: &str, key: &super::sign::KeyArgs, push: bo
         predicate_type: trust::sign::COSIGN_SIGN.to_owned(),
     };
     let kept = attach(store_args, &store, &r, &signed, attached, push)?;
-    eprintln!(
+    super::log::info(&format!(
         "signed {signed} as {as_reference} with key {}; {kept}",
         key.public_key().key_id()
-    );
+    ));
     Ok(())
 }
 
@@ -457,9 +457,9 @@ fn attest(
         predicate_type: predicate_type.to_owned(),
     };
     let kept = attach(store_args, &store, &r, &signed, attached, push)?;
-    eprintln!(
+    super::log::info(&format!(
         "attested {signed} ({predicate_type}) with key {}; {kept}",
         key.public_key().key_id()
-    );
+    ));
     Ok(())
 }

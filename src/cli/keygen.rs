@@ -55,7 +55,7 @@ pub fn run(args: &KeygenArgs) -> Outcome {
     let password = args.password.password()?;
     let key = SigningKey::generate(args.algorithm)?;
     let (private, public) = keys::write_pair(&args.output, &key, password.as_ref())?;
-    eprintln!(
+    super::log::info(&format!(
         "wrote {} ({}, {}) and {}\n  key id {}",
         private.display(),
         key.algorithm(),
@@ -66,7 +66,7 @@ pub fn run(args: &KeygenArgs) -> Outcome {
         },
         public.display(),
         key.public_key().key_id()
-    );
+    ));
     Ok(())
 }
 
@@ -111,12 +111,12 @@ fn secure_boot(args: &KeygenArgs) -> Outcome {
         write(&format!("{}.esl", key.role), &key.signature_list, 0o644)?;
     }
     write("owner.guid", format!("{owner_text}\n").as_bytes(), 0o644)?;
-    eprintln!(
+    super::log::info(&format!(
         "wrote Secure Boot keys PK, KEK and db (RSA-2048: .key, .crt, .esl) into {}, owner {owner_text}\n  sign boot images with \
          --sign-uki {} --sign-cert {}",
         dir.display(),
         dir.join("db.key").display(),
         dir.join("db.crt").display()
-    );
+    ));
     Ok(())
 }

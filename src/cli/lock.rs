@@ -27,7 +27,7 @@ pub struct LockArgs {
 pub fn run(args: &LockArgs) -> Outcome {
     let loaded = config::load(std::slice::from_ref(&args.file))?;
     for w in &loaded.warnings {
-        eprintln!("warning: {w}");
+        super::log::warning(&w.to_string());
     }
     let mut resolver = args.store.resolver(&args.file, !args.offline)?;
     // Re-locking starts from nothing: the point is to see what the references are now. The
@@ -46,8 +46,8 @@ pub fn run(args: &LockArgs) -> Outcome {
     let path = lock_path(&args.file);
     write_output(&path, |out| out.write_all(&lock.to_json()).map_err(output_error(&path)))?;
     for (reference, pin) in &lock.images {
-        eprintln!("{reference} -> {} ({})", pin.manifest, pin.platform);
+        super::log::info(&format!("{reference} -> {} ({})", pin.manifest, pin.platform));
     }
-    eprintln!("wrote {}", path.display());
+    super::log::info(&format!("wrote {}", path.display()));
     Ok(())
 }

@@ -57,12 +57,12 @@ pub struct PullArgs {
 pub fn push(args: &PushArgs) -> Outcome {
     let reference = publish::parse_reference(&args.reference)?;
     let created = sealkit::epoch::from_env()?;
-    let progress = super::progress::Reporter::new();
+    let progress = super::log::Reporter::new();
     let mut stages = sealkit::progress::Stages::new(&progress);
     stages.begin("push", None, "blobs");
     let pushed = publish::push(&args.dir, &reference, &args.registry.options(), created, &progress)?;
     stages.finish();
-    eprintln!(
+    super::log::info(&format!(
         "pushed {} files and {} bundles of {} ({} blobs sent, {} already there); bundles listed {}",
         pushed.files,
         pushed.bundles,
@@ -73,7 +73,7 @@ pub fn push(args: &PushArgs) -> Outcome {
             Referrers::Api => "by the registry's referrers API".to_owned(),
             Referrers::Tag(tag) => format!("under the referrers tag {tag} (the registry has no referrers API)"),
         }
-    );
+    ));
     super::print(pushed.reference.as_bytes())
 }
 
@@ -82,23 +82,25 @@ pub fn pull_into(reference: &str, dir: &std::path::Path, registry: &RegistryArgs
     let parsed = publish::parse_reference(reference)?;
     let pulled = publish::pull(&parsed, dir, &registry.options())?;
     for foreign in &pulled.foreign {
-        eprintln!("warning: {reference}: referrer {foreign} is about another image; kept for verify to judge");
+        super::log::warning(&format!(
+            "{reference}: referrer {foreign} is about another image; kept for verify to judge"
+        ));
     }
     if pulled.bundles.is_empty() {
-        eprintln!("warning: {reference}: no Sigstore bundle refers to {}", pulled.digest);
+        super::log::warning(&format!("{reference}: no Sigstore bundle refers to {}", pulled.digest));
     }
     Ok(pulled)
 }
 
 pub fn pull(args: &PullArgs) -> Outcome {
     let pulled = pull_into(&args.reference, &args.output, &args.registry)?;
-    eprintln!(
+    super::log::info(&format!(
         "pulled {} ({}): {} files and {} bundles into {}",
         args.reference,
         pulled.digest,
         pulled.files.len(),
         pulled.bundles.len(),
         args.output.display()
-    );
+    ));
     Ok(())
 }

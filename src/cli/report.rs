@@ -59,12 +59,12 @@ pub fn run(args: &ReportArgs) -> Outcome {
     write_output(&args.output, |out| {
         out.write_all(page.as_bytes()).map_err(output_error(&args.output))
     })?;
-    eprintln!(
+    super::log::info(&format!(
         "wrote {} ({}{})",
         output_name(&args.output),
         evidence_name,
         decision_name.map(|d| format!(", judged by {d}")).unwrap_or_default()
-    );
+    ));
     Ok(())
 }
 

@@ -83,11 +83,11 @@ pub fn warn_without_supplier(input: &SbomInput, lock_hint: Option<&Path>) {
         Some(config) => format!(", or record it once: sealkit lock {} --supplier …", config.display()),
         None => String::new(),
     };
-    eprintln!(
-        "warning: the SBOM names no supplier for {}{more}, which the NTIA minimum elements require\n  \
+    super::log::warning(&format!(
+        "the SBOM names no supplier for {}{more}, which the NTIA minimum elements require\n  \
          hint: pass --supplier {FORMS}{record}",
         shown.join(", ")
-    );
+    ));
 }
 
 /// An SBOM hashes every file: a folder's file this user cannot read leaves a hole no warning
@@ -162,10 +162,10 @@ pub fn run(args: &SbomArgs) -> Outcome {
         .collect();
     for c in &components {
         for note in &c.facts.notes {
-            eprintln!("note: {note}");
+            super::log::note(&note.to_string());
         }
         for p in &c.facts.catalog.problems {
-            eprintln!("note: {}: {}{}:{}: {}", c.name, c.prefix, p.file, p.line, p.message);
+            super::log::note(&format!("{}: {}{}:{}: {}", c.name, c.prefix, p.file, p.line, p.message));
         }
     }
     let input = SbomInput {
@@ -205,11 +205,11 @@ pub fn run(args: &SbomArgs) -> Outcome {
         None => print_with(write),
         Some(path) => {
             write_output(path, |out| write(out).map_err(output_error(path)))?;
-            eprintln!(
+            super::log::info(&format!(
                 "wrote {} ({} components, {packages} packages)",
                 output_name(path),
                 components.len()
-            );
+            ));
             Ok(())
         }
     }

@@ -54,7 +54,7 @@ pub fn run(args: &ScanArgs) -> Outcome {
     }
     let (store, platform, _) = args.store.open()?;
     let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
-    let progress = super::progress::Reporter::new();
+    let progress = super::log::Reporter::new();
     let mut stages = sealkit::progress::Stages::new(&progress);
     stages.begin("unpack", Some(1), "images");
     let facts = inspect_image(&store, &resolved, &mut FileCounter(&progress))?;
@@ -95,7 +95,7 @@ pub fn gather(subject: &str, store: &StoreArgs) -> Result<Gathered, Failure> {
     let file = PathBuf::from(subject);
     let loaded = config::load(std::slice::from_ref(&file))?;
     for w in &loaded.warnings {
-        super::progress::warning(&w.to_string());
+        super::log::warning(&w.to_string());
     }
     let resolver = store.resolver(&file, false)?;
     let trust = store.trust(Some(&file))?;
@@ -107,7 +107,7 @@ pub fn gather(subject: &str, store: &StoreArgs) -> Result<Gathered, Failure> {
     if let Some(trust) = &trust {
         inputs.push(trust.file.clone());
     }
-    let progress = super::progress::Reporter::new();
+    let progress = super::log::Reporter::new();
     Ok(Gathered::of_config(
         subject,
         loaded,
@@ -127,7 +127,7 @@ fn scan_folder(args: &ScanArgs, path: &Path, vex: &[Document]) -> Outcome {
         .map_err(|e| Failure::usage(format!("error: --platform: {e}")))?;
     let facts = inspect(Source::Folder(path))?;
     for note in &facts.notes {
-        eprintln!("note: {note}");
+        super::log::note(&note.to_string());
     }
     let mut doc = evidence::of_folder(&args.subject, &platform, &facts);
     let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options(vex))?;

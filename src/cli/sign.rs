@@ -104,12 +104,12 @@ fn file_name(file: &Path) -> Result<String, Failure> {
 fn write(bundle: &attest::Bundle, out: &Path, key: &SigningKey) -> Outcome {
     let json = bundle.to_json();
     super::write_output(out, |w| w.write_all(&json).map_err(super::output_error(out)))?;
-    eprintln!(
+    super::log::info(&format!(
         "wrote {} (signed by {} key {})",
         super::output_name(out),
         key.algorithm(),
         key.public_key().key_id()
-    );
+    ));
     Ok(())
 }
 
@@ -264,7 +264,7 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
         time: statement_time(args.timestamps)?,
     };
     let written = attest::attest(&request, &key)?;
-    eprintln!(
+    let mut said = format!(
         "attested {} ({} files) with {} key {}:",
         dir.display(),
         subjects.len(),
@@ -272,7 +272,8 @@ fn attest_folder(args: &AttestArgs) -> Outcome {
         key.public_key().key_id()
     );
     for path in written {
-        eprintln!("  {}", path.display());
+        said.push_str(&format!("\n  {}", path.display()));
     }
+    super::log::info(&said);
     Ok(())
 }

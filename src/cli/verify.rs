@@ -260,7 +260,9 @@ pub fn run(args: &VerifyArgs) -> Outcome {
                 ));
             }
             if args.target.exists() {
-                eprintln!("note: {reference} is read as a registry reference; write ./{reference} for the local path");
+                super::log::note(&format!(
+                    "{reference} is read as a registry reference; write ./{reference} for the local path"
+                ));
             }
             scratch = tempfile::tempdir()
                 .map_err(|e| Failure::usage(format!("error: a scratch folder for the pulled image: {e}")))?;

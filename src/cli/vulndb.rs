@@ -184,7 +184,7 @@ pub fn run(args: &VulndbCommandArgs) -> Outcome {
                 .tempdir_in(&dir)
                 .map_err(|e| Failure::input(sealkit::vuln::Code::Write.as_str(), format!("{}: {e}", dir.display())))?;
             for d in &downloads {
-                eprintln!("fetching {}", d.url);
+                super::log::info(&format!("fetching {}", d.url));
             }
             let files = update::fetch(
                 &downloads,
@@ -225,12 +225,12 @@ fn import(db: &VulndbArgs, paths: &[PathBuf], skip_malformed: bool) -> Outcome {
     };
     let imported = db::import(paths, &options)?;
     for s in &imported.skipped {
-        eprintln!("warning: skipped {}: {}: {}", s.file, s.entry, s.reason);
+        super::log::warning(&format!("skipped {}: {}: {}", s.file, s.entry, s.reason));
     }
     let dir = db.dir();
     imported.database.store(&dir)?;
     let d = &imported.database;
-    eprintln!(
+    super::log::info(&format!(
         "imported {} advisories from {} files{} into {}\n  database {}\n  newest entry {}",
         d.advisories.len(),
         imported.files,
@@ -240,8 +240,8 @@ fn import(db: &VulndbArgs, paths: &[PathBuf], skip_malformed: bool) -> Outcome {
         },
         dir.display(),
         d.digest,
-        d.newest.as_deref().unwrap_or("(none dated: tracker data only)"),
-    );
+        d.newest.as_deref().unwrap_or("(none dated: tracker data only)")
+    ));
     Ok(())
 }
 

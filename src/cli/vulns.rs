@@ -58,14 +58,14 @@ pub fn run(args: &VulnsArgs) -> Outcome {
     let mut subjects: Vec<Subject> = Vec::new();
     let mut add = |name: String, prefix: String, facts: sealkit::inspect::ComponentFacts| {
         for p in &facts.catalog.problems {
-            eprintln!("note: {name}: {prefix}{}:{}: {}", p.file, p.line, p.message);
+            super::log::note(&format!("{name}: {prefix}{}:{}: {}", p.file, p.line, p.message));
         }
         // The image's own os-release wins; --distro only fills its absence.
         if let (None, Some(d)) = (&facts.catalog.distro, &distro) {
-            eprintln!(
-                "note: {name}: no os-release; its packages are matched as {}",
+            super::log::note(&format!(
+                "{name}: no os-release; its packages are matched as {}",
                 d.qualifier()
-            );
+            ));
         }
         catalogs.push((name, prefix, facts.catalog));
     };

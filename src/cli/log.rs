@@ -1,7 +1,8 @@
-//! What sealkit says on stderr while it works, and how: a bar per long stage on a terminal, a
-//! line per stage where stderr is a file or a pipe (a CI log), one JSON object per event with
-//! `--log-format json`, nothing with `--quiet`. Warnings and errors follow the same format.
-//! None of it reaches an output file.
+//! Everything sealkit says on stderr, and how: progress as a bar per long stage on a terminal
+//! and a line per stage where stderr is a file or a pipe (a CI log); notes and what a command
+//! did as plain lines; warnings; the final error. `--log-format json` makes each of them one
+//! JSON object per line; `--quiet` keeps only warnings and errors. None of it reaches an
+//! output file.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +59,25 @@ pub fn warning(message: &str) {
     match mode() {
         Mode::Json => json_line(serde_json::json!({"level": "warning", "message": message})),
         _ => eprintln!("warning: {message}"),
+    }
+}
+
+/// Something worth knowing that is not wrong (a file left out, a fact assumed): `note: …`;
+/// nothing with --quiet.
+pub fn note(message: &str) {
+    match mode() {
+        Mode::Quiet => {}
+        Mode::Json => json_line(serde_json::json!({"level": "note", "message": message})),
+        _ => eprintln!("note: {message}"),
+    }
+}
+
+/// What a command did, beside its output (`wrote FILE`, `imported IMAGE`); nothing with --quiet.
+pub fn info(message: &str) {
+    match mode() {
+        Mode::Quiet => {}
+        Mode::Json => json_line(serde_json::json!({"level": "info", "message": message})),
+        _ => eprintln!("{message}"),
     }
 }
 
