@@ -43,6 +43,9 @@ pub fn configure(quiet: bool, format: LogFormat) {
         (_, false, false) => Mode::Lines,
     };
     let _ = MODE.set(mode);
+    if log::set_logger(&LibraryNotes).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
 }
 
 fn mode() -> Mode {
@@ -87,6 +90,28 @@ pub fn error(message: &str, exit: u8) {
         Mode::Json => json_line(serde_json::json!({"level": "error", "exit": exit, "message": message})),
         _ => eprintln!("{message}"),
     }
+}
+
+/// Shows the library's `log` records as notes (info) and warnings (warn, error); records of
+/// other crates (the HTTP and TLS stacks) are left out.
+struct LibraryNotes;
+
+impl log::Log for LibraryNotes {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Info && metadata.target().starts_with("sealkit")
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let message = record.args().to_string();
+            match record.level() {
+                log::Level::Error | log::Level::Warn => warning(&message),
+                _ => note(&message),
+            }
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 /// What a stage has done so far: shared with the bar's template, which reads it when it draws.

@@ -366,7 +366,7 @@ pub fn import_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Desc
     }
     let layer = writer.finish().map_err(|e| ImageError::io(store.root(), e))?.commit()?;
     for note in notes {
-        eprintln!("note: {note}");
+        log::info!("{note}");
     }
     let (layer_digest, layer_size) = (layer.digest, layer.size);
     let config = serde_json::json!({

@@ -171,8 +171,8 @@ pub(crate) fn import(
         kept.push(att);
     }
     if !problems.is_empty() {
-        eprintln!(
-            "note: {what}: attestations not kept whole ({}): {}",
+        log::info!(
+            "{what}: attestations not kept whole ({}): {}",
             plural(problems.len(), "problem", "problems"),
             examples(&problems)
         );

@@ -155,8 +155,8 @@ impl Session {
             match self.runtime.block_on(op()) {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < ATTEMPTS && transient(&e) => {
-                    eprintln!(
-                        "note: {what} from {}: {}; retrying in {} ms",
+                    log::info!(
+                        "{what} from {}: {}; retrying in {} ms",
                         self.registry,
                         with_causes(&e),
                         delay.as_millis()
@@ -576,8 +576,8 @@ impl Remote {
                     Ok(v) => return Ok(Some(v)),
                     Err(e) if not_found(&e) => return Ok(None),
                     Err(e) if attempt < ATTEMPTS && transient(&e) => {
-                        eprintln!(
-                            "note: manifest from {}: {}; retrying in {} ms",
+                        log::info!(
+                            "manifest from {}: {}; retrying in {} ms",
                             s.registry,
                             with_causes(&e),
                             delay.as_millis()

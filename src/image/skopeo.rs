@@ -107,7 +107,7 @@ pub fn import(store: &Store, dir: &Path, platform: &Platform) -> Result<(Descrip
         .filter_map(|s| s.map_err(|e| unreadable.push(e)).ok())
         .collect();
     if !unreadable.is_empty() {
-        eprintln!("note: {what}: signatures left out: {}", unreadable.join("; "));
+        log::info!("{what}: signatures left out: {}", unreadable.join("; "));
     }
     if !signatures.is_empty() {
         super::signatures::record(store, &root_digest, Kind::Signatures, &signatures, &what)?;
