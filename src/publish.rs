@@ -586,7 +586,12 @@ struct Fetch {
 /// `dir` (created if missing). Every blob is checked against its descriptor as it lands, in a
 /// scratch folder inside `dir`; only a complete set is moved into place, replacing files of the
 /// same names. `dir` may hold no other files.
-pub fn pull(reference: &oci_client::Reference, dir: &Path, options: &RegistryOptions) -> Result<Pulled, PublishError> {
+pub fn pull(
+    reference: &oci_client::Reference,
+    dir: &Path,
+    options: &RegistryOptions,
+    progress: &dyn crate::progress::Progress,
+) -> Result<Pulled, PublishError> {
     let remote = Remote::connect(reference, options)?;
     let name = remote.name().to_owned();
     let raw = remote.manifest(None, None)?.ok_or_else(|| {
@@ -726,6 +731,7 @@ pub fn pull(reference: &oci_client::Reference, dir: &Path, options: &RegistryOpt
         let path = scratch.path().join(&f.name);
         let file = remote.fetch_blob(&f.digest, f.size, || std::fs::File::create(&path))?;
         file.sync_all().map_err(|e| ImageError::io(&path, e))?;
+        progress.advance(1, 0, f.size);
     }
     for f in &fetches {
         let to = dir.join(&f.name);

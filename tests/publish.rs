@@ -227,6 +227,11 @@ fn a_pushed_image_is_seen_by_skopeo_pulled_byte_for_byte_and_verified_from_the_r
     let (code, _, stderr) = run(f, &["pull", &reference, "-o", pulled.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(files(&pulled), files(&f.good));
+    let progress = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("pull "))
+        .unwrap_or_else(|| panic!("no progress line: {stderr}"));
+    assert!(progress.contains(" blobs, ") && progress.ends_with("/s)"), "{progress}");
 
     // Verified from the registry alone, and pinned to the digest.
     let (code, out) = verify(f, &reference, &["--expect-config", f.config.to_str().unwrap()]);

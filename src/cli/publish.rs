@@ -80,7 +80,11 @@ pub fn push(args: &PushArgs) -> Outcome {
 /// Pulls `reference` into `dir`, saying on stderr what was written; shared with verify.
 pub fn pull_into(reference: &str, dir: &std::path::Path, registry: &RegistryArgs) -> Result<publish::Pulled, Failure> {
     let parsed = publish::parse_reference(reference)?;
-    let pulled = publish::pull(&parsed, dir, &registry.options())?;
+    let progress = super::log::Reporter::new();
+    let mut stages = sealkit::progress::Stages::new(&progress);
+    stages.begin("pull", None, "blobs");
+    let pulled = publish::pull(&parsed, dir, &registry.options(), &progress)?;
+    stages.finish();
     for foreign in &pulled.foreign {
         super::log::warning(&format!(
             "{reference}: referrer {foreign} is about another image; kept for verify to judge"
