@@ -85,7 +85,7 @@ impl From<sealkit::config::ConfigError> for Failure {
                 let mut out = String::new();
                 for d in list {
                     out.push_str(&format!("error[{}]: {d}\n", d.code));
-                    if let Some(snippet) = config_snippet(d) {
+                    if let Some(snippet) = d.place().as_ref().and_then(snippet) {
                         out.push_str(&snippet);
                         out.push('\n');
                     }
@@ -103,10 +103,10 @@ impl From<sealkit::config::ConfigError> for Failure {
     }
 }
 
-/// The line of the configuration a diagnostic points at, drawn as rustc and cargo-deny draw
-/// theirs (annotate-snippets): the file and line, the text, the offending token underlined.
-/// None when the diagnostic is about the whole file or the file cannot be read again.
-fn config_snippet(d: &sealkit::config::Diagnostic) -> Option<String> {
+/// The line of a YAML file an error points at, drawn as rustc and cargo-deny draw theirs
+/// (annotate-snippets): the file and line, the text, the offending token underlined. None when
+/// the file cannot be read again.
+pub fn snippet(d: &sealkit::config::Place) -> Option<String> {
     use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
     let line_number = usize::try_from(d.line).ok().filter(|&l| l > 0)?;
     let text = std::fs::read_to_string(&d.file).ok()?;

@@ -118,7 +118,12 @@ pub fn evaluator() -> Result<Evaluator, Failure> {
 }
 
 pub fn policy_failure(e: PolicyError) -> Failure {
-    Failure::input(&e.code.clone(), e)
+    let snippet = e.place.as_ref().and_then(super::snippet);
+    let mut failure = Failure::input(&e.code.clone(), e);
+    if let Some(snippet) = snippet {
+        failure.message = format!("{}\n{snippet}", failure.message);
+    }
+    failure
 }
 
 #[derive(clap::Args)]

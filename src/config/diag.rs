@@ -55,6 +55,33 @@ impl Diagnostic {
         self.hint = Some(hint.into());
         self
     }
+
+    /// Where it points, when at a line (not the file as a whole).
+    pub fn place(&self) -> Option<Place> {
+        (self.line > 0).then(|| Place {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+        })
+    }
+}
+
+/// A point in a YAML file an error is about, for people to be shown the line (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Place {
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl Place {
+    pub fn new(file: &Path, at: Location) -> Self {
+        Place {
+            file: file.to_path_buf(),
+            line: at.line(),
+            column: at.column(),
+        }
+    }
 }
 
 impl fmt::Display for Diagnostic {

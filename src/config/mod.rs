@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
-pub use diag::{Code, ConfigError, Diagnostic, Findings};
+pub use diag::{Code, ConfigError, Diagnostic, Findings, Place};
 pub use model::{Config, ImageSpec};
 
 /// The largest configuration file read. Real LinuxKit files are a few KiB; this bound keeps a

@@ -181,15 +181,20 @@ impl Exceptions {
         let text = String::from_utf8(bytes).map_err(|_| bad(path.display().to_string(), "not UTF-8 text".into()))?;
         use sha2::Digest as _;
         let sha256 = hex::encode(sha2::Sha256::digest(text.as_bytes()));
-        let doc: Document = crate::config::parse_yaml(&text, path, crate::config::Typing::GoStruct)
-            .map_err(|e| bad(String::new(), without_hints(&e.to_string())).with_message_trimmed())?;
+        let doc: Document = crate::config::parse_yaml(&text, path, crate::config::Typing::GoStruct).map_err(|e| {
+            let place = e.diagnostics().first().and_then(crate::config::Diagnostic::place);
+            bad(String::new(), without_hints(&e.to_string()))
+                .with_message_trimmed()
+                .at(place)
+        })?;
         let at = |l: serde_saphyr::Location| format!("{}:{}:{}", path.display(), l.line(), l.column());
+        let bad = |l: serde_saphyr::Location, why: String| bad(at(l), why).at(Some(crate::config::Place::new(path, l)));
         let mut list = Vec::new();
         for entry in doc.exceptions {
             let e = entry.value;
             let non_empty = |field: &str, v: &S<String>| {
                 if v.value.trim().is_empty() {
-                    Err(bad(at(v.referenced), format!("{field} is empty")))
+                    Err(bad(v.referenced, format!("{field} is empty")))
                 } else {
                     Ok(v.value.trim().to_owned())
                 }
@@ -199,13 +204,13 @@ impl Exceptions {
                     .map(|v| {
                         Glob::new(&v.value)
                             .map(|g| g.compile_matcher())
-                            .map_err(|err| bad(at(v.referenced), format!("{field} {:?} is not a glob: {err}", v.value)))
+                            .map_err(|err| bad(v.referenced, format!("{field} {:?} is not a glob: {err}", v.value)))
                     })
                     .transpose()
             };
             let expires = Date::parse(e.expires.value.trim()).ok_or_else(|| {
                 bad(
-                    at(e.expires.referenced),
+                    e.expires.referenced,
                     format!("expires {:?} is not a date (YYYY-MM-DD)", e.expires.value),
                 )
             })?;

@@ -40,6 +40,9 @@ pub struct PolicyError {
     pub code: String,
     pub message: String,
     pub hint: String,
+    /// The line of a file it is about (an exception's field), for people to be shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<crate::config::Place>,
 }
 
 impl PolicyError {
@@ -48,7 +51,13 @@ impl PolicyError {
             code: code.as_str().to_owned(),
             message: message.into(),
             hint: hint.into(),
+            place: None,
         }
+    }
+
+    pub fn at(mut self, place: Option<crate::config::Place>) -> Self {
+        self.place = place;
+        self
     }
 }
 
