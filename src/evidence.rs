@@ -59,10 +59,11 @@ impl Gathered {
     ) -> Result<Self, crate::plan::PlanError> {
         let options = crate::plan::PlanOptions {
             trust,
+            progress: Some(progress),
             ..Default::default()
         };
         let mut stages = crate::progress::Stages::new(progress);
-        stages.begin("resolve", None, "");
+        stages.begin("resolve", None, "images");
         let plan = crate::plan::plan(&loaded, resolver, &options)?;
         stages.begin("unpack", Some(plan.images.len() as u64), "images");
         let mut facts = Vec::new();

@@ -287,7 +287,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         evaluated_on: judge::evaluation_date(p.now, options.source_date_epoch)?,
         allow_empty: p.allow_empty,
     })?;
-    stages.begin("resolve", None, "");
+    stages.begin("resolve", None, "images");
 
     let loaded = config::load(options.configs)?;
     let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
@@ -296,6 +296,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
         options.resolver,
         &PlanOptions {
             trust: options.trust,
+            progress: Some(options.progress),
             ..Default::default()
         },
     )?;

@@ -107,6 +107,8 @@ pub struct PlanOptions<'a> {
     pub missing_images: bool,
     pub label_dirs: &'a [LabelDir],
     pub trust: Option<&'a trust::Policy>,
+    /// Told of each image resolved (pulled, when the resolver pulls).
+    pub progress: Option<&'a dyn crate::progress::Progress>,
 }
 
 /// Resolves every image of `loaded` once and plans the OS image. Missing images are an error
@@ -130,6 +132,9 @@ pub fn plan(loaded: &Loaded, resolver: &Resolver, allow: &PlanOptions) -> Result
                 let finding = trust::examine(allow.trust, &resolver.store, &reference, &base, &image, pinned)?;
                 findings.insert(text.clone(), finding);
                 resolved.insert((text, base), image);
+                if let Some(progress) = allow.progress {
+                    progress.advance(1, 0, 0);
+                }
             }
             Err(ImageError::NotFound { .. }) if allow.missing_images => missing.push(text),
             Err(e) => return Err(e.into()),

@@ -99,6 +99,7 @@ fn a_log_gets_a_line_per_stage_and_no_control_codes() {
         ["policy", "resolve", "unpack", "evidence", "policy", "write"],
         "{stderr}"
     );
+    assert!(lines[1].ends_with(", 3 images"), "{}", lines[1]);
     let unpack = lines[2];
     assert!(
         unpack.contains(", 3 images, ") && unpack.contains(" files, ") && unpack.ends_with("/s)"),

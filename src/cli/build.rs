@@ -73,8 +73,17 @@ pub fn run(args: &BuildArgs) -> Outcome {
     let authorship = args.authorship.over(resolver.lock.as_ref().map(|l| &l.sbom))?;
     let progress = super::log::Reporter::new();
     let mut stages = sealkit::progress::Stages::new(&progress);
-    stages.begin("resolve", None, "");
-    let plan = super::plan_trusted(&args.store, &loaded, &resolver, &args.files[0], PlanOptions::default())?;
+    stages.begin("resolve", None, "images");
+    let plan = super::plan_trusted(
+        &args.store,
+        &loaded,
+        &resolver,
+        &args.files[0],
+        PlanOptions {
+            progress: Some(&progress),
+            ..PlanOptions::default()
+        },
+    )?;
     stages.begin("unpack", Some(plan.images.len() as u64), "images");
     let request = Request {
         output: &args.output,

@@ -45,7 +45,7 @@ pub fn run(args: &ConfigArgs) -> Outcome {
     let allow = PlanOptions {
         missing_images: true,
         label_dirs: &label_dirs,
-        trust: None,
+        ..PlanOptions::default()
     };
     let components = super::plan_trusted(&args.store, &loaded, &resolver, &args.files[0], allow)?.containers;
     for c in components.iter().filter(|c| !c.image_config_known) {
