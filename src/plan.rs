@@ -119,7 +119,7 @@ pub fn plan(loaded: &Loaded, resolver: &Resolver, allow: &PlanOptions) -> Result
     let mut missing = Vec::new();
     let mut findings = BTreeMap::new();
     for (text, base) in references(loaded) {
-        match resolver.resolve(&text, &base) {
+        match resolver.resolve_telling(&text, &base, allow.progress.unwrap_or(&crate::progress::Silent)) {
             Ok(image) => {
                 let reference: ImageRef = text.parse().map_err(|e: crate::reference::ReferenceError| {
                     ImageError::invalid(crate::image::Code::BadReference, &text, e.message, e.hint)

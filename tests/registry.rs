@@ -79,7 +79,17 @@ fn skopeo_push_sealkit_pull_and_back() {
         &format!("docker://{remote}"),
     ]);
     let store = tmp.path().join("store");
-    sealkit(&store).args(["pull", &remote]).assert().success();
+    let run = sealkit(&store).args(["pull", &remote]).assert().success();
+    // Its progress, as a log gets it: the image and the bytes of its blobs.
+    let said = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+    let progress = said
+        .lines()
+        .find(|l| l.trim_start().starts_with("pull "))
+        .unwrap_or_else(|| panic!("no progress line: {said}"));
+    assert!(
+        progress.contains(", 1 image, ") && progress.ends_with("/s)"),
+        "{progress}"
+    );
     let pulled = manifest_digest(&store, &remote);
     let remote_digest: serde_json::Value = serde_json::from_str(&skopeo(&[
         "inspect",

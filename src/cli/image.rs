@@ -7,6 +7,7 @@ use sealkit::image::Digest;
 use sealkit::image::lock::Resolver;
 use sealkit::image::signatures::{Kind, Signature};
 use sealkit::image::{self, ImageRef, ResolvedImage, Rootfs, Store};
+use sealkit::progress::Progress as _;
 use sealkit::trust;
 
 use super::{Failure, Outcome, StoreArgs, json_error, output_name, print, write_output};
@@ -204,7 +205,12 @@ pub fn run(args: &ImageArgs) -> Outcome {
                     "error: pull takes a registry reference [REGISTRY/]NAME[:TAG][@DIGEST]\n  hint: use `sealkit image import` for oci:, docker-archive: and dir: sources",
                 ));
             };
-            let resolved = image::registry::pull(&store, &r, &platform, &options)?;
+            let progress = super::log::Reporter::new();
+            let mut stages = sealkit::progress::Stages::new(&progress);
+            stages.begin("pull", Some(1), "images");
+            let resolved = image::registry::pull(&store, &r, &platform, &options, &progress)?;
+            progress.advance(1, 0, 0);
+            stages.finish();
             super::log::info(&format!("pulled {} ({})", resolved.reference, resolved.manifest_digest));
             Ok(())
         }
@@ -327,7 +333,7 @@ fn to_sign(
     };
     let (store, platform, options) = store_args.open()?;
     let image = if push {
-        image::registry::pull(&store, &r, &platform, &options)?
+        image::registry::pull(&store, &r, &platform, &options, &sealkit::progress::Silent)?
     } else {
         resolved(store_args, text)?.2
     };

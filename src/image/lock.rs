@@ -172,6 +172,16 @@ impl Resolver {
 
     /// Resolves `text` as written in a configuration file in the folder `base`.
     pub fn resolve(&self, text: &str, base: &Path) -> Result<ResolvedImage> {
+        self.resolve_telling(text, base, &crate::progress::Silent)
+    }
+
+    /// [`Resolver::resolve`], telling `progress` the bytes of what it pulls.
+    pub fn resolve_telling(
+        &self,
+        text: &str,
+        base: &Path,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<ResolvedImage> {
         let reference: ImageRef = text.parse().map_err(|e: crate::reference::ReferenceError| {
             ImageError::invalid(Code::BadReference, text, e.message, e.hint)
         })?;
@@ -195,6 +205,7 @@ impl Resolver {
                         &r.clone_with_digest(pin.manifest.clone()),
                         &self.platform,
                         &self.options,
+                        progress,
                     )?,
                     None => {
                         return Err(store.not_found(
@@ -206,7 +217,7 @@ impl Resolver {
             }
             (ImageRef::Registry(r), None) => match resolve(store, &reference, &self.platform, base) {
                 Err(ImageError::NotFound { .. }) if self.pull => {
-                    registry::pull(store, r, &self.platform, &self.options)?
+                    registry::pull(store, r, &self.platform, &self.options, progress)?
                 }
                 other => other?,
             },

@@ -274,11 +274,13 @@ fn transient(e: &OciDistributionError) -> bool {
 
 /// Pulls `reference` (the manifest for `platform` when it is an index) with its config and
 /// layers into the store, and names it with its full reference. Returns the resolved image.
+/// `progress` is told the bytes of each blob fetched.
 pub fn pull(
     store: &Store,
     reference: &Reference,
     platform: &Platform,
     options: &RegistryOptions,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<ResolvedImage> {
     let s = Session::new(reference, options)?;
     let name = reference.whole();
@@ -367,6 +369,7 @@ pub fn pull(
             }
         })?;
         landed?;
+        progress.advance(0, 0, blob.size);
     }
     if let Some(index) = &index {
         let source = RegistrySource { session: &s, reference };
