@@ -260,4 +260,6 @@ fn what_a_command_did_follows_the_log_format_and_quiet() {
     assert_eq!(said["level"], "info");
     assert!(said["message"].as_str().unwrap().starts_with("wrote "), "{said}");
     assert_eq!(keygen("quiet", &["--quiet"]), "");
+    // Both: JSON, of warnings and errors only.
+    assert_eq!(keygen("both", &["--quiet", "--log-format", "json"]), "");
 }

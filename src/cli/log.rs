@@ -28,6 +28,8 @@ enum Mode {
     Lines,
     Bars,
     Json,
+    /// JSON, of warnings and errors only.
+    QuietJson,
 }
 
 static MODE: OnceLock<Mode> = OnceLock::new();
@@ -37,7 +39,8 @@ static MODE: OnceLock<Mode> = OnceLock::new();
 pub fn configure(quiet: bool, format: LogFormat) {
     let terminal = std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
     let mode = match (format, quiet, terminal) {
-        (LogFormat::Json, _, _) => Mode::Json,
+        (LogFormat::Json, true, _) => Mode::QuietJson,
+        (LogFormat::Json, false, _) => Mode::Json,
         (_, true, _) => Mode::Quiet,
         (_, false, true) => Mode::Bars,
         (_, false, false) => Mode::Lines,
@@ -60,7 +63,7 @@ fn json_line(value: serde_json::Value) {
 /// A warning: `warning: …`, or `{"level":"warning","message":…}`. Printed even with --quiet.
 pub fn warning(message: &str) {
     match mode() {
-        Mode::Json => json_line(serde_json::json!({"level": "warning", "message": message})),
+        Mode::Json | Mode::QuietJson => json_line(serde_json::json!({"level": "warning", "message": message})),
         _ => eprintln!("warning: {message}"),
     }
 }
@@ -69,7 +72,7 @@ pub fn warning(message: &str) {
 /// nothing with --quiet.
 pub fn note(message: &str) {
     match mode() {
-        Mode::Quiet => {}
+        Mode::Quiet | Mode::QuietJson => {}
         Mode::Json => json_line(serde_json::json!({"level": "note", "message": message})),
         _ => eprintln!("note: {message}"),
     }
@@ -78,7 +81,7 @@ pub fn note(message: &str) {
 /// What a command did, beside its output (`wrote FILE`, `imported IMAGE`); nothing with --quiet.
 pub fn info(message: &str) {
     match mode() {
-        Mode::Quiet => {}
+        Mode::Quiet | Mode::QuietJson => {}
         Mode::Json => json_line(serde_json::json!({"level": "info", "message": message})),
         _ => eprintln!("{message}"),
     }
@@ -87,7 +90,9 @@ pub fn info(message: &str) {
 /// A failure, as main ends on it: its message, or `{"level":"error","exit":N,"message":…}`.
 pub fn error(message: &str, exit: u8) {
     match mode() {
-        Mode::Json => json_line(serde_json::json!({"level": "error", "exit": exit, "message": message})),
+        Mode::Json | Mode::QuietJson => {
+            json_line(serde_json::json!({"level": "error", "exit": exit, "message": message}))
+        }
         _ => eprintln!("{message}"),
     }
 }
@@ -147,7 +152,7 @@ impl Reporter {
 
 impl Progress for Reporter {
     fn begin(&self, name: &'static str, total: Option<u64>, unit: &'static str) {
-        if self.mode == Mode::Quiet {
+        if matches!(self.mode, Mode::Quiet | Mode::QuietJson) {
             return;
         }
         let counts = Arc::new(Counts::default());
@@ -192,7 +197,7 @@ impl Progress for Reporter {
         let files = stage.counts.files.load(Ordering::Relaxed);
         let bytes = stage.counts.bytes.load(Ordering::Relaxed);
         match self.mode {
-            Mode::Quiet => {}
+            Mode::Quiet | Mode::QuietJson => {}
             Mode::Json => json_line(serde_json::json!({
                 "level": "info", "event": "end", "stage": name, "steps": steps, "total": stage.total,
                 "unit": stage.unit, "files": files, "bytes": bytes, "seconds": took.as_secs_f64(),
