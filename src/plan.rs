@@ -118,8 +118,9 @@ pub fn plan(loaded: &Loaded, resolver: &Resolver, allow: &PlanOptions) -> Result
     let mut resolved: BTreeMap<(String, PathBuf), ResolvedImage> = BTreeMap::new();
     let mut missing = Vec::new();
     let mut findings = BTreeMap::new();
+    let progress = allow.progress.unwrap_or(&crate::progress::Silent);
     for (text, base) in references(loaded) {
-        match resolver.resolve_telling(&text, &base, allow.progress.unwrap_or(&crate::progress::Silent)) {
+        match resolver.resolve_telling(&text, &base, progress) {
             Ok(image) => {
                 let reference: ImageRef = text.parse().map_err(|e: crate::reference::ReferenceError| {
                     ImageError::invalid(crate::image::Code::BadReference, &text, e.message, e.hint)
@@ -132,9 +133,7 @@ pub fn plan(loaded: &Loaded, resolver: &Resolver, allow: &PlanOptions) -> Result
                 let finding = trust::examine(allow.trust, &resolver.store, &reference, &base, &image, pinned)?;
                 findings.insert(text.clone(), finding);
                 resolved.insert((text, base), image);
-                if let Some(progress) = allow.progress {
-                    progress.advance(1, 0, 0);
-                }
+                progress.advance(1, 0, 0);
             }
             Err(ImageError::NotFound { .. }) if allow.missing_images => missing.push(text),
             Err(e) => return Err(e.into()),

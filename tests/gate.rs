@@ -16,33 +16,7 @@ mod common;
 
 use common::{DEMO_IMAGES, keypair, locked_example};
 
-/// 2026-12-01: the day the demo's exceptions are judged on (all still live).
-const EPOCH: &str = "1796083200";
-
-fn sealkit(store: &Path) -> assert_cmd::Command {
-    let mut c = common::sealkit(store);
-    c.env("SOURCE_DATE_EPOCH", EPOCH).env_remove("SEALKIT_PASSWORD");
-    c
-}
-
-fn gate(store: &Path, config: &Path, key: &Path, out: &Path, extra: &[&str]) -> Output {
-    let out = sealkit(store)
-        .arg("gate")
-        .arg(config)
-        .arg("--key")
-        .arg(key)
-        .arg("-o")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{DEMO_EPOCH as EPOCH, gate, sealkit_at_demo_epoch as sealkit};
 
 fn said(out: &Output) -> String {
     format!(

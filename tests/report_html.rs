@@ -16,14 +16,7 @@ mod common;
 
 use common::{DEMO_IMAGES, keypair, locked_example};
 
-/// 2026-12-01, as tests/gate.rs: the demo's exceptions are live.
-const EPOCH: &str = "1796083200";
-
-fn sealkit(store: &Path) -> assert_cmd::Command {
-    let mut c = common::sealkit(store);
-    c.env("SOURCE_DATE_EPOCH", EPOCH).env_remove("SEALKIT_PASSWORD");
-    c
-}
+use common::sealkit_at_demo_epoch as sealkit;
 
 /// puppeteer-core as scripts/test installs it, and Debian's chromium; CI must have both.
 fn browser() -> Option<(PathBuf, PathBuf)> {
@@ -66,15 +59,7 @@ fn gate(tmp: &Path, example: &str, images: &[&str]) -> Option<(PathBuf, PathBuf)
     let (store, config) = locked_example(tmp, example, images)?;
     let (key, _) = keypair(&store, tmp, "release");
     let out = tmp.join("out");
-    sealkit(&store)
-        .arg("gate")
-        .arg(&config)
-        .arg("--key")
-        .arg(&key)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    common::gate(&store, &config, &key, &out, &[]);
     assert!(out.join("report.html").is_file(), "the gate wrote no report.html");
     Some((store, out))
 }

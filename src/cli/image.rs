@@ -7,7 +7,6 @@ use sealkit::image::Digest;
 use sealkit::image::lock::Resolver;
 use sealkit::image::signatures::{Kind, Signature};
 use sealkit::image::{self, ImageRef, ResolvedImage, Rootfs, Store};
-use sealkit::progress::Progress as _;
 use sealkit::trust;
 
 use super::{Failure, Outcome, StoreArgs, json_error, output_name, print, write_output};
@@ -205,12 +204,11 @@ pub fn run(args: &ImageArgs) -> Outcome {
                     "error: pull takes a registry reference [REGISTRY/]NAME[:TAG][@DIGEST]\n  hint: use `sealkit image import` for oci:, docker-archive: and dir: sources",
                 ));
             };
-            let progress = super::log::Reporter::new();
-            let mut stages = sealkit::progress::Stages::new(&progress);
-            stages.begin("pull", Some(1), "images");
-            let resolved = image::registry::pull(&store, &r, &platform, &options, &progress)?;
-            progress.advance(1, 0, 0);
-            stages.finish();
+            let resolved = super::log::one_stage("pull", Some(1), "images", |progress| {
+                let pulled = image::registry::pull(&store, &r, &platform, &options, progress);
+                progress.advance(1, 0, 0);
+                pulled.map_err(Failure::from)
+            })?;
             super::log::info(&format!("pulled {} ({})", resolved.reference, resolved.manifest_digest));
             Ok(())
         }

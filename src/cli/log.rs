@@ -119,6 +119,22 @@ impl log::Log for LibraryNotes {
     fn flush(&self) {}
 }
 
+/// Runs `work` as the one stage of a command (a push, a pull), its progress shown as the
+/// global options decided.
+pub fn one_stage<T>(
+    stage: &'static str,
+    total: Option<u64>,
+    unit: &'static str,
+    work: impl FnOnce(&dyn Progress) -> T,
+) -> T {
+    let progress = Reporter::new();
+    let mut stages = sealkit::progress::Stages::new(&progress);
+    stages.begin(stage, total, unit);
+    let done = work(&progress);
+    stages.finish();
+    done
+}
+
 /// What a stage has done so far: shared with the bar's template, which reads it when it draws.
 #[derive(Default)]
 struct Counts {
@@ -179,7 +195,8 @@ impl Progress for Reporter {
             c.steps.fetch_add(steps, Ordering::Relaxed);
             c.files.fetch_add(files, Ordering::Relaxed);
             c.bytes.fetch_add(bytes, Ordering::Relaxed);
-            if let Some(bar) = &stage.bar {
+            // Files are counted one by one on the unpack's hot path: only a step moves the bar.
+            if let Some(bar) = stage.bar.as_ref().filter(|_| steps > 0) {
                 bar.set_position(c.steps.load(Ordering::Relaxed));
             }
         }

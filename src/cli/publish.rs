@@ -57,11 +57,9 @@ pub struct PullArgs {
 pub fn push(args: &PushArgs) -> Outcome {
     let reference = publish::parse_reference(&args.reference)?;
     let created = sealkit::epoch::from_env()?;
-    let progress = super::log::Reporter::new();
-    let mut stages = sealkit::progress::Stages::new(&progress);
-    stages.begin("push", None, "blobs");
-    let pushed = publish::push(&args.dir, &reference, &args.registry.options(), created, &progress)?;
-    stages.finish();
+    let pushed = super::log::one_stage("push", None, "blobs", |progress| {
+        publish::push(&args.dir, &reference, &args.registry.options(), created, progress)
+    })?;
     super::log::info(&format!(
         "pushed {} files and {} bundles of {} ({} blobs sent, {} already there); bundles listed {}",
         pushed.files,
@@ -80,11 +78,9 @@ pub fn push(args: &PushArgs) -> Outcome {
 /// Pulls `reference` into `dir`, saying on stderr what was written; shared with verify.
 pub fn pull_into(reference: &str, dir: &std::path::Path, registry: &RegistryArgs) -> Result<publish::Pulled, Failure> {
     let parsed = publish::parse_reference(reference)?;
-    let progress = super::log::Reporter::new();
-    let mut stages = sealkit::progress::Stages::new(&progress);
-    stages.begin("pull", None, "blobs");
-    let pulled = publish::pull(&parsed, dir, &registry.options(), &progress)?;
-    stages.finish();
+    let pulled = super::log::one_stage("pull", None, "blobs", |progress| {
+        publish::pull(&parsed, dir, &registry.options(), progress)
+    })?;
     for foreign in &pulled.foreign {
         super::log::warning(&format!(
             "{reference}: referrer {foreign} is about another image; kept for verify to judge"

@@ -12,7 +12,6 @@ use sealkit::inspect::elf::{Inspection, Relro, Verdict};
 use sealkit::inspect::scan::BinaryReport;
 use sealkit::inspect::secrets::Secrets;
 use sealkit::inspect::{ComponentFacts, Source, inspect, inspect_image};
-use sealkit::progress::Progress as _;
 
 use super::image::parse_ref;
 use super::vulndb::MatchArgs;
@@ -54,12 +53,11 @@ pub fn run(args: &ScanArgs) -> Outcome {
     }
     let (store, platform, _) = args.store.open()?;
     let resolved = image::resolve(&store, &reference, &platform, Path::new("."))?;
-    let progress = super::log::Reporter::new();
-    let mut stages = sealkit::progress::Stages::new(&progress);
-    stages.begin("unpack", Some(1), "images");
-    let facts = inspect_image(&store, &resolved, &mut FileCounter(&progress))?;
-    progress.advance(1, 0, 0);
-    stages.finish();
+    let facts = super::log::one_stage("unpack", Some(1), "images", |progress| {
+        let facts = inspect_image(&store, &resolved, &mut FileCounter(progress));
+        progress.advance(1, 0, 0);
+        facts.map_err(Failure::from)
+    })?;
     let mut doc = evidence::of_image(&args.subject, &resolved, &facts);
     let vulnerabilities = doc.scan_vulnerabilities(&args.vulns.options(vex))?;
     add_vulnerabilities(args, &mut doc, vulnerabilities.as_ref())?;

@@ -26,6 +26,38 @@ pub fn sealkit(store: &Path) -> assert_cmd::Command {
     c
 }
 
+/// 2026-12-01: the day the demo's exceptions are judged on (all still live), and every time of
+/// a gated image.
+pub const DEMO_EPOCH: &str = "1796083200";
+
+/// [`sealkit`] at [`DEMO_EPOCH`], with no password in the environment.
+pub fn sealkit_at_demo_epoch(store: &Path) -> assert_cmd::Command {
+    let mut c = sealkit(store);
+    c.env("SOURCE_DATE_EPOCH", DEMO_EPOCH).env_remove("SEALKIT_PASSWORD");
+    c
+}
+
+/// `sealkit gate CONFIG --key KEY -o OUT EXTRA…` at [`DEMO_EPOCH`]; it may pass or fail, never
+/// panic.
+pub fn gate(store: &Path, config: &Path, key: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let out = sealkit_at_demo_epoch(store)
+        .arg("gate")
+        .arg(config)
+        .arg("--key")
+        .arg(key)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A fresh key pair `dir/NAME.key`, `dir/NAME.pub` made by `sealkit keygen`.
 pub fn keypair(store: &Path, dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     sealkit(store)
