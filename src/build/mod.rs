@@ -554,7 +554,7 @@ fn verity_root(
             hint: "build the verity root with --format uki, esp or kernel+initrd".into(),
         });
     }
-    let first_stage = verity_root::first_stage(tree)?;
+    let first_stage = verity_root::first_stage(tree, spool)?;
     let root = verity_root::write_root(tree, spool, &in_initrd, stage, &verity_root_file(request.name))?;
     Ok((root, first_stage))
 }

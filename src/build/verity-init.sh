@@ -36,7 +36,8 @@ IFS=$old_ifs
 [ $# -eq 3 ] || stop "sealkit.verity=$verity is not BLOCKS:ROOT_HASH:SALT"
 blocks=$1 root_hash=$2 salt=$3
 
-for module in virtio_pci virtio_blk dm_verity squashfs overlay; do
+# Those the kernel has as modules (the build left out those built in).
+for module in $(cat /etc/sealkit/verity-modules); do
 	modprobe "$module" || stop "cannot load the $module module"
 done
 tries=0

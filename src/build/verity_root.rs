@@ -12,22 +12,31 @@
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
 use super::archive;
 use super::spool::Spool;
-use super::tree::{Node, Origin, Tree};
+use super::tree::{Node, NodeKind, Origin, Tree};
 use super::verity;
 use super::{BuildError, Code, efi, io_error};
 
 /// The first stage's `/init`.
 pub const FIRST_STAGE_INIT: &str = include_str!("verity-init.sh");
 
-/// The kernel modules the first stage loads (and those they depend on must be there too).
-const MODULES: [&str; 3] = ["dm-verity", "squashfs", "overlay"];
+/// What the first stage needs of the kernel, by the kernel's own module names: the virtio disk
+/// the root is on, then what maps, reads and overlays it. Each is built in or a module; modprobe
+/// brings what a module depends on.
+const MODULES: [&str; 5] = ["virtio_pci", "virtio_blk", "dm_verity", "squashfs", "overlay"];
+
+/// The first stage's list of the modules to load: [`MODULES`] but those built into the kernel,
+/// which modprobe could not load (they have no file).
+pub const MODULES_TO_LOAD: &str = "etc/sealkit/verity-modules";
+
+/// A real modules.builtin holds a few thousand short lines; more than this is not one.
+const MODULES_BUILTIN_LIMIT: u64 = 4 << 20;
 
 /// A written root image and what the kernel needs to verify it.
 pub struct Root {
@@ -126,9 +135,10 @@ pub fn write_root(
 }
 
 /// The first stage's tree: what the init images put in the image (LinuxKit's `init:`), the
-/// kernel's modules, and sealkit's `/init` over theirs. Refused when it could not boot: no
-/// shell, no dmsetup, or a kernel without the modules it loads.
-pub fn first_stage(tree: &Tree) -> Result<Tree, BuildError> {
+/// kernel's modules, sealkit's `/init` over theirs and the list of modules it loads. Refused
+/// when it could not boot: no shell, no dmsetup, or a kernel that has one of [`MODULES`]
+/// neither as a module nor built in.
+pub fn first_stage(tree: &Tree, spool: &Spool) -> Result<Tree, BuildError> {
     let wanted = |path: &str, node: &Node| {
         node.origin.location.starts_with("init[")
             || (path.starts_with("lib/modules/") && &*node.origin.location == "kernel")
@@ -163,20 +173,27 @@ pub fn first_stage(tree: &Tree) -> Result<Tree, BuildError> {
             "add an init image with Debian's dmsetup (sealkit-fixtures/dmsetup) after the init",
         ));
     }
+    let (modules, built_in) = kernel_modules(tree, spool)?;
+    let mut to_load = String::new();
     for module in MODULES {
-        let found = keep.iter().any(|p| {
-            p.starts_with("lib/modules/")
-                && p.rsplit('/')
-                    .next()
-                    .and_then(|file| file.split_once(".ko"))
-                    .is_some_and(|(stem, _)| stem.replace('_', "-") == module)
-        });
-        if !found {
+        if built_in.contains(module) {
+            continue;
+        }
+        if !modules.contains(module) {
             return Err(refuse(
-                format!("the kernel image's modules hold no {module}, which the first stage loads"),
-                "use a kernel whose kernel.tar carries dm-verity, squashfs and overlay (and what they depend on)",
+                format!(
+                    "the kernel has no {module}, which the first stage needs: no module file of that \
+                     name under lib/modules, and no modules.builtin there lists it"
+                ),
+                &format!(
+                    "use a kernel with {} built in or as modules (with what they depend on, and \
+                     modules.dep), or ship its lib/modules/VERSION/modules.builtin",
+                    MODULES.join(", ")
+                ),
             ));
         }
+        to_load.push_str(module);
+        to_load.push('\n');
     }
     let mut first = Tree::new(tree.epoch());
     for (path, node) in tree.iter().filter(|(p, _)| keep.contains(p.as_str())) {
@@ -189,5 +206,159 @@ pub fn first_stage(tree: &Tree) -> Result<Tree, BuildError> {
             Node::inline(FIRST_STAGE_INIT.as_bytes().to_vec(), 0o755, &origin),
         )
         .map_err(BuildError::Conflict)?;
+    first
+        .insert(MODULES_TO_LOAD, Node::inline(to_load.into_bytes(), 0o644, &origin))
+        .map_err(BuildError::Conflict)?;
     Ok(first)
+}
+
+/// The kernel image's modules and the modules built into its kernel
+/// (`lib/modules/VERSION/modules.builtin`), by module name.
+fn kernel_modules(tree: &Tree, spool: &Spool) -> Result<(BTreeSet<String>, BTreeSet<String>), BuildError> {
+    let (mut modules, mut built_in) = (BTreeSet::new(), BTreeSet::new());
+    let of_kernel = tree
+        .iter()
+        .filter(|(path, node)| path.starts_with("lib/modules/") && &*node.origin.location == "kernel");
+    for (path, node) in of_kernel {
+        let NodeKind::File(content) = &node.kind else {
+            continue;
+        };
+        let is_builtin_list = path.ends_with("/modules.builtin") && path.matches('/').count() == 3;
+        if !is_builtin_list {
+            modules.extend(module_name(path));
+            continue;
+        }
+        let unreadable = |message: String| BuildError::Input {
+            code: Code::BadVerityRoot,
+            what: path.clone(),
+            message,
+            hint: "ship the modules.builtin the kernel's build wrote (one module path a line)".into(),
+        };
+        if content.len() > MODULES_BUILTIN_LIMIT {
+            return Err(unreadable(format!(
+                "is {} bytes, more than a list of built-in modules ({MODULES_BUILTIN_LIMIT} at most)",
+                content.len()
+            )));
+        }
+        let mut text = String::new();
+        spool
+            .read(content)
+            .and_then(|mut bytes| bytes.read_to_string(&mut text))
+            .map_err(|e| unreadable(format!("cannot be read as text: {e}")))?;
+        built_in.extend(text.lines().filter_map(module_name));
+    }
+    Ok((modules, built_in))
+}
+
+/// The module a path names (`kernel/drivers/md/dm-verity.ko.xz` is `dm_verity`), as modprobe
+/// names it: `-` and `_` are the same to the kernel.
+fn module_name(path: &str) -> Option<String> {
+    let file = path.rsplit('/').next()?;
+    let (stem, _) = file.split_once(".ko")?;
+    (!stem.is_empty()).then(|| stem.replace('-', "_"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An image whose init holds busybox and dmsetup, and whose kernel image holds `modules`
+    /// (paths under lib/modules/6.1.0) and `built_in` as its modules.builtin, if any.
+    fn image(modules: &[&str], built_in: Option<&str>) -> Tree {
+        let mut tree = Tree::new(0);
+        let init = Origin::new("sealkit-fixtures/init", "init[0]");
+        for path in ["bin/busybox", "bin/sh", "sbin/dmsetup"] {
+            tree.insert(path, Node::inline(b"x".to_vec(), 0o755, &init)).unwrap();
+        }
+        let kernel = Origin::new("sealkit-fixtures/kernel", "kernel");
+        let under = |path: &str| format!("lib/modules/6.1.0/{path}");
+        for module in modules {
+            tree.insert(&under(module), Node::inline(b"\x7fELF".to_vec(), 0o644, &kernel))
+                .unwrap();
+        }
+        if let Some(list) = built_in {
+            tree.insert(
+                &under("modules.builtin"),
+                Node::inline(list.as_bytes().to_vec(), 0o644, &kernel),
+            )
+            .unwrap();
+        }
+        tree
+    }
+
+    fn first_stage_of(tree: &Tree) -> Result<Tree, BuildError> {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::create(&dir.path().join("spool")).unwrap();
+        first_stage(tree, &spool)
+    }
+
+    fn to_load(first: &Tree) -> String {
+        match &first.get(MODULES_TO_LOAD).expect("the list of modules").kind {
+            NodeKind::File(super::super::tree::Content::Inline(bytes)) => String::from_utf8(bytes.to_vec()).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const ALL_AS_MODULES: [&str; 5] = [
+        "kernel/drivers/virtio/virtio_pci.ko",
+        "kernel/drivers/block/virtio_blk.ko.xz",
+        "kernel/drivers/md/dm-verity.ko",
+        "kernel/fs/squashfs/squashfs.ko.zst",
+        "kernel/fs/overlayfs/overlay.ko",
+    ];
+
+    #[test]
+    fn modules_are_loaded_in_order_and_found_by_either_spelling() {
+        let first = first_stage_of(&image(&ALL_AS_MODULES, None)).unwrap();
+        assert_eq!(
+            to_load(&first),
+            "virtio_pci\nvirtio_blk\ndm_verity\nsquashfs\noverlay\n"
+        );
+        assert!(first.get("init").is_some() && first.get("lib/modules/6.1.0/kernel/fs/overlayfs/overlay.ko").is_some());
+    }
+
+    #[test]
+    fn built_in_modules_are_not_loaded_nor_required_as_files() {
+        // As LinuxKit's kernels have them: virtio, dm and the file systems built in.
+        let built_in = "kernel/drivers/virtio/virtio_pci.ko\nkernel/drivers/block/virtio_blk.ko\n\
+                        kernel/drivers/md/dm-verity.ko\nkernel/fs/squashfs/squashfs.ko\n";
+        let first = first_stage_of(&image(&["kernel/fs/overlayfs/overlay.ko"], Some(built_in))).unwrap();
+        assert_eq!(to_load(&first), "overlay\n");
+        let all = format!("{built_in}kernel/fs/overlayfs/overlay.ko\n");
+        assert_eq!(to_load(&first_stage_of(&image(&[], Some(&all))).unwrap()), "");
+    }
+
+    #[test]
+    fn a_module_neither_shipped_nor_built_in_is_refused() {
+        let without_verity: Vec<&str> = ALL_AS_MODULES.into_iter().filter(|m| !m.contains("verity")).collect();
+        for built_in in [None, Some("kernel/drivers/md/dm-mod.ko\n"), Some("")] {
+            let Err(BuildError::Input { code, message, .. }) = first_stage_of(&image(&without_verity, built_in)) else {
+                panic!("a kernel without dm_verity was taken");
+            };
+            assert_eq!(code, Code::BadVerityRoot);
+            assert!(message.contains("the kernel has no dm_verity"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_modules_builtin_that_is_not_text_is_refused() {
+        let mut tree = image(&ALL_AS_MODULES, None);
+        let kernel = Origin::new("sealkit-fixtures/kernel", "kernel");
+        tree.insert(
+            "lib/modules/6.1.0/modules.builtin",
+            Node::inline(vec![0xff, 0xfe, b'\n'], 0o644, &kernel),
+        )
+        .unwrap();
+        let Err(BuildError::Input {
+            code, what, message, ..
+        }) = first_stage_of(&tree)
+        else {
+            panic!("a modules.builtin that is not text was taken");
+        };
+        assert_eq!(
+            (code, what.as_str()),
+            (Code::BadVerityRoot, "lib/modules/6.1.0/modules.builtin")
+        );
+        assert!(message.contains("cannot be read as text"), "{message}");
+    }
 }
