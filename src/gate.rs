@@ -475,6 +475,7 @@ pub fn run(options: &Options) -> Result<Gated, GateError> {
             verity: options.verity,
             ..build_inputs.parameters
         },
+        tools: built.tools,
         ..build_inputs
     }
     .with_efi_stub(

@@ -411,8 +411,9 @@ fn the_gate_signs_a_uki_only_when_the_policy_passes() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     // Rebuilt without the signing key: the UKI built must be the gate's, signed, so the ESP
     // made with the gate's signed UKI comes out byte for byte.
-    let rebuild = |folder: &Path| {
+    let rebuild_with_path = |folder: &Path, path: &std::ffi::OsStr| {
         common::sealkit(&store)
+            .env("PATH", path)
             .arg("verify")
             .arg(folder)
             .arg("--key")
@@ -423,6 +424,7 @@ fn the_gate_signs_a_uki_only_when_the_policy_passes() {
             .output()
             .unwrap()
     };
+    let rebuild = |folder: &Path| rebuild_with_path(folder, &std::env::var_os("PATH").unwrap_or_default());
     let rebuilt = rebuild(&gated);
     let said = String::from_utf8_lossy(&rebuilt.stdout);
     assert!(
@@ -452,6 +454,40 @@ fn the_gate_signs_a_uki_only_when_the_policy_passes() {
     let said = String::from_utf8_lossy(&refused.stdout);
     assert_eq!(refused.status.code(), Some(1), "{said}");
     assert!(said.contains("uki-not-rebuilt"), "{said}");
+    // Another mkfs.fat, which writes another label, makes another ESP: the check says which
+    // tool differs from the one the provenance names.
+    let wrappers = tmp.path().join("other-mkfs.fat");
+    std::fs::create_dir(&wrappers).unwrap();
+    let wrapper = wrappers.join("mkfs.fat");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\necho 'mkfs.fat 0.0 (a test wrapper)'\n\
+         for d in /usr/sbin /sbin; do [ -x $d/mkfs.fat ] && exec $d/mkfs.fat \"$@\" -n OTHER >/dev/null; done\n\
+         exit 127\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(wrappers.clone()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    let other_tools = rebuild_with_path(&gated, &path);
+    let said = String::from_utf8_lossy(&other_tools.stdout);
+    assert_eq!(
+        other_tools.status.code(),
+        Some(1),
+        "{said}{}",
+        String::from_utf8_lossy(&other_tools.stderr)
+    );
+    let esp_line = said
+        .lines()
+        .find(|l| l.contains("rebuild") && l.contains("demo-esp.img"))
+        .unwrap_or_default();
+    assert!(
+        esp_line.contains("mkfs.fat here says \"mkfs.fat 0.0 (a test wrapper)\", the provenance \"mkfs.fat "),
+        "{said}"
+    );
+    assert!(!esp_line.contains("mcopy"), "{said}");
     let result: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     let secure_boot: Vec<&serde_json::Value> = result["checks"]
         .as_array()
@@ -497,6 +533,19 @@ fn the_gate_signs_a_uki_only_when_the_policy_passes() {
         format!("sha256:{}", stub["digest"]["sha256"].as_str().unwrap()),
         common::sha256(&std::fs::read(STUB).unwrap())
     );
+    // So are the tools that wrote the ESP, beside sealkit itself: each with the version line
+    // it printed.
+    let versions = statement["predicate"]["runDetails"]["builder"]["version"]
+        .as_object()
+        .unwrap();
+    let names: Vec<&str> = versions.keys().map(String::as_str).collect();
+    assert_eq!(names, ["mcopy", "mkfs.fat", "mmd", "sealkit"], "{versions:?}");
+    for (tool, version) in versions.iter().filter(|(tool, _)| *tool != "sealkit") {
+        assert!(
+            version.as_str().unwrap().starts_with(&format!("{tool} ")),
+            "{tool}: {version}"
+        );
+    }
     let uki = statement["subject"]
         .as_array()
         .unwrap()

@@ -34,7 +34,13 @@ pub struct BuildInputs {
     /// The EFI stub a UKI was built on (named [`EFI_STUB`], its URI the file's): its bytes are
     /// in the image, so a rebuild needs the same.
     pub efi_stub: Option<ResourceDescriptor>,
+    /// The external tools that wrote the formats, with their versions (`build::Built::tools`):
+    /// components of the builder, so they go with sealkit's own version.
+    pub tools: std::collections::BTreeMap<String, String>,
 }
+
+/// sealkit's own entry in the builder's versions; the others are the tools it ran.
+pub const SEALKIT: &str = "sealkit";
 
 /// The name the EFI stub goes by among the provenance's resolved dependencies.
 pub const EFI_STUB: &str = "efi-stub";
@@ -113,6 +119,7 @@ impl BuildInputs {
             },
             images,
             efi_stub: None,
+            tools: Default::default(),
         })
     }
 
@@ -207,7 +214,12 @@ impl Provenance {
             run_details: RunDetails {
                 builder: Builder {
                     id: BUILDER_ID.to_owned(),
-                    version: [("sealkit".to_owned(), env!("CARGO_PKG_VERSION").to_owned())].into(),
+                    version: inputs
+                        .tools
+                        .clone()
+                        .into_iter()
+                        .chain([(SEALKIT.to_owned(), env!("CARGO_PKG_VERSION").to_owned())])
+                        .collect(),
                 },
                 metadata: time.map(|t| Metadata {
                     finished_on: Some(crate::epoch::rfc3339(t)),

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::efi::{self, os, run, set_mtime, tool_error};
+use super::efi::{self, GRUB_MKIMAGE, ToolsRun, XORRISO, os, run, set_mtime, tool_error};
 use super::{BuildError, Code};
 
 /// What the ISO boots.
@@ -54,7 +54,7 @@ fn grub_escape(cmdline: &str) -> String {
 }
 
 /// Writes the ISO at `out`, working in `scratch` (an empty folder).
-pub fn write_iso(boot: &Boot, scratch: &Path, out: &Path) -> Result<(), BuildError> {
+pub fn write_iso(boot: &Boot, ran: &ToolsRun, scratch: &Path, out: &Path) -> Result<(), BuildError> {
     // grub.cfg is a script: a line break in the command line would start a command of its own.
     if boot.cmdline.chars().any(char::is_control) {
         return Err(BuildError::Input {
@@ -107,12 +107,12 @@ pub fn write_iso(boot: &Boot, scratch: &Path, out: &Path) -> Result<(), BuildErr
     let mut args = os(&["-O", "x86_64-efi", "-p", "/boot/grub", "-d", GRUB_MODULES, "-c"]);
     args.extend([early.as_os_str(), "-o".as_ref(), efi.as_os_str()]);
     args.extend(os(&MODULES));
-    run("--format iso-efi", "grub-mkimage", "grub-efi-amd64-bin", epoch, &args)?;
+    run("--format iso-efi", &GRUB_MKIMAGE, ran, epoch, &args)?;
     set_mtime(&efi, epoch)?;
 
     // The EFI system partition: a FAT image holding EFI/BOOT/BOOTX64.EFI, with a fixed volume id.
     let esp = tree.join("boot/efiboot.img");
-    efi::write_esp(&efi, &esp, epoch, "5EA1C17A", "EFIBOOT", false)?;
+    efi::write_esp(ran, &efi, &esp, epoch, "5EA1C17A", "EFIBOOT", false)?;
     for dir in ["boot/grub", "boot", ""] {
         set_mtime(&tree.join(dir), epoch)?;
     }
@@ -138,7 +138,7 @@ pub fn write_iso(boot: &Boot, scratch: &Path, out: &Path) -> Result<(), BuildErr
         "-o",
     ]));
     args.extend([out.as_os_str(), tree.as_os_str()]);
-    run("--format iso-efi", "xorriso", "xorriso", epoch, &args)
+    run("--format iso-efi", &XORRISO, ran, epoch, &args)
 }
 
 #[cfg(test)]

@@ -184,6 +184,9 @@ pub struct Built {
     pub entries: usize,
     pub images: usize,
     pub packages: usize,
+    /// The external tools that wrote the formats, each with the version line it printed
+    /// (`mcopy` → `mcopy (GNU mtools) 4.0.32`): the bytes depend on them.
+    pub tools: BTreeMap<String, String>,
 }
 
 fn io_error(path: &Path, hint: &str) -> impl FnOnce(io::Error) -> BuildError {
@@ -465,7 +468,7 @@ pub fn write(
 
     let staged = write_formats(&tree, &spool, request, staging.path())?;
     let mut files = Vec::new();
-    for (name, path) in staged {
+    for (name, path) in staged.files {
         let target = request.output.join(&name);
         std::fs::rename(&path, &target).map_err(io_error(&target, "check the output folder"))?;
         files.push(target);
@@ -476,6 +479,7 @@ pub fn write(
         entries: tree.len(),
         images: plan.images.len(),
         packages: components.iter().map(|c| c.catalog.packages.len()).sum(),
+        tools: staged.tools,
     })
 }
 
@@ -540,6 +544,7 @@ fn verity_root(
     tree: &Tree,
     spool: &Spool,
     request: &Request,
+    ran: &efi::ToolsRun,
     stage: &Path,
 ) -> Result<(verity_root::Root, Tree), BuildError> {
     if let Some(format) = request
@@ -555,7 +560,7 @@ fn verity_root(
         });
     }
     let first_stage = verity_root::first_stage(tree, spool)?;
-    let root = verity_root::write_root(tree, spool, &in_initrd, stage, &verity_root_file(request.name))?;
+    let root = verity_root::write_root(tree, spool, &in_initrd, ran, stage, &verity_root_file(request.name))?;
     Ok((root, first_stage))
 }
 
@@ -577,12 +582,17 @@ fn boot_file(tree: &Tree, spool: &Spool, name: &str) -> Result<Vec<u8>, BuildErr
     Ok(bytes)
 }
 
-fn write_formats(
-    tree: &Tree,
-    spool: &Spool,
-    request: &Request,
-    stage: &Path,
-) -> Result<BTreeMap<String, PathBuf>, BuildError> {
+/// What [`write_formats`] staged.
+struct Staged {
+    /// The staged files by output name.
+    files: BTreeMap<String, PathBuf>,
+    /// The tools that wrote them, with their versions ([`Built::tools`]).
+    tools: BTreeMap<String, String>,
+}
+
+/// Writes every requested format into `stage`.
+fn write_formats(tree: &Tree, spool: &Spool, request: &Request, stage: &Path) -> Result<Staged, BuildError> {
+    let ran = efi::ToolsRun::default();
     let name = request.name;
     let hint = "check the space left on the output disk";
     let mut staged = BTreeMap::new();
@@ -596,7 +606,7 @@ fn write_formats(
         });
     }
     let verity = match request.verity {
-        true => Some(verity_root(tree, spool, request, stage)?),
+        true => Some(verity_root(tree, spool, request, &ran, stage)?),
         false => None,
     };
     let initrd = match (needs_boot, &verity) {
@@ -680,7 +690,7 @@ fn write_formats(
                     cmdline: &String::from_utf8_lossy(&cmdline),
                     epoch: tree.epoch(),
                 };
-                iso::write_iso(&boot, &scratch, &path)?;
+                iso::write_iso(&boot, &ran, &scratch, &path)?;
                 staged.insert(out, path);
             }
             Format::Uki | Format::Esp => {
@@ -721,13 +731,16 @@ fn write_formats(
                     // mcopy names the file in the image after the copy's own name.
                     let efi = scratch.join("BOOTX64.EFI");
                     std::fs::copy(&uki_path, &efi).map_err(io_error(&efi, hint))?;
-                    efi::write_esp(&efi, &path, tree.epoch(), "5EA1C0DE", "SEALKIT", true)?;
+                    efi::write_esp(&ran, &efi, &path, tree.epoch(), "5EA1C0DE", "SEALKIT", true)?;
                     staged.insert(out, path);
                 }
             }
         }
     }
-    Ok(staged)
+    Ok(Staged {
+        files: staged,
+        tools: ran.into_versions(),
+    })
 }
 
 /// Signs the staged UKI at `path` (Authenticode), rewriting it. The image is held in memory

@@ -65,6 +65,7 @@ pub fn write_root(
     tree: &Tree,
     spool: &Spool,
     include: &dyn Fn(&str) -> bool,
+    ran: &efi::ToolsRun,
     stage: &Path,
     name: &str,
 ) -> Result<Root, BuildError> {
@@ -91,14 +92,7 @@ pub fn write_root(
     ];
     let args: Vec<&OsStr> = options.iter().map(OsStr::new).chain([path.as_os_str()]).collect();
     let input = File::open(&tar).map_err(io_error(&tar, hint))?;
-    efi::run_fed(
-        "--verity",
-        "sqfstar",
-        "squashfs-tools",
-        tree.epoch(),
-        &args,
-        input.into(),
-    )?;
+    efi::run_fed("--verity", &efi::SQFSTAR, ran, tree.epoch(), &args, input.into())?;
     std::fs::remove_file(&tar).map_err(io_error(&tar, hint))?;
 
     let mut image = File::options()

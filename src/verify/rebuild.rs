@@ -125,9 +125,25 @@ pub fn rebuild(
         presigned_uki: signed_uki.as_deref(),
         progress: &crate::progress::Silent,
     };
-    if let Err(e) = build::build(loaded, plan, store, &request) {
-        return fail(format!("the rebuild failed ({}): {e}", e.code()));
-    }
+    let built = match build::build(loaded, plan, store, &request) {
+        Ok(built) => built,
+        Err(e) => return fail(format!("the rebuild failed ({}): {e}", e.code())),
+    };
+    // Another version of a tool that wrote a format is the likeliest cause of other bytes.
+    let attested_tools = &provenance.run_details.builder.version;
+    let other_tools: Vec<String> = built
+        .tools
+        .iter()
+        .filter(|(tool, version)| attested_tools.get(*tool) != Some(version))
+        .map(|(tool, version)| match attested_tools.get(tool) {
+            Some(attested) => format!("{tool} here says {version:?}, the provenance {attested:?}"),
+            None => format!("{tool} ({version:?}) ran here, and the provenance names no {tool}"),
+        })
+        .collect();
+    let why = match other_tools.is_empty() {
+        true => String::new(),
+        false => format!("; the tools differ from the build's: {}", other_tools.join("; ")),
+    };
     statement
         .statement
         .subject
@@ -137,7 +153,7 @@ pub fn rebuild(
             let want = subject.sha256().unwrap_or_default();
             let (passed, detail) = match file_digest(&scratch.join(&name)) {
                 Ok(d) if d.hex() == want => (true, format!("rebuilt with the same sha256 ({want})")),
-                Ok(d) => (false, format!("rebuilt as sha256 {}, attested as {want}", d.hex())),
+                Ok(d) => (false, format!("rebuilt as sha256 {}, attested as {want}{why}", d.hex())),
                 Err(e) => (false, format!("the rebuild made no such file ({e})")),
             };
             Check {
