@@ -13,9 +13,9 @@ use super::{BuildError, Code};
 /// same bytes only with the same tool: its version is part of the build (the provenance's
 /// `runDetails.builder.version`).
 pub struct Tool {
-    pub name: &'static str,
+    name: &'static str,
     /// The Debian package that ships it, for the hint when it is missing.
-    pub package: &'static str,
+    package: &'static str,
     version: Version,
 }
 
@@ -50,23 +50,25 @@ pub const XORRISO: Tool = Tool::telling("xorriso", "xorriso", "-version");
 pub const SQFSTAR: Tool = Tool::telling("sqfstar", "squashfs-tools", "-version");
 
 /// The tools a build ran, each with what it said of its version (`unknown` when it said
-/// nothing): one line each, in name order.
+/// nothing): one line each, in name order. The formats are written one after the other, so
+/// one thread records.
 #[derive(Debug, Default)]
-pub struct ToolsRun(std::sync::Mutex<BTreeMap<String, String>>);
+pub struct ToolsRun(std::cell::RefCell<BTreeMap<String, String>>);
 
 impl ToolsRun {
     pub fn into_versions(self) -> BTreeMap<String, String> {
-        self.0.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.into_inner()
     }
 
     fn knows(&self, tool: &Tool) -> bool {
-        self.0.lock().is_ok_and(|run| run.contains_key(tool.name))
+        self.0.borrow().contains_key(tool.name)
     }
 
     fn record(&self, tool: &Tool, said: &[u8]) {
-        if let Ok(mut run) = self.0.lock() {
-            run.entry(tool.name.to_owned()).or_insert_with(|| version_line(said));
-        }
+        self.0
+            .borrow_mut()
+            .entry(tool.name.to_owned())
+            .or_insert_with(|| version_line(said));
     }
 }
 

@@ -33,6 +33,7 @@ const MODULES: [&str; 5] = ["virtio_pci", "virtio_blk", "dm_verity", "squashfs",
 
 /// The first stage's list of the modules to load: [`MODULES`] but those built into the kernel,
 /// which modprobe could not load (they have no file).
+/// verity-init.sh reads it by this path (a test keeps the two in step).
 pub const MODULES_TO_LOAD: &str = "etc/sealkit/verity-modules";
 
 /// A real modules.builtin holds a few thousand short lines; more than this is not one.
@@ -133,10 +134,7 @@ pub fn write_root(
 /// when it could not boot: no shell, no dmsetup, or a kernel that has one of [`MODULES`]
 /// neither as a module nor built in.
 pub fn first_stage(tree: &Tree, spool: &Spool) -> Result<Tree, BuildError> {
-    let wanted = |path: &str, node: &Node| {
-        node.origin.location.starts_with("init[")
-            || (path.starts_with("lib/modules/") && &*node.origin.location == "kernel")
-    };
+    let wanted = |path: &str, node: &Node| node.origin.location.starts_with("init[") || of_kernel_modules(path, node);
     let mut keep: BTreeSet<&str> = BTreeSet::new();
     for (path, _) in tree.iter().filter(|(p, n)| wanted(p, n)) {
         keep.insert(path);
@@ -210,10 +208,7 @@ pub fn first_stage(tree: &Tree, spool: &Spool) -> Result<Tree, BuildError> {
 /// (`lib/modules/VERSION/modules.builtin`), by module name.
 fn kernel_modules(tree: &Tree, spool: &Spool) -> Result<(BTreeSet<String>, BTreeSet<String>), BuildError> {
     let (mut modules, mut built_in) = (BTreeSet::new(), BTreeSet::new());
-    let of_kernel = tree
-        .iter()
-        .filter(|(path, node)| path.starts_with("lib/modules/") && &*node.origin.location == "kernel");
-    for (path, node) in of_kernel {
+    for (path, node) in tree.iter().filter(|(path, node)| of_kernel_modules(path, node)) {
         let NodeKind::File(content) = &node.kind else {
             continue;
         };
@@ -242,6 +237,11 @@ fn kernel_modules(tree: &Tree, spool: &Spool) -> Result<(BTreeSet<String>, BTree
         built_in.extend(text.lines().filter_map(module_name));
     }
     Ok((modules, built_in))
+}
+
+/// Whether `path` is under the kernel image's lib/modules: the modules and their lists.
+fn of_kernel_modules(path: &str, node: &Node) -> bool {
+    path.starts_with("lib/modules/") && &*node.origin.location == "kernel"
 }
 
 /// The module a path names (`kernel/drivers/md/dm-verity.ko.xz` is `dm_verity`), as modprobe
@@ -309,6 +309,11 @@ mod tests {
             "virtio_pci\nvirtio_blk\ndm_verity\nsquashfs\noverlay\n"
         );
         assert!(first.get("init").is_some() && first.get("lib/modules/6.1.0/kernel/fs/overlayfs/overlay.ko").is_some());
+    }
+
+    #[test]
+    fn the_init_reads_the_list_where_the_build_writes_it() {
+        assert!(FIRST_STAGE_INIT.contains(&format!("$(cat /{MODULES_TO_LOAD})")));
     }
 
     #[test]
